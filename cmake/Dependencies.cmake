@@ -1,0 +1,8 @@
+# Every dependency comes from a Debian 12 package (scripts/install-deps.sh installs them).
+find_package(OpenSSL 3 REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(Threads REQUIRED)
+if(OCI2EIF_BUILD_TESTS)
+  find_package(doctest REQUIRED)
+endif()

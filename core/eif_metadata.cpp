@@ -1,0 +1,140 @@
+#include "core/eif_metadata.hpp"
+
+#include "core/error.hpp"
+
+#include <ctime>
+#include <vector>
+
+namespace oci2eif {
+namespace {
+
+using nlohmann::json;
+
+std::string dump(const json& value) {
+  try {
+    return value.dump(-1, ' ', false, json::error_handler_t::strict);
+  } catch (const json::exception& e) {
+    throw Error(ErrorCode::InvalidInput, std::string("metadata is not valid UTF-8: ") + e.what());
+  }
+}
+
+const json& require(const json& object, const char* key, json::value_t type, const char* where) {
+  const auto it = object.find(key);
+  if (it == object.end()) {
+    throw Error(ErrorCode::Corrupt,
+                std::string("metadata section: ") + where + " lacks the key \"" + key + "\"");
+  }
+  if (type != json::value_t::discarded && it->type() != type) {
+    throw Error(ErrorCode::Corrupt, std::string("metadata section: ") + where + "." + key +
+                                        " must be a " +
+                                        (type == json::value_t::string ? "string" : "object") +
+                                        ", found " + it->type_name());
+  }
+  return *it;
+}
+
+std::string require_string(const json& object, const char* key, const char* where) {
+  return require(object, key, json::value_t::string, where).get<std::string>();
+}
+
+} // namespace
+
+Bytes encode_metadata(const EifMetadata& m) {
+  std::string out;
+  out += "{\"ImageName\":" + dump(m.image_name);
+  out += ",\"ImageVersion\":" + dump(m.image_version);
+  out += ",\"BuildMetadata\":{\"BuildTime\":" + dump(m.build.build_time);
+  out += ",\"BuildTool\":" + dump(m.build.build_tool);
+  out += ",\"BuildToolVersion\":" + dump(m.build.build_tool_version);
+  out += ",\"OperatingSystem\":" + dump(m.build.operating_system);
+  out += ",\"KernelVersion\":" + dump(m.build.kernel_version) + "}";
+  out += ",\"DockerInfo\":" + dump(m.docker_info);
+  out += ",\"CustomMetadata\":" + dump(m.custom_metadata) + "}";
+  return Bytes(out.begin(), out.end());
+}
+
+EifMetadata decode_metadata(ByteView section) {
+  json doc;
+  try {
+    doc = json::parse(as_chars(section));
+  } catch (const json::exception& e) {
+    throw Error(ErrorCode::Corrupt, std::string("metadata section is not valid JSON: ") + e.what());
+  }
+  if (!doc.is_object()) {
+    throw Error(ErrorCode::Corrupt, "metadata section must be a JSON object");
+  }
+  EifMetadata m;
+  m.image_name = require_string(doc, "ImageName", "top level");
+  m.image_version = require_string(doc, "ImageVersion", "top level");
+  const json& build = require(doc, "BuildMetadata", json::value_t::object, "top level");
+  m.build.build_time = require_string(build, "BuildTime", "BuildMetadata");
+  m.build.build_tool = require_string(build, "BuildTool", "BuildMetadata");
+  m.build.build_tool_version = require_string(build, "BuildToolVersion", "BuildMetadata");
+  m.build.operating_system = require_string(build, "OperatingSystem", "BuildMetadata");
+  m.build.kernel_version = require_string(build, "KernelVersion", "BuildMetadata");
+  m.docker_info = require(doc, "DockerInfo", json::value_t::discarded, "top level");
+  m.custom_metadata = require(doc, "CustomMetadata", json::value_t::discarded, "top level");
+  return m;
+}
+
+json parse_custom_metadata(ByteView file_bytes, const std::string& source) {
+  if (file_bytes.size() > kMaxCustomMetadataSize) {
+    throw Error(ErrorCode::InvalidInput, source + ": custom metadata is " +
+                                             std::to_string(file_bytes.size()) +
+                                             " bytes; the EIF format allows at most " +
+                                             std::to_string(kMaxCustomMetadataSize));
+  }
+  try {
+    return json::parse(as_chars(file_bytes));
+  } catch (const json::exception& e) {
+    throw Error(ErrorCode::InvalidInput,
+                source + ": custom metadata is not valid JSON: " + e.what());
+  }
+}
+
+std::string rfc3339_utc(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  if (::gmtime_r(&t, &tm) == nullptr) {
+    throw Error(ErrorCode::InvalidInput,
+                "time " + std::to_string(unix_seconds) + " is out of range");
+  }
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  return buf;
+}
+
+KernelIdentity kernel_identity_from_config(std::string_view text) {
+  std::string_view line;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t nl = text.find('\n');
+    line = text.substr(0, nl);
+    if (nl == std::string_view::npos) {
+      if (i < 2) {
+        line = {};
+      }
+      break;
+    }
+    text.remove_prefix(nl + 1);
+  }
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : line) {
+    if (c == ' ' || c == '/' || c == '-') {
+      words.push_back(word);
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  words.push_back(word);
+  if (words.size() < 4 || words[0] != "#" || words[1].empty() || words[3].empty()) {
+    throw Error(ErrorCode::InvalidInput,
+                "kernel config: line 3 should read like '# Linux/x86_64 6.1.0 Kernel "
+                "Configuration', found '" +
+                    std::string(line) + "'");
+  }
+  return {words[1], words[3]};
+}
+
+} // namespace oci2eif

@@ -1,0 +1,50 @@
+// Writes an EIF in one streaming pass (docs/eif-format.md).
+//
+// Every input is read exactly once, in 1 MiB chunks; the CRC and the PCR hashes are computed
+// from the same chunks that are written, so memory use does not depend on the input sizes.
+// The header is written as a placeholder first and patched at the end: its section table
+// needs the signature's size (known only after PCR0 is), and the CRC, which starts with the
+// header, is assembled with crc32_combine().
+#pragma once
+
+#include "core/bytes.hpp"
+#include "core/eif_format.hpp"
+#include "core/eif_metadata.hpp"
+#include "core/eif_signature.hpp"
+#include "core/pcr.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace oci2eif {
+
+struct EifContents {
+  Arch arch = Arch::X86_64;
+  ByteSource* kernel = nullptr; // required, not owned
+  std::string cmdline;          // written without a NUL terminator
+  EifMetadata metadata;
+  std::vector<ByteSource*> ramdisks; // at least one, in order; not owned
+  const EifSigner* signer = nullptr; // sign when set
+};
+
+struct EifSection {
+  SectionType type;
+  std::uint64_t offset; // of the 12-byte section header
+  std::uint64_t size;   // of the payload
+};
+
+struct EifWriteResult {
+  Measurements measurements;
+  std::uint32_t crc32 = 0;
+  std::uint64_t size = 0;
+  std::vector<EifSection> sections;
+};
+
+// Writes the image to `out`. Throws InvalidInput for contents the format cannot hold (no
+// ramdisk, too many sections, a NUL in the cmdline) and Io/Corrupt when an input cannot be read
+// or does not yield the size it announced. On error `out` holds garbage: write to an
+// AtomicFileWriter and commit only on success.
+EifWriteResult write_eif(const EifContents& contents, PatchableSink& out);
+
+} // namespace oci2eif

@@ -1,0 +1,46 @@
+// The one error vocabulary of oci2eif.
+//
+// Components throw `oci2eif::Error` (and nothing else) across their boundaries. The code lets a
+// caller decide what to do (retry, map to an HTTP status, exit code); the message is for a person
+// and names the subject: which file, which section, which layer, which path.
+//
+// Exceptions rather than a Result<T> type: the pipeline is deep (format → stream → file) and
+// almost every failure aborts the whole operation, so unwinding is the natural control flow.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace oci2eif {
+
+enum class ErrorCode {
+  InvalidInput,   // the caller's request or arguments are wrong
+  NotFound,       // a named thing does not exist
+  Unauthorized,   // credentials missing or rejected
+  RateLimited,    // try again later
+  Timeout,        // an operation took too long
+  Corrupt,        // input bytes are malformed (bad format, bad CRC, bad signature)
+  DigestMismatch, // content does not match its declared digest
+  Unsupported,    // well-formed, but something we deliberately do not handle
+  Io,             // the operating system refused a read or write
+  Cancelled,      // the operation was stopped on request
+  Internal,       // a bug: an invariant did not hold
+};
+
+// Stable lower_snake_case name of a code, e.g. "digest_mismatch" (used in APIs and logs).
+std::string_view error_code_name(ErrorCode code);
+
+class Error : public std::runtime_error {
+public:
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+private:
+  ErrorCode code_;
+};
+
+// Throws Error(ErrorCode::Io, "<what>: <strerror(errno)>"). Call right after a failed syscall.
+[[noreturn]] void throw_errno(const std::string& what);
+
+} // namespace oci2eif

@@ -1,0 +1,59 @@
+// File-backed ByteSource and ByteSink, and an output file that appears atomically.
+//
+// These are the only places in core/ that touch the filesystem; every format is written
+// against the interfaces in bytes.hpp and gets a file only through these adapters.
+#pragma once
+
+#include "core/bytes.hpp"
+
+#include <filesystem>
+#include <string>
+
+namespace oci2eif {
+
+// Reads a regular file front to back. The size is taken when the file is opened; a file that
+// grows or shrinks while it is read is reported as an error by read_exact()/the consumer.
+class FileSource final : public ByteSource {
+public:
+  explicit FileSource(const std::filesystem::path& path);
+  ~FileSource() override;
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  std::uint64_t size() const override { return size_; }
+  std::size_t read(std::span<std::uint8_t> out) override;
+  std::string describe() const override { return path_.string(); }
+
+private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+// Reads a whole (small) file into memory, refusing files larger than `max_size`.
+Bytes read_small_file(const std::filesystem::path& path, std::size_t max_size);
+
+// Writes a new file that only becomes visible under its final name on commit():
+// data goes to a temporary file in the same directory, which commit() fsyncs, renames over
+// `path` and follows with an fsync of the directory. Destroying an uncommitted writer removes
+// the temporary file, so a failed build never leaves a partial artifact behind.
+// The final file gets mode 0644 regardless of the umask.
+class AtomicFileWriter final : public PatchableSink {
+public:
+  explicit AtomicFileWriter(std::filesystem::path path);
+  ~AtomicFileWriter() override;
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void write(ByteView data) override;
+  void write_at(std::uint64_t offset, ByteView data) override;
+  void commit();
+
+private:
+  std::filesystem::path path_;
+  std::filesystem::path temp_path_;
+  int fd_ = -1;
+  std::uint64_t written_ = 0;
+};
+
+} // namespace oci2eif

@@ -1,0 +1,66 @@
+// Private helpers for the .cpp files that talk to OpenSSL (not part of core's interface).
+#pragma once
+
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/sha.hpp"
+
+#include <memory>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <string>
+
+namespace oci2eif::openssl {
+
+struct BioFree {
+  void operator()(BIO* p) const { BIO_free(p); }
+};
+struct X509Free {
+  void operator()(X509* p) const { X509_free(p); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+
+inline const EVP_MD* evp_md(HashAlgorithm algorithm) {
+  switch (algorithm) {
+  case HashAlgorithm::Sha256:
+    return EVP_sha256();
+  case HashAlgorithm::Sha384:
+    return EVP_sha384();
+  case HashAlgorithm::Sha512:
+    return EVP_sha512();
+  }
+  throw Error(ErrorCode::Internal, "unknown hash algorithm");
+}
+
+// A read-only memory BIO over `data` (which must outlive it).
+inline BioPtr memory_bio(ByteView data) {
+  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+}
+
+// Drains OpenSSL's thread-local error queue into one line ("" if empty).
+inline std::string last_error() {
+  std::string out;
+  while (const unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) {
+      out += "; ";
+    }
+    out += buf;
+  }
+  return out;
+}
+
+} // namespace oci2eif::openssl

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package oci2eif needs to build and test.
+# Idempotent and non-interactive; run as root. Set OCI2EIF_DEPS_MINIMAL=1 to skip the
+# packages only the test suite needs (QEMU, kernels, registries).
+set -euo pipefail
+
+build_pkgs=(
+  g++ cmake ninja-build pkg-config git ca-certificates
+  libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev
+  libarchive-dev libspdlog-dev libfmt-dev doctest-dev libsqlite3-dev libcli11-dev
+  clang-format python3 openssl
+)
+
+missing=()
+for p in "${build_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all ${#build_pkgs[@]} packages present"

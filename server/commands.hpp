@@ -1,0 +1,56 @@
+// The oci2eif subcommands. Each run_* function is the whole command minus argument parsing,
+// so tests call it directly; main.cpp only wires CLI11 to them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oci2eif::cli {
+
+struct AssembleOptions {
+  std::filesystem::path kernel;
+  std::string cmdline;
+  std::vector<std::filesystem::path> ramdisks;
+  std::filesystem::path output;
+  std::string arch = "x86_64";
+  std::optional<std::string> name;    // default: the kernel's file name (as eif_build)
+  std::optional<std::string> version; // default: "1.0" (as eif_build)
+  std::optional<std::filesystem::path> metadata;
+  std::optional<std::string> build_time; // default: SOURCE_DATE_EPOCH, else the Unix epoch
+  std::string build_tool = "oci2eif";
+  std::string build_tool_version;        // default: this program's version
+  std::optional<std::string> img_os;     // default: from --kernel-config, else "OS"
+  std::optional<std::string> img_kernel; // default: from --kernel-config, else "kernel"
+  std::optional<std::filesystem::path> kernel_config;
+  std::optional<std::filesystem::path> signing_certificate;
+  std::optional<std::filesystem::path> private_key;
+  std::optional<std::string> source_date_epoch; // the SOURCE_DATE_EPOCH environment value
+};
+
+// Writes the EIF atomically and prints {"Measurements": …} to `out`.
+void run_assemble(const AssembleOptions& options, std::ostream& out, std::ostream& log);
+
+struct DescribeOptions {
+  std::filesystem::path input;
+  bool json = false;
+  std::optional<std::filesystem::path> extract_dir;
+  std::optional<std::int64_t> now_unix; // certificate validity is checked at this time
+};
+void run_describe(const DescribeOptions& options, std::ostream& out);
+
+struct PcrOptions {
+  std::optional<std::filesystem::path> input;
+  std::optional<std::filesystem::path> signing_certificate;
+};
+void run_pcr(const PcrOptions& options, std::ostream& out);
+
+// The build-time string for the metadata: `explicit_time` if given, else SOURCE_DATE_EPOCH
+// (decimal seconds) as RFC 3339, else 1970-01-01T00:00:00+00:00. Never the wall clock.
+std::string resolve_build_time(const std::optional<std::string>& explicit_time,
+                               const std::optional<std::string>& source_date_epoch);
+
+} // namespace oci2eif::cli
