@@ -41,7 +41,7 @@ public:
            std::to_string(pos_) + ")");
     }
     check_crc();
-    info_.metadata = decode_metadata(metadata_);
+    info_.metadata = with_name([&] { return decode_metadata(metadata_); });
     info_.measurements.pcr0 = pcr_extend_from_zero(pcr0_.finish());
     info_.measurements.pcr1 = pcr_extend_from_zero(pcr1_.finish());
     info_.measurements.pcr2 = pcr_extend_from_zero(pcr2_.finish());
@@ -55,6 +55,15 @@ public:
 private:
   [[noreturn]] void fail(const std::string& why, ErrorCode code = ErrorCode::Corrupt) const {
     throw Error(code, name_ + ": " + why);
+  }
+
+  // Runs a decoder from another file and puts the image's name in front of its errors.
+  template <typename F> auto with_name(F&& decode) const -> decltype(decode()) {
+    try {
+      return decode();
+    } catch (const Error& e) {
+      fail(e.what(), e.code());
+    }
   }
 
   void read_header() {
@@ -219,7 +228,8 @@ private:
   }
 
   void check_signature() {
-    const std::vector<PcrSignatureEntry> entries = decode_signature_section(signature_);
+    const std::vector<PcrSignatureEntry> entries =
+        with_name([&] { return decode_signature_section(signature_); });
     if (entries.size() != 1) {
       fail("the signature section holds " + std::to_string(entries.size()) +
            " signatures; expected exactly 1");
@@ -231,7 +241,8 @@ private:
     if (!cose_sign1_verify(cose, cert)) {
       fail("the COSE signature does not verify with the signing certificate's public key");
     }
-    const PcrInfo signed_pcr = decode_pcr_info(cose.payload, name_ + ": signed payload");
+    const PcrInfo signed_pcr =
+        with_name([&] { return decode_pcr_info(cose.payload, "signed payload"); });
     if (signed_pcr.register_index != 0) {
       fail("the signature covers PCR" + std::to_string(signed_pcr.register_index) +
            "; expected PCR0");

@@ -109,9 +109,9 @@ EifSigner EifSigner::from_pem(ByteView certificate_pem, ByteView private_key_pem
 
 EifSigner EifSigner::load(const std::filesystem::path& certificate_pem,
                           const std::filesystem::path& private_key_pem) {
-  return from_pem(read_small_file(certificate_pem, kMaxPemFileSize),
-                  read_small_file(private_key_pem, kMaxPemFileSize), certificate_pem.string(),
-                  private_key_pem.string());
+  const Bytes certificate = read_small_file(certificate_pem, kMaxPemFileSize);
+  const Bytes key = read_small_file(private_key_pem, kMaxPemFileSize);
+  return from_pem(certificate, key, certificate_pem.string(), private_key_pem.string());
 }
 
 Bytes EifSigner::signature_section(ByteView pcr0) const {

@@ -48,7 +48,7 @@ SigningKey SigningKey::from_pem(ByteView pem, const std::string& source) {
   }
   const int type = EVP_PKEY_get_base_id(key.get());
   if (type != EVP_PKEY_EC) {
-    const char* name = OBJ_nid2sn(type);
+    const char* name = EVP_PKEY_get0_type_name(key.get());
     throw Error(
         ErrorCode::InvalidInput,
         source + ": " + (name != nullptr ? name : "this") +

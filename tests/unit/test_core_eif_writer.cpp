@@ -1,0 +1,164 @@
+#include "core/eif_reader.hpp"
+#include "core/eif_writer.hpp"
+#include "core/error.hpp"
+#include "core/file_stream.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <memory>
+
+using namespace oci2eif;
+
+namespace {
+
+// Inputs of a vector as described by vectors.json's command line (flags are fixed there).
+struct VectorInputs {
+  std::vector<std::unique_ptr<FileSource>> files;
+  EifContents contents;
+};
+
+std::unique_ptr<VectorInputs> vector_inputs(const std::vector<std::string>& ramdisks) {
+  auto v = std::make_unique<VectorInputs>();
+  v->files.push_back(std::make_unique<FileSource>(test::vector_input("kernel.bin")));
+  v->contents.kernel = v->files.back().get();
+  const Bytes cmdline = test::read_file(test::vector_input("cmdline.txt"));
+  v->contents.cmdline.assign(cmdline.begin(), cmdline.end());
+  v->contents.metadata.image_name = "kernel.bin";
+  v->contents.metadata.image_version = "1.0";
+  v->contents.metadata.build = {"2024-01-01T00:00:00+00:00", "eif_build", "0.3.1", "Linux",
+                                "6.6.79"};
+  for (const std::string& r : ramdisks) {
+    v->files.push_back(std::make_unique<FileSource>(test::vector_input(r)));
+    v->contents.ramdisks.push_back(v->files.back().get());
+  }
+  return v;
+}
+
+void check_result_matches_vector(const EifWriteResult& r, const nlohmann::json& v) {
+  CHECK(to_hex(r.measurements.pcr0) == v["measurements"]["PCR0"]);
+  CHECK(to_hex(r.measurements.pcr1) == v["measurements"]["PCR1"]);
+  CHECK(to_hex(r.measurements.pcr2) == v["measurements"]["PCR2"]);
+  REQUIRE(r.sections.size() == v["sections"].size());
+  for (std::size_t i = 0; i < r.sections.size(); ++i) {
+    CHECK(section_type_name(static_cast<std::uint16_t>(r.sections[i].type)) ==
+          v["sections"][i]["type"]);
+    CHECK(r.sections[i].offset == v["sections"][i]["offset"]);
+  }
+}
+
+// A source that announces one size and yields another (a file changing under the build).
+class LyingSource final : public ByteSource {
+public:
+  LyingSource(std::uint64_t announced, std::size_t actual)
+      : announced_(announced), data_(actual, 7) {}
+  std::uint64_t size() const override { return announced_; }
+  std::size_t read(std::span<std::uint8_t> out) override { return inner_.read(out); }
+  std::string describe() const override { return "ramdisk.cpio"; }
+
+private:
+  std::uint64_t announced_;
+  Bytes data_;
+  MemorySource inner_{data_, "inner"};
+};
+
+} // namespace
+
+TEST_SUITE("core::EifWriter") {
+  TEST_CASE("unsigned vectors A, B, D and E are reproduced byte for byte") {
+    struct Case {
+      char name;
+      std::vector<std::string> ramdisks;
+      Arch arch;
+      bool custom_metadata;
+    };
+    const std::vector<Case> cases = {
+        {'a', {"ramdisk-bootstrap.cpio", "ramdisk-customer.cpio"}, Arch::X86_64, false},
+        {'b', {"ramdisk-bootstrap.cpio", "ramdisk-customer.cpio"}, Arch::Aarch64, true},
+        {'d', {"ramdisk-bootstrap.cpio"}, Arch::X86_64, false},
+        {'e',
+         {"ramdisk-bootstrap.cpio", "ramdisk-customer.cpio", "ramdisk-extra.bin"},
+         Arch::X86_64,
+         false},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.name);
+      const auto& expected = test::vectors_json()["vectors"][std::string(1, c.name)];
+      auto in = vector_inputs(c.ramdisks);
+      in->contents.arch = c.arch;
+      if (c.custom_metadata) {
+        in->contents.metadata.custom_metadata =
+            parse_custom_metadata(test::read_file(test::vector_input("custom-metadata.json")), "m");
+      }
+      VectorSink out;
+      const EifWriteResult r = write_eif(in->contents, out);
+      CHECK(test::sha256_hex(out.bytes()) == expected["sha256"]);
+      CHECK(out.bytes() == test::read_file(test::vector_file(c.name)));
+      CHECK(r.size == expected["size"]);
+      check_result_matches_vector(r, expected);
+      CHECK_FALSE(r.measurements.pcr8.has_value());
+    }
+  }
+
+  TEST_CASE("signing with vector C's key gives vector C's PCRs and a section the reader verifies") {
+    const auto& expected = test::vectors_json()["vectors"]["c"];
+    auto in = vector_inputs({"ramdisk-bootstrap.cpio", "ramdisk-customer.cpio"});
+    const EifSigner signer = EifSigner::load(test::vector_input("signing-cert-p384.pem"),
+                                             test::vector_input("signing-key-p384.pem"));
+    in->contents.signer = &signer;
+    VectorSink out;
+    const EifWriteResult r = write_eif(in->contents, out);
+    check_result_matches_vector(r, expected);
+    REQUIRE(r.measurements.pcr8.has_value());
+    CHECK(to_hex(*r.measurements.pcr8) == expected["measurements"]["PCR8"]);
+    // Everything before the signature is deterministic and equals AWS's bytes, header aside.
+    const Bytes reference = test::read_file(test::vector_file('c'));
+    const std::size_t sig_offset = expected["sections"][5]["offset"];
+    CHECK(std::equal(out.bytes().begin() + 548, out.bytes().begin() + sig_offset,
+                     reference.begin() + 548));
+    MemorySource back(out.bytes(), "signed.eif");
+    const EifInfo info = read_eif(back, "signed.eif", {});
+    CHECK(info.measurements.pcr8 == r.measurements.pcr8);
+    CHECK(info.signature.has_value());
+  }
+
+  TEST_CASE("contents the format cannot hold are refused before anything is written") {
+    auto in = vector_inputs({});
+    VectorSink out;
+    CHECK_THROWS_WITH_AS(write_eif(in->contents, out), "an EIF needs at least one ramdisk", Error);
+    auto many = vector_inputs(std::vector<std::string>(30, "ramdisk-extra.bin"));
+    CHECK_THROWS_WITH_AS(write_eif(many->contents, out),
+                         "30 ramdisks need 33 sections; an EIF holds at most 32", Error);
+    auto nul = vector_inputs({"ramdisk-extra.bin"});
+    nul->contents.cmdline = std::string("console=ttyS0\0x", 15);
+    CHECK_THROWS_WITH_AS(write_eif(nul->contents, out),
+                         "the kernel command line contains a NUL byte", Error);
+    CHECK(out.bytes().empty());
+  }
+
+  TEST_CASE("an input that shrinks or grows while it is read fails the write") {
+    auto in = vector_inputs({});
+    VectorSink out;
+    LyingSource shrinking(100, 60);
+    in->contents.ramdisks = {&shrinking};
+    CHECK_THROWS_WITH_AS(write_eif(in->contents, out),
+                         "ramdisk.cpio: shrank while being read (40 bytes missing)", Error);
+    auto fresh = vector_inputs({});
+    LyingSource growing(100, 101);
+    fresh->contents.ramdisks = {&growing};
+    VectorSink out2;
+    CHECK_THROWS_WITH_AS(write_eif(fresh->contents, out2), "ramdisk.cpio: grew while being read",
+                         Error);
+  }
+
+  TEST_CASE("an aarch64 image sets header flag bit 0 and changes no PCR") {
+    auto x86 = vector_inputs({"ramdisk-bootstrap.cpio"});
+    auto arm = vector_inputs({"ramdisk-bootstrap.cpio"});
+    arm->contents.arch = Arch::Aarch64;
+    VectorSink a, b;
+    const auto ra = write_eif(x86->contents, a);
+    const auto rb = write_eif(arm->contents, b);
+    CHECK(a.bytes()[7] == 0);
+    CHECK(b.bytes()[7] == 1);
+    CHECK(ra.measurements.pcr0 == rb.measurements.pcr0);
+  }
+}
