@@ -6,11 +6,12 @@ against: `sha384sum` over the same bytes (one SHA-384 pass; oci2eif does two SHA
 over the application ramdisk, for PCR0 and PCR2, plus a CRC and the write). Not a test: no
 thresholds, just figures.
 
+Needs GNU time (Debian package `time`).
+
 usage: bench/bench_assemble.py [--oci2eif build/server/oci2eif] [--size-mib 1024] [--runs 3]
 """
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -20,19 +21,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def measure(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd and returns (seconds, peak RSS in MiB) of that child alone."""
-    # ru_maxrss of RUSAGE_CHILDREN is the maximum over all children so far, so each command
-    # runs in a fresh python child that reports its own child's figures.
-    probe = (
-        "import resource,subprocess,sys,time;"
-        "t=time.monotonic();subprocess.run(sys.argv[1:],check=True,stdout=subprocess.DEVNULL);"
-        "d=time.monotonic()-t;"
-        "print(d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024)"
-    )
-    out = subprocess.run([sys.executable, "-c", probe] + cmd, check=True, capture_output=True, text=True)
-    seconds, rss = out.stdout.split()
-    return float(seconds), float(rss)
+def measure(cmd):
+    """Runs cmd and returns (seconds, peak RSS in MiB) of that command alone."""
+    # GNU time reports the child's own maximum RSS; measuring from Python would count the
+    # interpreter's memory, which the forked child shares until it execs.
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, check=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds, rss_kib = out.stderr.strip().splitlines()[-1].split()
+    return float(seconds), float(rss_kib) / 1024
 
 
 def main():
