@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package oci2eif needs to build and test.
 # Idempotent and non-interactive; run as root. Set OCI2EIF_DEPS_MINIMAL=1 to skip the
-# packages only the test suite needs (QEMU, kernels, registries).
+# packages only the test suite needs (QEMU, a kernel to boot, umoci, cross compiler, ...).
 set -euo pipefail
 
 build_pkgs=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev
   libarchive-dev libspdlog-dev libfmt-dev doctest-dev libsqlite3-dev libcli11-dev
-  clang-format python3 openssl
+  clang-format python3 openssl zlib1g-dev
 )
+# Only for tests and development: a real kernel and QEMU to boot EIFs, busybox as the test
+# images' userland, umoci as the independent layer unpacker, the aarch64 cross compiler for
+# init, zstd for zstd layers.
+test_pkgs=(
+  qemu-system-x86 linux-image-cloud-amd64 busybox-static umoci cpio zstd time
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+)
+if [ "${OCI2EIF_DEPS_MINIMAL:-0}" != "1" ]; then
+  build_pkgs+=("${test_pkgs[@]}")
+fi
 
 missing=()
 for p in "${build_pkgs[@]}"; do
