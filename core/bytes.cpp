@@ -33,6 +33,12 @@ std::size_t MemorySource::read(std::span<std::uint8_t> out) {
   return n;
 }
 
+void drain(ByteSource& in) {
+  Bytes buffer(64 * 1024);
+  while (in.read(buffer) > 0) {
+  }
+}
+
 void read_exact(ByteSource& in, std::span<std::uint8_t> out, const std::string& what) {
   std::size_t got = 0;
   while (got < out.size()) {

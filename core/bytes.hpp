@@ -39,11 +39,15 @@ public:
   virtual void write_at(std::uint64_t offset, ByteView data) = 0;
 };
 
-// A finite stream of bytes whose length is known before it is read.
+// Returned by ByteSource::size() for streams whose length is only known at the end
+// (a decompressor, say).
+inline constexpr std::uint64_t kUnknownSize = ~std::uint64_t{0};
+
+// A finite stream of bytes.
 class ByteSource {
 public:
   virtual ~ByteSource() = default;
-  // Total number of bytes the source will yield.
+  // Total number of bytes the source will yield, or kUnknownSize.
   virtual std::uint64_t size() const = 0;
   // Reads up to out.size() bytes; returns 0 only at the end.
   virtual std::size_t read(std::span<std::uint8_t> out) = 0;
@@ -75,6 +79,9 @@ private:
   std::size_t pos_ = 0;
   std::string name_;
 };
+
+// Reads `in` to its end, discarding the bytes (so a verifying source gets to check them).
+void drain(ByteSource& in);
 
 // Reads exactly out.size() bytes or throws Error(Corrupt) naming `what` as truncated.
 void read_exact(ByteSource& in, std::span<std::uint8_t> out, const std::string& what);

@@ -1,0 +1,59 @@
+#include "core/digest.hpp"
+
+#include "core/error.hpp"
+
+namespace oci2eif {
+
+void validate_digest(std::string_view digest, const std::string& context) {
+  constexpr std::string_view kPrefix = "sha256:";
+  if (digest.substr(0, kPrefix.size()) != kPrefix) {
+    throw Error(ErrorCode::InvalidInput,
+                context + ": digest '" + std::string(digest) +
+                    "' is not a sha256 digest (only sha256 is supported)");
+  }
+  const std::string_view hex = digest.substr(kPrefix.size());
+  bool ok = hex.size() == 64;
+  for (char c : hex) {
+    ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  }
+  if (!ok) {
+    throw Error(ErrorCode::InvalidInput, context + ": digest '" + std::string(digest) +
+                                             "' must be sha256: and 64 lower-case hex digits");
+  }
+}
+
+std::string sha256_digest(ByteView data) { return "sha256:" + to_hex(sha256(data)); }
+
+VerifyingSource::VerifyingSource(ByteSource& inner, std::string expected_digest,
+                                 std::uint64_t expected_size, std::string subject)
+    : inner_(inner), expected_digest_(std::move(expected_digest)), expected_size_(expected_size),
+      subject_(std::move(subject)) {}
+
+std::size_t VerifyingSource::read(std::span<std::uint8_t> out) {
+  const std::size_t n = inner_.read(out);
+  if (n > 0) {
+    hasher_.write(ByteView(out.data(), n));
+    seen_ += n;
+    if (expected_size_ != kUnknownSize && seen_ > expected_size_) {
+      throw Error(ErrorCode::DigestMismatch, subject_ + ": more than the expected " +
+                                                 std::to_string(expected_size_) + " bytes");
+    }
+    return n;
+  }
+  if (!checked_) {
+    checked_ = true;
+    if (expected_size_ != kUnknownSize && seen_ != expected_size_) {
+      throw Error(ErrorCode::DigestMismatch, subject_ + ": expected " +
+                                                 std::to_string(expected_size_) + " bytes, got " +
+                                                 std::to_string(seen_));
+    }
+    const std::string actual = "sha256:" + to_hex(hasher_.finish());
+    if (actual != expected_digest_) {
+      throw Error(ErrorCode::DigestMismatch,
+                  subject_ + ": content has digest " + actual + ", expected " + expected_digest_);
+    }
+  }
+  return 0;
+}
+
+} // namespace oci2eif

@@ -1,0 +1,42 @@
+// Content digests in the OCI form "sha256:<64 lower-case hex>", and a ByteSource adapter that
+// checks one while the bytes stream past, so a blob is verified in the same pass that uses it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/bytes.hpp"
+#include "core/sha.hpp"
+
+namespace oci2eif {
+
+// Throws InvalidInput unless `digest` is "sha256:" followed by 64 lower-case hex digits.
+// (sha512 digests are valid OCI but unused by the registries we target; they are refused with
+// a message that says so.)
+void validate_digest(std::string_view digest, const std::string& context);
+
+std::string sha256_digest(ByteView data);
+
+// Passes `inner` through and, when it is exhausted, checks that the bytes had `expected_digest`
+// and (if known) `expected_size`. A mismatch throws Error(DigestMismatch) naming `subject`.
+// Reading past the expected size also fails at once, so a hostile source cannot stream forever.
+class VerifyingSource final : public ByteSource {
+public:
+  VerifyingSource(ByteSource& inner, std::string expected_digest, std::uint64_t expected_size,
+                  std::string subject);
+  std::uint64_t size() const override { return expected_size_; }
+  std::size_t read(std::span<std::uint8_t> out) override;
+  std::string describe() const override { return subject_; }
+
+private:
+  ByteSource& inner_;
+  std::string expected_digest_;
+  std::uint64_t expected_size_;
+  std::string subject_;
+  Hasher hasher_{HashAlgorithm::Sha256};
+  std::uint64_t seen_ = 0;
+  bool checked_ = false;
+};
+
+} // namespace oci2eif

@@ -1,0 +1,209 @@
+#include "core/layer_flattener.hpp"
+
+#include "core/error.hpp"
+#include "core/tar_reader.hpp"
+
+namespace oci2eif {
+namespace {
+
+constexpr int kMaxSymlinkHops = 40;
+constexpr std::string_view kWhiteoutPrefix = ".wh.";
+constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
+constexpr std::string_view kWhiteoutMetaPrefix = ".wh..wh.";
+
+[[noreturn]] void reject(const std::string& layer, const std::string& entry, const std::string& why) {
+  throw Error(ErrorCode::Corrupt, layer + ": entry `" + entry + "` " + why + "; rejected");
+}
+
+FileType file_type(TarEntryType t) {
+  switch (t) {
+  case TarEntryType::Directory:
+    return FileType::Directory;
+  case TarEntryType::Symlink:
+    return FileType::Symlink;
+  case TarEntryType::CharDevice:
+    return FileType::CharDevice;
+  case TarEntryType::BlockDevice:
+    return FileType::BlockDevice;
+  case TarEntryType::Fifo:
+    return FileType::Fifo;
+  default:
+    return FileType::Regular;
+  }
+}
+
+} // namespace
+
+struct LayerFlattener::Pending {
+  std::string name; // as in the tar, for messages
+  std::string path; // canonical
+  TarEntry entry;
+  std::string link_path; // canonical hardlink target
+  ContentRef content;
+};
+
+LayerFlattener::LayerFlattener(ContentSpool& spool, FlattenLimits limits)
+    : spool_(spool), limits_(limits) {}
+
+void LayerFlattener::apply_layer(ByteSource& tar, const std::string& layer) {
+  std::vector<Pending> entries;
+  std::vector<std::string> whiteouts, opaques;
+  collect(tar, layer, entries, whiteouts, opaques);
+  for (const std::string& dir : opaques) {
+    const std::string resolved = resolve_parents(join_path(dir, "x"), layer, dir);
+    const std::string target = parent_path(resolved);
+    const FileNode* node = tree_.find(target);
+    if (node != nullptr && node->type == FileType::Directory) {
+      tree_.remove_children(target);
+    }
+  }
+  for (const std::string& path : whiteouts) {
+    tree_.remove(resolve_parents(path, layer, path));
+  }
+  for (const Pending& p : entries) {
+    add(p, layer);
+  }
+}
+
+void LayerFlattener::collect(ByteSource& tar, const std::string& layer, std::vector<Pending>& entries,
+                             std::vector<std::string>& whiteouts, std::vector<std::string>& opaques) {
+  TarReader reader(tar, layer);
+  TarEntry e;
+  while (reader.next(e)) {
+    if (++total_entries_ > limits_.max_entries) {
+      throw Error(ErrorCode::InvalidInput, layer + ": more than " + std::to_string(limits_.max_entries) +
+                                               " entries in the image (the configured limit)");
+    }
+    Pending p;
+    p.name = e.path;
+    if (!canonical_path(e.path, p.path)) {
+      reject(layer, e.path, "escapes the root");
+    }
+    const std::string base = base_name(p.path);
+    if (base.rfind(kWhiteoutPrefix, 0) == 0) {
+      if (base == kOpaqueMarker) {
+        opaques.push_back(parent_path(p.path));
+      } else if (base.rfind(kWhiteoutMetaPrefix, 0) != 0) {
+        whiteouts.push_back(join_path(parent_path(p.path), base.substr(kWhiteoutPrefix.size())));
+      }
+      continue; // markers (and aufs metadata) never reach the output
+    }
+    if (p.path.empty() && e.type != TarEntryType::Directory) {
+      reject(layer, e.path, "replaces the root directory with a non-directory");
+    }
+    if (e.type == TarEntryType::Socket) {
+      dropped_sockets_.push_back(p.path);
+      continue;
+    }
+    if (e.has_xattrs) {
+      xattr_paths_.push_back(p.path);
+    }
+    if (e.type == TarEntryType::Hardlink && !canonical_path(e.link_target, p.link_path)) {
+      reject(layer, e.path, "is a hardlink to `" + e.link_target + "`, which escapes the root");
+    }
+    if (e.type == TarEntryType::File) {
+      if (e.size > limits_.max_total_bytes - total_bytes_) {
+        throw Error(ErrorCode::InvalidInput,
+                    layer + ": entry `" + e.path + "` declares " + std::to_string(e.size) +
+                        " bytes, beyond the image size limit of " +
+                        std::to_string(limits_.max_total_bytes) + " bytes");
+      }
+      total_bytes_ += e.size;
+      p.content = spool_.store(reader.data(), e.size);
+    }
+    p.entry = std::move(e);
+    entries.push_back(std::move(p));
+  }
+  drain(tar);
+}
+
+void LayerFlattener::add(const Pending& p, const std::string& layer) {
+  if (p.path.empty()) { // the root's own metadata
+    FileNode root = *tree_.find("");
+    root.mode = p.entry.mode;
+    root.uid = p.entry.uid;
+    root.gid = p.entry.gid;
+    tree_.put("", root);
+    return;
+  }
+  const std::string path = resolve_parents(p.path, layer, p.name);
+  ensure_directory(parent_path(path));
+  FileNode node;
+  if (p.entry.type == TarEntryType::Hardlink) {
+    const std::string target = resolve_parents(p.link_path, layer, p.name);
+    FileNode* existing = tree_.find(target);
+    if (existing == nullptr) {
+      reject(layer, p.name, "is a hardlink to `" + p.entry.link_target + "`, which does not exist");
+    }
+    if (existing->type == FileType::Directory) {
+      reject(layer, p.name, "is a hardlink to the directory `" + p.entry.link_target + "`");
+    }
+    if (target == path) {
+      return; // a link to itself changes nothing
+    }
+    if (existing->link_group == 0) {
+      existing->link_group = next_link_group_++;
+    }
+    node = *existing;
+  } else {
+    node.type = file_type(p.entry.type);
+    node.mode = p.entry.mode;
+    node.uid = p.entry.uid;
+    node.gid = p.entry.gid;
+    node.link_target = p.entry.link_target;
+    node.rdev_major = p.entry.rdev_major;
+    node.rdev_minor = p.entry.rdev_minor;
+    node.content = p.content;
+  }
+  tree_.put(path, std::move(node));
+}
+
+void LayerFlattener::ensure_directory(const std::string& path) {
+  if (path.empty()) {
+    return;
+  }
+  const FileNode* node = tree_.find(path);
+  if (node != nullptr && node->type == FileType::Directory) {
+    return;
+  }
+  ensure_directory(parent_path(path));
+  FileNode dir;
+  dir.type = FileType::Directory;
+  dir.mode = 0755;
+  tree_.put(path, dir); // replaces a non-directory in the way, as tar extraction does
+}
+
+std::string LayerFlattener::resolve_parents(const std::string& path, const std::string& layer,
+                                            const std::string& entry_name, int depth) const {
+  if (path.empty()) {
+    return path;
+  }
+  const std::string parent = parent_path(path);
+  if (parent.empty()) {
+    return path;
+  }
+  return join_path(follow(parent, layer, entry_name, depth), base_name(path));
+}
+
+// Resolves every symlink along `path`, including its last component.
+std::string LayerFlattener::follow(const std::string& path, const std::string& layer,
+                                   const std::string& entry_name, int depth) const {
+  if (depth > kMaxSymlinkHops) {
+    reject(layer, entry_name, "passes through too many symbolic links");
+  }
+  const std::string resolved = resolve_parents(path, layer, entry_name, depth);
+  const FileNode* node = tree_.find(resolved);
+  if (node == nullptr || node->type != FileType::Symlink) {
+    return resolved;
+  }
+  const std::string& target = node->link_target;
+  const std::string base = target.rfind('/', 0) == 0 ? std::string() : parent_path(resolved);
+  std::string next;
+  if (!canonical_path(join_path(base, target), next)) {
+    reject(layer, entry_name, "goes through the symlink `" + resolved + "` -> `" + target +
+                                  "`, which leaves the root");
+  }
+  return follow(next, layer, entry_name, depth + 1);
+}
+
+} // namespace oci2eif

@@ -1,0 +1,70 @@
+// Applies image layers, in order, to an in-memory FileTree with the OCI image-spec semantics
+// (image-spec layer.md "Representing Changes"):
+//
+// - `.wh.NAME` removes NAME (and its subtree) from the lower layers; `.wh..wh..opq` removes
+//   every lower-layer child of its directory. Both take effect before the layer's own entries,
+//   whatever their order in the tar, and never reach the output.
+// - A non-directory replacing a directory removes the directory's subtree; directory over
+//   directory only changes metadata.
+// - A hardlink copies its target's node as it is at that moment and joins its link group, so
+//   the link keeps that content even if the target is later removed or replaced.
+// - Symlinks in a parent path are followed inside the image root (absolute targets start at the
+//   image root); a path that would climb above the root is an error, as is any entry name or
+//   hardlink target that escapes it.
+// - Missing parent directories are created (0755, 0:0), as tar extraction does.
+// - Extended attributes cannot be carried into a newc cpio: the paths that had some are
+//   recorded in xattr_paths() for the build log. Sockets are dropped the same way.
+//
+// Nothing is written to the host except file contents, into the ContentSpool.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/content_spool.hpp"
+#include "core/file_tree.hpp"
+
+namespace oci2eif {
+
+struct FlattenLimits {
+  std::uint64_t max_total_bytes = 16ull << 30; // file content, summed over all layers
+  std::uint64_t max_entries = 2'000'000;       // tar entries, summed over all layers
+};
+
+class LayerFlattener {
+public:
+  LayerFlattener(ContentSpool& spool, FlattenLimits limits = {});
+
+  // Applies one uncompressed layer tar. `layer_name` prefixes every error, e.g.
+  // "layer 2 (sha256:ab12…)". The source is read to its end (so a verifying source can check it).
+  void apply_layer(ByteSource& tar, const std::string& layer_name);
+
+  const FileTree& tree() const { return tree_; }
+  const std::vector<std::string>& xattr_paths() const { return xattr_paths_; }
+  const std::vector<std::string>& dropped_sockets() const { return dropped_sockets_; }
+
+private:
+  struct Pending;
+  void collect(ByteSource& tar, const std::string& layer, std::vector<Pending>& entries,
+               std::vector<std::string>& whiteouts, std::vector<std::string>& opaques);
+  void add(const Pending& entry, const std::string& layer);
+  // Resolves symlinks in the parent components of a canonical path.
+  std::string resolve_parents(const std::string& path, const std::string& layer,
+                              const std::string& entry_name, int depth = 0) const;
+  std::string follow(const std::string& path, const std::string& layer,
+                     const std::string& entry_name, int depth) const;
+  void ensure_directory(const std::string& path);
+
+  ContentSpool& spool_;
+  FlattenLimits limits_;
+  FileTree tree_;
+  std::uint64_t total_bytes_ = 0;
+  std::uint64_t total_entries_ = 0;
+  std::uint64_t next_link_group_ = 1;
+  std::vector<std::string> xattr_paths_;
+  std::vector<std::string> dropped_sockets_;
+};
+
+} // namespace oci2eif

@@ -1,0 +1,191 @@
+#include "core/ramdisk_writer.hpp"
+
+#include <map>
+#include <optional>
+
+#include "core/cpio_writer.hpp"
+#include "core/error.hpp"
+
+namespace oci2eif {
+namespace {
+
+constexpr const char* kAddedDirs[] = {"dev", "proc", "run", "sys", "tmp", "var"};
+
+// One archive member: metadata plus either inline bytes or a spool reference.
+struct Member {
+  FileNode node;
+  std::optional<std::string> inline_data;
+};
+
+std::uint32_t type_bits(FileType t) {
+  switch (t) {
+  case FileType::Regular:
+    return kCpioRegular;
+  case FileType::Directory:
+    return kCpioDirectory;
+  case FileType::Symlink:
+    return kCpioSymlink;
+  case FileType::CharDevice:
+    return kCpioCharDevice;
+  case FileType::BlockDevice:
+    return kCpioBlockDevice;
+  case FileType::Fifo:
+    return kCpioFifo;
+  }
+  return kCpioRegular;
+}
+
+Member text_file(std::string content) {
+  Member m;
+  m.node.type = FileType::Regular;
+  m.node.mode = 0644;
+  m.inline_data = std::move(content);
+  return m;
+}
+
+Member directory(std::uint32_t mode = 0755) {
+  Member m;
+  m.node.type = FileType::Directory;
+  m.node.mode = mode;
+  return m;
+}
+
+std::string lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) {
+    out += s;
+    out += '\n';
+  }
+  return out;
+}
+
+// Writes members in map (bytewise) order with inode numbers in that order.
+void write_members(const std::map<std::string, Member>& members, const ContentSpool* spool,
+                   const RamdiskOptions& options, ByteSink& out) {
+  std::map<std::uint64_t, std::uint32_t> group_size;
+  for (const auto& [name, m] : members) {
+    if (m.node.link_group != 0) {
+      ++group_size[m.node.link_group];
+    }
+  }
+  std::map<std::uint64_t, std::uint32_t> group_ino;
+  CpioWriter cpio(out);
+  std::uint32_t next_ino = 1;
+  for (const auto& [name, m] : members) {
+    const FileNode& n = m.node;
+    CpioHeader h;
+    h.name = name;
+    h.mode = type_bits(n.type) | (n.mode & 07777);
+    h.uid = n.uid;
+    h.gid = n.gid;
+    h.mtime = options.mtime;
+    h.rdev_major = n.rdev_major;
+    h.rdev_minor = n.rdev_minor;
+    h.nlink = n.type == FileType::Directory ? 2 : 1;
+    bool first_of_group = true;
+    if (n.link_group != 0 && group_size[n.link_group] > 1) {
+      h.nlink = group_size[n.link_group];
+      const auto [it, inserted] = group_ino.emplace(n.link_group, next_ino);
+      first_of_group = inserted;
+      h.ino = it->second;
+      if (inserted) {
+        ++next_ino;
+      }
+    } else {
+      h.ino = next_ino++;
+    }
+    if (m.inline_data) {
+      cpio.add(h, as_bytes(*m.inline_data));
+    } else if (n.type == FileType::Symlink) {
+      cpio.add(h, as_bytes(n.link_target));
+    } else if (n.type == FileType::Regular && first_of_group && n.content.size > 0) {
+      h.filesize = n.content.size;
+      auto data = spool->open(n.content);
+      cpio.add(h, *data);
+    } else {
+      cpio.add(h, ByteView());
+    }
+  }
+  cpio.finish();
+}
+
+bool has_line_break(const std::string& s) {
+  return s.find('\n') != std::string::npos || s.find('\r') != std::string::npos ||
+         s.find('\0') != std::string::npos;
+}
+
+} // namespace
+
+void validate_app_config(const AppConfig& app) {
+  if (app.argv.empty() || app.argv.front().empty()) {
+    throw Error(ErrorCode::InvalidInput,
+                "the image has no command to run: set ENTRYPOINT or CMD in the image, or pass "
+                "--entrypoint/--cmd");
+  }
+  for (const std::string& a : app.argv) {
+    if (has_line_break(a)) {
+      throw Error(ErrorCode::InvalidInput,
+                  "command argument `" + a + "` contains a line break or NUL, which /cmd cannot hold");
+    }
+  }
+  for (const std::string& e : app.env) {
+    if (e.find('=') == std::string::npos || e.front() == '=' || has_line_break(e)) {
+      throw Error(ErrorCode::InvalidInput,
+                  "environment entry `" + e + "` must be KEY=VALUE on one line");
+    }
+  }
+  if (!app.workdir.empty() && (app.workdir.front() != '/' || has_line_break(app.workdir))) {
+    throw Error(ErrorCode::InvalidInput,
+                "working directory `" + app.workdir + "` must be an absolute path on one line");
+  }
+  if (has_line_break(app.user)) {
+    throw Error(ErrorCode::InvalidInput, "user `" + app.user + "` must be on one line");
+  }
+}
+
+void write_app_ramdisk(const FileTree& tree, const ContentSpool& spool, const AppConfig& app,
+                       const RamdiskOptions& options, ByteSink& out) {
+  validate_app_config(app);
+  std::map<std::string, Member> members;
+  for (const auto& [path, node] : tree.entries()) {
+    Member m;
+    m.node = node;
+    members.emplace(path.empty() ? std::string("rootfs") : "rootfs/" + path, std::move(m));
+  }
+  for (const char* dir : kAddedDirs) {
+    members.emplace(std::string("rootfs/") + dir, directory());
+  }
+  members.emplace("cmd", text_file(lines(app.argv)));
+  members.emplace("env", text_file(lines(app.env)));
+  if (!app.workdir.empty()) {
+    members.emplace("workdir", text_file(app.workdir + "\n"));
+  }
+  if (!app.user.empty()) {
+    members.emplace("user", text_file(app.user + "\n"));
+  }
+  write_members(members, &spool, options, out);
+}
+
+void write_bootstrap_ramdisk(ByteSource& init, ByteSource* nsm_ko, const RamdiskOptions& options,
+                             ByteSink& out) {
+  CpioWriter cpio(out);
+  std::uint32_t ino = 1;
+  auto header = [&](const char* name, std::uint32_t mode, std::uint64_t size) {
+    CpioHeader h;
+    h.name = name;
+    h.ino = ino++;
+    h.mode = mode;
+    h.nlink = (mode & kCpioDirectory) == kCpioDirectory && (mode & kCpioRegular) == 0 ? 2 : 1;
+    h.mtime = options.mtime;
+    h.filesize = size;
+    return h;
+  };
+  cpio.add(header("dev", kCpioDirectory | 0755, 0), ByteView());
+  cpio.add(header("init", kCpioRegular | 0755, init.size()), init);
+  if (nsm_ko != nullptr) {
+    cpio.add(header("nsm.ko", kCpioRegular | 0755, nsm_ko->size()), *nsm_ko);
+  }
+  cpio.finish();
+}
+
+} // namespace oci2eif
