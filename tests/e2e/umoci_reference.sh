@@ -21,6 +21,9 @@ command -v umoci >/dev/null || { echo "$0: umoci not installed (apt-get install 
 [[ $(id -u) -eq 0 ]] || { echo "$0: must run as root (device nodes, owners)" >&2; exit 2; }
 [[ -f "$layout/index.json" ]] || { echo "$0: $layout is not an OCI layout (no index.json)" >&2; exit 2; }
 
+# umoci creates parent directories that the tar does not list with 0777 &^ umask, so the
+# caller's umask would leak into the reference; 022 gives the 0755 an in-memory tree uses.
+umask 022
 work=$(mktemp -d "${TMPDIR:-/tmp}/umoci-ref.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
