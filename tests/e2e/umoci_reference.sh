@@ -27,7 +27,7 @@ umask 022
 work=$(mktemp -d "${TMPDIR:-/tmp}/umoci-ref.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-if ! umoci unpack --image "$layout:$tag" "$work/bundle" >"$work/umoci.log" 2>&1; then
+if ! timeout 300 umoci unpack --image "$layout:$tag" "$work/bundle" >"$work/umoci.log" 2>&1; then
     echo "$0: umoci unpack --image $layout:$tag failed:" >&2
     sed 's/^/    /' "$work/umoci.log" >&2
     exit 1

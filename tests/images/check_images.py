@@ -166,8 +166,22 @@ def verify(outdir):
         verify_layout(c, outdir, name, rec)
         verify_references(c, m["images"], name, rec)
     for case, info in m["hostile"].items():
-        c.check(os.path.isfile(os.path.join(outdir, info["file"])), f"hostile/{case}.tar exists")
+        names = hostile_names(os.path.join(outdir, info["file"]))
+        first = info["path"].split(" ")[0].rstrip(";")
+        c.check(first in names, f"hostile/{case}.tar holds {first}", f"members read: {names[:5]}")
     return c
+
+
+def hostile_names(path):
+    """Member names up to the point where Python's tarfile gives up (some cases are broken)."""
+    names = []
+    try:
+        with tarfile.open(path) as tf:
+            for m in tf:
+                names.append(m.name)
+    except (tarfile.TarError, OSError):
+        pass
+    return names
 
 
 # ---------------------------------------------------------------- expect vs listing

@@ -26,19 +26,27 @@ if [[ $keep -eq 0 ]]; then trap 'rm -rf "$T"' EXIT; else echo "keeping $T"; fi
 pass=0 fail=0
 ok()   { echo "ok $*"; pass=$((pass + 1)); }
 bad()  { echo "FAIL $*"; fail=$((fail + 1)); }
-# Run a check_images.py subcommand and count its ok/FAIL lines.
+# Run a check_images.py subcommand and count its ok/FAIL lines; a crash is one more failure.
 count() {
-    local out
+    local out rc nfail
     out=$(python3 "$chk" "$@" 2>&1)
+    rc=$?
     echo "$out"
+    nfail=$(grep -c '^FAIL ' <<<"$out")
     pass=$((pass + $(grep -c '^ok ' <<<"$out")))
-    fail=$((fail + $(grep -c '^FAIL ' <<<"$out")))
-    if ! grep -q '^FAIL ' <<<"$out" && ! grep -q '^ok ' <<<"$out"; then bad "check_images.py $1 printed no result"; fi
+    fail=$((fail + nfail))
+    if [[ $rc -ne 0 && $nfail -eq 0 ]]; then bad "check_images.py $1 exited $rc without a FAIL line"; fi
 }
 
+if [[ $(id -u) -ne 0 ]]; then
+    echo "selftest.sh must run as root (umoci unpack creates devices and owners)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
 # 1. determinism
-if (cd / && TZ=UTC umask 022 && python3 "$gen" "$T/a" >"$T/gen-a.log" 2>&1) &&
-   (mkdir "$T/cwd" && cd "$T/cwd" && TZ=Pacific/Chatham umask 077 && LC_ALL=C python3 "$gen" ../b >"$T/gen-b.log" 2>&1); then
+if (cd / && TZ=UTC umask 022 && timeout 120 python3 "$gen" "$T/a" >"$T/gen-a.log" 2>&1) &&
+   (mkdir "$T/cwd" && cd "$T/cwd" && TZ=Pacific/Chatham umask 077 && LC_ALL=C timeout 120 python3 "$gen" ../b >"$T/gen-b.log" 2>&1); then
     ok "generator ran twice"
 else
     bad "generator failed: $(cat "$T"/gen-*.log)"
@@ -101,7 +109,7 @@ for row in "${rows[@]}"; do
 done
 
 # 5. run busybox's app the way umoci's runtime config says
-if umoci unpack --image "$O/busybox:latest" "$T/bundle" >"$T/unpack.log" 2>&1; then
+if timeout 120 umoci unpack --image "$O/busybox:latest" "$T/bundle" >"$T/unpack.log" 2>&1; then
     python3 - "$T/bundle" "$O/manifest.json" >"$T/run.txt" 2>&1 <<'EOF'
 import json, os, subprocess, sys
 bundle, manifest = sys.argv[1:]
