@@ -14,7 +14,6 @@ Prints one line per check, `ok <what>` or `FAIL <what>: <why>`; exits 1 if any f
 """
 import gzip
 import hashlib
-import io
 import json
 import os
 import subprocess

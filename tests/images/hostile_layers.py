@@ -5,11 +5,10 @@ OUTDIR/hostile/README.json: what it does, the tar path involved, and what a corr
 does with it ("reject" means the whole layer fails with an error naming the path; nothing is
 written outside the root in any case).
 """
-import io
 import os
 import tarfile
 
-from imagelib import D, F, H, S, jpretty, make_tar, pad, tar_header
+from imagelib import D, F, H, S, jpretty, make_tar, tar_header
 
 PIB = 1 << 50
 

@@ -13,14 +13,12 @@ Running it twice gives byte-identical output whatever the TZ, umask or cwd: see 
 Python stdlib only; the `zstd` CLI for the zstd image. OUTDIR must be empty or absent.
 """
 import argparse
-import hashlib
 import os
-import subprocess
 import sys
 
 import hostile_layers
 from imagelib import (BLK, CHR, CREATED, DOCKER, FIFO, OCI, OPQ, WH, D, F, H, Layout, S,
-                      build_image, docker_save_archive, jbytes, jpretty, make_tar, sha)
+                      build_image, compress, docker_save_archive, jbytes, jpretty, make_tar, sha)
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 REPO = "oci2eif-test/"
@@ -232,7 +230,7 @@ class Out:
     def add(self, name, lay, builts, description, expect, *, index_desc=None, oci_tar=False,
             docker_tar=False, umoci=None):
         lay.write(self.path(name))
-        rec = {"layout": name, "tag": "latest", "description": description, "expect": expect,
+        rec = {"name": name, "layout": name, "tag": "latest", "description": description, "expect": expect,
                "platforms": [platform_record(b) for b in builts]}
         if index_desc:
             rec["index_digest"] = index_desc["digest"]
@@ -269,7 +267,6 @@ def simple_image(out, name, layers, config, description, expect, **kw):
 
 def same_length_gzip(real_raw, entries_of):
     """A layer tar that differs from `real_raw` but compresses to the same number of bytes."""
-    from imagelib import compress
     want = len(compress(real_raw, "gzip"))
     for i in range(1000):
         fake = make_tar(entries_of(f"tampered {i:03d}\n"))
