@@ -247,8 +247,7 @@ static _Noreturn void run_child(const struct launch* l, const struct credentials
   }
   /* Groups first and uid last: once the uid is dropped the others can no longer change. */
   if (setgroups(c->group_count, c->groups) != 0 || setgid(c->gid) != 0 || setuid(c->uid) != 0) {
-    say("cannot switch to uid %u gid %u: %s", (unsigned)c->uid, (unsigned)c->gid,
-        strerror(errno));
+    say("cannot switch to uid %u gid %u: %s", (unsigned)c->uid, (unsigned)c->gid, strerror(errno));
     _exit(127);
   }
   if (chdir(l->workdir) != 0) {
