@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" { /* for the doctest suite */
+#endif
+
 struct credentials {
   uid_t uid;
   gid_t gid;
@@ -30,5 +34,9 @@ struct credentials {
  */
 int resolve_user(const char* spec, const char* passwd_path, const char* group_path,
                  struct credentials* out, char* err, size_t err_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
