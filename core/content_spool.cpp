@@ -1,14 +1,13 @@
 #include "core/content_spool.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "core/error.hpp"
+#include "core/sha.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include "core/error.hpp"
-#include "core/sha.hpp"
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace oci2eif {
 namespace {
@@ -76,7 +75,8 @@ ContentRef MemorySpool::store(ByteSource& in, std::uint64_t size) {
   ContentRef ref;
   ref.offset = data_.size();
   ref.size = size;
-  ref.sha256 = copy_hashed(in, size, [&](ByteView b) { data_.insert(data_.end(), b.begin(), b.end()); });
+  ref.sha256 =
+      copy_hashed(in, size, [&](ByteView b) { data_.insert(data_.end(), b.begin(), b.end()); });
   return ref;
 }
 

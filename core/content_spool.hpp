@@ -3,12 +3,12 @@
 // never extracted onto the host; only this spool, inside the build's scratch space, is written.
 #pragma once
 
+#include "core/bytes.hpp"
+
 #include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-
-#include "core/bytes.hpp"
 
 namespace oci2eif {
 

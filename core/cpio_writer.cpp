@@ -1,9 +1,9 @@
 #include "core/cpio_writer.hpp"
 
+#include "core/error.hpp"
+
 #include <algorithm>
 #include <cstdio>
-
-#include "core/error.hpp"
 
 namespace oci2eif {
 namespace {
@@ -47,8 +47,8 @@ void CpioWriter::write_header(const CpioHeader& h) {
   check_field(h.filesize, "size", h.name);
   check_field(h.mtime, "mtime", h.name);
   char buf[6 + 13 * 8 + 1];
-  std::snprintf(buf, sizeof buf, "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x", h.ino,
-                h.mode, h.uid, h.gid, h.nlink, static_cast<std::uint32_t>(h.mtime),
+  std::snprintf(buf, sizeof buf, "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x",
+                h.ino, h.mode, h.uid, h.gid, h.nlink, static_cast<std::uint32_t>(h.mtime),
                 static_cast<std::uint32_t>(h.filesize), 0u, 0u, h.rdev_major, h.rdev_minor,
                 static_cast<std::uint32_t>(h.name.size() + 1), 0u);
   emit(ByteView(reinterpret_cast<const std::uint8_t*>(buf), sizeof buf - 1));

@@ -11,10 +11,10 @@
 // Every field is 32 bits, so files of 4 GiB or more cannot be stored; the writer refuses them.
 #pragma once
 
+#include "core/bytes.hpp"
+
 #include <cstdint>
 #include <string>
-
-#include "core/bytes.hpp"
 
 namespace oci2eif {
 

@@ -7,9 +7,8 @@ namespace oci2eif {
 void validate_digest(std::string_view digest, const std::string& context) {
   constexpr std::string_view kPrefix = "sha256:";
   if (digest.substr(0, kPrefix.size()) != kPrefix) {
-    throw Error(ErrorCode::InvalidInput,
-                context + ": digest '" + std::string(digest) +
-                    "' is not a sha256 digest (only sha256 is supported)");
+    throw Error(ErrorCode::InvalidInput, context + ": digest '" + std::string(digest) +
+                                             "' is not a sha256 digest (only sha256 is supported)");
   }
   const std::string_view hex = digest.substr(kPrefix.size());
   bool ok = hex.size() == 64;
@@ -22,12 +21,15 @@ void validate_digest(std::string_view digest, const std::string& context) {
   }
 }
 
-std::string sha256_digest(ByteView data) { return "sha256:" + to_hex(sha256(data)); }
+std::string sha256_digest(ByteView data) {
+  return "sha256:" + to_hex(sha256(data));
+}
 
 VerifyingSource::VerifyingSource(ByteSource& inner, std::string expected_digest,
                                  std::uint64_t expected_size, std::string subject)
     : inner_(inner), expected_digest_(std::move(expected_digest)), expected_size_(expected_size),
-      subject_(std::move(subject)) {}
+      subject_(std::move(subject)) {
+}
 
 std::size_t VerifyingSource::read(std::span<std::uint8_t> out) {
   const std::size_t n = inner_.read(out);

@@ -2,12 +2,12 @@
 // checks one while the bytes stream past, so a blob is verified in the same pass that uses it.
 #pragma once
 
+#include "core/bytes.hpp"
+#include "core/sha.hpp"
+
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include "core/bytes.hpp"
-#include "core/sha.hpp"
 
 namespace oci2eif {
 

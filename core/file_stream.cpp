@@ -88,6 +88,32 @@ void fsync_directory(const std::filesystem::path& dir) {
 
 } // namespace
 
+FileSink::FileSink(const std::filesystem::path& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd_ < 0) {
+    throw_errno("cannot create " + path.string());
+  }
+}
+
+FileSink::~FileSink() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+void FileSink::write(ByteView data) {
+  write_all_at(fd_, data, written_, path_);
+  written_ += data.size();
+}
+
+void FileSink::close() {
+  if (fd_ >= 0 && ::close(fd_) != 0) {
+    fd_ = -1;
+    throw_errno("cannot close " + path_.string());
+  }
+  fd_ = -1;
+}
+
 AtomicFileWriter::AtomicFileWriter(std::filesystem::path path) : path_(std::move(path)) {
   const std::filesystem::path dir = path_.parent_path();
   std::string pattern = (dir / ("." + path_.filename().string() + ".tmp-XXXXXX")).string();

@@ -33,6 +33,23 @@ private:
 // Reads a whole (small) file into memory, refusing files larger than `max_size`.
 Bytes read_small_file(const std::filesystem::path& path, std::size_t max_size);
 
+// Writes a scratch file front to back (created exclusively, mode 0600; no fsync: scratch data
+// does not need to survive a crash).
+class FileSink final : public ByteSink {
+public:
+  explicit FileSink(const std::filesystem::path& path);
+  ~FileSink() override;
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+  void write(ByteView data) override;
+  void close();
+
+private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::uint64_t written_ = 0;
+};
+
 // Writes a new file that only becomes visible under its final name on commit():
 // data goes to a temporary file in the same directory, which commit() fsyncs, renames over
 // `path` and follows with an fsync of the directory. Destroying an uncommitted writer removes

@@ -1,8 +1,8 @@
 #include "core/file_tree.hpp"
 
-#include <vector>
-
 #include "core/error.hpp"
+
+#include <vector>
 
 namespace oci2eif {
 
@@ -26,7 +26,8 @@ FileNode* FileTree::find(const std::string& path) {
 void FileTree::put(const std::string& path, FileNode node) {
   auto it = nodes_.find(path);
   if (it != nodes_.end()) {
-    const bool both_dirs = it->second.type == FileType::Directory && node.type == FileType::Directory;
+    const bool both_dirs =
+        it->second.type == FileType::Directory && node.type == FileType::Directory;
     if (!both_dirs) {
       remove_children(path);
     }

@@ -7,12 +7,12 @@
 // bytewise order, which is the canonical output order and puts every parent before its children.
 #pragma once
 
+#include "core/content_spool.hpp"
+
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
-
-#include "core/content_spool.hpp"
 
 namespace oci2eif {
 
@@ -26,7 +26,7 @@ struct FileNode {
   std::string link_target; // symlinks
   std::uint32_t rdev_major = 0;
   std::uint32_t rdev_minor = 0;
-  ContentRef content;          // regular files
+  ContentRef content;           // regular files
   std::uint64_t link_group = 0; // non-zero: hardlinks of one another share the value
 };
 

@@ -1,10 +1,9 @@
 #include "core/gzip_sink.hpp"
 
-#include <zlib.h>
+#include "core/error.hpp"
 
 #include <cstring>
-
-#include "core/error.hpp"
+#include <zlib.h>
 
 namespace oci2eif {
 
@@ -39,7 +38,9 @@ GzipSink::GzipSink(ByteSink& out, int level) : impl_(std::make_unique<Impl>(out)
   deflateSetHeader(&impl_->z, &impl_->header);
 }
 
-GzipSink::~GzipSink() { deflateEnd(&impl_->z); }
+GzipSink::~GzipSink() {
+  deflateEnd(&impl_->z);
+}
 
 void GzipSink::write(ByteView data) {
   // zlib's avail_in is 32-bit: feed at most 1 GiB at a time.

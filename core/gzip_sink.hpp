@@ -4,9 +4,9 @@
 // versions may deflate differently, which is why ramdisks are uncompressed by default.
 #pragma once
 
-#include <memory>
-
 #include "core/bytes.hpp"
+
+#include <memory>
 
 namespace oci2eif {
 

@@ -11,7 +11,8 @@ constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 constexpr std::string_view kWhiteoutMetaPrefix = ".wh..wh.";
 
-[[noreturn]] void reject(const std::string& layer, const std::string& entry, const std::string& why) {
+[[noreturn]] void reject(const std::string& layer, const std::string& entry,
+                         const std::string& why) {
   throw Error(ErrorCode::Corrupt, layer + ": entry `" + entry + "` " + why + "; rejected");
 }
 
@@ -43,7 +44,8 @@ struct LayerFlattener::Pending {
 };
 
 LayerFlattener::LayerFlattener(ContentSpool& spool, FlattenLimits limits)
-    : spool_(spool), limits_(limits) {}
+    : spool_(spool), limits_(limits) {
+}
 
 void LayerFlattener::apply_layer(ByteSource& tar, const std::string& layer) {
   std::vector<Pending> entries;
@@ -65,13 +67,15 @@ void LayerFlattener::apply_layer(ByteSource& tar, const std::string& layer) {
   }
 }
 
-void LayerFlattener::collect(ByteSource& tar, const std::string& layer, std::vector<Pending>& entries,
-                             std::vector<std::string>& whiteouts, std::vector<std::string>& opaques) {
+void LayerFlattener::collect(ByteSource& tar, const std::string& layer,
+                             std::vector<Pending>& entries, std::vector<std::string>& whiteouts,
+                             std::vector<std::string>& opaques) {
   TarReader reader(tar, layer);
   TarEntry e;
   while (reader.next(e)) {
     if (++total_entries_ > limits_.max_entries) {
-      throw Error(ErrorCode::InvalidInput, layer + ": more than " + std::to_string(limits_.max_entries) +
+      throw Error(ErrorCode::InvalidInput, layer + ": more than " +
+                                               std::to_string(limits_.max_entries) +
                                                " entries in the image (the configured limit)");
     }
     Pending p;
@@ -200,8 +204,9 @@ std::string LayerFlattener::follow(const std::string& path, const std::string& l
   const std::string base = target.rfind('/', 0) == 0 ? std::string() : parent_path(resolved);
   std::string next;
   if (!canonical_path(join_path(base, target), next)) {
-    reject(layer, entry_name, "goes through the symlink `" + resolved + "` -> `" + target +
-                                  "`, which leaves the root");
+    reject(layer, entry_name,
+           "goes through the symlink `" + resolved + "` -> `" + target +
+               "`, which leaves the root");
   }
   return follow(next, layer, entry_name, depth + 1);
 }

@@ -18,13 +18,13 @@
 // Nothing is written to the host except file contents, into the ContentSpool.
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include "core/bytes.hpp"
 #include "core/content_spool.hpp"
 #include "core/file_tree.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace oci2eif {
 

@@ -1,10 +1,10 @@
 #include "core/ramdisk_writer.hpp"
 
-#include <map>
-#include <optional>
-
 #include "core/cpio_writer.hpp"
 #include "core/error.hpp"
+
+#include <map>
+#include <optional>
 
 namespace oci2eif {
 namespace {
@@ -125,7 +125,8 @@ void validate_app_config(const AppConfig& app) {
   for (const std::string& a : app.argv) {
     if (has_line_break(a)) {
       throw Error(ErrorCode::InvalidInput,
-                  "command argument `" + a + "` contains a line break or NUL, which /cmd cannot hold");
+                  "command argument `" + a +
+                      "` contains a line break or NUL, which /cmd cannot hold");
     }
   }
   for (const std::string& e : app.env) {

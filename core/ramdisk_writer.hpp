@@ -16,13 +16,13 @@
 // first name, which the kernel's unpacker turns back into one inode with its content.
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include "core/bytes.hpp"
 #include "core/content_spool.hpp"
 #include "core/file_tree.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace oci2eif {
 

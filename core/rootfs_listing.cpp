@@ -55,11 +55,10 @@ void write_rootfs_listing(const FileTree& tree, ByteSink& out) {
     } else if (n.type == FileType::CharDevice || n.type == FileType::BlockDevice) {
       target = std::to_string(n.rdev_major) + "," + std::to_string(n.rdev_minor);
     }
-    const std::string line = escape(path) + "\t" + type_name(n.type) + "\t" + mode + "\t" +
-                             std::to_string(n.uid) + ":" + std::to_string(n.gid) + "\t" +
-                             std::to_string(file ? n.content.size : 0) + "\t" +
-                             (file ? to_hex(n.content.sha256) : std::string("-")) + "\t" + target +
-                             "\n";
+    const std::string line =
+        escape(path) + "\t" + type_name(n.type) + "\t" + mode + "\t" + std::to_string(n.uid) + ":" +
+        std::to_string(n.gid) + "\t" + std::to_string(file ? n.content.size : 0) + "\t" +
+        (file ? to_hex(n.content.sha256) : std::string("-")) + "\t" + target + "\n";
     out.write(as_bytes(line));
   }
 }

@@ -12,10 +12,10 @@
 // the flattener is checked against umoci.
 #pragma once
 
-#include <string>
-
 #include "core/bytes.hpp"
 #include "core/file_tree.hpp"
+
+#include <string>
 
 namespace oci2eif {
 

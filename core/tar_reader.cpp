@@ -3,12 +3,11 @@
 // C frames, so a callback stores one and the C++ side rethrows it after libarchive returns.
 #include "core/tar_reader.hpp"
 
+#include "core/error.hpp"
+
 #include <archive.h>
 #include <archive_entry.h>
-
 #include <exception>
-
-#include "core/error.hpp"
 
 namespace oci2eif {
 namespace {
@@ -18,7 +17,8 @@ constexpr std::size_t kBufferSize = 256 * 1024;
 // Owns a libarchive read handle fed from a ByteSource.
 class ArchiveFeed {
 public:
-  ArchiveFeed(ByteSource& in, std::string name) : in_(in), name_(std::move(name)), buffer_(kBufferSize) {
+  ArchiveFeed(ByteSource& in, std::string name)
+      : in_(in), name_(std::move(name)), buffer_(kBufferSize) {
     a_ = archive_read_new();
     if (a_ == nullptr) {
       throw Error(ErrorCode::Internal, "libarchive: out of memory");
@@ -122,7 +122,9 @@ TarEntryType type_of(archive_entry* e) {
   }
 }
 
-std::string string_or_empty(const char* s) { return s != nullptr ? s : ""; }
+std::string string_or_empty(const char* s) {
+  return s != nullptr ? s : "";
+}
 
 } // namespace
 
@@ -144,7 +146,8 @@ TarReader::~TarReader() = default;
 
 bool TarReader::next(TarEntry& out) {
   archive_entry* e = nullptr;
-  const int rc = impl_->feed.check(archive_read_next_header(impl_->feed.handle(), &e), "reading the next tar header");
+  const int rc = impl_->feed.check(archive_read_next_header(impl_->feed.handle(), &e),
+                                   "reading the next tar header");
   if (rc == ARCHIVE_EOF) {
     return false;
   }
@@ -183,7 +186,9 @@ bool TarReader::next(TarEntry& out) {
   return true;
 }
 
-ByteSource& TarReader::data() { return impl_->data; }
+ByteSource& TarReader::data() {
+  return impl_->data;
+}
 
 namespace {
 

@@ -4,20 +4,29 @@
 // The reader never touches the filesystem: an entry's data is streamed to the caller.
 #pragma once
 
+#include "core/bytes.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "core/bytes.hpp"
-
 namespace oci2eif {
 
-enum class TarEntryType { File, Directory, Symlink, Hardlink, CharDevice, BlockDevice, Fifo, Socket };
+enum class TarEntryType {
+  File,
+  Directory,
+  Symlink,
+  Hardlink,
+  CharDevice,
+  BlockDevice,
+  Fifo,
+  Socket
+};
 
 struct TarEntry {
-  std::string path;        // as stored (UTF-8 or raw bytes), not normalised
+  std::string path; // as stored (UTF-8 or raw bytes), not normalised
   TarEntryType type = TarEntryType::File;
-  std::uint32_t mode = 0;  // permission bits, 07777
+  std::uint32_t mode = 0; // permission bits, 07777
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
   std::uint64_t size = 0;  // data bytes that follow (files only)

@@ -48,6 +48,42 @@ struct PcrOptions {
 };
 void run_pcr(const PcrOptions& options, std::ostream& out);
 
+struct BuildOptions {
+  std::optional<std::string> oci_layout;     // DIR[:TAG]
+  std::optional<std::string> oci_archive;    // FILE[:TAG]
+  std::optional<std::string> docker_archive; // FILE[:TAG]
+  std::optional<std::filesystem::path> kernel_dir;
+  std::optional<std::filesystem::path> kernel;
+  std::optional<std::filesystem::path> kernel_config;
+  std::optional<std::string> cmdline;
+  std::string arch = "x86_64";
+  std::optional<std::string> platform;
+  std::vector<std::string> entrypoint; // each occurrence is one argv element
+  bool entrypoint_set = false;
+  std::vector<std::string> cmd;
+  bool cmd_set = false;
+  std::vector<std::string> env;
+  std::string compress = "none";
+  std::optional<std::string> name;
+  std::optional<std::string> version;
+  std::optional<std::string> build_time;
+  std::optional<std::string> source_date_epoch;
+  std::optional<std::filesystem::path> signing_certificate;
+  std::optional<std::filesystem::path> private_key;
+  std::optional<std::filesystem::path> init;
+  std::filesystem::path output;
+  std::optional<std::filesystem::path> pcrs;
+  std::optional<std::filesystem::path> rootfs_listing;
+  std::optional<std::filesystem::path> scratch_dir; // default: a fresh directory under $TMPDIR
+};
+
+// Builds an EIF from an image; progress lines go to `log`, the measurements JSON to `out` (and
+// to --pcrs).
+void run_build(const BuildOptions& options, std::ostream& out, std::ostream& log);
+
+// Prints the image's flattened root filesystem listing (docs/rootfs-listing.md).
+void run_rootfs(const BuildOptions& options, std::ostream& out, std::ostream& log);
+
 // The build-time string for the metadata: `explicit_time` if given, else SOURCE_DATE_EPOCH
 // (decimal seconds) as RFC 3339, else 1970-01-01T00:00:00+00:00. Never the wall clock.
 std::string resolve_build_time(const std::optional<std::string>& explicit_time,

@@ -43,6 +43,59 @@ void add_assemble(CLI::App& app, cli::AssembleOptions& o) {
   });
 }
 
+void add_image_options(CLI::App* cmd, cli::BuildOptions& o) {
+  cmd->add_option("--oci-layout", o.oci_layout, "OCI image layout directory, DIR[:TAG]");
+  cmd->add_option("--oci-archive", o.oci_archive, "oci-archive tarball, FILE[:TAG]");
+  cmd->add_option("--docker-archive", o.docker_archive, "docker save tarball, FILE[:TAG]");
+  cmd->add_option("--arch", o.arch, "Enclave architecture: x86_64 or aarch64")
+      ->capture_default_str();
+  cmd->add_option("--platform", o.platform,
+                  "Image platform, os/arch[/variant] (default: from --arch)");
+  cmd->add_option("--scratch-dir", o.scratch_dir, "Empty directory for temporary files");
+}
+
+void add_build(CLI::App& app, cli::BuildOptions& o) {
+  CLI::App* cmd = app.add_subcommand("build", "Build an EIF from a container image");
+  add_image_options(cmd, o);
+  cmd->add_option("--kernel-dir", o.kernel_dir,
+                  "Kernel bundle: bzImage|Image, .config, cmdline, nsm.ko");
+  cmd->add_option("--kernel", o.kernel, "Kernel image (instead of --kernel-dir)");
+  cmd->add_option("--kernel-config", o.kernel_config, "Its .config (with --kernel)");
+  cmd->add_option("--cmdline", o.cmdline,
+                  "Kernel command line (default: the bundle's, else nitro-cli's)");
+  cmd->add_option("--entrypoint", o.entrypoint, "Replace ENTRYPOINT; repeat for each argument")
+      ->each([&o](const std::string&) { o.entrypoint_set = true; });
+  cmd->add_option("--cmd", o.cmd, "Replace CMD; repeat for each argument")
+      ->each([&o](const std::string&) { o.cmd_set = true; });
+  cmd->add_option("--env", o.env, "Set KEY=VALUE in the environment (repeatable)");
+  cmd->add_option("--compress", o.compress, "Ramdisk compression: none or gzip")
+      ->capture_default_str();
+  cmd->add_option("--name", o.name, "ImageName in the metadata");
+  cmd->add_option("--version", o.version, "ImageVersion in the metadata");
+  cmd->add_option("--build-time", o.build_time,
+                  "BuildTime (default: SOURCE_DATE_EPOCH, else the epoch)");
+  cmd->add_option("--signing-certificate", o.signing_certificate, "PEM certificate to sign with");
+  cmd->add_option("--private-key", o.private_key, "PEM EC private key of that certificate");
+  cmd->add_option("--init", o.init, "Enclave init binary (default: oci2eif's own, built with it)");
+  cmd->add_option("--output", o.output, "Where to write the EIF")->required();
+  cmd->add_option("--pcrs", o.pcrs, "Also write the measurements JSON here");
+  cmd->add_option("--rootfs-listing", o.rootfs_listing,
+                  "Also write the root filesystem listing here");
+  cmd->callback([&o] {
+    if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) {
+      o.source_date_epoch = epoch;
+    }
+    cli::run_build(o, std::cout, std::cerr);
+  });
+}
+
+void add_rootfs(CLI::App& app, cli::BuildOptions& o) {
+  CLI::App* cmd =
+      app.add_subcommand("rootfs", "Print an image's flattened root filesystem listing");
+  add_image_options(cmd, o);
+  cmd->callback([&o] { cli::run_rootfs(o, std::cout, std::cerr); });
+}
+
 void add_describe(CLI::App& app, cli::DescribeOptions& o) {
   CLI::App* cmd = app.add_subcommand("describe", "Validate an EIF and show what it contains");
   cmd->add_option("eif", o.input, "The EIF to read")->required();
@@ -73,6 +126,9 @@ int main(int argc, char** argv) {
   cli::AssembleOptions assemble;
   cli::DescribeOptions describe;
   cli::PcrOptions pcr;
+  cli::BuildOptions build, rootfs;
+  add_build(app, build);
+  add_rootfs(app, rootfs);
   add_assemble(app, assemble);
   add_describe(app, describe);
   add_pcr(app, pcr);

@@ -2,7 +2,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-
 #include <stdexcept>
 
 namespace oci2eif::test {
@@ -67,8 +66,8 @@ void put(archive* a, archive_entry* e, const std::string& content = "") {
 }
 } // namespace
 
-TarBuilder& TarBuilder::file(const std::string& path, const std::string& content, std::uint32_t mode,
-                             std::uint32_t uid, std::uint32_t gid) {
+TarBuilder& TarBuilder::file(const std::string& path, const std::string& content,
+                             std::uint32_t mode, std::uint32_t uid, std::uint32_t gid) {
   archive_entry* e = make(path, AE_IFREG, mode);
   archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
   archive_entry_set_uid(e, uid);

@@ -2,10 +2,10 @@
 // hostile layer would contain: names with "..", links anywhere, devices, xattrs.
 #pragma once
 
+#include "core/bytes.hpp"
+
 #include <cstdint>
 #include <string>
-
-#include "core/bytes.hpp"
 
 namespace oci2eif::test {
 

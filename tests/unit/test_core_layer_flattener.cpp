@@ -1,10 +1,10 @@
-#include <doctest/doctest.h>
-
 #include "core/error.hpp"
 #include "core/layer_flattener.hpp"
 #include "core/rootfs_listing.hpp"
 #include "tests/unit/tar_builder.hpp"
 #include "tests/unit/test_support.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace oci2eif;
 using test::TarBuilder;
@@ -73,10 +73,12 @@ TEST_SUITE("core::LayerFlattener") {
     CHECK(f.listing().find("bin/su\tfile\t4755\t0:0\t1\t") != std::string::npos);
   }
 
-  TEST_CASE("whiteouts remove lower-layer files and whole directories, and never reach the output") {
+  TEST_CASE(
+      "whiteouts remove lower-layer files and whole directories, and never reach the output") {
     Flat f;
     f.apply(TarBuilder().file("a/keep", "k").file("a/gone", "g").file("d/x/y", "y").finish());
-    f.apply(TarBuilder().file("a/.wh.gone", "").file(".wh.d", "").file("a/new", "n").finish(), "layer 2");
+    f.apply(TarBuilder().file("a/.wh.gone", "").file(".wh.d", "").file("a/new", "n").finish(),
+            "layer 2");
     CHECK(f.find("a/gone") == nullptr);
     CHECK(f.find("d") == nullptr);
     CHECK(f.find("d/x/y") == nullptr);
@@ -84,7 +86,8 @@ TEST_SUITE("core::LayerFlattener") {
     CHECK(f.listing().find(".wh.") == std::string::npos);
   }
 
-  TEST_CASE("an opaque marker clears lower content even when it comes after the layer's own entries") {
+  TEST_CASE(
+      "an opaque marker clears lower content even when it comes after the layer's own entries") {
     Flat f;
     f.apply(TarBuilder().file("o/old1", "1").file("o/sub/old2", "2").finish());
     f.apply(TarBuilder().file("o/new", "n").file("o/.wh..wh..opq", "").finish(), "layer 2");
@@ -106,7 +109,12 @@ TEST_SUITE("core::LayerFlattener") {
 
   TEST_CASE("a hardlink keeps its content when the target is later removed or replaced") {
     Flat f;
-    f.apply(TarBuilder().file("orig", "v1").hardlink("link", "orig").file("other", "o").hardlink("l2", "other").finish());
+    f.apply(TarBuilder()
+                .file("orig", "v1")
+                .hardlink("link", "orig")
+                .file("other", "o")
+                .hardlink("l2", "other")
+                .finish());
     CHECK(f.find("link")->link_group != 0);
     CHECK(f.find("link")->link_group == f.find("orig")->link_group);
     f.apply(TarBuilder().file(".wh.orig", "").file("other", "replaced").finish(), "layer 2");
@@ -156,11 +164,13 @@ TEST_SUITE("core::LayerFlattener") {
           "layer 1: entry `/../x` escapes the root; rejected");
     CHECK(error_of(f, TarBuilder().hardlink("l", "missing").finish()) ==
           "layer 1: entry `l` is a hardlink to `missing`, which does not exist; rejected");
-    CHECK(error_of(f, TarBuilder().hardlink("l", "../../etc/shadow").finish()) ==
-          "layer 1: entry `l` is a hardlink to `../../etc/shadow`, which escapes the root; rejected");
-    CHECK(error_of(f, TarBuilder().symlink("up", "../../..").file("up/escaped.txt", "x").finish()) ==
-          "layer 1: entry `up/escaped.txt` goes through the symlink `up` -> `../../..`, which "
-          "leaves the root; rejected");
+    CHECK(
+        error_of(f, TarBuilder().hardlink("l", "../../etc/shadow").finish()) ==
+        "layer 1: entry `l` is a hardlink to `../../etc/shadow`, which escapes the root; rejected");
+    CHECK(
+        error_of(f, TarBuilder().symlink("up", "../../..").file("up/escaped.txt", "x").finish()) ==
+        "layer 1: entry `up/escaped.txt` goes through the symlink `up` -> `../../..`, which "
+        "leaves the root; rejected");
     CHECK(error_of(f, TarBuilder().symlink("loop", "loop").file("loop/x", "x").finish()) ==
           "layer 1: entry `loop/x` passes through too many symbolic links; rejected");
     CHECK(error_of(f, TarBuilder().dir("d").hardlink("h", "d").finish()) ==

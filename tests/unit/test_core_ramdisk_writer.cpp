@@ -1,5 +1,3 @@
-#include <doctest/doctest.h>
-
 #include "core/cpio_writer.hpp"
 #include "core/error.hpp"
 #include "core/gzip_sink.hpp"
@@ -7,6 +5,8 @@
 #include "core/ramdisk_writer.hpp"
 #include "tests/unit/tar_builder.hpp"
 #include "tests/unit/test_support.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace oci2eif;
 using test::TarBuilder;
@@ -21,7 +21,8 @@ struct CpioMember {
 };
 
 std::uint32_t field(const Bytes& b, std::size_t at) {
-  return static_cast<std::uint32_t>(std::stoul(std::string(b.begin() + at, b.begin() + at + 8), nullptr, 16));
+  return static_cast<std::uint32_t>(
+      std::stoul(std::string(b.begin() + at, b.begin() + at + 8), nullptr, 16));
 }
 
 std::vector<CpioMember> parse(const Bytes& b) {
@@ -73,17 +74,20 @@ const CpioMember* member(const std::vector<CpioMember>& all, const std::string& 
 } // namespace
 
 TEST_SUITE("core::ramdisk_writer") {
-  TEST_CASE("the application ramdisk has nitro-cli's layout, sorted, with fixed mtimes and inodes") {
+  TEST_CASE(
+      "the application ramdisk has nitro-cli's layout, sorted, with fixed mtimes and inodes") {
     AppConfig app{{"/app/run.sh", "hello world"}, {"PATH=/bin", "A=b c"}, "/work", "app"};
-    const auto all = parse(ramdisk(TarBuilder().file("app/run.sh", "#!/bin/sh\n", 0755).dir("var").finish(), app));
+    const auto all = parse(
+        ramdisk(TarBuilder().file("app/run.sh", "#!/bin/sh\n", 0755).dir("var").finish(), app));
     std::vector<std::string> names;
     for (const auto& m : all) {
       names.push_back(m.name);
       CHECK(m.mtime == 0);
     }
-    CHECK(names == std::vector<std::string>{"cmd", "env", "rootfs", "rootfs/app", "rootfs/app/run.sh",
-                                            "rootfs/dev", "rootfs/proc", "rootfs/run", "rootfs/sys",
-                                            "rootfs/tmp", "rootfs/var", "user", "workdir"});
+    CHECK(names == std::vector<std::string>{"cmd", "env", "rootfs", "rootfs/app",
+                                            "rootfs/app/run.sh", "rootfs/dev", "rootfs/proc",
+                                            "rootfs/run", "rootfs/sys", "rootfs/tmp", "rootfs/var",
+                                            "user", "workdir"});
     for (std::size_t i = 0; i < all.size(); ++i) {
       CHECK(all[i].ino == i + 1);
     }
@@ -96,8 +100,9 @@ TEST_SUITE("core::ramdisk_writer") {
   }
 
   TEST_CASE("hardlinks share an inode and the first name carries the data") {
-    const auto all = parse(ramdisk(TarBuilder().file("b", "shared").hardlink("a", "b").hardlink("c", "b").finish(),
-                                   {{"/b"}, {}, "", ""}));
+    const auto all = parse(
+        ramdisk(TarBuilder().file("b", "shared").hardlink("a", "b").hardlink("c", "b").finish(),
+                {{"/b"}, {}, "", ""}));
     const auto* a = member(all, "rootfs/a");
     const auto* b = member(all, "rootfs/b");
     const auto* c = member(all, "rootfs/c");
@@ -121,7 +126,8 @@ TEST_SUITE("core::ramdisk_writer") {
   }
 
   TEST_CASE("the bootstrap ramdisk holds dev/, init and nsm.ko") {
-    const std::string init = "\x7f" "ELF init";
+    const std::string init = "\x7f"
+                             "ELF init";
     const std::string nsm = "module";
     MemorySource i(as_bytes(init), "init");
     MemorySource n(as_bytes(nsm), "nsm.ko");
@@ -144,10 +150,11 @@ TEST_SUITE("core::ramdisk_writer") {
     h.name = "big";
     h.filesize = 1ull << 32;
     MemorySource empty(ByteView(), "big");
-    CHECK_THROWS_WITH_AS(w.add(h, empty),
-                         "cpio entry `big`: size 4294967296 does not fit newc's 32-bit field (files "
-                         "must be smaller than 4 GiB)",
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        w.add(h, empty),
+        "cpio entry `big`: size 4294967296 does not fit newc's 32-bit field (files "
+        "must be smaller than 4 GiB)",
+        Error);
   }
 
   TEST_CASE("gzip output is deterministic and has no name or time") {
@@ -167,8 +174,8 @@ TEST_SUITE("core::ramdisk_writer") {
     REQUIRE(a.size() > 10);
     CHECK(a[0] == 0x1f);
     CHECK(a[1] == 0x8b);
-    CHECK((a[3] & 0x08) == 0);                             // FNAME not set
-    CHECK((a[4] | a[5] | a[6] | a[7]) == 0);               // MTIME = 0
-    CHECK(a[9] == 3);                                      // OS = Unix
+    CHECK((a[3] & 0x08) == 0);               // FNAME not set
+    CHECK((a[4] | a[5] | a[6] | a[7]) == 0); // MTIME = 0
+    CHECK(a[9] == 3);                        // OS = Unix
   }
 }

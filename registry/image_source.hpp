@@ -1,0 +1,61 @@
+// Where an image comes from: a local OCI layout, an oci-archive or docker-archive tarball, and
+// (later) a registry. Every source hands out blobs by descriptor, verified against digest and
+// size while they stream; resolve_image() walks index → manifest → config the same way for all.
+#pragma once
+
+#include "core/bytes.hpp"
+#include "registry/manifest.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <variant>
+
+namespace oci2eif::registry {
+
+// What a reference points at: one manifest (or index) descriptor, or an index held by the
+// source itself (an OCI layout's index.json listing one manifest per platform).
+using ImageRoot = std::variant<Descriptor, ImageIndex>;
+
+class ImageSource {
+public:
+  virtual ~ImageSource() = default;
+  // For messages and the EIF metadata, e.g. "oci-layout:/images/app:latest".
+  virtual std::string name() const = 0;
+  virtual ImageRoot root() = 0;
+  // The blob's bytes, checked against the descriptor's digest and size as they are read:
+  // the source fails with DigestMismatch at the end if they differ.
+  virtual std::unique_ptr<ByteSource> open_blob(const Descriptor& descriptor) = 0;
+  // The image for `platform`; by default resolve_image(*this, platform).
+  virtual struct ResolvedImage resolve(const Platform& platform);
+};
+
+// Reads a small blob (manifest, config) fully, verified, refusing more than `limit` bytes.
+Bytes read_blob(ImageSource& source, const Descriptor& descriptor, std::size_t limit);
+
+struct ResolvedImage {
+  std::string source_name;
+  std::string manifest_digest;
+  ImageManifest manifest;
+  std::string config_digest;
+  ImageConfig config;
+};
+
+// Resolves the source's root to one image for `platform`, checking that the config agrees with
+// the platform and lists one diff_id per layer.
+ResolvedImage resolve_image(ImageSource& source, const Platform& platform);
+
+// OCI image layout directory; `tag` may be empty when the layout holds one image.
+std::unique_ptr<ImageSource> open_oci_layout(const std::filesystem::path& dir, std::string tag);
+// oci-archive / docker-archive tarballs, unpacked (names checked, nothing outside `scratch`)
+// into `scratch`, which must be an empty directory owned by the build.
+std::unique_ptr<ImageSource> open_oci_archive(const std::filesystem::path& archive, std::string tag,
+                                              const std::filesystem::path& scratch);
+std::unique_ptr<ImageSource> open_docker_archive(const std::filesystem::path& archive,
+                                                 std::string tag,
+                                                 const std::filesystem::path& scratch);
+
+// Splits "DIR:TAG" (the tag is what follows the last ':' if it has no '/').
+std::pair<std::filesystem::path, std::string> split_location_tag(const std::string& location);
+
+} // namespace oci2eif::registry

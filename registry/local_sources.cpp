@@ -1,0 +1,285 @@
+// Local image sources: an OCI image layout directory, and the two tarball formats (oci-archive,
+// docker save) that are unpacked into the build's scratch directory and then read as files.
+#include "core/digest.hpp"
+#include "core/error.hpp"
+#include "core/file_stream.hpp"
+#include "core/file_tree.hpp"
+#include "core/tar_reader.hpp"
+#include "registry/image_source.hpp"
+
+#include <fcntl.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+namespace oci2eif::registry {
+namespace {
+
+constexpr const char* kRefName = "org.opencontainers.image.ref.name";
+constexpr std::size_t kMaxIndexJson = 4 << 20;
+
+// A verified stream over a file; owns both.
+class VerifiedFile final : public ByteSource {
+public:
+  VerifiedFile(const std::filesystem::path& path, const Descriptor& d, const std::string& subject)
+      : file_(path), verify_(file_, d.digest, d.size, subject) {}
+  std::uint64_t size() const override { return verify_.size(); }
+  std::size_t read(std::span<std::uint8_t> out) override { return verify_.read(out); }
+  std::string describe() const override { return verify_.describe(); }
+
+private:
+  FileSource file_;
+  VerifyingSource verify_;
+};
+
+std::filesystem::path blob_path(const std::filesystem::path& dir, const std::string& digest) {
+  validate_digest(digest, dir.string());
+  return dir / "blobs" / "sha256" / digest.substr(7);
+}
+
+class OciLayout final : public ImageSource {
+public:
+  OciLayout(std::filesystem::path dir, std::string tag, std::string kind)
+      : dir_(std::move(dir)), tag_(std::move(tag)), kind_(std::move(kind)) {
+    if (!std::filesystem::is_regular_file(dir_ / "oci-layout") ||
+        !std::filesystem::is_regular_file(dir_ / "index.json")) {
+      throw Error(ErrorCode::NotFound, name() + ": not an OCI image layout (no oci-layout or "
+                                                "index.json file)");
+    }
+  }
+
+  std::string name() const override {
+    return kind_ + ":" + dir_.string() + (tag_.empty() ? "" : ":" + tag_);
+  }
+
+  ImageRoot root() override {
+    const ImageIndex index =
+        parse_index(read_small_file(dir_ / "index.json", kMaxIndexJson), name() + ": index.json");
+    ImageIndex tagged;
+    std::string tags;
+    for (const Descriptor& d : index.manifests) {
+      const auto ref = d.annotations.find(kRefName);
+      const std::string tag = ref == d.annotations.end() ? "" : ref->second;
+      tags += (tags.empty() ? "" : ", ") + (tag.empty() ? d.digest : tag);
+      if (tag_.empty() || tag == tag_) {
+        tagged.manifests.push_back(d);
+      }
+    }
+    if (tagged.manifests.size() == 1) {
+      return tagged.manifests.front();
+    }
+    bool all_have_platforms = !tagged.manifests.empty();
+    for (const Descriptor& d : tagged.manifests) {
+      all_have_platforms = all_have_platforms && d.platform.has_value();
+    }
+    if (all_have_platforms) {
+      return tagged; // one manifest per platform: choose by platform
+    }
+    if (tagged.manifests.empty()) {
+      throw Error(ErrorCode::NotFound,
+                  name() + ": no image tagged '" + tag_ +
+                      "'; the layout has: " + (tags.empty() ? "nothing" : tags));
+    }
+    throw Error(ErrorCode::InvalidInput,
+                name() + ": holds several images (" + tags + "); name one as DIR:TAG");
+  }
+
+  std::unique_ptr<ByteSource> open_blob(const Descriptor& d) override {
+    const std::filesystem::path path = blob_path(dir_, d.digest);
+    if (!std::filesystem::is_regular_file(path)) {
+      throw Error(ErrorCode::NotFound, name() + ": blob " + d.digest + " is missing");
+    }
+    return std::make_unique<VerifiedFile>(path, d, name() + ": blob " + d.digest);
+  }
+
+private:
+  std::filesystem::path dir_;
+  std::string tag_;
+  std::string kind_;
+};
+
+// Unpacks regular files and directories of a tarball under `dest`; names are made canonical
+// (and refused if they escape), links are copied from what was already unpacked.
+void unpack(const std::filesystem::path& archive, const std::filesystem::path& dest) {
+  FileSource in(archive);
+  TarReader tar(in, archive.string());
+  TarEntry e;
+  while (tar.next(e)) {
+    std::string path;
+    if (!canonical_path(e.path, path)) {
+      throw Error(ErrorCode::Corrupt,
+                  archive.string() + ": entry `" + e.path + "` escapes the archive");
+    }
+    if (path.empty()) {
+      continue;
+    }
+    const std::filesystem::path target = dest / path;
+    std::filesystem::create_directories(target.parent_path());
+    if (e.type == TarEntryType::Directory) {
+      std::filesystem::create_directories(target);
+    } else if (e.type == TarEntryType::File) {
+      AtomicFileWriter out(target);
+      Bytes buffer(1 << 20);
+      for (std::size_t n; (n = tar.data().read(buffer)) > 0;) {
+        out.write(ByteView(buffer.data(), n));
+      }
+      out.commit();
+    } else if (e.type == TarEntryType::Hardlink || e.type == TarEntryType::Symlink) {
+      // docker save links duplicate layers; resolve inside the archive and copy.
+      std::string link;
+      const std::string base = e.type == TarEntryType::Symlink ? parent_path(path) : "";
+      if (!canonical_path(join_path(base, e.link_target), link) ||
+          !std::filesystem::is_regular_file(dest / link)) {
+        throw Error(ErrorCode::Corrupt, archive.string() + ": link `" + e.path + "` -> `" +
+                                            e.link_target +
+                                            "` does not name a file in the archive");
+      }
+      std::filesystem::copy_file(dest / link, target,
+                                 std::filesystem::copy_options::overwrite_existing);
+    }
+  }
+}
+
+// A `docker save` archive in the pre-25 layout: manifest.json, <config>.json, <id>/layer.tar.
+class DockerArchive final : public ImageSource {
+public:
+  DockerArchive(std::filesystem::path archive, std::filesystem::path dir, std::string tag)
+      : archive_(std::move(archive)), dir_(std::move(dir)), tag_(std::move(tag)) {
+    const Bytes raw = read_small_file(dir_ / "manifest.json", kMaxIndexJson);
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(as_chars(raw));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorCode::Corrupt, name() + ": manifest.json is not valid JSON: " + e.what());
+    }
+    if (!doc.is_array() || doc.empty()) {
+      throw Error(ErrorCode::Corrupt, name() + ": manifest.json must be a non-empty array");
+    }
+    const nlohmann::json* chosen = nullptr;
+    std::string tags;
+    for (const auto& image : doc) {
+      for (const auto& t : image.value("RepoTags", nlohmann::json::array())) {
+        const std::string s = t.is_string() ? t.get<std::string>() : "";
+        tags += (tags.empty() ? "" : ", ") + s;
+        if (!tag_.empty() && (s == tag_ || s.substr(s.rfind(':') + 1) == tag_) &&
+            chosen == nullptr) {
+          chosen = &image;
+        }
+      }
+    }
+    if (tag_.empty() && doc.size() == 1) {
+      chosen = &doc[0];
+    }
+    if (chosen == nullptr) {
+      throw Error(ErrorCode::NotFound,
+                  name() + ": " +
+                      (tag_.empty() ? "holds several images; name one with :TAG"
+                                    : "no image tagged '" + tag_ + "'") +
+                      " (it has: " + tags + ")");
+    }
+    config_file_ = chosen->value("Config", "");
+    for (const auto& l : chosen->value("Layers", nlohmann::json::array())) {
+      layer_files_.push_back(l.is_string() ? l.get<std::string>() : "");
+    }
+    if (config_file_.empty() || layer_files_.empty()) {
+      throw Error(ErrorCode::Corrupt, name() + ": manifest.json entry lacks Config or Layers");
+    }
+  }
+
+  std::string name() const override {
+    return "docker-archive:" + archive_.string() + (tag_.empty() ? "" : ":" + tag_);
+  }
+
+  ImageRoot root() override {
+    throw Error(ErrorCode::Internal, name() + ": a docker archive has no manifest to walk");
+  }
+
+  std::unique_ptr<ByteSource> open_blob(const Descriptor& d) override {
+    const auto it = files_.find(d.digest);
+    if (it == files_.end()) {
+      throw Error(ErrorCode::NotFound, name() + ": no file for blob " + d.digest);
+    }
+    return std::make_unique<VerifiedFile>(it->second, d, name() + ": " + it->first);
+  }
+
+  // The archive has no registry manifest: one is synthesised from manifest.json and the config,
+  // with each (uncompressed) layer described by its diff_id, so the same checks apply.
+  ResolvedImage resolve(const Platform& platform) override;
+
+private:
+  std::filesystem::path archive_, dir_;
+  std::string tag_;
+  std::string config_file_;
+  std::vector<std::string> layer_files_;
+  std::map<std::string, std::filesystem::path> files_;
+};
+
+std::filesystem::path inside(const std::filesystem::path& dir, const std::string& name,
+                             const std::string& what) {
+  std::string canonical;
+  if (!canonical_path(name, canonical) || canonical.empty()) {
+    throw Error(ErrorCode::Corrupt, what + ": path `" + name + "` escapes the archive");
+  }
+  return dir / canonical;
+}
+
+ResolvedImage DockerArchive::resolve(const Platform& platform) {
+  const std::filesystem::path config_path = inside(dir_, config_file_, name());
+  const Bytes config_bytes = read_small_file(config_path, kMaxConfigSize);
+  ResolvedImage out;
+  out.source_name = name();
+  out.config_digest = sha256_digest(config_bytes);
+  const std::string stem = config_path.stem().string();
+  if (stem.size() == 64 && "sha256:" + stem != out.config_digest) {
+    throw Error(ErrorCode::DigestMismatch,
+                name() + ": config " + config_file_ + " has digest " + out.config_digest);
+  }
+  out.config = parse_config(config_bytes, name() + ": config");
+  if (!platform.matches(out.config.platform)) {
+    throw Error(ErrorCode::NotFound, name() + " is an image for " +
+                                         out.config.platform.to_string() + ", not " +
+                                         platform.to_string());
+  }
+  if (out.config.diff_ids.size() != layer_files_.size()) {
+    throw Error(ErrorCode::Corrupt,
+                name() + ": config lists " + std::to_string(out.config.diff_ids.size()) +
+                    " diff_ids for " + std::to_string(layer_files_.size()) + " layers");
+  }
+  out.manifest.media_type = media_type::kDockerManifest;
+  out.manifest.config = {
+      media_type::kDockerConfig, out.config_digest, config_bytes.size(), std::nullopt, {}};
+  for (std::size_t i = 0; i < layer_files_.size(); ++i) {
+    const std::filesystem::path path = inside(dir_, layer_files_[i], name());
+    const std::string& diff_id = out.config.diff_ids[i];
+    files_[diff_id] = path;
+    out.manifest.layers.push_back(
+        {media_type::kDockerLayerTar, diff_id, std::filesystem::file_size(path), std::nullopt, {}});
+  }
+  out.manifest_digest = "";
+  return out;
+}
+
+} // namespace
+
+std::unique_ptr<ImageSource> open_oci_layout(const std::filesystem::path& dir, std::string tag) {
+  return std::make_unique<OciLayout>(dir, std::move(tag), "oci-layout");
+}
+
+std::unique_ptr<ImageSource> open_oci_archive(const std::filesystem::path& archive, std::string tag,
+                                              const std::filesystem::path& scratch) {
+  unpack(archive, scratch);
+  return std::make_unique<OciLayout>(scratch, std::move(tag), "oci-archive");
+}
+
+std::unique_ptr<ImageSource> open_docker_archive(const std::filesystem::path& archive,
+                                                 std::string tag,
+                                                 const std::filesystem::path& scratch) {
+  unpack(archive, scratch);
+  // Docker 25 and later save an OCI layout (plus manifest.json); read that when present.
+  if (std::filesystem::is_regular_file(scratch / "oci-layout")) {
+    return std::make_unique<OciLayout>(scratch, std::move(tag), "docker-archive");
+  }
+  return std::make_unique<DockerArchive>(archive, scratch, std::move(tag));
+}
+
+} // namespace oci2eif::registry

@@ -1,0 +1,73 @@
+// The one build pipeline (docs/ARCHITECTURE.md): image source → resolve → flatten layers →
+// ramdisks → EIF + PCRs. `oci2eif build` runs it directly; the daemon's workers will run the same
+// function. All I/O is within `scratch_dir` (private to the build) and the outputs.
+#pragma once
+
+#include "core/eif_signature.hpp"
+#include "core/eif_writer.hpp"
+#include "core/layer_flattener.hpp"
+#include "core/ramdisk_writer.hpp"
+#include "registry/image_source.hpp"
+#include "server/kernel_bundle.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oci2eif::server {
+
+enum class SourceKind { OciLayout, OciArchive, DockerArchive };
+
+struct ImageRef {
+  SourceKind kind = SourceKind::OciLayout;
+  std::string location; // DIR[:TAG] or FILE[:TAG]
+};
+
+struct BuildSpec {
+  ImageRef image;
+  std::optional<registry::Platform> platform; // default: the one matching kernel.arch
+  KernelBundle kernel;
+  std::optional<std::string> cmdline; // default: the bundle's
+  std::filesystem::path init;         // the enclave init binary for kernel.arch
+  std::optional<std::vector<std::string>> entrypoint;
+  std::optional<std::vector<std::string>> cmd;
+  std::vector<std::string> env; // KEY=VALUE, replacing the image's KEY
+  bool gzip = false;
+  std::optional<std::string> name;
+  std::optional<std::string> version;
+  std::string build_time = "1970-01-01T00:00:00+00:00";
+  const EifSigner* signer = nullptr;
+  FlattenLimits limits;
+  std::filesystem::path scratch_dir; // must exist, empty, private to this build
+  std::filesystem::path output;      // the EIF, written atomically
+};
+
+struct BuildResult {
+  registry::ResolvedImage image;
+  EifWriteResult eif;
+  std::string rootfs_listing;
+  std::vector<std::string> xattr_paths;
+};
+
+using ProgressLog = std::function<void(const std::string&)>;
+
+BuildResult run_build(const BuildSpec& spec, const ProgressLog& log);
+
+// Only the flattening part: the image's root filesystem listing (docs/rootfs-listing.md).
+std::string flatten_listing(const ImageRef& image, const registry::Platform& platform,
+                            const std::filesystem::path& scratch_dir, const ProgressLog& log);
+
+// Docker semantics for the program to run: ENTRYPOINT then CMD; an entrypoint override drops
+// the image's CMD (as `docker run --entrypoint` does); env overrides replace by key.
+AppConfig app_config_for(const registry::ImageConfig& config,
+                         const std::optional<std::vector<std::string>>& entrypoint,
+                         const std::optional<std::vector<std::string>>& cmd,
+                         const std::vector<std::string>& env);
+
+// The enclave init built with oci2eif for `arch`: $OCI2EIF_INIT_DIR, else next to the
+// executable (../init in the build tree, ../lib/oci2eif when installed).
+std::filesystem::path default_init_path(Arch arch);
+
+} // namespace oci2eif::server
