@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""End-to-end checks of `oci2eif build` on the project's own test images.
+
+Everything is real: the images come from tests/images/make_images.py, the flattened trees are
+compared with `umoci unpack`, the EIFs are checked by `oci2eif describe`, and the busybox EIF's
+kernel and ramdisks are booted under QEMU with Debian's cloud kernel, whose console must show
+what the image's app prints. Expected values come from the generator's manifest.json (written
+from the image definitions, not from oci2eif).
+
+usage: build_e2e.py OCI2EIF_BINARY   (root; python3, umoci, qemu-system-x86, the cloud kernel)
+Last line: "N passed, M failed".
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, ok, detail=""):
+    results["passed" if ok else "failed"] += 1
+    print(("ok   - " if ok else "FAIL - ") + name + ("" if ok or not detail else ": " + detail), flush=True)
+    return ok
+
+
+def run(cmd, timeout=300, env=None, cwd=None):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
+
+
+class Env:
+    def __init__(self, binary, work):
+        self.bin = binary
+        self.work = work
+        self.images = os.path.join(work, "images")
+        r = run([sys.executable, os.path.join(TESTS, "images", "make_images.py"), self.images])
+        if r.returncode != 0:
+            raise SystemExit("make_images.py failed: " + r.stderr)
+        with open(os.path.join(self.images, "manifest.json")) as f:
+            self.manifest = json.load(f)["images"]
+        kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
+        if not kernels:
+            raise SystemExit("no /boot/vmlinuz-*-cloud-amd64: run scripts/install-deps.sh")
+        version = kernels[-1][len("/boot/vmlinuz-"):]
+        self.kernel_dir = os.path.join(work, "kernel")
+        os.makedirs(self.kernel_dir)
+        shutil.copy(kernels[-1], os.path.join(self.kernel_dir, "bzImage"))
+        shutil.copy("/boot/config-" + version, os.path.join(self.kernel_dir, "bzImage.config"))
+        self.counter = 0
+
+    def build(self, source_flag, location, *extra, env=None, cwd=None):
+        """Builds an EIF; returns (returncode, measurements or None, eif path, stderr)."""
+        self.counter += 1
+        out = os.path.join(self.work, "out-%d.eif" % self.counter)
+        r = run([self.bin, "build", source_flag, location, "--kernel-dir", self.kernel_dir,
+                 "--output", out, *extra], env=env, cwd=cwd)
+        pcrs = json.loads(r.stdout)["Measurements"] if r.returncode == 0 else None
+        return r.returncode, pcrs, out, r.stderr
+
+    def layout(self, name):
+        return os.path.join(self.images, name) + ":latest"
+
+    def boot(self, eif, expect, name):
+        extract = eif + ".x"
+        r = run([self.bin, "describe", eif, "--extract", extract])
+        if not check(name + ": describe validates the EIF", r.returncode == 0, r.stderr):
+            return
+        with open(os.path.join(extract, "cmdline")) as f:
+            cmdline = f.read()
+        log = eif + ".console"
+        cmd = [sys.executable, os.path.join(TESTS, "tools", "qemu_boot.py"),
+               "--kernel", os.path.join(extract, "kernel"),
+               "--initrd", os.path.join(extract, "ramdisk-0"),
+               "--initrd", os.path.join(extract, "ramdisk-1"),
+               "--append", cmdline, "--timeout", "240", "--log", log]
+        for e in expect:
+            cmd += ["--expect", e]
+        r = run(cmd, timeout=300)
+        check(name + ": boots under QEMU and prints " + "; ".join(expect), r.returncode == 0,
+              r.stdout[-1500:] + r.stderr[-500:])
+
+
+def pcrs_equal(a, b):
+    return a is not None and b is not None and all(a[k] == b[k] for k in ("PCR0", "PCR1", "PCR2"))
+
+
+def test_boot_and_overrides(e):
+    expected = e.manifest["busybox"]["expect"]["run"]
+    rc, pcrs, eif, err = e.build("--oci-layout", e.layout("busybox"))
+    if not check("busybox builds", rc == 0, err):
+        return None
+    e.boot(eif, expected["console"] + ["exited with status %d" % expected["exit_code"]], "busybox")
+    rc, _, eif2, err = e.build("--oci-layout", e.layout("busybox"), "--cmd", "override arg",
+                               "--env", "GREETING=changed", "--compress", "gzip")
+    if check("busybox with --cmd, --env and gzip ramdisks builds", rc == 0, err):
+        e.boot(eif2, ["argv: [override arg]", "greeting: changed", "pwd: /work"], "overrides")
+    return pcrs
+
+
+def test_reproducible(e, reference):
+    rc, pcrs, eif_a, err = e.build("--oci-layout", e.layout("busybox"))
+    other_cwd = tempfile.mkdtemp(dir=e.work)
+    env = dict(os.environ, TZ="Pacific/Kiritimati", LC_ALL="C.UTF-8", TMPDIR=other_cwd)
+    r = subprocess.run(["bash", "-c", "umask 077 && exec \"$@\"", "-", e.bin, "build", "--oci-layout",
+                        e.layout("busybox"), "--kernel-dir", e.kernel_dir, "--output",
+                        os.path.join(other_cwd, "b.eif")], capture_output=True, text=True,
+                       env=env, cwd=other_cwd, timeout=300)
+    same = r.returncode == 0 and open(eif_a, "rb").read() == open(os.path.join(other_cwd, "b.eif"), "rb").read()
+    check("the same image built in another directory, TZ, umask and locale is byte-identical", same, r.stderr)
+    check("repeat builds give the same PCRs", pcrs_equal(pcrs, reference))
+
+
+def test_same_tree_same_pcrs(e, reference):
+    b = e.manifest["busybox"]
+    cases = [("--oci-layout", e.layout("busybox-relayered"), "another layering of the same filesystem"),
+             ("--oci-layout", e.layout("schema2"), "Docker schema2 media types"),
+             ("--oci-layout", e.layout("zstd"), "a zstd layer"),
+             ("--oci-archive", os.path.join(e.images, b["oci_archive"]) + ":latest", "the oci-archive"),
+             ("--docker-archive", os.path.join(e.images, b["docker_archive"]), "the docker-archive")]
+    for flag, location, what in cases:
+        rc, pcrs, _, err = e.build(flag, location)
+        check(what + " gives busybox's PCRs", rc == 0 and pcrs_equal(pcrs, reference), err)
+
+
+def test_matches_umoci(e):
+    for name, image in sorted(e.manifest.items()):
+        umoci = image.get("umoci", {})
+        if umoci.get("unpack") != "ok":
+            continue
+        ref = os.path.join(e.work, "umoci-%s.txt" % name)
+        r1 = run(["bash", os.path.join(HERE, "umoci_reference.sh"), os.path.join(e.images, name), "latest", ref])
+        p = image["platforms"][0]["platform"]
+        platform = "/".join(x for x in (p["os"], p["architecture"], p.get("variant", "")) if x)
+        r2 = run([e.bin, "rootfs", "--oci-layout", e.layout(name), "--platform", platform])
+        same = r1.returncode == 0 and r2.returncode == 0 and open(ref).read() == r2.stdout
+        check("%s: flattened tree equals umoci's unpack (paths, types, modes, owners, links, content)" % name,
+              same, (r1.stderr + r2.stderr)[-800:])
+
+
+def test_platforms(e):
+    per = e.manifest["multiarch"]["expect"]["per_platform"]
+    for platform, facts in sorted(per.items()):
+        r = run([e.bin, "rootfs", "--oci-layout", e.layout("multiarch"), "--platform", platform])
+        lines = {l.split("\t")[0]: l.split("\t") for l in r.stdout.splitlines()}
+        ok = r.returncode == 0 and all(p in lines for p in facts["present"]) and \
+            not any(p in lines for p in facts["absent"])
+        check("multiarch resolves " + platform, ok, r.stderr)
+    r = run([e.bin, "rootfs", "--oci-layout", e.layout("multiarch"), "--platform", "linux/s390x"])
+    check("a missing platform is an error listing the ones present",
+          r.returncode != 0 and "has no image for platform linux/s390x; it has: linux/amd64, linux/arm64/v8" in r.stderr,
+          r.stderr)
+
+
+def test_bad_images(e):
+    for name, needle in (("bad-digest", "content has digest"), ("bad-diffid", "(diff_id): content has digest")):
+        rc, _, eif, err = e.build("--oci-layout", e.layout(name))
+        blob = e.manifest[name]["expect"]["error"].get("blob") or e.manifest[name]["expect"]["error"]["declared"]
+        check(name + ": the build fails naming the blob and writes no EIF",
+              rc != 0 and needle in err and blob in err and not os.path.exists(eif), err)
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    work = tempfile.mkdtemp(prefix="oci2eif-e2e-")
+    try:
+        e = Env(binary, work)
+        reference = test_boot_and_overrides(e)
+        test_reproducible(e, reference)
+        test_same_tree_same_pcrs(e, reference)
+        test_matches_umoci(e)
+        test_platforms(e)
+        test_bad_images(e)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, %d failed" % (results["passed"], results["failed"]))
+    return 1 if results["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
