@@ -2,6 +2,8 @@
 
 #include "core/error.hpp"
 
+#include <algorithm>
+
 namespace oci2eif::cbor {
 namespace {
 
@@ -17,6 +19,9 @@ enum Major : std::uint8_t {
 };
 
 constexpr int kMaxDepth = 16;
+// Declared counts are only trusted up to this for pre-allocation; a nested hostile count could
+// otherwise reserve gigabytes before a single element is read.
+constexpr std::uint64_t kMaxReserve = 4096;
 
 void put_head(Bytes& out, Major major, std::uint64_t value) {
   const auto m = static_cast<std::uint8_t>(major << 5);
@@ -94,7 +99,7 @@ public:
     case kArray:
       v.kind = Value::Kind::Array;
       check_count(arg, 1);
-      v.items.reserve(static_cast<std::size_t>(arg));
+      v.items.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(arg, kMaxReserve)));
       for (std::uint64_t i = 0; i < arg; ++i) {
         v.items.push_back(item(depth + 1));
       }
@@ -102,7 +107,7 @@ public:
     case kMap:
       v.kind = Value::Kind::Map;
       check_count(arg, 2);
-      v.entries.reserve(static_cast<std::size_t>(arg));
+      v.entries.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(arg, kMaxReserve)));
       for (std::uint64_t i = 0; i < arg; ++i) {
         Value key = item(depth + 1);
         v.entries.emplace_back(std::move(key), item(depth + 1));

@@ -1,6 +1,7 @@
 #include "core/eif_metadata.hpp"
 
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 
 #include <ctime>
 #include <vector>
@@ -11,11 +12,7 @@ namespace {
 using nlohmann::json;
 
 std::string dump(const json& value) {
-  try {
-    return value.dump(-1, ' ', false, json::error_handler_t::strict);
-  } catch (const json::exception& e) {
-    throw Error(ErrorCode::InvalidInput, std::string("metadata is not valid UTF-8: ") + e.what());
-  }
+  return serde_json_text(value);
 }
 
 const json& require(const json& object, const char* key, json::value_t type, const char* where) {
@@ -54,12 +51,7 @@ Bytes encode_metadata(const EifMetadata& m) {
 }
 
 EifMetadata decode_metadata(ByteView section) {
-  json doc;
-  try {
-    doc = json::parse(as_chars(section));
-  } catch (const json::exception& e) {
-    throw Error(ErrorCode::Corrupt, std::string("metadata section is not valid JSON: ") + e.what());
-  }
+  json doc = parse_json_bounded(as_chars(section), "metadata section");
   if (!doc.is_object()) {
     throw Error(ErrorCode::Corrupt, "metadata section must be a JSON object");
   }
@@ -72,8 +64,10 @@ EifMetadata decode_metadata(ByteView section) {
   m.build.build_tool_version = require_string(build, "BuildToolVersion", "BuildMetadata");
   m.build.operating_system = require_string(build, "OperatingSystem", "BuildMetadata");
   m.build.kernel_version = require_string(build, "KernelVersion", "BuildMetadata");
-  m.docker_info = require(doc, "DockerInfo", json::value_t::discarded, "top level");
-  m.custom_metadata = require(doc, "CustomMetadata", json::value_t::discarded, "top level");
+  require(doc, "DockerInfo", json::value_t::discarded, "top level");
+  require(doc, "CustomMetadata", json::value_t::discarded, "top level");
+  m.docker_info = std::move(doc["DockerInfo"]);
+  m.custom_metadata = std::move(doc["CustomMetadata"]);
   return m;
 }
 
@@ -84,12 +78,8 @@ json parse_custom_metadata(ByteView file_bytes, const std::string& source) {
                                              " bytes; the EIF format allows at most " +
                                              std::to_string(kMaxCustomMetadataSize));
   }
-  try {
-    return json::parse(as_chars(file_bytes));
-  } catch (const json::exception& e) {
-    throw Error(ErrorCode::InvalidInput,
-                source + ": custom metadata is not valid JSON: " + e.what());
-  }
+  return parse_json_bounded(as_chars(file_bytes), source + ": custom metadata",
+                            ErrorCode::InvalidInput);
 }
 
 std::string rfc3339_utc(std::int64_t unix_seconds) {

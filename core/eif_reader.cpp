@@ -57,12 +57,13 @@ private:
     throw Error(code, name_ + ": " + why);
   }
 
-  // Runs a decoder from another file and puts the image's name in front of its errors.
+  // Runs a decoder from another file and puts the image's name in front of its errors. Whatever
+  // the decoder calls the problem, bad bytes inside an image make the image Corrupt.
   template <typename F> auto with_name(F&& decode) const -> decltype(decode()) {
     try {
       return decode();
     } catch (const Error& e) {
-      fail(e.what(), e.code());
+      fail(e.what(), e.code() == ErrorCode::InvalidInput ? ErrorCode::Corrupt : e.code());
     }
   }
 
@@ -254,8 +255,8 @@ private:
     EifSignatureReport report;
     report.certificate_pem = entry.signing_certificate;
     report.certificate = cert.info();
-    report.not_before_unix = cert.not_before_unix();
-    report.not_after_unix = cert.not_after_unix();
+    report.not_before_unix = with_name([&] { return cert.not_before_unix(); });
+    report.not_after_unix = with_name([&] { return cert.not_after_unix(); });
     if (options_.now_unix && *options_.now_unix < report.not_before_unix) {
       fail("the signing certificate is not valid before " + report.certificate.not_before);
     }

@@ -11,7 +11,8 @@
 namespace oci2eif {
 
 FileSource::FileSource(const std::filesystem::path& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK so that naming a FIFO fails the regular-file check instead of hanging.
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) {
     throw_errno("cannot open " + path.string());
   }
@@ -25,6 +26,7 @@ FileSource::FileSource(const std::filesystem::path& path) : path_(path) {
     throw Error(ErrorCode::InvalidInput, path.string() + ": not a regular file");
   }
   size_ = static_cast<std::uint64_t>(st.st_size);
+  ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
   ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
 }
 

@@ -7,6 +7,7 @@ namespace oci2eif {
 namespace {
 
 constexpr int kMaxSymlinkHops = 40;
+constexpr std::size_t kMaxPathLength = 4096; // PATH_MAX
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 constexpr std::string_view kWhiteoutMetaPrefix = ".wh..wh.";
@@ -52,15 +53,14 @@ void LayerFlattener::apply_layer(ByteSource& tar, const std::string& layer) {
   std::vector<std::string> whiteouts, opaques;
   collect(tar, layer, entries, whiteouts, opaques);
   for (const std::string& dir : opaques) {
-    const std::string resolved = resolve_parents(join_path(dir, "x"), layer, dir);
-    const std::string target = parent_path(resolved);
+    const std::string target = resolve(dir, true, layer, dir);
     const FileNode* node = tree_.find(target);
     if (node != nullptr && node->type == FileType::Directory) {
       tree_.remove_children(target);
     }
   }
   for (const std::string& path : whiteouts) {
-    tree_.remove(resolve_parents(path, layer, path));
+    tree_.remove(resolve(path, false, layer, path));
   }
   for (const Pending& p : entries) {
     add(p, layer);
@@ -80,15 +80,24 @@ void LayerFlattener::collect(ByteSource& tar, const std::string& layer,
     }
     Pending p;
     p.name = e.path;
+    if (e.path.size() > kMaxPathLength || e.link_target.size() > kMaxPathLength) {
+      throw Error(ErrorCode::Corrupt,
+                  layer + ": an entry name or link target of " +
+                      std::to_string(std::max(e.path.size(), e.link_target.size())) +
+                      " bytes is longer than PATH_MAX (4096); rejected");
+    }
     if (!canonical_path(e.path, p.path)) {
       reject(layer, e.path, "escapes the root");
     }
     const std::string base = base_name(p.path);
     if (base.rfind(kWhiteoutPrefix, 0) == 0) {
+      const std::string victim = base.substr(kWhiteoutPrefix.size());
       if (base == kOpaqueMarker) {
         opaques.push_back(parent_path(p.path));
+      } else if (victim.empty() || victim == "." || victim == "..") {
+        reject(layer, e.path, "is a whiteout that names no file");
       } else if (base.rfind(kWhiteoutMetaPrefix, 0) != 0) {
-        whiteouts.push_back(join_path(parent_path(p.path), base.substr(kWhiteoutPrefix.size())));
+        whiteouts.push_back(join_path(parent_path(p.path), victim));
       }
       continue; // markers (and aufs metadata) never reach the output
     }
@@ -130,11 +139,11 @@ void LayerFlattener::add(const Pending& p, const std::string& layer) {
     tree_.put("", root);
     return;
   }
-  const std::string path = resolve_parents(p.path, layer, p.name);
+  const std::string path = resolve(p.path, false, layer, p.name);
   ensure_directory(parent_path(path));
   FileNode node;
   if (p.entry.type == TarEntryType::Hardlink) {
-    const std::string target = resolve_parents(p.link_path, layer, p.name);
+    const std::string target = resolve(p.link_path, false, layer, p.name);
     FileNode* existing = tree_.find(target);
     if (existing == nullptr) {
       reject(layer, p.name, "is a hardlink to `" + p.entry.link_target + "`, which does not exist");
@@ -177,38 +186,59 @@ void LayerFlattener::ensure_directory(const std::string& path) {
   tree_.put(path, dir); // replaces a non-directory in the way, as tar extraction does
 }
 
-std::string LayerFlattener::resolve_parents(const std::string& path, const std::string& layer,
-                                            const std::string& entry_name, int depth) const {
-  if (path.empty()) {
-    return path;
+std::string LayerFlattener::resolve(const std::string& path, bool follow_last,
+                                    const std::string& layer, const std::string& entry_name) const {
+  // Components still to walk, last one at the back; links push their target's components.
+  std::vector<std::string> pending;
+  auto push_components = [&pending](const std::string& p) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (start <= p.size()) {
+      const std::size_t slash = std::min(p.find('/', start), p.size());
+      parts.push_back(p.substr(start, slash - start));
+      start = slash + 1;
+    }
+    pending.insert(pending.end(), parts.rbegin(), parts.rend());
+  };
+  push_components(path);
+  std::string current;
+  int hops = 0;
+  while (!pending.empty()) {
+    const std::string part = std::move(pending.back());
+    pending.pop_back();
+    if (part.empty() || part == ".") {
+      continue;
+    }
+    if (part == "..") {
+      if (current.empty()) {
+        reject(layer, entry_name, "goes through a symlink that leaves the root");
+      }
+      current = parent_path(current);
+      continue;
+    }
+    const std::string candidate = join_path(current, part);
+    const FileNode* node = tree_.find(candidate);
+    const bool last = pending.empty();
+    if (node == nullptr || node->type != FileType::Symlink || (last && !follow_last)) {
+      current = candidate;
+      continue;
+    }
+    if (++hops > kMaxSymlinkHops) {
+      reject(layer, entry_name, "passes through too many symbolic links");
+    }
+    const std::string& target = node->link_target;
+    std::string probe;
+    if (target.rfind('/', 0) != 0 && !canonical_path(join_path(current, target), probe)) {
+      reject(layer, entry_name,
+             "goes through the symlink `" + candidate + "` -> `" + target +
+                 "`, which leaves the root");
+    }
+    if (target.rfind('/', 0) == 0) {
+      current.clear();
+    }
+    push_components(target);
   }
-  const std::string parent = parent_path(path);
-  if (parent.empty()) {
-    return path;
-  }
-  return join_path(follow(parent, layer, entry_name, depth), base_name(path));
-}
-
-// Resolves every symlink along `path`, including its last component.
-std::string LayerFlattener::follow(const std::string& path, const std::string& layer,
-                                   const std::string& entry_name, int depth) const {
-  if (depth > kMaxSymlinkHops) {
-    reject(layer, entry_name, "passes through too many symbolic links");
-  }
-  const std::string resolved = resolve_parents(path, layer, entry_name, depth);
-  const FileNode* node = tree_.find(resolved);
-  if (node == nullptr || node->type != FileType::Symlink) {
-    return resolved;
-  }
-  const std::string& target = node->link_target;
-  const std::string base = target.rfind('/', 0) == 0 ? std::string() : parent_path(resolved);
-  std::string next;
-  if (!canonical_path(join_path(base, target), next)) {
-    reject(layer, entry_name,
-           "goes through the symlink `" + resolved + "` -> `" + target +
-               "`, which leaves the root");
-  }
-  return follow(next, layer, entry_name, depth + 1);
+  return current;
 }
 
 } // namespace oci2eif

@@ -10,7 +10,9 @@
 //   the link keeps that content even if the target is later removed or replaced.
 // - Symlinks in a parent path are followed inside the image root (absolute targets start at the
 //   image root); a path that would climb above the root is an error, as is any entry name or
-//   hardlink target that escapes it.
+//   hardlink target that escapes it. As in the kernel, one lookup follows at most 40 links, so a
+//   crafted chain of links costs linear, not exponential, time. Names and link targets longer
+//   than PATH_MAX (4096) are refused: the initramfs unpacker could not create them anyway.
 // - Missing parent directories are created (0755, 0:0), as tar extraction does.
 // - Extended attributes cannot be carried into a newc cpio: the paths that had some are
 //   recorded in xattr_paths() for the build log. Sockets are dropped the same way.
@@ -50,11 +52,10 @@ private:
   void collect(ByteSource& tar, const std::string& layer, std::vector<Pending>& entries,
                std::vector<std::string>& whiteouts, std::vector<std::string>& opaques);
   void add(const Pending& entry, const std::string& layer);
-  // Resolves symlinks in the parent components of a canonical path.
-  std::string resolve_parents(const std::string& path, const std::string& layer,
-                              const std::string& entry_name, int depth = 0) const;
-  std::string follow(const std::string& path, const std::string& layer,
-                     const std::string& entry_name, int depth) const;
+  // Resolves the symlinks along a canonical path (the last component too when `follow_last`),
+  // inside the image root.
+  std::string resolve(const std::string& path, bool follow_last, const std::string& layer,
+                      const std::string& entry_name) const;
   void ensure_directory(const std::string& path);
 
   ContentSpool& spool_;

@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "core/file_tree.hpp"
+#include "core/json_text.hpp"
 #include "core/tar_reader.hpp"
 #include "registry/image_source.hpp"
 
@@ -146,12 +147,7 @@ public:
   DockerArchive(std::filesystem::path archive, std::filesystem::path dir, std::string tag)
       : archive_(std::move(archive)), dir_(std::move(dir)), tag_(std::move(tag)) {
     const Bytes raw = read_small_file(dir_ / "manifest.json", kMaxIndexJson);
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(as_chars(raw));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorCode::Corrupt, name() + ": manifest.json is not valid JSON: " + e.what());
-    }
+    const nlohmann::json doc = parse_json_bounded(as_chars(raw), name() + ": manifest.json");
     if (!doc.is_array() || doc.empty()) {
       throw Error(ErrorCode::Corrupt, name() + ": manifest.json must be a non-empty array");
     }

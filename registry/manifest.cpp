@@ -2,6 +2,7 @@
 
 #include "core/digest.hpp"
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -19,15 +20,11 @@ json parse_json(ByteView bytes, std::size_t limit, const std::string& what) {
     bad(what, "is " + std::to_string(bytes.size()) + " bytes, more than the " +
                   std::to_string(limit) + "-byte limit");
   }
-  try {
-    json doc = json::parse(as_chars(bytes));
-    if (!doc.is_object()) {
-      bad(what, "is not a JSON object");
-    }
-    return doc;
-  } catch (const json::exception& e) {
-    bad(what, std::string("is not valid JSON: ") + e.what());
+  json doc = parse_json_bounded(as_chars(bytes), what);
+  if (!doc.is_object()) {
+    bad(what, "is not a JSON object");
   }
+  return doc;
 }
 
 std::string string_field(const json& obj, const char* key, const std::string& what, bool required) {

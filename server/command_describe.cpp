@@ -32,6 +32,21 @@ std::string extract_name(const EifSection& s, std::size_t ramdisk_index) {
   return "section";
 }
 
+// Text from the file, made safe for a terminal: control characters become \xNN.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 void print_human(const EifInfo& info, std::ostream& out) {
   char crc[16];
   std::snprintf(crc, sizeof crc, "0x%08x", info.header.crc32);
@@ -39,13 +54,14 @@ void print_human(const EifInfo& info, std::ostream& out) {
       << "Architecture:    " << arch_name(info.arch) << "\n"
       << "Size:            " << info.size << " bytes\n"
       << "CRC32:           " << crc << " (verified)\n"
-      << "Image:           " << info.metadata.image_name << " " << info.metadata.image_version
-      << "\n"
-      << "Built:           " << info.metadata.build.build_time << " by "
-      << info.metadata.build.build_tool << " " << info.metadata.build.build_tool_version << "\n"
-      << "Kernel:          " << info.metadata.build.operating_system << " "
-      << info.metadata.build.kernel_version << "\n"
-      << "Cmdline:         " << info.cmdline << "\n";
+      << "Image:           " << printable(info.metadata.image_name) << " "
+      << printable(info.metadata.image_version) << "\n"
+      << "Built:           " << printable(info.metadata.build.build_time) << " by "
+      << printable(info.metadata.build.build_tool) << " "
+      << printable(info.metadata.build.build_tool_version) << "\n"
+      << "Kernel:          " << printable(info.metadata.build.operating_system) << " "
+      << printable(info.metadata.build.kernel_version) << "\n"
+      << "Cmdline:         " << printable(info.cmdline) << "\n";
   if (info.signature) {
     out << "Signed:          yes, signature verified; certificate valid "
         << info.signature->certificate.not_before << " to " << info.signature->certificate.not_after

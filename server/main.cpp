@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 
 namespace {
@@ -139,6 +140,9 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     std::cerr << "oci2eif: error: " << e.what() << "\n";
     return e.code() == ErrorCode::InvalidInput ? 2 : 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "oci2eif: error: " << e.what() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "oci2eif: internal error: " << e.what() << "\n";
     return 70;

@@ -76,6 +76,15 @@ TEST_SUITE("core::cbor") {
                     Error);
   }
 
+  TEST_CASE("nested arrays that each claim a million elements allocate nothing up front") {
+    Bytes hostile;
+    for (int i = 0; i < 16; ++i) {
+      hostile.insert(hostile.end(), {0x9a, 0x00, 0x0f, 0x42, 0x40}); // array(1000000)
+    }
+    hostile.insert(hostile.end(), 5000000, 0x00); // enough bytes to pass the count check
+    CHECK_THROWS_AS(cbor::decode(hostile, "x"), Error);
+  }
+
   TEST_CASE("random bytes never crash the decoder") {
     std::mt19937 rng(42);
     int accepted = 0;

@@ -10,16 +10,9 @@
 
 using namespace oci2eif;
 
-namespace {
+using test::error_of;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace {
 
 Bytes vector_c_signature_section() {
   const Bytes c = test::read_file(test::vector_file('c'));

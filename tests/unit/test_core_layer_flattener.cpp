@@ -177,6 +177,36 @@ TEST_SUITE("core::LayerFlattener") {
           "layer 1: entry `h` is a hardlink to the directory `d`; rejected");
   }
 
+  TEST_CASE("a chain of links that doubles at each step is cut off after 40 links, quickly") {
+    // l0 -> l1/l1, l1 -> l2/l2, ... : resolving per branch would cost 2^N lookups.
+    TarBuilder chain;
+    const int n = 60;
+    for (int k = 0; k < n; ++k) {
+      chain.symlink("l" + std::to_string(k),
+                    "l" + std::to_string(k + 1) + "/l" + std::to_string(k + 1));
+    }
+    chain.symlink("l" + std::to_string(n), ".").file("l0/x", "x");
+    Flat f;
+    CHECK(error_of(f, chain.finish()) ==
+          "layer 1: entry `l0/x` passes through too many symbolic links; rejected");
+  }
+
+  TEST_CASE("names longer than PATH_MAX and whiteouts of nothing are refused") {
+    std::string deep;
+    for (int i = 0; i < 3000; ++i) {
+      deep += "a/";
+    }
+    Flat f;
+    CHECK(error_of(f, TarBuilder().file(deep + "f", "x").finish()) ==
+          "layer 1: an entry name or link target of 6001 bytes is longer than PATH_MAX (4096); "
+          "rejected");
+    Flat g;
+    g.apply(TarBuilder().file("etc/passwd", "p").finish());
+    CHECK(error_of(g, TarBuilder().file("etc/.wh.", "").finish(), "layer 2") ==
+          "layer 2: entry `etc/.wh.` is a whiteout that names no file; rejected");
+    CHECK(g.find("etc/passwd") != nullptr);
+  }
+
   TEST_CASE("absurd sizes, truncation and too many entries hit clear limits") {
     Flat f;
     CHECK(error_of(f, TarBuilder().truncated_file("huge", 1ull << 50).finish()) ==

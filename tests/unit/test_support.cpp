@@ -1,6 +1,7 @@
 #include "tests/unit/test_support.hpp"
 
 #include "core/crc32.hpp"
+#include "core/error.hpp"
 #include "core/sha.hpp"
 
 #include <fstream>
@@ -31,6 +32,15 @@ const nlohmann::json& vectors_json() {
     return nlohmann::json::parse(in);
   }();
   return doc;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 Bytes read_file(const std::filesystem::path& path) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -18,6 +19,9 @@ std::filesystem::path vector_input(const std::string& name);
 std::filesystem::path vector_file(char vector);
 // tests/data/eif-vectors/vectors.json, parsed.
 const nlohmann::json& vectors_json();
+
+// The message of the oci2eif::Error that `f` throws, or "" if it returns normally.
+std::string error_of(const std::function<void()>& f);
 
 Bytes read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, ByteView data);
