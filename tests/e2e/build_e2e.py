@@ -99,7 +99,39 @@ def test_boot_and_overrides(e):
                                "--env", "GREETING=changed", "--compress", "gzip")
     if check("busybox with --cmd, --env and gzip ramdisks builds", rc == 0, err):
         e.boot(eif2, ["argv: [override arg]", "greeting: changed", "pwd: /work"], "overrides")
+    # data/link.txt sorts first and carries the bytes; data/original.txt is stored with size 0
+    # and the same inode, so its content can only come from the unpacker making it a hardlink.
+    script = 'echo "second name: $(cat /data/original.txt)"; ls -i /data'
+    rc, _, eif3, err = e.build("--oci-layout", e.layout("busybox"), "--entrypoint", "/bin/sh",
+                               "--cmd", "-c", "--cmd", script)
+    if check("busybox with --entrypoint builds", rc == 0, err):
+        e.boot(eif3, ["second name: hardlink content", "exited with status 0"], "hardlink")
     return pcrs
+
+
+def test_aarch64(e):
+    # No arm64 kernel here to boot, so an opaque stand-in: the EIF must carry the arm64 image,
+    # the aarch64 flag and our aarch64 init in the bootstrap ramdisk.
+    bundle = os.path.join(e.work, "kernel-arm64")
+    os.makedirs(bundle)
+    with open(os.path.join(bundle, "Image"), "wb") as f:
+        f.write(b"arm64 kernel stand-in")
+    e.counter += 1
+    out = os.path.join(e.work, "arm.eif")
+    r = run([e.bin, "build", "--oci-layout", e.layout("multiarch"), "--arch", "aarch64",
+             "--kernel-dir", bundle, "--output", out, "--rootfs-listing", out + ".txt"])
+    if not check("multiarch builds for aarch64", r.returncode == 0, r.stderr):
+        return
+    d = run([e.bin, "describe", "--json", out, "--extract", out + ".x"])
+    info = json.loads(d.stdout)
+    boot = open(os.path.join(out + ".x", "ramdisk-0"), "rb").read()
+    check("the aarch64 EIF has the arm64 flag, nitro-cli's arm64 cmdline and an aarch64 init",
+          d.returncode == 0 and open(out, "rb").read(8)[7] == 1
+          and open(os.path.join(out + ".x", "cmdline")).read().endswith("root=/dev/ram0")
+          and b"\x7fELF\x02\x01\x01" in boot and b"\xb7\x00" in boot[boot.find(b"\x7fELF"):][18:20],
+          d.stderr)
+    check("the aarch64 EIF holds the arm64 image's tree",
+          "etc/arch\tfile" in open(out + ".txt").read() and "arm64" in r.stderr)
 
 
 def test_reproducible(e, reference):
@@ -174,6 +206,7 @@ def main():
         test_same_tree_same_pcrs(e, reference)
         test_matches_umoci(e)
         test_platforms(e)
+        test_aarch64(e)
         test_bad_images(e)
     finally:
         shutil.rmtree(work, ignore_errors=True)
