@@ -56,14 +56,8 @@ Bytes raw_to_der_signature(ByteView raw) {
   BIGNUM* r = BN_bin2bn(raw.data(), static_cast<int>(half), nullptr);
   BIGNUM* s = BN_bin2bn(raw.data() + half, static_cast<int>(half), nullptr);
   ECDSA_SIG_set0(sig, r, s);
-  unsigned char* der = nullptr;
-  const int len = i2d_ECDSA_SIG(sig, &der);
+  Bytes out = openssl::to_der(i2d_ECDSA_SIG, sig, "an ECDSA signature");
   ECDSA_SIG_free(sig);
-  if (len <= 0) {
-    return {};
-  }
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
   return out;
 }
 
@@ -84,25 +78,12 @@ Certificate Certificate::from_pem(ByteView pem, const std::string& source) {
 }
 
 Bytes Certificate::der() const {
-  unsigned char* der = nullptr;
-  const int len = i2d_X509(impl_->cert.get(), &der);
-  if (len <= 0) {
-    throw Error(ErrorCode::Internal, "cannot DER-encode the certificate: " + openssl::last_error());
-  }
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
-  return out;
+  return openssl::to_der(i2d_X509, impl_->cert.get(), "the certificate");
 }
 
 Bytes Certificate::public_key_der() const {
-  unsigned char* der = nullptr;
-  const int len = i2d_PUBKEY(X509_get0_pubkey(impl_->cert.get()), &der);
-  if (len <= 0) {
-    throw Error(ErrorCode::Corrupt, "certificate public key cannot be encoded");
-  }
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
-  return out;
+  return openssl::to_der(i2d_PUBKEY, X509_get0_pubkey(impl_->cert.get()),
+                         "the certificate's public key");
 }
 
 CertificateInfo Certificate::info() const {

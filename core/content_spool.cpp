@@ -1,6 +1,7 @@
 #include "core/content_spool.hpp"
 
 #include "core/error.hpp"
+#include "core/file_stream.hpp"
 #include "core/sha.hpp"
 
 #include <algorithm>
@@ -103,17 +104,8 @@ ContentRef FileSpool::store(ByteSource& in, std::uint64_t size) {
   ref.size = size;
   std::uint64_t pos = end_;
   ref.sha256 = copy_hashed(in, size, [&](ByteView b) {
-    while (!b.empty()) {
-      const ssize_t n = ::pwrite(fd_, b.data(), b.size(), static_cast<off_t>(pos));
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        throw_errno("cannot write the content spool " + path_.string());
-      }
-      b = b.subspan(static_cast<std::size_t>(n));
-      pos += static_cast<std::uint64_t>(n);
-    }
+    write_all_at(fd_, b, pos, path_);
+    pos += b.size();
   });
   end_ = pos;
   return ref;

@@ -60,8 +60,6 @@ Bytes read_small_file(const std::filesystem::path& path, std::size_t max_size) {
   return data;
 }
 
-namespace {
-
 void write_all_at(int fd, ByteView data, std::uint64_t offset, const std::filesystem::path& path) {
   while (!data.empty()) {
     const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
@@ -75,6 +73,8 @@ void write_all_at(int fd, ByteView data, std::uint64_t offset, const std::filesy
     offset += static_cast<std::uint64_t>(n);
   }
 }
+
+namespace {
 
 void fsync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

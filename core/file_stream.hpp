@@ -30,6 +30,10 @@ private:
   std::uint64_t size_ = 0;
 };
 
+// pwrite()s all of `data` at `offset`, retrying short writes and EINTR; `path` names the file in
+// errors.
+void write_all_at(int fd, ByteView data, std::uint64_t offset, const std::filesystem::path& path);
+
 // Reads a whole (small) file into memory, refusing files larger than `max_size`.
 Bytes read_small_file(const std::filesystem::path& path, std::size_t max_size);
 

@@ -49,6 +49,19 @@ inline BioPtr memory_bio(ByteView data) {
   return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
 }
 
+// DER bytes of an OpenSSL object through its i2d_* function (i2d_X509, i2d_PUBKEY, ...).
+template <typename T>
+Bytes to_der(int (*i2d)(const T*, unsigned char**), const T* object, const char* what) {
+  unsigned char* der = nullptr;
+  const int len = i2d(object, &der);
+  if (len <= 0) {
+    throw Error(ErrorCode::Internal, std::string("cannot DER-encode ") + what);
+  }
+  Bytes out(der, der + len);
+  OPENSSL_free(der);
+  return out;
+}
+
 // Drains OpenSSL's thread-local error queue into one line ("" if empty).
 inline std::string last_error() {
   std::string out;

@@ -69,14 +69,7 @@ SigningKey SigningKey::from_pem(ByteView pem, const std::string& source) {
 }
 
 Bytes SigningKey::public_key_der() const {
-  unsigned char* der = nullptr;
-  const int len = i2d_PUBKEY(impl_->key.get(), &der);
-  if (len <= 0) {
-    throw Error(ErrorCode::Internal, "cannot encode the public key: " + openssl::last_error());
-  }
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
-  return out;
+  return openssl::to_der(i2d_PUBKEY, impl_->key.get(), "the public key");
 }
 
 Bytes SigningKey::sign(ByteView message) const {
