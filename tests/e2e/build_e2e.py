@@ -159,6 +159,20 @@ def test_same_tree_same_pcrs(e, reference):
         check(what + " gives busybox's PCRs", rc == 0 and pcrs_equal(pcrs, reference), err)
 
 
+def test_signed(e, reference):
+    inputs = os.path.join(TESTS, "data", "eif-vectors", "inputs")
+    rc, pcrs, eif, err = e.build("--oci-layout", e.layout("busybox"),
+                                 "--signing-certificate", os.path.join(inputs, "signing-cert-p384.pem"),
+                                 "--private-key", os.path.join(inputs, "signing-key-p384.pem"))
+    with open(os.path.join(TESTS, "data", "eif-vectors", "vectors.json")) as f:
+        pcr8 = json.load(f)["vectors"]["c"]["measurements"]["PCR8"]
+    d = run([e.bin, "describe", "--json", eif])
+    described = json.loads(d.stdout) if d.returncode == 0 else {}
+    check("a signed build keeps PCR0-2, adds the certificate's PCR8 and verifies",
+          rc == 0 and pcrs_equal(pcrs, reference) and pcrs.get("PCR8") == pcr8
+          and described.get("SignatureCheck") is True, err + d.stderr)
+
+
 def test_matches_umoci(e):
     for name, image in sorted(e.manifest.items()):
         umoci = image.get("umoci", {})
@@ -204,6 +218,7 @@ def main():
         reference = test_boot_and_overrides(e)
         test_reproducible(e, reference)
         test_same_tree_same_pcrs(e, reference)
+        test_signed(e, reference)
         test_matches_umoci(e)
         test_platforms(e)
         test_aarch64(e)
