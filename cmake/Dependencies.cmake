@@ -6,6 +6,8 @@ find_package(Threads REQUIRED)
 find_package(LibArchive 3.6 REQUIRED)
 # zlib writes deterministic gzip ramdisks (libarchive's gzip writer stamps a time).
 find_package(ZLIB REQUIRED)
+# The registry client's HTTP (libcurl4-openssl-dev).
+find_package(CURL 7.77 REQUIRED)
 if(OCI2EIF_BUILD_TESTS)
   find_package(doctest REQUIRED)
 endif()

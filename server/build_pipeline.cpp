@@ -20,10 +20,17 @@ using registry::ResolvedImage;
 
 constexpr std::size_t kMaxKernelConfig = 16 << 20;
 
-std::unique_ptr<registry::ImageSource> open_source(const ImageRef& ref,
-                                                   const std::filesystem::path& scratch) {
+std::unique_ptr<registry::ImageSource>
+open_source(const ImageRef& ref, const std::filesystem::path& scratch, const ProgressLog& log) {
+  if (ref.kind == SourceKind::Registry) {
+    registry::RegistryOptions options = ref.options;
+    options.log = log;
+    return registry::open_registry(registry::Reference::parse(ref.location), options);
+  }
   auto [path, tag] = registry::split_location_tag(ref.location);
   switch (ref.kind) {
+  case SourceKind::Registry:
+    break;
   case SourceKind::OciLayout:
     return registry::open_oci_layout(path, tag);
   case SourceKind::OciArchive:
@@ -145,9 +152,15 @@ std::filesystem::path default_init_path(Arch arch) {
                                        "OCI2EIF_INIT_DIR");
 }
 
+std::unique_ptr<registry::ImageSource> open_image_source(const ImageRef& ref,
+                                                         const std::filesystem::path& scratch,
+                                                         const ProgressLog& log) {
+  return open_source(ref, scratch, log);
+}
+
 std::string flatten_listing(const ImageRef& ref, const registry::Platform& platform,
                             const std::filesystem::path& scratch, const ProgressLog& log) {
-  auto source = open_source(ref, scratch);
+  auto source = open_source(ref, scratch, log);
   const ResolvedImage image = source->resolve(platform);
   FileSpool spool(scratch / "content.spool");
   LayerFlattener flattener(spool);
@@ -159,7 +172,7 @@ BuildResult run_build(const BuildSpec& spec, const ProgressLog& log) {
   const auto started = std::chrono::steady_clock::now();
   const registry::Platform platform =
       spec.platform.value_or(registry::Platform::for_arch(arch_name(spec.kernel.arch)));
-  auto source = open_source(spec.image, spec.scratch_dir);
+  auto source = open_source(spec.image, spec.scratch_dir, log);
   BuildResult result;
   result.image = source->resolve(platform);
   log("resolved " + source->name() + " for " + platform.to_string() + ": " +

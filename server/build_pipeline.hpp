@@ -8,6 +8,7 @@
 #include "core/layer_flattener.hpp"
 #include "core/ramdisk_writer.hpp"
 #include "registry/image_source.hpp"
+#include "registry/registry_source.hpp"
 #include "server/kernel_bundle.hpp"
 
 #include <filesystem>
@@ -18,11 +19,12 @@
 
 namespace oci2eif::server {
 
-enum class SourceKind { OciLayout, OciArchive, DockerArchive };
+enum class SourceKind { OciLayout, OciArchive, DockerArchive, Registry };
 
 struct ImageRef {
   SourceKind kind = SourceKind::OciLayout;
-  std::string location; // DIR[:TAG] or FILE[:TAG]
+  std::string location;              // DIR[:TAG], FILE[:TAG], or an image reference
+  registry::RegistryOptions options; // for SourceKind::Registry
 };
 
 struct BuildSpec {
@@ -52,6 +54,12 @@ struct BuildResult {
 };
 
 using ProgressLog = std::function<void(const std::string&)>;
+
+// Opens the image `ref` names; archives are unpacked under `scratch`, registry progress goes
+// to `log`.
+std::unique_ptr<registry::ImageSource> open_image_source(const ImageRef& ref,
+                                                         const std::filesystem::path& scratch,
+                                                         const ProgressLog& log);
 
 BuildResult run_build(const BuildSpec& spec, const ProgressLog& log);
 

@@ -4,6 +4,7 @@
 #include "server/build_pipeline.hpp"
 #include "server/commands.hpp"
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <random>
 #include <unistd.h>
@@ -12,20 +13,30 @@ namespace oci2eif::cli {
 namespace {
 
 server::ImageRef image_ref(const BuildOptions& o) {
-  const int given =
-      o.oci_layout.has_value() + o.oci_archive.has_value() + o.docker_archive.has_value();
+  const int given = o.oci_layout.has_value() + o.oci_archive.has_value() +
+                    o.docker_archive.has_value() + o.image.has_value();
   if (given != 1) {
     throw Error(ErrorCode::InvalidInput,
-                "name exactly one image: --oci-layout DIR[:TAG], --oci-archive FILE[:TAG] or "
-                "--docker-archive FILE[:TAG]");
+                "name exactly one image: --image REF, --oci-layout DIR[:TAG], --oci-archive "
+                "FILE[:TAG] or --docker-archive FILE[:TAG]");
+  }
+  if (o.image) {
+    server::ImageRef ref{server::SourceKind::Registry, *o.image, {}};
+    ref.options.insecure_registries = o.insecure_registries;
+    ref.options.extra_ca_file = o.registry_ca ? o.registry_ca->string() : "";
+    if (o.cache_dir) {
+      ref.options.cache_dir = *o.cache_dir;
+    }
+    ref.options.blob_timeout_ms = o.blob_timeout_seconds * 1000;
+    return ref;
   }
   if (o.oci_layout) {
-    return {server::SourceKind::OciLayout, *o.oci_layout};
+    return {server::SourceKind::OciLayout, *o.oci_layout, {}};
   }
   if (o.oci_archive) {
-    return {server::SourceKind::OciArchive, *o.oci_archive};
+    return {server::SourceKind::OciArchive, *o.oci_archive, {}};
   }
-  return {server::SourceKind::DockerArchive, *o.docker_archive};
+  return {server::SourceKind::DockerArchive, *o.docker_archive, {}};
 }
 
 // A private scratch directory for one build, removed afterwards (unless the user named one).
@@ -141,6 +152,55 @@ void run_rootfs(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   out << server::flatten_listing(
       image_ref(o), platform_of(o, arch), scratch.path(),
       [&](const std::string& line) { log << "oci2eif: " << line << "\n"; });
+}
+
+namespace {
+
+void write_layout_blob(const std::filesystem::path& dir, const std::string& digest, ByteView data) {
+  AtomicFileWriter f(dir / "blobs" / "sha256" / digest.substr(7));
+  f.write(data);
+  f.commit();
+}
+
+} // namespace
+
+void run_pull(const BuildOptions& o, std::ostream& out, std::ostream& log) {
+  if (!o.image || o.oci_layout || o.oci_archive || o.docker_archive) {
+    throw Error(ErrorCode::InvalidInput, "pull takes an image reference and --oci-layout DIR");
+  }
+  const Arch arch = parse_arch(o.arch);
+  server::ImageRef ref = image_ref(o);
+  ref.options.log = [&](const std::string& line) { log << "oci2eif: " << line << "\n"; };
+  auto source = registry::open_registry(registry::Reference::parse(ref.location), ref.options);
+  const registry::Platform platform = platform_of(o, arch);
+  const registry::ResolvedImage image = source->resolve(platform);
+  const std::filesystem::path dir = o.output;
+  std::filesystem::create_directories(dir / "blobs" / "sha256");
+  const auto [type, manifest] = source->manifest_bytes(image.manifest_digest);
+  write_layout_blob(dir, image.manifest_digest, manifest);
+  std::vector<registry::Descriptor> blobs = image.manifest.layers;
+  blobs.push_back(image.manifest.config);
+  for (const registry::Descriptor& d : blobs) {
+    const std::filesystem::path target = dir / "blobs" / "sha256" / d.digest.substr(7);
+    std::filesystem::copy_file(source->blob_file(d), target,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  const std::string tag = source->reference().tag.empty() ? "latest" : source->reference().tag;
+  nlohmann::json entry = {{"mediaType", type},
+                          {"digest", image.manifest_digest},
+                          {"size", manifest.size()},
+                          {"annotations", {{"org.opencontainers.image.ref.name", tag}}}};
+  const nlohmann::json index = {{"schemaVersion", 2},
+                                {"mediaType", registry::media_type::kOciIndex},
+                                {"manifests", nlohmann::json::array({entry})}};
+  write_text(dir / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+  write_text(dir / "index.json", index.dump());
+  const nlohmann::json result = {{"reference", source->reference().to_string()},
+                                 {"digest", source->resolved_digest()},
+                                 {"platform", platform.to_string()},
+                                 {"manifest", image.manifest_digest},
+                                 {"ociLayout", dir.string() + ":" + tag}};
+  out << result.dump(2) << "\n";
 }
 
 } // namespace oci2eif::cli

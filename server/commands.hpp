@@ -52,6 +52,11 @@ struct BuildOptions {
   std::optional<std::string> oci_layout;     // DIR[:TAG]
   std::optional<std::string> oci_archive;    // FILE[:TAG]
   std::optional<std::string> docker_archive; // FILE[:TAG]
+  std::optional<std::string> image;          // a registry reference
+  std::vector<std::string> insecure_registries;
+  std::optional<std::filesystem::path> registry_ca;
+  std::optional<std::filesystem::path> cache_dir; // default: $XDG_CACHE_HOME/oci2eif
+  long blob_timeout_seconds = 0;                  // 0: none
   std::optional<std::filesystem::path> kernel_dir;
   std::optional<std::filesystem::path> kernel;
   std::optional<std::filesystem::path> kernel_config;
@@ -80,6 +85,10 @@ struct BuildOptions {
 // Builds an EIF from an image; progress lines go to `log`, the measurements JSON to `out` (and
 // to --pcrs).
 void run_build(const BuildOptions& options, std::ostream& out, std::ostream& log);
+
+// Pulls `image` (BuildOptions::image) for one platform into an OCI layout directory
+// (`output`), so a build can be reproduced offline; prints the resolved digests.
+void run_pull(const BuildOptions& options, std::ostream& out, std::ostream& log);
 
 // Prints the image's flattened root filesystem listing (docs/rootfs-listing.md).
 void run_rootfs(const BuildOptions& options, std::ostream& out, std::ostream& log);

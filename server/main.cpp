@@ -44,7 +44,21 @@ void add_assemble(CLI::App& app, cli::AssembleOptions& o) {
   });
 }
 
+void add_registry_options(CLI::App* cmd, cli::BuildOptions& o) {
+  cmd->add_option("--insecure-registry", o.insecure_registries,
+                  "Registry HOST[:PORT] that may be reached over plain HTTP (repeatable)");
+  cmd->add_option("--registry-ca", o.registry_ca,
+                  "PEM CA file trusted for registries (besides /etc/docker/certs.d)");
+  cmd->add_option("--cache-dir", o.cache_dir,
+                  "Blob cache (default: $XDG_CACHE_HOME/oci2eif, else ~/.cache/oci2eif)");
+  cmd->add_option("--blob-timeout", o.blob_timeout_seconds,
+                  "Seconds one blob request may take (default: no limit; stalls still time out)");
+}
+
 void add_image_options(CLI::App* cmd, cli::BuildOptions& o) {
+  cmd->add_option("--image", o.image,
+                  "Registry image reference, e.g. busybox or host:5000/app:tag");
+  add_registry_options(cmd, o);
   cmd->add_option("--oci-layout", o.oci_layout, "OCI image layout directory, DIR[:TAG]");
   cmd->add_option("--oci-archive", o.oci_archive, "oci-archive tarball, FILE[:TAG]");
   cmd->add_option("--docker-archive", o.docker_archive, "docker save tarball, FILE[:TAG]");
@@ -97,6 +111,19 @@ void add_rootfs(CLI::App& app, cli::BuildOptions& o) {
   cmd->callback([&o] { cli::run_rootfs(o, std::cout, std::cerr); });
 }
 
+void add_pull(CLI::App& app, cli::BuildOptions& o) {
+  CLI::App* cmd =
+      app.add_subcommand("pull", "Pull an image for one platform into an OCI layout directory");
+  cmd->add_option("image", o.image, "Image reference")->required();
+  cmd->add_option("--oci-layout", o.output, "Directory to write the OCI layout to")->required();
+  cmd->add_option("--arch", o.arch, "Enclave architecture: x86_64 or aarch64")
+      ->capture_default_str();
+  cmd->add_option("--platform", o.platform,
+                  "Image platform, os/arch[/variant] (default: from --arch)");
+  add_registry_options(cmd, o);
+  cmd->callback([&o] { cli::run_pull(o, std::cout, std::cerr); });
+}
+
 void add_describe(CLI::App& app, cli::DescribeOptions& o) {
   CLI::App* cmd = app.add_subcommand("describe", "Validate an EIF and show what it contains");
   cmd->add_option("eif", o.input, "The EIF to read")->required();
@@ -127,9 +154,10 @@ int main(int argc, char** argv) {
   cli::AssembleOptions assemble;
   cli::DescribeOptions describe;
   cli::PcrOptions pcr;
-  cli::BuildOptions build, rootfs;
+  cli::BuildOptions build, rootfs, pull;
   add_build(app, build);
   add_rootfs(app, rootfs);
+  add_pull(app, pull);
   add_assemble(app, assemble);
   add_describe(app, describe);
   add_pcr(app, pcr);

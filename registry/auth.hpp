@@ -1,0 +1,59 @@
+// Registry authentication as the distribution spec and docker do it:
+//   1. a request answered 401 carries `WWW-Authenticate: Basic realm=…` or
+//      `Bearer realm="https://auth/token",service="reg",scope="repository:app:pull"`;
+//   2. Basic: send the credentials; Bearer: GET realm?service=…&scope=… (with Basic credentials,
+//      or anonymously), or POST an OAuth2 refresh_token grant for an identity token, and send
+//      the token returned ("token" or "access_token") until "expires_in" (default 60 s) ends.
+// Tokens are cached per scope; the Authenticator belongs to one registry. Secrets never reach
+// error messages.
+#pragma once
+
+#include "registry/credentials.hpp"
+#include "registry/http_client.hpp"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oci2eif::registry {
+
+struct Challenge {
+  std::string scheme;                        // lower case: "basic", "bearer"
+  std::map<std::string, std::string> params; // keys lower case: realm, service, scope, error
+};
+
+// Parses a WWW-Authenticate value (one or more challenges, quoted or token values, escapes).
+std::vector<Challenge> parse_www_authenticate(const std::string& value);
+
+class Authenticator {
+public:
+  // `registry` names the registry in messages ("127.0.0.1:5000").
+  Authenticator(HttpClient& http, std::string registry, std::optional<Credentials> credentials);
+
+  // Whether any credentials are configured (for messages).
+  bool has_credentials() const { return credentials_.has_value(); }
+  // The Authorization header value to send for `scope`, if one is known.
+  std::optional<std::string> authorization(const std::string& scope);
+
+  // Handles a 401: works out new credentials for `scope` from the challenge. Returns false if
+  // nothing new can be tried (the caller then reports the 401). Throws Unauthorized if a token
+  // server refuses. Callers bound how often they call it per request.
+  bool on_unauthorized(const HttpResponse& response, const std::string& scope);
+
+private:
+  struct Token {
+    std::string value;
+    std::chrono::steady_clock::time_point expires;
+  };
+  Token fetch_token(const Challenge& challenge, const std::string& scope);
+
+  HttpClient& http_;
+  std::string registry_;
+  std::optional<Credentials> credentials_;
+  std::optional<std::string> basic_;    // "Basic …" once the registry asked for it
+  std::map<std::string, Token> tokens_; // by scope
+};
+
+} // namespace oci2eif::registry

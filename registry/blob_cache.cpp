@@ -1,0 +1,229 @@
+#include "registry/blob_cache.hpp"
+
+#include "core/digest.hpp"
+#include "core/error.hpp"
+#include "core/file_stream.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace oci2eif::registry {
+namespace {
+
+std::atomic<unsigned> g_temp_counter{0};
+
+void fsync_dir(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// An exclusive flock() held for the object's lifetime.
+class FileLock {
+public:
+  explicit FileLock(const std::filesystem::path& path) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      throw_errno("cannot open lock file " + path.string());
+    }
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(fd_);
+        throw_errno("cannot lock " + path.string());
+      }
+    }
+  }
+  ~FileLock() { ::close(fd_); } // closing releases the lock
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+private:
+  int fd_ = -1;
+};
+
+} // namespace
+
+BlobDownload::BlobDownload(std::filesystem::path path, std::uint64_t expected_size,
+                           std::string subject)
+    : path_(std::move(path)), expected_size_(expected_size), subject_(std::move(subject)) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw_errno("cannot create " + path_.string());
+  }
+}
+
+BlobDownload::~BlobDownload() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  std::error_code ec;
+  std::filesystem::remove(path_, ec); // a no-op once the cache renamed it
+}
+
+void BlobDownload::append(ByteView data) {
+  if (received_ + data.size() > expected_size_) {
+    throw Error(ErrorCode::Corrupt, subject_ + ": the registry sent more than the " +
+                                        std::to_string(expected_size_) +
+                                        " bytes its descriptor states");
+  }
+  for (std::size_t done = 0; done < data.size();) {
+    const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot write " + path_.string());
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  hasher_.write(data);
+  received_ += data.size();
+}
+
+void BlobDownload::restart() {
+  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) {
+    throw_errno("cannot truncate " + path_.string());
+  }
+  hasher_ = Hasher(HashAlgorithm::Sha256);
+  received_ = 0;
+}
+
+void BlobDownload::finish(const std::string& digest) {
+  if (received_ != expected_size_) {
+    throw Error(ErrorCode::Corrupt, subject_ + ": received " + std::to_string(received_) +
+                                        " bytes, the descriptor states " +
+                                        std::to_string(expected_size_));
+  }
+  const std::string actual = "sha256:" + to_hex(hasher_.finish());
+  if (actual != digest) {
+    throw Error(ErrorCode::DigestMismatch,
+                subject_ + ": digest mismatch: the bytes received hash to " + actual);
+  }
+  if (::fsync(fd_) != 0) {
+    throw_errno("cannot fsync " + path_.string());
+  }
+}
+
+BlobCache::BlobCache(std::filesystem::path dir, std::uint64_t max_bytes, Log log)
+    : dir_(std::move(dir)), max_bytes_(max_bytes), log_(std::move(log)) {
+  for (const char* sub : {"blobs/sha256", "tmp", "locks"}) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_ / sub, ec);
+    if (ec) {
+      throw Error(ErrorCode::Io,
+                  "cannot create cache directory " + (dir_ / sub).string() + ": " + ec.message());
+    }
+  }
+}
+
+std::filesystem::path BlobCache::default_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') {
+    return std::filesystem::path(xdg) / "oci2eif";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr ? home : "/") / ".cache" / "oci2eif";
+}
+
+std::filesystem::path BlobCache::blob_path(const std::string& digest) const {
+  validate_digest(digest, "blob cache");
+  return dir_ / "blobs" / "sha256" / digest.substr(7);
+}
+
+bool BlobCache::contains(const std::string& digest) const {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(blob_path(digest), ec);
+}
+
+bool BlobCache::verify(const std::filesystem::path& path, const std::string& digest,
+                       std::uint64_t size) {
+  try {
+    FileSource file(path);
+    VerifyingSource check(file, digest, size, path.string());
+    drain(check);
+    ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0); // mark as recently used
+    return true;
+  } catch (const Error& e) {
+    log_("cached blob " + digest + " is corrupt (" + e.what() + "); removing and fetching again");
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    return false;
+  }
+}
+
+std::filesystem::path BlobCache::get(const std::string& digest, std::uint64_t size,
+                                     const std::string& subject, const Fetcher& fetch) {
+  const std::filesystem::path path = blob_path(digest);
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && verify(path, digest, size)) {
+    return path;
+  }
+  const std::string hex = digest.substr(7);
+  FileLock lock(dir_ / "locks" / (hex + ".lock"));
+  // Another process may have fetched it while we waited for the lock.
+  if (std::filesystem::is_regular_file(path, ec) && verify(path, digest, size)) {
+    return path;
+  }
+  const std::filesystem::path temp =
+      dir_ / "tmp" /
+      (hex + "." + std::to_string(::getpid()) + "." + std::to_string(g_temp_counter++));
+  {
+    BlobDownload download(temp, size, subject);
+    fetch(download);
+    download.finish(digest);
+    std::filesystem::rename(temp, path);
+  }
+  fsync_dir(path.parent_path());
+  evict(path);
+  return path;
+}
+
+void BlobCache::evict(const std::filesystem::path& keep) {
+  struct Entry {
+    std::filesystem::path path;
+    std::uint64_t size;
+    std::int64_t used_ns;
+  };
+  std::vector<Entry> entries;
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "blobs" / "sha256", ec)) {
+    struct stat st {};
+    if (::stat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      continue;
+    }
+    const std::int64_t used =
+        std::max<std::int64_t>(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+                               st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec);
+    entries.push_back({e.path(), static_cast<std::uint64_t>(st.st_size), used});
+    total += static_cast<std::uint64_t>(st.st_size);
+  }
+  if (total <= max_bytes_) {
+    return;
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.used_ns < b.used_ns; });
+  for (const Entry& e : entries) {
+    if (total <= max_bytes_) {
+      break;
+    }
+    if (e.path == keep) {
+      continue;
+    }
+    std::filesystem::remove(e.path, ec);
+    if (!ec) {
+      total -= e.size;
+      log_("cache: evicted " + e.path.filename().string() + " (" + std::to_string(e.size) +
+           " bytes, least recently used)");
+    }
+  }
+}
+
+} // namespace oci2eif::registry

@@ -1,0 +1,209 @@
+#include "registry/credentials.hpp"
+
+#include "core/error.hpp"
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace oci2eif::registry {
+namespace {
+
+constexpr const char* kAlphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::size_t kMaxHelperOutput = 1 << 20;
+
+// Runs `docker-credential-<helper> get` with the server on stdin; returns its stdout.
+std::string run_helper(const std::string& helper, const std::string& server) {
+  if (helper.find('/') != std::string::npos || helper.empty()) {
+    throw Error(ErrorCode::InvalidInput, "credential helper name '" + helper + "' is invalid");
+  }
+  const std::string program = "docker-credential-" + helper;
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
+    throw_errno("pipe for " + program);
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    throw_errno("fork for " + program);
+  }
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 2); // a helper's stderr may echo secrets
+    ::execlp(program.c_str(), program.c_str(), "get", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  const std::string input = server + "\n";
+  [[maybe_unused]] const ssize_t w = ::write(in[1], input.data(), input.size());
+  ::close(in[1]);
+  std::string output;
+  std::array<char, 4096> buf{};
+  for (ssize_t n; (n = ::read(out[0], buf.data(), buf.size())) > 0;) {
+    if (output.size() < kMaxHelperOutput) {
+      output.append(buf.data(), static_cast<std::size_t>(n));
+    }
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    throw Error(ErrorCode::Unauthorized, program + " get for " + server + " failed (exit status " +
+                                             std::to_string(code) +
+                                             (code == 127 ? ", not found on PATH" : "") + ")");
+  }
+  return output;
+}
+
+Credentials from_helper(const std::string& helper, const std::string& server) {
+  const nlohmann::json j = nlohmann::json::parse(run_helper(helper, server), nullptr, false);
+  if (!j.is_object() || !j.contains("Secret") || !j["Secret"].is_string()) {
+    throw Error(ErrorCode::Unauthorized,
+                "docker-credential-" + helper + " get for " + server + " printed no Secret");
+  }
+  Credentials c;
+  const std::string user = j.value("Username", "");
+  if (user == "<token>") {
+    c.identity_token = j["Secret"].get<std::string>();
+  } else {
+    c.username = user;
+    c.password = j["Secret"].get<std::string>();
+  }
+  return c;
+}
+
+} // namespace
+
+std::filesystem::path default_docker_config_path() {
+  if (const char* dir = std::getenv("DOCKER_CONFIG"); dir != nullptr && *dir != '\0') {
+    return std::filesystem::path(dir) / "config.json";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr ? home : "/") / ".docker" / "config.json";
+}
+
+std::vector<std::string> docker_config_keys(const std::string& domain) {
+  if (domain == "docker.io") {
+    return {"https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io",
+            "https://registry-1.docker.io"};
+  }
+  return {domain, "https://" + domain, "http://" + domain, "https://" + domain + "/v1/",
+          "https://" + domain + "/v2/"};
+}
+
+std::optional<Credentials> load_docker_credentials(const std::filesystem::path& path,
+                                                   const std::string& domain) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return std::nullopt;
+  }
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json config = nlohmann::json::parse(text.str(), nullptr, false);
+  if (!in || !config.is_object()) {
+    throw Error(ErrorCode::InvalidInput, path.string() + " is not a valid docker config file");
+  }
+  const std::vector<std::string> keys = docker_config_keys(domain);
+  const std::string server = domain == "docker.io" ? keys.front() : domain;
+  if (const auto helpers = config.find("credHelpers");
+      helpers != config.end() && helpers->is_object()) {
+    for (const std::string& key : keys) {
+      if (const auto h = helpers->find(key); h != helpers->end() && h->is_string()) {
+        return from_helper(h->get<std::string>(), server);
+      }
+    }
+  }
+  if (const auto auths = config.find("auths"); auths != config.end() && auths->is_object()) {
+    for (const std::string& key : keys) {
+      const auto entry = auths->find(key);
+      if (entry == auths->end() || !entry->is_object()) {
+        continue;
+      }
+      Credentials c;
+      c.identity_token = entry->value("identitytoken", "");
+      const std::string auth = entry->value("auth", "");
+      if (!auth.empty()) {
+        const std::string what = path.string() + ": auths[\"" + key + "\"].auth";
+        const std::string pair = base64_decode(auth, what);
+        const std::size_t colon = pair.find(':');
+        if (colon == std::string::npos) {
+          throw Error(ErrorCode::InvalidInput, what + " is not base64 of user:password");
+        }
+        c.username = pair.substr(0, colon);
+        c.password = pair.substr(colon + 1);
+      }
+      if (!c.identity_token.empty() || !c.username.empty()) {
+        return c;
+      }
+    }
+  }
+  if (const auto store = config.find("credsStore"); store != config.end() && store->is_string()) {
+    return from_helper(store->get<std::string>(), server);
+  }
+  return std::nullopt;
+}
+
+std::string base64_encode(const std::string& data) {
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
+                       (static_cast<unsigned char>(data[i + 1]) << 8) |
+                       static_cast<unsigned char>(data[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) {
+      out += kAlphabet[(v >> s) & 63];
+    }
+  }
+  if (i < data.size()) {
+    unsigned v = static_cast<unsigned char>(data[i]) << 16;
+    if (i + 1 < data.size()) {
+      v |= static_cast<unsigned char>(data[i + 1]) << 8;
+    }
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < data.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string base64_decode(const std::string& text, const std::string& what) {
+  std::string out;
+  unsigned acc = 0;
+  int bits = 0;
+  std::size_t pad = 0;
+  for (const char c : text) {
+    if (c == '=') {
+      ++pad;
+      continue;
+    }
+    const char* p = c == '\0' ? nullptr : std::strchr(kAlphabet, c);
+    if (p == nullptr || pad > 0) {
+      throw Error(ErrorCode::InvalidInput, what + " is not valid base64");
+    }
+    acc = (acc << 6) | static_cast<unsigned>(p - kAlphabet);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  if (pad > 2) {
+    throw Error(ErrorCode::InvalidInput, what + " is not valid base64");
+  }
+  return out;
+}
+
+} // namespace oci2eif::registry

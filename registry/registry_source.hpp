@@ -1,0 +1,58 @@
+// An ImageSource that pulls from a registry over the OCI distribution API (v2):
+//   GET /v2/<repo>/manifests/<tag|digest>   with an Accept header listing every manifest type
+//   GET /v2/<repo>/blobs/<digest>           streamed into the blob cache, verified
+// with authentication (auth.hpp), redirects followed by hand (Authorization dropped when the
+// origin changes), retries with exponential backoff and jitter on connection errors, 408, 429
+// and 5xx (honouring Retry-After), and Range resumption of a blob after a dropped connection.
+#pragma once
+
+#include "registry/blob_cache.hpp"
+#include "registry/credentials.hpp"
+#include "registry/image_source.hpp"
+#include "registry/reference.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oci2eif::registry {
+
+struct RegistryOptions {
+  std::vector<std::string> insecure_registries; // HOST[:PORT] reached over plain HTTP
+  std::string extra_ca_file;                    // trusted in addition to certs.d and the system
+  std::optional<Credentials> credentials;       // else from the docker config
+  std::filesystem::path docker_config;          // default: default_docker_config_path()
+  std::filesystem::path cache_dir;              // default: BlobCache::default_dir()
+  std::uint64_t cache_max_bytes = 10ULL << 30;
+  int max_attempts = 5;       // per request, counting the first
+  long backoff_base_ms = 250; // doubled per attempt, with jitter, capped at 10 s
+  long blob_timeout_ms = 0;   // one blob request; 0: none (stall detection still applies)
+  long stall_seconds = 30;    // a transfer under 1 KiB/s for this long is aborted
+  std::function<void(const std::string&)> log;
+};
+
+class RegistrySource : public ImageSource {
+public:
+  // The digest the reference resolved to (known after root()).
+  virtual std::string resolved_digest() const = 0;
+  virtual const Reference& reference() const = 0;
+  // The raw bytes and media type of a manifest or index already fetched (for export).
+  virtual std::pair<std::string, Bytes> manifest_bytes(const std::string& digest) = 0;
+  // The cached file of a blob, fetched if needed.
+  virtual std::filesystem::path blob_file(const Descriptor& descriptor) = 0;
+};
+
+std::unique_ptr<RegistrySource> open_registry(const Reference& reference,
+                                              const RegistryOptions& options);
+
+// Whether plain HTTP is used for `reference`: listed as insecure, or a loopback address.
+bool use_plain_http(const Reference& reference, const std::vector<std::string>& insecure);
+
+// The CA files docker and containers read for `domain`: /etc/docker/certs.d/<domain>/ca.crt,
+// /etc/containers/certs.d/<domain>/ca.crt (those that exist), under `root` (for tests).
+std::vector<std::filesystem::path> certs_d_cas(const std::string& domain,
+                                               const std::filesystem::path& root = "/");
+
+} // namespace oci2eif::registry

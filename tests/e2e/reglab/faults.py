@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Fault-injecting HTTP proxy for the registry lab (stdlib only).
+
+Forwards every request to --upstream (HOST:PORT, plain HTTP) and logs "METHOD PATH STATUS FAULT"
+per request to --log. Faults apply to blob GETs (/v2/.../blobs/sha256:...) only, the next COUNT
+of them, as set through the control endpoint:
+  POST /_fault?mode=MODE&arg=ARG&count=N     DELETE /_fault     GET /_fault (current rule)
+MODE: reset (send ARG body bytes, then a TCP reset), truncate (ARG bytes, clean close, full
+Content-Length; bodies no longer than ARG pass untouched), status (answer ARG, e.g. 503, with Retry-After: 1), corrupt (flip one byte),
+slow (ARG bytes per second).
+"""
+import argparse, http.client, json, re, socket, struct, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+BLOB = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
+HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+       "proxy-authorization", "proxy-authenticate"}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--upstream", required=True)
+    p.add_argument("--log", required=True)
+    a = p.parse_args()
+    host, port = a.upstream.rsplit(":", 1)
+    rule = {}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def record(self, status, fault):
+            with lock, open(a.log, "a") as log:
+                log.write(f"{self.command} {self.path} {status} {fault or '-'}\n")
+
+        def reply(self, status, body=b"", headers=()):
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def control(self):
+            with lock:
+                if self.command == "POST":
+                    q = parse_qs(urlsplit(self.path).query)
+                    rule.clear()
+                    rule.update(mode=q["mode"][0], arg=q.get("arg", ["0"])[0],
+                                count=int(q.get("count", ["1"])[0]))
+                elif self.command == "DELETE":
+                    rule.clear()
+                body = json.dumps(rule).encode()
+            self.reply(200, body, [("Content-Type", "application/json")])
+
+        def take_fault(self):
+            with lock:
+                if self.command == "GET" and BLOB.match(self.path) and rule.get("count", 0) > 0:
+                    rule["count"] -= 1
+                    return rule["mode"], rule["arg"]
+            return None, None
+
+        def handle_any(self):
+            if self.path.startswith("/_fault"):
+                return self.control()
+            mode, arg = self.take_fault()
+            if mode == "status":
+                self.record(int(arg), mode)
+                return self.reply(int(arg), b'{"errors":[{"code":"UNAVAILABLE","message":"lab fault"}]}',
+                                  [("Retry-After", "1"), ("Content-Type", "application/json")])
+            length = int(self.headers.get("Content-Length", "0") or 0)
+            body = self.rfile.read(length) if length else None
+            conn = http.client.HTTPConnection(host, int(port), timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            up = conn.getresponse()
+            data = up.read()
+            conn.close()
+            if mode in ("reset", "truncate") and len(data) <= int(arg):
+                with lock:  # too small to cut: let it pass and keep the fault for a later blob
+                    rule["count"] = rule.get("count", 0) + 1
+                mode = None
+            self.record(up.status, mode)
+            self.send_response(up.status)
+            for k, v in up.getheaders():
+                if k.lower() not in HOP and k.lower() != "content-length":
+                    self.send_header(k, v)
+            declared = up.getheader("Content-Length")
+            self.send_header("Content-Length", declared if declared is not None else str(len(data)))
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            if mode == "corrupt" and data:
+                data = data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0xFF]) + data[len(data) // 2 + 1:]
+            if mode in ("reset", "truncate"):
+                self.wfile.write(data[:int(arg)])
+                self.wfile.flush()
+                if mode == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack("ii", 1, 0))
+                self.close_connection = True
+                return
+            if mode == "slow":
+                rate = max(1, int(arg))
+                for i in range(0, len(data), max(1, rate // 10)):
+                    self.wfile.write(data[i:i + max(1, rate // 10)])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+                return
+            self.wfile.write(data)
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+        def handle_one_request(self):
+            try:
+                super().handle_one_request()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+#include "core/error.hpp"
+#include "registry/auth.hpp"
+#include "registry/blob_cache.hpp"
+#include "registry/credentials.hpp"
+#include "registry/http_client.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <fstream>
+
+using namespace oci2eif;
+using namespace oci2eif::registry;
+
+TEST_SUITE("registry::auth") {
+  TEST_CASE("a Bearer challenge yields realm, service and scope") {
+    const auto c = parse_www_authenticate(
+        R"(Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push")");
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].scheme == "bearer");
+    CHECK(c[0].params.at("realm") == "https://auth.example.com/token");
+    CHECK(c[0].params.at("service") == "registry.example.com");
+    CHECK(c[0].params.at("scope") == "repository:a/b:pull,push");
+  }
+
+  TEST_CASE("Basic challenges, unquoted values, escapes and several challenges") {
+    const auto c = parse_www_authenticate(R"(Basic realm="a \"q\" b", Bearer realm=x,error=y)");
+    REQUIRE(c.size() == 2);
+    CHECK(c[0].scheme == "basic");
+    CHECK(c[0].params.at("realm") == R"(a "q" b)");
+    CHECK(c[1].params.at("realm") == "x");
+    CHECK(c[1].params.at("error") == "y");
+    CHECK(parse_www_authenticate("").empty());
+  }
+
+  TEST_CASE("base64 round-trips and rejects garbage") {
+    for (const std::string s : {"", "a", "ab", "abc", "user:pa:ss"}) {
+      CHECK(base64_decode(base64_encode(s), "t") == s);
+    }
+    CHECK(base64_encode("user:pass") == "dXNlcjpwYXNz");
+    CHECK_THROWS_AS(base64_decode("a*b", "t"), Error);
+  }
+
+  TEST_CASE("docker config: auths by domain, docker.io keys, identity tokens") {
+    test::TempDir dir;
+    const auto path = dir / "config.json";
+    std::ofstream(path) << R"({"auths":{
+      "https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},
+      "127.0.0.1:5000":{"auth":"YTpiOmM="},
+      "ghcr.io":{"identitytoken":"refresh"}}})";
+    const auto hub = load_docker_credentials(path, "docker.io");
+    REQUIRE(hub);
+    CHECK(hub->username == "user");
+    CHECK(hub->password == "pass");
+    const auto local = load_docker_credentials(path, "127.0.0.1:5000");
+    REQUIRE(local);
+    CHECK(local->password == "b:c");
+    CHECK(load_docker_credentials(path, "ghcr.io")->identity_token == "refresh");
+    CHECK_FALSE(load_docker_credentials(path, "quay.io"));
+    CHECK_FALSE(load_docker_credentials(dir / "missing.json", "quay.io"));
+  }
+
+  TEST_CASE("a malformed auth entry is an error that does not echo the secret") {
+    test::TempDir dir;
+    std::ofstream(dir / "config.json") << R"({"auths":{"r.io":{"auth":"c2VjcmV0"}}})";
+    try {
+      load_docker_credentials(dir / "config.json", "r.io");
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("secret") == std::string::npos);
+      CHECK(std::string(e.what()).find("user:password") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a missing credential helper fails naming it") {
+    test::TempDir dir;
+    std::ofstream(dir / "config.json") << R"({"credsStore":"oci2eif-test-absent"})";
+    CHECK_THROWS_WITH_AS(load_docker_credentials(dir / "config.json", "r.io"),
+                         doctest::Contains("docker-credential-oci2eif-test-absent"), Error);
+  }
+
+  TEST_CASE("redirect locations resolve against the answering URL") {
+    CHECK(url_origin("https://A.example:443/v2/x?y") == "https://a.example:443");
+    CHECK(resolve_location("http://h:1/v2/a/blobs/x", "/files/b") == "http://h:1/files/b");
+    CHECK(resolve_location("http://h:1/v2/a", "https://cdn/x") == "https://cdn/x");
+    CHECK(resolve_location("https://h/v2/a", "//cdn/x") == "https://cdn/x");
+  }
+}
+
+TEST_SUITE("registry::BlobCache") {
+  const std::string kAbc =
+      "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+  TEST_CASE("a fetched blob is verified, stored, and then served without fetching") {
+    test::TempDir dir;
+    BlobCache cache(dir.path(), 1 << 20, [](const std::string&) {});
+    int fetches = 0;
+    auto fetch = [&](BlobDownload& d) {
+      ++fetches;
+      d.append(as_bytes(std::string("abc")));
+    };
+    const auto path = cache.get(kAbc, 3, "blob abc", fetch);
+    CHECK(test::read_file(path).size() == 3);
+    cache.get(kAbc, 3, "blob abc", fetch);
+    CHECK(fetches == 1);
+  }
+
+  TEST_CASE("a wrong digest or size keeps the blob out of the cache") {
+    test::TempDir dir;
+    BlobCache cache(dir.path(), 1 << 20, [](const std::string&) {});
+    CHECK_THROWS_WITH_AS(cache.get(kAbc, 3, "blob abc",
+                                   [](BlobDownload& d) { d.append(as_bytes(std::string("abd"))); }),
+                         doctest::Contains("blob abc: digest mismatch"), Error);
+    CHECK_THROWS_WITH_AS(
+        cache.get(kAbc, 3, "blob abc",
+                  [](BlobDownload& d) { d.append(as_bytes(std::string("abcd"))); }),
+        doctest::Contains("more than the 3 bytes"), Error);
+    CHECK_FALSE(cache.contains(kAbc));
+    CHECK(std::filesystem::is_empty(dir / "tmp"));
+  }
+
+  TEST_CASE("a corrupt cached blob is removed and fetched again") {
+    test::TempDir dir;
+    std::vector<std::string> log;
+    BlobCache cache(dir.path(), 1 << 20, [&](const std::string& l) { log.push_back(l); });
+    auto fetch = [](BlobDownload& d) { d.append(as_bytes(std::string("abc"))); };
+    const auto path = cache.get(kAbc, 3, "blob abc", fetch);
+    test::write_file(path, as_bytes(std::string("xyz")));
+    cache.get(kAbc, 3, "blob abc", fetch);
+    CHECK(test::read_file(path) == Bytes{'a', 'b', 'c'});
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].find("is corrupt") != std::string::npos);
+  }
+}
