@@ -7,6 +7,7 @@
 #include "core/ramdisk_writer.hpp"
 #include "core/rootfs_listing.hpp"
 #include "core/tar_reader.hpp"
+#include "registry/reference.hpp"
 #include "server/version.hpp"
 
 #include <chrono>
@@ -91,9 +92,20 @@ std::filesystem::path write_ramdisk(const std::filesystem::path& path, bool gzip
 
 EifMetadata metadata_for(const BuildSpec& spec, const ResolvedImage& image) {
   EifMetadata m;
-  auto [path, tag] = registry::split_location_tag(spec.image.location);
-  m.image_name = spec.name.value_or(path.filename().string());
-  m.image_version = spec.version.value_or(tag.empty() ? image.config_digest : tag);
+  // Defaults: the image's name and its tag (or, pinned by digest only, the manifest digest),
+  // like nitro-cli's name-from-URI; local sources use the directory or file name.
+  std::string name, version;
+  if (spec.image.kind == SourceKind::Registry) {
+    const registry::Reference ref = registry::Reference::parse(spec.image.location);
+    name = ref.domain + "/" + ref.repository;
+    version = ref.tag.empty() ? ref.digest : ref.tag;
+  } else {
+    auto [path, tag] = registry::split_location_tag(spec.image.location);
+    name = path.filename().string();
+    version = tag;
+  }
+  m.image_name = spec.name.value_or(name);
+  m.image_version = spec.version.value_or(version.empty() ? image.config_digest : version);
   m.build.build_time = spec.build_time;
   m.build.build_tool = "oci2eif";
   m.build.build_tool_version = kVersion;
