@@ -8,6 +8,11 @@ find_package(LibArchive 3.6 REQUIRED)
 find_package(ZLIB REQUIRED)
 # The registry client's HTTP (libcurl4-openssl-dev).
 find_package(CURL 7.77 REQUIRED)
+# The daemon: its job store (SQLite, WAL) and its HTTP API (cpp-httplib, header only).
+find_package(SQLite3 3.40 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(spdlog REQUIRED)
 if(OCI2EIF_BUILD_TESTS)
   find_package(doctest REQUIRED)
 endif()

@@ -1,6 +1,7 @@
 // oci2eif: turns container images into AWS Nitro Enclave image files.
 // This file only maps the command line onto the run_* functions in commands.hpp.
 #include "core/error.hpp"
+#include "server/command_serve.hpp"
 #include "server/commands.hpp"
 #include "server/version.hpp"
 
@@ -147,6 +148,18 @@ void add_pcr(CLI::App& app, cli::PcrOptions& o) {
 
 } // namespace
 
+void add_serve(CLI::App& app, server::ServeFlags& o) {
+  CLI::App* cmd = app.add_subcommand("serve", "Run the build service (HTTP API, queue, workers)");
+  cmd->add_option("--config", o.config, "JSON configuration file");
+  cmd->add_option("--listen", o.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  cmd->add_option("--data-dir", o.data_dir, "Database, artifacts and logs");
+  cmd->add_option("--kernel-dir", o.kernel_dirs,
+                  "NAME=DIR kernel bundle (repeatable; the first is the default)");
+  cmd->add_option("--workers", o.workers, "Concurrent builds (default: number of cores)");
+  cmd->add_option("--token-file", o.token_file, "API tokens, one `ROLE TOKEN [NAME]` a line");
+  cmd->callback([&o] { cli::run_serve(o); });
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"oci2eif: build and inspect AWS Nitro Enclave image files (EIF)", "oci2eif"};
   app.set_version_flag("--version-info", std::string("oci2eif ") + kVersion);
@@ -161,6 +174,8 @@ int main(int argc, char** argv) {
   add_assemble(app, assemble);
   add_describe(app, describe);
   add_pcr(app, pcr);
+  server::ServeFlags serve;
+  add_serve(app, serve);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,27 @@
+// Bearer-token authorization with roles (read < build < admin). With no tokens configured the
+// API is open: the configuration only allows that on a loopback address.
+#pragma once
+
+#include "api/problem.hpp"
+#include "server/config.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oci2eif::api {
+
+class Authenticator {
+public:
+  explicit Authenticator(std::vector<server::ApiToken> tokens) : tokens_(std::move(tokens)) {}
+
+  // Nothing if `authorization` (the header's value, "" if absent) grants `needed`; else a 401
+  // (no or unknown token) or 403 (a token whose role is too low) problem. Tokens are compared
+  // in constant time and never appear in the problem.
+  std::optional<Problem> check(const std::string& authorization, server::Role needed) const;
+
+private:
+  std::vector<server::ApiToken> tokens_;
+};
+
+} // namespace oci2eif::api

@@ -1,0 +1,285 @@
+#include "api/http_api.hpp"
+
+#include "api/auth.hpp"
+#include "api/build_view.hpp"
+#include "api/problem.hpp"
+#include "core/error.hpp"
+#include "server/build_request.hpp"
+
+#include <fcntl.h>
+#include <fstream>
+#include <httplib.h>
+#include <sstream>
+#include <unistd.h>
+
+namespace oci2eif::api {
+namespace {
+
+using server::Role;
+
+constexpr int kRetryAfterSeconds = 10;
+
+void send_problem(httplib::Response& res, const Problem& p) {
+  res.status = p.status;
+  res.set_content(problem_json(p), "application/problem+json");
+}
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+std::string content_type_of(const std::string& name) {
+  if (name.ends_with(".json")) {
+    return "application/json";
+  }
+  if (name.ends_with(".txt") || name.ends_with(".log")) {
+    return "text/plain; charset=utf-8";
+  }
+  return "application/octet-stream";
+}
+
+} // namespace
+
+struct HttpApi::Impl {
+  explicit Impl(ApiContext c) : ctx(c), auth(c.config.tokens) {}
+
+  ApiContext ctx;
+  Authenticator auth;
+  httplib::Server http;
+
+  // Runs a handler after the role check, turning errors into problem+json.
+  template <typename Handler> httplib::Server::Handler guarded(Role role, Handler handler) {
+    return [this, role, handler](const httplib::Request& req, httplib::Response& res) {
+      try {
+        if (auto p = auth.check(req.get_header_value("Authorization"), role)) {
+          if (p->status == 401) {
+            res.set_header("WWW-Authenticate", "Bearer");
+          }
+          send_problem(res, *p);
+          return;
+        }
+        handler(req, res);
+      } catch (const Error& e) {
+        send_problem(res, problem_for(e));
+      } catch (const std::exception& e) {
+        send_problem(res, {500, "internal", e.what()});
+      }
+    };
+  }
+
+  server::BuildRecord build_or_404(const std::string& id) {
+    auto b = ctx.store.get(id);
+    if (!b) {
+      throw Error(ErrorCode::NotFound, "no build with id '" + id + "'");
+    }
+    return *b;
+  }
+
+  void submit(const httplib::Request& req, httplib::Response& res) {
+    const server::BuildRequest request = server::parse_build_request(req.body);
+    const std::string kernel = request.kernel.value_or(ctx.runner.default_kernel());
+    if (kernel.empty()) {
+      throw Error(ErrorCode::InvalidInput,
+                  "no kernel is configured on this server; start it with --kernel-dir NAME=DIR");
+    }
+    if (!ctx.runner.has_kernel(kernel)) {
+      throw Error(ErrorCode::InvalidInput, "field 'kernel': '" + kernel +
+                                               "' is not a configured kernel (default: '" +
+                                               ctx.runner.default_kernel() + "')");
+    }
+    std::optional<std::string> key;
+    if (req.has_header("Idempotency-Key")) {
+      key = req.get_header_value("Idempotency-Key");
+      if (key->empty() || key->size() > 255) {
+        throw Error(ErrorCode::InvalidInput, "Idempotency-Key must be 1-255 characters");
+      }
+      if (auto existing = ctx.store.find_by_idempotency_key(*key)) {
+        send_json(res, 200, build_view(build_or_404(*existing)));
+        return;
+      }
+    }
+    if (ctx.store.count_queued() >= ctx.config.max_queue) {
+      res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
+      send_problem(res, {429, "queue_full",
+                         "the build queue is full (" + std::to_string(ctx.config.max_queue) +
+                             " queued); retry after " + std::to_string(kRetryAfterSeconds) + " s"});
+      return;
+    }
+    const auto added =
+        ctx.store.enqueue({server::to_json(request), request.image, request.labels, key});
+    ctx.pool.notify();
+    const auto b = build_or_404(added.id);
+    res.set_header("Location", "/v1/builds/" + b.id);
+    send_json(res, added.created ? 202 : 200, build_view(b));
+  }
+
+  void list(const httplib::Request& req, httplib::Response& res) {
+    server::BuildFilter f;
+    if (req.has_param("state")) {
+      f.state = server::parse_build_state(req.get_param_value("state"));
+      if (!f.state) {
+        throw Error(ErrorCode::InvalidInput,
+                    "query 'state': '" + req.get_param_value("state") +
+                        "' is not queued, running, succeeded, failed or cancelled");
+      }
+    }
+    if (req.has_param("image")) {
+      f.image = req.get_param_value("image");
+    }
+    if (req.has_param("label")) {
+      const std::string l = req.get_param_value("label");
+      const auto eq = l.find('=');
+      if (eq == std::string::npos) {
+        throw Error(ErrorCode::InvalidInput, "query 'label': '" + l + "' is not KEY=VALUE");
+      }
+      f.label = {l.substr(0, eq), l.substr(eq + 1)};
+    }
+    if (req.has_param("limit")) {
+      const std::string l = req.get_param_value("limit");
+      if (l.empty() || l.size() > 4 || l.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(l) < 1 || std::stoi(l) > 1000) {
+        throw Error(ErrorCode::InvalidInput, "query 'limit': '" + l + "' is not 1 to 1000");
+      }
+      f.limit = static_cast<std::size_t>(std::stoi(l));
+    }
+    f.cursor = req.get_param_value("cursor");
+    const server::BuildPage page = ctx.store.list(f);
+    nlohmann::json builds = nlohmann::json::array();
+    for (const auto& b : page.builds) {
+      builds.push_back(build_view(b));
+    }
+    nlohmann::json body = {{"builds", builds}};
+    if (!page.next_cursor.empty()) {
+      body["next_cursor"] = page.next_cursor;
+    }
+    send_json(res, 200, body);
+  }
+
+  void log(const httplib::Request& req, httplib::Response& res) {
+    const auto b = build_or_404(req.matches[1]);
+    std::ifstream in(ctx.runner.log_path(b.id));
+    std::stringstream text;
+    text << in.rdbuf();
+    res.set_content(text.str(), "text/plain; charset=utf-8");
+  }
+
+  void artifact(const httplib::Request& req, httplib::Response& res) {
+    const auto b = build_or_404(req.matches[1]);
+    const std::string name = req.matches[2];
+    const auto path = ctx.artifacts.find(b.id, name);
+    if (!path || b.state != server::BuildState::Succeeded) {
+      throw Error(ErrorCode::NotFound, "build " + b.id + " (" +
+                                           std::string(server::build_state_name(b.state)) +
+                                           ") has no artifact '" + name + "'");
+    }
+    const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw_errno("open " + path->string());
+    }
+    auto owner = std::shared_ptr<int>(new int(fd), [](int* p) {
+      ::close(*p);
+      delete p;
+    });
+    const auto size = static_cast<std::size_t>(std::filesystem::file_size(*path));
+    // httplib answers Range requests (206) itself for a provider of known length.
+    res.set_content_provider(
+        size, content_type_of(name),
+        [owner](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          char buf[1 << 16];
+          const ssize_t n =
+              ::pread(*owner, buf, std::min(length, sizeof buf), static_cast<off_t>(offset));
+          return n > 0 && sink.write(buf, static_cast<std::size_t>(n));
+        });
+  }
+
+  void cancel(const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    switch (ctx.store.cancel(id)) {
+    case server::CancelResult::NotFound:
+      throw Error(ErrorCode::NotFound, "no build with id '" + id + "'");
+    case server::CancelResult::AlreadyFinished: {
+      const auto b = build_or_404(id);
+      send_problem(res, {409, "already_finished",
+                         "build " + id + " already ended (" +
+                             std::string(server::build_state_name(b.state)) + ")"});
+      return;
+    }
+    case server::CancelResult::Cancelled:
+    case server::CancelResult::Requested:
+      send_json(res, 202, build_view(build_or_404(id)));
+      return;
+    }
+  }
+
+  void ready(httplib::Response& res) {
+    ctx.store.count_queued();
+    const auto probe = ctx.config.data_dir / ".readyz";
+    std::ofstream(probe) << "ok";
+    if (!std::filesystem::exists(probe)) {
+      send_problem(res, {503, "not_ready",
+                         "data directory " + ctx.config.data_dir.string() + " is not writable"});
+      return;
+    }
+    std::filesystem::remove(probe);
+    send_json(res, 200, {{"status", "ready"}});
+  }
+
+  void routes() {
+    http.set_payload_max_length(ctx.config.max_body_bytes);
+    http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+      send_json(res, 200, {{"status", "ok"}});
+    });
+    http.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+      try {
+        ready(res);
+      } catch (const std::exception& e) {
+        send_problem(res, {503, "not_ready", e.what()});
+      }
+    });
+    using R = const httplib::Request&;
+    using W = httplib::Response&;
+    http.Post("/v1/builds", guarded(Role::Build, [this](R q, W s) { submit(q, s); }));
+    http.Get("/v1/builds", guarded(Role::Read, [this](R q, W s) { list(q, s); }));
+    http.Get(R"(/v1/builds/([^/]+))", guarded(Role::Read, [this](R q, W s) {
+               send_json(s, 200, build_view(build_or_404(q.matches[1])));
+             }));
+    http.Get(R"(/v1/builds/([^/]+)/log)", guarded(Role::Read, [this](R q, W s) { log(q, s); }));
+    http.Get(R"(/v1/builds/([^/]+)/artifacts/([^/]+))",
+             guarded(Role::Read, [this](R q, W s) { artifact(q, s); }));
+    http.Post(R"(/v1/builds/([^/]+)/cancel)",
+              guarded(Role::Build, [this](R q, W s) { cancel(q, s); }));
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (res.body.empty()) {
+        const int status = res.status;
+        send_problem(res, {status, status == 413 ? "body_too_large" : "not_found",
+                           status == 413 ? "the request body is larger than the server's limit"
+                                         : "no such route"});
+        res.status = status;
+      }
+    });
+  }
+};
+
+HttpApi::HttpApi(ApiContext context) : impl_(std::make_unique<Impl>(context)) {
+  impl_->routes();
+}
+
+HttpApi::~HttpApi() = default;
+
+void HttpApi::run() {
+  const auto& c = impl_->ctx.config;
+  if (!impl_->http.bind_to_port(c.listen_host, c.listen_port)) {
+    throw Error(ErrorCode::Io, "cannot listen on " + c.listen_host + ":" +
+                                   std::to_string(c.listen_port) +
+                                   " (in use, or not an address "
+                                   "of this machine)");
+  }
+  impl_->http.listen_after_bind();
+}
+
+void HttpApi::stop() {
+  impl_->http.stop();
+}
+
+} // namespace oci2eif::api

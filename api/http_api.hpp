@@ -1,0 +1,46 @@
+// The HTTP API of `oci2eif serve` (/v1/builds, /healthz, /readyz) over cpp-httplib, whose
+// header stays in http_api.cpp. Routes:
+//   POST /v1/builds                          build   → 202 {id, state, links}
+//   GET  /v1/builds?state=&image=&label=K=V&limit=&cursor=   read
+//   GET  /v1/builds/{id}                     read
+//   GET  /v1/builds/{id}/log                 read    text/plain
+//   GET  /v1/builds/{id}/artifacts/{name}    read    (Range supported)
+//   POST /v1/builds/{id}/cancel              build
+//   GET  /healthz, /readyz                   open
+#pragma once
+
+#include "server/artifact_store.hpp"
+#include "server/build_runner.hpp"
+#include "server/config.hpp"
+#include "server/job_store.hpp"
+#include "server/worker_pool.hpp"
+
+#include <memory>
+
+namespace oci2eif::api {
+
+struct ApiContext {
+  const server::ServeConfig& config;
+  server::JobStore& store;
+  const server::ArtifactStore& artifacts;
+  const server::BuildRunner& runner;
+  server::WorkerPool& pool;
+};
+
+class HttpApi {
+public:
+  explicit HttpApi(ApiContext context);
+  ~HttpApi();
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  // Binds config.listen_host:listen_port (throws Io if it cannot), then serves until stop().
+  void run();
+  void stop();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace oci2eif::api

@@ -1,0 +1,39 @@
+// A build request as the API accepts it (POST /v1/builds) and the job store keeps it:
+//
+//   {"image": "oci-layout:/srv/images/app:1.0",   required; see image_reference.hpp
+//    "platform": "linux/amd64", "kernel": "cloud", "cmdline": "…",
+//    "entrypoint": ["…"], "cmd": ["…"], "env": ["K=V"], "compress": "none" | "gzip",
+//    "name": "…", "version": "…", "labels": {"k": "v"}}
+//
+// Unknown fields are refused (a typo must not silently build something else).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oci2eif::server {
+
+struct BuildRequest {
+  std::string image;
+  std::optional<std::string> platform;
+  std::optional<std::string> kernel; // a kernel catalog name; default: the first
+  std::optional<std::string> cmdline;
+  std::optional<std::vector<std::string>> entrypoint;
+  std::optional<std::vector<std::string>> cmd;
+  std::vector<std::string> env;
+  std::string compress = "none";
+  std::optional<std::string> name;
+  std::optional<std::string> version;
+  std::map<std::string, std::string> labels;
+};
+
+// Parses and validates (types, sizes, image prefix, platform syntax, env KEY=VALUE). Throws
+// InvalidInput naming the field, or Unsupported for a registry image.
+BuildRequest parse_build_request(const std::string& json_text);
+
+// Canonical JSON (sorted keys, absent optionals omitted); parse_build_request() reads it back.
+std::string to_json(const BuildRequest& request);
+
+} // namespace oci2eif::server

@@ -1,0 +1,112 @@
+// `oci2eif serve`: wires configuration, job store, artifact store, workers and the HTTP API.
+// Part of the executable (not of a library) because it is the one place that sees every layer.
+#include "server/command_serve.hpp"
+
+#include "api/http_api.hpp"
+#include "core/error.hpp"
+#include "server/artifact_store.hpp"
+#include "server/build_runner.hpp"
+#include "server/worker_pool.hpp"
+
+#include <csignal>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <thread>
+#include <unistd.h>
+
+namespace oci2eif::cli {
+namespace {
+
+// Holds an exclusive lock on DATA_DIR/lock for the life of the process: the embedded store
+// has one daemon per data directory, which is what makes requeue_all_running() at start safe.
+class DataDirLock {
+public:
+  explicit DataDirLock(const std::filesystem::path& dir) {
+    const auto path = dir / "lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      throw_errno("cannot open " + path.string());
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw Error(ErrorCode::InvalidInput,
+                  "another oci2eif serve is using the data directory " + dir.string());
+    }
+  }
+  ~DataDirLock() { ::close(fd_); }
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+private:
+  int fd_ = -1;
+};
+
+void setup_logging(const server::ServeConfig& c) {
+  if (c.log_format == "json") {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  }
+}
+
+} // namespace
+
+void run_serve(const server::ServeFlags& flags) {
+  const server::ServeConfig config =
+      server::load_serve_config(flags, server::oci2eif_environment());
+  setup_logging(config);
+  std::filesystem::create_directories(config.data_dir);
+  DataDirLock lock(config.data_dir);
+  auto store =
+      server::open_sqlite_job_store((config.data_dir / "jobs.db").string(), server::system_clock());
+  if (const int n = store->requeue_all_running(); n > 0) {
+    spdlog::warn("{} build(s) interrupted by a previous stop re-queued", n);
+  }
+  const server::ArtifactStore artifacts(config.data_dir / "artifacts");
+  const server::BuildRunner runner(config, artifacts);
+
+  server::WorkerPoolOptions options;
+  options.workers = config.workers;
+  options.lease = config.lease;
+  options.build_timeout = config.build_timeout;
+  options.node = "pid" + std::to_string(::getpid());
+  server::WorkerPool pool(
+      *store,
+      [&](const server::BuildRecord& b, const std::function<void()>& stop) {
+        return runner.run(b, stop);
+      },
+      options);
+  api::HttpApi http({config, *store, artifacts, runner, pool});
+
+  // SIGTERM/SIGINT are taken by one thread (blocked everywhere else) that stops the API.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: stopping", sig);
+    http.stop();
+  });
+
+  pool.start();
+  spdlog::info("oci2eif serve on {}:{}, data {}, {} worker(s), {} kernel(s), auth {}",
+               config.listen_host, config.listen_port, config.data_dir.string(), config.workers,
+               config.kernels.size(), config.tokens.empty() ? "off (loopback)" : "bearer tokens");
+  try {
+    http.run();
+  } catch (...) {
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    throw;
+  }
+  pool.stop();
+  waiter.join();
+  spdlog::info("stopped; unfinished builds will be re-queued at the next start");
+}
+
+} // namespace oci2eif::cli

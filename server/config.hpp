@@ -1,0 +1,78 @@
+// The daemon's configuration: built-in defaults, overridden by a JSON file, then by OCI2EIF_*
+// environment variables, then by flags. Everything is validated before the daemon starts; an
+// invalid setting throws InvalidInput naming where it came from (flag, variable or file key)
+// and why it is wrong.
+//
+// JSON file (every key optional, unknown keys rejected):
+//   {"listen": "127.0.0.1:8080", "data_dir": "/var/lib/oci2eif",
+//    "kernels": [{"name": "cloud", "dir": "/srv/kernels/cloud"}],   first = default
+//    "workers": 2, "max_queue": 64, "max_body_bytes": 65536, "lease_seconds": 30,
+//    "build_timeout_seconds": 3600, "log_format": "text" | "json",
+//    "tokens": [{"name": "ci", "token": "…", "role": "read" | "build" | "admin"}],
+//    "token_file": "/etc/oci2eif/tokens"}
+// Token file: one token a line, `ROLE TOKEN [NAME]`; blank lines and `#` comments ignored.
+// Environment: OCI2EIF_LISTEN, OCI2EIF_DATA_DIR, OCI2EIF_KERNEL_DIRS (NAME=DIR,NAME=DIR),
+// OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_TOKEN_FILE, OCI2EIF_LOG_FORMAT.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oci2eif::server {
+
+// Ordered: admin can do what build can, build what read can.
+enum class Role { Read = 1, Build = 2, Admin = 3 };
+std::string_view role_name(Role role);
+
+struct ApiToken {
+  std::string name; // for logs; the token itself is never logged
+  std::string token;
+  Role role = Role::Read;
+};
+
+struct KernelDir {
+  std::string name;
+  std::filesystem::path dir;
+};
+
+struct ServeConfig {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::filesystem::path data_dir = "/var/lib/oci2eif";
+  std::vector<KernelDir> kernels; // the first is the default
+  unsigned workers = 1;           // default: the number of cores
+  std::size_t max_queue = 64;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::chrono::seconds lease{30};
+  std::chrono::seconds build_timeout{3600};
+  std::string log_format = "text";
+  std::vector<ApiToken> tokens;
+};
+
+struct ServeFlags {
+  std::optional<std::filesystem::path> config;
+  std::optional<std::string> listen;
+  std::optional<std::filesystem::path> data_dir;
+  std::vector<std::string> kernel_dirs; // NAME=DIR; replaces the file's and environment's
+  std::optional<unsigned> workers;
+  std::optional<std::filesystem::path> token_file;
+};
+
+using Environment = std::map<std::string, std::string>;
+// The process environment's OCI2EIF_* variables.
+Environment oci2eif_environment();
+
+// Defaults ← file (flags.config) ← environment ← flags; then validated.
+ServeConfig load_serve_config(const ServeFlags& flags, const Environment& env);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(const std::string& host);
+
+} // namespace oci2eif::server

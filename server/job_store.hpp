@@ -1,0 +1,153 @@
+// JobStore: the durable queue of builds (docs/ARCHITECTURE.md, "Seams").
+//
+// Work is claimed through the store, never through an in-process queue that would vanish with
+// the process: a worker claims a queued build with a lease (worker id + expiry), renews it with
+// heartbeat() while working and ends it with finish(). A build whose lease expired is claimable
+// again, so a crashed worker's build is picked up by another (or by the restarted daemon).
+//
+// Every mutating call is committed durably before it returns: when enqueue() returns, the build
+// survives a crash. Times are milliseconds since the Unix epoch from an injected clock.
+// Implementations are safe to call from several threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oci2eif::server {
+
+enum class BuildState { Queued, Running, Succeeded, Failed, Cancelled };
+
+// "queued", "running", "succeeded", "failed", "cancelled".
+std::string_view build_state_name(BuildState state);
+std::optional<BuildState> parse_build_state(std::string_view name);
+bool is_terminal(BuildState state);
+
+using Clock = std::function<std::int64_t()>; // ms since the Unix epoch
+Clock system_clock();
+
+struct StepTiming {
+  std::string step;
+  double seconds = 0;
+};
+
+struct ArtifactInfo {
+  std::string name;
+  std::uint64_t size = 0;
+  std::string sha256; // "sha256:<hex>"
+};
+
+// What a finished build produced (or why it did not).
+struct BuildOutcome {
+  BuildState state = BuildState::Succeeded; // Succeeded, Failed or Cancelled
+  std::string error_code;                   // error_code_name() of the failure, "" on success
+  std::string error_message;
+  std::string input_key;                   // digest over the resolved inputs, "" if not resolved
+  std::string image_digest;                // resolved manifest (or config) digest
+  std::map<std::string, std::string> pcrs; // "PCR0" → hex
+  std::vector<ArtifactInfo> artifacts;
+  std::vector<StepTiming> steps;
+};
+
+struct NewBuild {
+  std::string request_json; // the validated request, as the API stores and replays it
+  std::string image;        // the request's image string (for listing filters)
+  std::map<std::string, std::string> labels;
+  std::optional<std::string> idempotency_key;
+};
+
+struct BuildRecord {
+  std::string id;
+  BuildState state = BuildState::Queued;
+  std::string request_json;
+  std::string image;
+  std::map<std::string, std::string> labels;
+  std::optional<std::string> idempotency_key;
+  std::int64_t created_ms = 0;
+  std::optional<std::int64_t> started_ms; // last claim
+  std::optional<std::int64_t> finished_ms;
+  int attempts = 0;                  // times claimed
+  std::string worker_id;             // holder of the lease while running
+  std::int64_t lease_expires_ms = 0; // meaningful while running
+  bool cancel_requested = false;
+  BuildOutcome outcome; // meaningful once terminal
+};
+
+struct BuildFilter {
+  std::optional<BuildState> state;
+  std::optional<std::string> image;
+  std::optional<std::pair<std::string, std::string>> label; // key, value
+  std::size_t limit = 50;
+  std::string cursor; // from a previous page's next_cursor; "" for the first page
+};
+
+struct BuildPage {
+  std::vector<BuildRecord> builds; // newest first
+  std::string next_cursor;         // "" when there are no more
+};
+
+struct EnqueueResult {
+  std::string id;
+  bool created = true; // false: the idempotency key named an existing build, returned instead
+};
+
+struct HeartbeatResult {
+  bool lease_held = false;       // false: the lease was lost (expired and re-claimed, or ended)
+  bool cancel_requested = false; // the build should stop and finish as Cancelled
+};
+
+enum class CancelResult { NotFound, Cancelled, Requested, AlreadyFinished };
+
+class JobStore {
+public:
+  virtual ~JobStore() = default;
+
+  // Adds a queued build. With an idempotency key already used, returns that build (created =
+  // false) and adds nothing.
+  virtual EnqueueResult enqueue(const NewBuild& build) = 0;
+
+  // Takes the oldest claimable build (queued, or running with an expired lease) for `worker`
+  // until now + lease. Returns nothing when there is no work.
+  virtual std::optional<BuildRecord> claim(const std::string& worker,
+                                           std::chrono::milliseconds lease) = 0;
+
+  // Extends `worker`'s lease on build `id` to now + lease, if it still holds it.
+  virtual HeartbeatResult heartbeat(const std::string& id, const std::string& worker,
+                                    std::chrono::milliseconds lease) = 0;
+
+  // Ends a running build held by `worker`. Returns false (and changes nothing) if the worker no
+  // longer holds the lease: someone else owns the build now.
+  virtual bool finish(const std::string& id, const std::string& worker,
+                      const BuildOutcome& outcome) = 0;
+
+  // A queued build is cancelled at once; a running one is flagged (its worker sees it in the
+  // next heartbeat and stops).
+  virtual CancelResult cancel(const std::string& id) = 0;
+
+  virtual std::optional<BuildRecord> get(const std::string& id) = 0;
+  virtual BuildPage list(const BuildFilter& filter) = 0;
+
+  // Running builds whose lease expired go back to the queue; returns how many.
+  virtual int requeue_expired() = 0;
+  // Every running build goes back to the queue. Only for a process that knows it is the
+  // store's sole user (it holds the data directory's lock), at startup: whatever was running
+  // belonged to a process that died.
+  virtual int requeue_all_running() = 0;
+
+  virtual std::optional<std::string> find_by_idempotency_key(const std::string& key) = 0;
+  // The newest succeeded build with this input key.
+  virtual std::optional<std::string> find_succeeded_by_input_key(const std::string& key) = 0;
+  virtual std::size_t count_queued() = 0;
+};
+
+// The embedded default: one SQLite file in WAL mode. Several stores (threads or processes) may
+// open the same file.
+std::unique_ptr<JobStore> open_sqlite_job_store(const std::string& path, Clock clock);
+
+} // namespace oci2eif::server

@@ -1,0 +1,136 @@
+#include "server/sqlite_db.hpp"
+
+#include "core/error.hpp"
+
+#include <sqlite3.h>
+
+namespace oci2eif::server {
+namespace {
+
+// How long a writer waits for another connection's write lock before giving up.
+constexpr int kBusyTimeoutMs = 10000;
+
+} // namespace
+
+SqliteDb::SqliteDb(const std::string& path) : path_(path) {
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error(ErrorCode::Io, "cannot open database " + path + ": " + message);
+  }
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  exec("PRAGMA journal_mode=WAL");
+  // FULL: a commit is on disk before the call returns, so an accepted build survives power loss.
+  exec("PRAGMA synchronous=FULL");
+  exec("PRAGMA foreign_keys=ON");
+}
+
+SqliteDb::~SqliteDb() {
+  sqlite3_close_v2(db_);
+}
+
+void SqliteDb::exec(const std::string& sql) {
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    fail("`" + sql.substr(0, 60) + "`");
+  }
+}
+
+int SqliteDb::changes() const {
+  return sqlite3_changes(db_);
+}
+
+void SqliteDb::fail(const std::string& what) const {
+  throw Error(ErrorCode::Io, "database " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+}
+
+SqliteStmt::SqliteStmt(SqliteDb& db, std::string_view sql) : db_(db) {
+  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+      SQLITE_OK) {
+    db.fail("cannot prepare `" + std::string(sql.substr(0, 60)) + "`");
+  }
+}
+
+SqliteStmt::~SqliteStmt() {
+  sqlite3_finalize(stmt_);
+}
+
+SqliteStmt& SqliteStmt::bind(int index, std::string_view text) {
+  if (sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                        SQLITE_TRANSIENT) != SQLITE_OK) {
+    db_.fail("bind");
+  }
+  return *this;
+}
+
+SqliteStmt& SqliteStmt::bind(int index, std::int64_t value) {
+  if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) {
+    db_.fail("bind");
+  }
+  return *this;
+}
+
+SqliteStmt& SqliteStmt::bind(int index, std::nullopt_t) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) {
+    db_.fail("bind");
+  }
+  return *this;
+}
+
+SqliteStmt& SqliteStmt::bind_opt(int index, const std::optional<std::string>& text) {
+  return text ? bind(index, std::string_view(*text)) : bind(index, std::nullopt);
+}
+
+bool SqliteStmt::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  db_.fail("step");
+}
+
+void SqliteStmt::run() {
+  while (step()) {
+  }
+}
+
+std::string SqliteStmt::text(int column) const {
+  const auto* p = sqlite3_column_text(stmt_, column);
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+           : std::string();
+}
+
+std::int64_t SqliteStmt::integer(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+bool SqliteStmt::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+SqliteTransaction::SqliteTransaction(SqliteDb& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+}
+
+SqliteTransaction::~SqliteTransaction() {
+  if (!done_) {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) { // NOLINT(bugprone-empty-catch): nothing sane to do in a destructor
+    }
+  }
+}
+
+void SqliteTransaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+} // namespace oci2eif::server

@@ -1,0 +1,408 @@
+// JobStore over one SQLite file (WAL). Schema (version 1):
+//
+//   schema_version(version)                       one row
+//   builds(seq PK autoincrement, id unique, state, request, image, idempotency_key unique,
+//          input_key, created_ms, started_ms, finished_ms, attempts, worker_id,
+//          lease_expires_ms, cancel_requested, error_code, error_message, result JSON)
+//   build_labels(build_id → builds.id, key, value)  PK (build_id, key)
+//
+// `seq` orders builds (claim takes the lowest claimable, list pages newest first by seq; the
+// cursor is the last seq seen). Writes run in BEGIN IMMEDIATE transactions, so a claim is a
+// single read-modify-write that no other connection (thread or process) can interleave with.
+#include "core/error.hpp"
+#include "server/job_store.hpp"
+#include "server/sqlite_db.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+
+namespace oci2eif::server {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS builds(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL,
+  request TEXT NOT NULL,
+  image TEXT NOT NULL,
+  idempotency_key TEXT UNIQUE,
+  input_key TEXT,
+  created_ms INTEGER NOT NULL,
+  started_ms INTEGER,
+  finished_ms INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  worker_id TEXT,
+  lease_expires_ms INTEGER,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT,
+  error_message TEXT,
+  result TEXT);
+CREATE INDEX IF NOT EXISTS builds_state ON builds(state, seq);
+CREATE INDEX IF NOT EXISTS builds_input_key ON builds(input_key, state);
+CREATE TABLE IF NOT EXISTS build_labels(
+  build_id TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY(build_id, key));
+)sql";
+
+constexpr std::string_view kColumns =
+    "seq, id, state, request, image, idempotency_key, created_ms, started_ms, finished_ms, "
+    "attempts, worker_id, lease_expires_ms, cancel_requested, error_code, error_message, "
+    "result, input_key";
+
+std::string new_build_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "b-";
+  for (int i = 0; i < 2; ++i) {
+    std::uint64_t v = rng();
+    for (int j = 0; j < 16; ++j, v >>= 4) {
+      id += kHex[v & 15];
+    }
+  }
+  return id;
+}
+
+nlohmann::json result_json(const BuildOutcome& o) {
+  nlohmann::json artifacts = nlohmann::json::array();
+  for (const ArtifactInfo& a : o.artifacts) {
+    artifacts.push_back({{"name", a.name}, {"size", a.size}, {"sha256", a.sha256}});
+  }
+  nlohmann::json steps = nlohmann::json::array();
+  for (const StepTiming& s : o.steps) {
+    steps.push_back({{"step", s.step}, {"seconds", s.seconds}});
+  }
+  return {{"image_digest", o.image_digest},
+          {"pcrs", o.pcrs},
+          {"artifacts", artifacts},
+          {"steps", steps}};
+}
+
+void read_result(const std::string& text, BuildOutcome& o) {
+  if (text.empty()) {
+    return;
+  }
+  const nlohmann::json j = nlohmann::json::parse(text);
+  o.image_digest = j.value("image_digest", "");
+  o.pcrs = j.value("pcrs", std::map<std::string, std::string>{});
+  for (const auto& a : j.at("artifacts")) {
+    o.artifacts.push_back({a.at("name"), a.at("size"), a.at("sha256")});
+  }
+  for (const auto& s : j.at("steps")) {
+    o.steps.push_back({s.at("step"), s.at("seconds")});
+  }
+}
+
+std::optional<std::int64_t> opt_int(const SqliteStmt& s, int column) {
+  return s.is_null(column) ? std::nullopt : std::optional(s.integer(column));
+}
+
+class SqliteJobStore final : public JobStore {
+public:
+  SqliteJobStore(const std::string& path, Clock clock) : db_(path), clock_(std::move(clock)) {
+    SqliteTransaction tx(db_);
+    db_.exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+    SqliteStmt version(db_, "SELECT version FROM schema_version");
+    if (!version.step()) {
+      db_.exec(std::string(kSchema));
+      SqliteStmt(db_, "INSERT INTO schema_version(version) VALUES(?)")
+          .bind(1, std::int64_t{kSchemaVersion})
+          .run();
+    } else if (version.integer(0) != kSchemaVersion) {
+      throw Error(ErrorCode::Unsupported,
+                  "database " + path + " has schema version " + std::to_string(version.integer(0)) +
+                      "; this oci2eif reads version " + std::to_string(kSchemaVersion));
+    }
+    tx.commit();
+  }
+
+  EnqueueResult enqueue(const NewBuild& b) override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    if (b.idempotency_key) {
+      if (auto id = idempotent_locked(*b.idempotency_key)) {
+        return {*id, false};
+      }
+    }
+    const std::string id = new_build_id();
+    SqliteStmt(db_, "INSERT INTO builds(id, state, request, image, idempotency_key, created_ms) "
+                    "VALUES(?, 'queued', ?, ?, ?, ?)")
+        .bind(1, id)
+        .bind(2, b.request_json)
+        .bind(3, b.image)
+        .bind_opt(4, b.idempotency_key)
+        .bind(5, clock_())
+        .run();
+    for (const auto& [key, value] : b.labels) {
+      SqliteStmt(db_, "INSERT INTO build_labels(build_id, key, value) VALUES(?, ?, ?)")
+          .bind(1, id)
+          .bind(2, key)
+          .bind(3, value)
+          .run();
+    }
+    tx.commit();
+    return {id, true};
+  }
+
+  std::optional<BuildRecord> claim(const std::string& worker,
+                                   std::chrono::milliseconds lease) override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    const std::int64_t now = clock_();
+    SqliteStmt pick(db_, "SELECT id FROM builds WHERE state = 'queued' OR (state = 'running' AND "
+                         "lease_expires_ms <= ?) ORDER BY seq LIMIT 1");
+    pick.bind(1, now);
+    if (!pick.step()) {
+      return std::nullopt;
+    }
+    const std::string id = pick.text(0);
+    SqliteStmt(db_, "UPDATE builds SET state = 'running', worker_id = ?, lease_expires_ms = ?, "
+                    "started_ms = ?, attempts = attempts + 1 WHERE id = ?")
+        .bind(1, worker)
+        .bind(2, now + lease.count())
+        .bind(3, now)
+        .bind(4, id)
+        .run();
+    auto record = get_locked(id);
+    tx.commit();
+    return record;
+  }
+
+  HeartbeatResult heartbeat(const std::string& id, const std::string& worker,
+                            std::chrono::milliseconds lease) override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    const std::int64_t now = clock_();
+    // An expired lease is still ours until someone else claims the build.
+    SqliteStmt(db_, "UPDATE builds SET lease_expires_ms = ? "
+                    "WHERE id = ? AND state = 'running' AND worker_id = ?")
+        .bind(1, now + lease.count())
+        .bind(2, id)
+        .bind(3, worker)
+        .run();
+    HeartbeatResult r;
+    r.lease_held = db_.changes() == 1;
+    if (r.lease_held) {
+      SqliteStmt q(db_, "SELECT cancel_requested FROM builds WHERE id = ?");
+      q.bind(1, id);
+      r.cancel_requested = q.step() && q.integer(0) != 0;
+    }
+    tx.commit();
+    return r;
+  }
+
+  bool finish(const std::string& id, const std::string& worker, const BuildOutcome& o) override {
+    if (!is_terminal(o.state)) {
+      throw Error(ErrorCode::Internal, "finish() needs a terminal state");
+    }
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    SqliteStmt(db_, "UPDATE builds SET state = ?, finished_ms = ?, error_code = ?, "
+                    "error_message = ?, input_key = ?, result = ?, lease_expires_ms = NULL "
+                    "WHERE id = ? AND state = 'running' AND worker_id = ?")
+        .bind(1, build_state_name(o.state))
+        .bind(2, clock_())
+        .bind(3, o.error_code)
+        .bind(4, o.error_message)
+        .bind(5, o.input_key)
+        .bind(6, result_json(o).dump())
+        .bind(7, id)
+        .bind(8, worker)
+        .run();
+    const bool held = db_.changes() == 1;
+    tx.commit();
+    return held;
+  }
+
+  CancelResult cancel(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    SqliteStmt q(db_, "SELECT state FROM builds WHERE id = ?");
+    q.bind(1, id);
+    if (!q.step()) {
+      return CancelResult::NotFound;
+    }
+    const auto state = parse_build_state(q.text(0));
+    CancelResult result = CancelResult::AlreadyFinished;
+    if (state == BuildState::Queued) {
+      SqliteStmt(db_, "UPDATE builds SET state = 'cancelled', finished_ms = ?, error_code = "
+                      "'cancelled', error_message = 'cancelled before it started' WHERE id = ?")
+          .bind(1, clock_())
+          .bind(2, id)
+          .run();
+      result = CancelResult::Cancelled;
+    } else if (state == BuildState::Running) {
+      SqliteStmt(db_, "UPDATE builds SET cancel_requested = 1 WHERE id = ?").bind(1, id).run();
+      result = CancelResult::Requested;
+    }
+    tx.commit();
+    return result;
+  }
+
+  std::optional<BuildRecord> get(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    return get_locked(id);
+  }
+
+  BuildPage list(const BuildFilter& f) override {
+    std::lock_guard lock(mutex_);
+    std::string sql = "SELECT " + std::string(kColumns) + " FROM builds WHERE seq < ?";
+    if (f.state) {
+      sql += " AND state = ?";
+    }
+    if (f.image) {
+      sql += " AND image = ?";
+    }
+    if (f.label) {
+      sql += " AND id IN (SELECT build_id FROM build_labels WHERE key = ? AND value = ?)";
+    }
+    sql += " ORDER BY seq DESC LIMIT ?";
+    SqliteStmt q(db_, sql);
+    int i = 1;
+    q.bind(i++, f.cursor.empty() ? INT64_MAX : parse_cursor(f.cursor));
+    if (f.state) {
+      q.bind(i++, build_state_name(*f.state));
+    }
+    if (f.image) {
+      q.bind(i++, *f.image);
+    }
+    if (f.label) {
+      q.bind(i, f.label->first).bind(i + 1, f.label->second);
+      i += 2;
+    }
+    const std::size_t limit = std::clamp<std::size_t>(f.limit, 1, 1000);
+    q.bind(i++, static_cast<std::int64_t>(limit + 1));
+    BuildPage page;
+    std::int64_t last_seq = 0;
+    while (q.step()) {
+      if (page.builds.size() == limit) {
+        page.next_cursor = std::to_string(last_seq);
+        break;
+      }
+      last_seq = q.integer(0);
+      page.builds.push_back(read_row(q));
+    }
+    return page;
+  }
+
+  int requeue_expired() override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    SqliteStmt(db_, "UPDATE builds SET state = 'queued', worker_id = NULL, lease_expires_ms = "
+                    "NULL WHERE state = 'running' AND lease_expires_ms <= ?")
+        .bind(1, clock_())
+        .run();
+    const int n = db_.changes();
+    tx.commit();
+    return n;
+  }
+
+  int requeue_all_running() override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    db_.exec("UPDATE builds SET state = 'queued', worker_id = NULL, lease_expires_ms = NULL "
+             "WHERE state = 'running'");
+    const int n = db_.changes();
+    tx.commit();
+    return n;
+  }
+
+  std::optional<std::string> find_by_idempotency_key(const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    return idempotent_locked(key);
+  }
+
+  std::optional<std::string> find_succeeded_by_input_key(const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    SqliteStmt q(db_, "SELECT id FROM builds WHERE input_key = ? AND state = 'succeeded' "
+                      "ORDER BY seq DESC LIMIT 1");
+    q.bind(1, key);
+    return q.step() ? std::optional(q.text(0)) : std::nullopt;
+  }
+
+  std::size_t count_queued() override {
+    std::lock_guard lock(mutex_);
+    SqliteStmt q(db_, "SELECT count(*) FROM builds WHERE state = 'queued'");
+    q.step();
+    return static_cast<std::size_t>(q.integer(0));
+  }
+
+private:
+  static std::int64_t parse_cursor(const std::string& cursor) {
+    std::size_t used = 0;
+    std::int64_t v = 0;
+    try {
+      v = std::stoll(cursor, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != cursor.size() || v <= 0) {
+      throw Error(ErrorCode::InvalidInput, "cursor '" + cursor +
+                                               "' is not one this server returned; start "
+                                               "again without a cursor");
+    }
+    return v;
+  }
+
+  std::optional<std::string> idempotent_locked(const std::string& key) {
+    SqliteStmt q(db_, "SELECT id FROM builds WHERE idempotency_key = ?");
+    q.bind(1, key);
+    return q.step() ? std::optional(q.text(0)) : std::nullopt;
+  }
+
+  std::optional<BuildRecord> get_locked(const std::string& id) {
+    SqliteStmt q(db_, "SELECT " + std::string(kColumns) + " FROM builds WHERE id = ?");
+    q.bind(1, id);
+    if (!q.step()) {
+      return std::nullopt;
+    }
+    return read_row(q);
+  }
+
+  BuildRecord read_row(const SqliteStmt& q) {
+    BuildRecord r;
+    r.id = q.text(1);
+    r.state = parse_build_state(q.text(2)).value_or(BuildState::Failed);
+    r.request_json = q.text(3);
+    r.image = q.text(4);
+    if (!q.is_null(5)) {
+      r.idempotency_key = q.text(5);
+    }
+    r.created_ms = q.integer(6);
+    r.started_ms = opt_int(q, 7);
+    r.finished_ms = opt_int(q, 8);
+    r.attempts = static_cast<int>(q.integer(9));
+    r.worker_id = q.text(10);
+    r.lease_expires_ms = q.integer(11);
+    r.cancel_requested = q.integer(12) != 0;
+    r.outcome.state = r.state;
+    r.outcome.error_code = q.text(13);
+    r.outcome.error_message = q.text(14);
+    read_result(q.text(15), r.outcome);
+    r.outcome.input_key = q.text(16);
+    SqliteStmt labels(db_, "SELECT key, value FROM build_labels WHERE build_id = ?");
+    labels.bind(1, r.id);
+    while (labels.step()) {
+      r.labels[labels.text(0)] = labels.text(1);
+    }
+    return r;
+  }
+
+  std::mutex mutex_;
+  SqliteDb db_;
+  Clock clock_;
+};
+
+} // namespace
+
+std::unique_ptr<JobStore> open_sqlite_job_store(const std::string& path, Clock clock) {
+  return std::make_unique<SqliteJobStore>(path, std::move(clock));
+}
+
+} // namespace oci2eif::server

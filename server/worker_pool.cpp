@@ -1,0 +1,147 @@
+#include "server/worker_pool.hpp"
+
+#include "core/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace oci2eif::server {
+
+WorkerPool::WorkerPool(JobStore& store, RunBuild run, WorkerPoolOptions options)
+    : store_(store), run_(std::move(run)), options_(std::move(options)) {
+}
+
+WorkerPool::~WorkerPool() {
+  stop();
+}
+
+void WorkerPool::start() {
+  for (unsigned i = 0; i < options_.workers; ++i) {
+    const std::string worker = options_.node + "-w" + std::to_string(i);
+    threads_.emplace_back([this, worker] { work(worker); });
+  }
+  threads_.emplace_back([this] { heartbeat(); });
+}
+
+void WorkerPool::notify() {
+  wake_.notify_one();
+}
+
+void WorkerPool::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& [id, a] : active_) {
+      a->lost = true;
+    }
+  }
+  wake_.notify_all();
+  beat_.notify_all();
+  for (std::thread& t : threads_) {
+    t.join();
+  }
+  threads_.clear();
+}
+
+std::size_t WorkerPool::running() const {
+  std::lock_guard lock(mutex_);
+  return active_.size();
+}
+
+void WorkerPool::work(const std::string& worker) {
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) {
+        return;
+      }
+    }
+    std::optional<BuildRecord> build;
+    try {
+      build = store_.claim(worker, options_.lease);
+    } catch (const std::exception& e) {
+      spdlog::error("{}: cannot claim a build: {}", worker, e.what());
+    }
+    if (build) {
+      run_one(worker, *build);
+      continue;
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_; });
+  }
+}
+
+void WorkerPool::run_one(const std::string& worker, const BuildRecord& build) {
+  auto active = std::make_shared<Active>();
+  active->worker = worker;
+  active->deadline = std::chrono::steady_clock::now() + options_.build_timeout;
+  {
+    std::lock_guard lock(mutex_);
+    active_[build.id] = active;
+  }
+  spdlog::info("{}: build {} started (attempt {})", worker, build.id, build.attempts);
+  const auto stop_check = [&] {
+    if (active->lost) {
+      throw Error(ErrorCode::Cancelled, "the worker lost its lease on the build (shutdown, or "
+                                        "it was claimed by another worker)");
+    }
+    if (active->cancelled) {
+      throw Error(ErrorCode::Cancelled, "cancelled on request");
+    }
+    if (std::chrono::steady_clock::now() > active->deadline) {
+      throw Error(ErrorCode::Timeout, "the build took longer than its timeout of " +
+                                          std::to_string(options_.build_timeout.count() / 1000) +
+                                          " s");
+    }
+  };
+  const BuildOutcome outcome = run_(build, stop_check);
+  {
+    std::lock_guard lock(mutex_);
+    active_.erase(build.id);
+  }
+  if (active->lost) {
+    spdlog::warn("{}: build {} abandoned; it will be claimed again", worker, build.id);
+    return;
+  }
+  try {
+    if (!store_.finish(build.id, worker, outcome)) {
+      spdlog::warn("{}: build {} was taken over by another worker; result dropped", worker,
+                   build.id);
+      return;
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}: cannot record the end of build {}: {}", worker, build.id, e.what());
+    return;
+  }
+  spdlog::info("{}: build {} {}{}", worker, build.id, build_state_name(outcome.state),
+               outcome.error_message.empty() ? "" : ": " + outcome.error_message);
+}
+
+void WorkerPool::heartbeat() {
+  for (;;) {
+    std::vector<std::pair<std::string, std::shared_ptr<Active>>> snapshot;
+    {
+      std::unique_lock lock(mutex_);
+      beat_.wait_for(lock, options_.lease / 3, [&] { return stopping_; });
+      if (stopping_) {
+        return;
+      }
+      snapshot.assign(active_.begin(), active_.end());
+    }
+    for (auto& [id, active] : snapshot) {
+      try {
+        const HeartbeatResult r = store_.heartbeat(id, active->worker, options_.lease);
+        active->lost = active->lost || !r.lease_held;
+        active->cancelled = active->cancelled || r.cancel_requested;
+      } catch (const std::exception& e) {
+        spdlog::error("heartbeat of build {}: {}", id, e.what());
+      }
+    }
+    try {
+      store_.requeue_expired();
+    } catch (const std::exception& e) {
+      spdlog::error("requeue of expired builds: {}", e.what());
+    }
+  }
+}
+
+} // namespace oci2eif::server

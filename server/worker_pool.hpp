@@ -1,0 +1,72 @@
+// WorkerPool: N threads that claim builds from the JobStore and run them.
+//
+// Each worker loops: claim (with a lease) → run → finish. One heartbeat thread renews the
+// leases of all running builds every lease/3 and relays cancellation requests; a build whose
+// lease is lost or that was cancelled or timed out is stopped at its next step (the runner's
+// StopCheck throws). Nothing is queued in memory: a build that was never claimed stays in the
+// store for the next worker (or the next process).
+#pragma once
+
+#include "server/job_store.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace oci2eif::server {
+
+struct WorkerPoolOptions {
+  unsigned workers = 1;
+  std::chrono::milliseconds lease{30'000};
+  std::chrono::milliseconds build_timeout{3'600'000};
+  std::chrono::milliseconds idle_poll{1'000}; // how often an idle worker looks again
+  std::string node = "node";                  // prefix of worker ids
+};
+
+using RunBuild = std::function<BuildOutcome(const BuildRecord&, const std::function<void()>&)>;
+
+class WorkerPool {
+public:
+  WorkerPool(JobStore& store, RunBuild run, WorkerPoolOptions options);
+  ~WorkerPool(); // stop()s
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  void start();
+  // Wakes an idle worker: there may be new work.
+  void notify();
+  // Stops claiming, asks running builds to stop and joins the threads. Builds stopped this way
+  // are not finished: their lease lapses and they are claimed again.
+  void stop();
+  std::size_t running() const;
+
+private:
+  struct Active {
+    std::string worker;
+    std::atomic<bool> cancelled{false};
+    std::atomic<bool> lost{false};
+    std::chrono::steady_clock::time_point deadline;
+  };
+  void work(const std::string& worker);
+  void heartbeat();
+  void run_one(const std::string& worker, const BuildRecord& build);
+
+  JobStore& store_;
+  RunBuild run_;
+  WorkerPoolOptions options_;
+  std::vector<std::thread> threads_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_; // idle workers
+  std::condition_variable beat_; // the heartbeat thread
+  bool stopping_ = false;
+  std::map<std::string, std::shared_ptr<Active>> active_; // by build id
+};
+
+} // namespace oci2eif::server

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""End-to-end checks of `oci2eif serve`: a real daemon on 127.0.0.1 (free port, temp data dir),
+real SQLite, real builds of the project's test images, real HTTP.
+
+  - POST a busybox build (oci-layout), poll to succeeded, download image.eif; its PCRs from
+    `oci2eif describe --json` equal the API's
+  - the same POST twice with one Idempotency-Key gives one build
+  - kill -9 while a (large) build runs, restart: the build completes, one row
+  - auth (401 without a token, 403 for a read token POSTing) and validation errors
+    (malformed JSON, unknown field, a malformed image reference, unknown kernel), Range on image.eif
+
+usage: serve_e2e.py OCI2EIF_BINARY   (python3, the Debian cloud kernel in /boot)
+Last line: "N passed, M failed".
+"""
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+results = {"passed": 0, "failed": 0}
+READ = "read-token-0123456789abcdef"
+BUILD = "build-token-0123456789abcdef"
+
+
+def check(name, ok, detail=""):
+    results["passed" if ok else "failed"] += 1
+    print(("ok   - " if ok else "FAIL - ") + name + ("" if ok or not detail else ": " + str(detail)), flush=True)
+    return ok
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def blob(layout, data):
+    digest = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(layout, "blobs", "sha256", digest), "wb") as f:
+        f.write(data)
+    return {"digest": "sha256:" + digest, "size": len(data)}
+
+
+def make_big_image(layout, size):
+    """An OCI layout whose one uncompressed layer holds `size` random bytes, so that its build
+    runs long enough to be killed mid-way."""
+    os.makedirs(os.path.join(layout, "blobs", "sha256"))
+    payload = os.path.join(layout, "big.bin")
+    with open(payload, "wb") as f:
+        for _ in range(size >> 20):
+            f.write(os.urandom(1 << 20))
+    tar_path = os.path.join(layout, "layer.tar")
+    with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as t:
+        info = t.gettarinfo(payload, "big.bin")
+        info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+        with open(payload, "rb") as f:
+            t.addfile(info, f)
+    with open(tar_path, "rb") as f:
+        layer = f.read()
+    os.remove(payload)
+    os.remove(tar_path)
+    diff = "sha256:" + hashlib.sha256(layer).hexdigest()
+    ldesc = blob(layout, layer)
+    ldesc["mediaType"] = "application/vnd.oci.image.layer.v1.tar"
+    config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/big.bin"]},
+              "rootfs": {"type": "layers", "diff_ids": [diff]}}
+    cdesc = blob(layout, json.dumps(config).encode())
+    cdesc["mediaType"] = "application/vnd.oci.image.config.v1+json"
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": cdesc, "layers": [ldesc]}
+    mdesc = blob(layout, json.dumps(manifest).encode())
+    mdesc["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+    mdesc["annotations"] = {"org.opencontainers.image.ref.name": "latest"}
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [mdesc]}, f)
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion": "1.0.0"}')
+
+
+class Daemon:
+    def __init__(self, binary, work, kernel_dir, port):
+        self.cmd = [binary, "serve", "--listen", "127.0.0.1:%d" % port, "--data-dir",
+                    os.path.join(work, "data"), "--kernel-dir", "cloud=" + kernel_dir,
+                    "--workers", "1", "--token-file", os.path.join(work, "tokens")]
+        self.log = os.path.join(work, "serve.log")
+        self.base = "http://127.0.0.1:%d" % port
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit("serve exited: " + open(self.log).read())
+            try:
+                if self.request("GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise SystemExit("serve did not answer /healthz in 20 s")
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def request(self, method, path, body=None, token=BUILD, headers=None, raw=False):
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                content = r.read()
+                return r.status, (content if raw else json.loads(content or b"null")), r.headers
+        except urllib.error.HTTPError as e:
+            content = e.read()
+            try:
+                content = json.loads(content)
+            except ValueError:
+                pass
+            return e.code, content, e.headers
+
+    def wait(self, build_id, states, timeout=300):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, b, _ = self.request("GET", "/v1/builds/" + build_id, token=READ)
+            if status == 200 and b["state"] in states:
+                return b
+            time.sleep(0.05)
+        return None
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    work = tempfile.mkdtemp(prefix="serve-e2e-")
+    daemon = None
+    try:
+        images = os.path.join(work, "images")
+        r = subprocess.run([sys.executable, os.path.join(TESTS, "images", "make_images.py"), images],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise SystemExit("make_images.py failed: " + r.stderr)
+        kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
+        if not kernels:
+            raise SystemExit("no /boot/vmlinuz-*-cloud-amd64: run scripts/install-deps.sh")
+        kernel_dir = os.path.join(work, "kernel")
+        os.makedirs(kernel_dir)
+        shutil.copy(kernels[-1], os.path.join(kernel_dir, "bzImage"))
+        shutil.copy("/boot/config-" + kernels[-1][len("/boot/vmlinuz-"):],
+                    os.path.join(kernel_dir, "bzImage.config"))
+        with open(os.path.join(work, "tokens"), "w") as f:
+            f.write("read %s reader\nbuild %s ci\n" % (READ, BUILD))
+        daemon = Daemon(binary, work, kernel_dir, free_port())
+        daemon.start()
+        busybox = {"image": "oci-layout:%s/busybox:latest" % images, "labels": {"suite": "e2e"}}
+
+        # Build, poll, download, compare PCRs.
+        status, b, headers = daemon.request("POST", "/v1/builds", busybox)
+        check("POST /v1/builds answers 202 with id, state and links",
+              status == 202 and b["state"] == "queued" and "self" in b["links"], (status, b))
+        done = daemon.wait(b["id"], ("succeeded", "failed"))
+        if check("the busybox build succeeds", done and done["state"] == "succeeded", done):
+            status, eif, _ = daemon.request("GET", "/v1/builds/%s/artifacts/image.eif" % b["id"],
+                                            token=READ, raw=True)
+            path = os.path.join(work, "api.eif")
+            with open(path, "wb") as f:
+                f.write(eif)
+            art = {a["name"]: a for a in done["artifacts"]}
+            check("image.eif downloads with the size and sha256 the API lists",
+                  status == 200 and len(eif) == art["image.eif"]["size"] and
+                  "sha256:" + hashlib.sha256(eif).hexdigest() == art["image.eif"]["sha256"])
+            d = subprocess.run([binary, "describe", path, "--json"], capture_output=True, text=True)
+            m = json.loads(d.stdout)["Measurements"] if d.returncode == 0 else {}
+            check("describe --json of the download gives the API's PCRs",
+                  all(m.get(k) == v for k, v in done["pcrs"].items()) and len(done["pcrs"]) >= 3,
+                  (m, done["pcrs"]))
+            status, part, h = daemon.request("GET", "/v1/builds/%s/artifacts/image.eif" % b["id"],
+                                             token=READ, raw=True, headers={"Range": "bytes=0-3"})
+            check("Range on image.eif gives 206 and the EIF magic",
+                  status == 206 and part == eif[:4], (status, part))
+            status, pcr, _ = daemon.request("GET", "/v1/builds/%s/artifacts/pcr.json" % b["id"], token=READ)
+            check("pcr.json has nitro-cli's shape",
+                  status == 200 and pcr["Measurements"]["PCR0"] == done["pcrs"]["PCR0"], pcr)
+            status, prov, _ = daemon.request("GET", "/v1/builds/%s/artifacts/build.json" % b["id"], token=READ)
+            check("build.json names the image digest and the input key",
+                  status == 200 and prov["inputs"]["image"]["manifest_digest"] == done["image_digest"]
+                  and prov["input_key"] == done["input_key"], prov)
+            status, log, _ = daemon.request("GET", "/v1/builds/%s/log" % b["id"], token=READ, raw=True)
+            check("the build log shows the layers", status == 200 and b"layer 1/" in log, log)
+        status, page, _ = daemon.request("GET", "/v1/builds?label=suite%3De2e&state=succeeded", token=READ)
+        check("list filters by label and state", status == 200 and len(page["builds"]) == 1, page)
+
+        # Idempotency.
+        key = {"Idempotency-Key": "e2e-once"}
+        s1, b1, _ = daemon.request("POST", "/v1/builds", busybox, headers=key)
+        s2, b2, _ = daemon.request("POST", "/v1/builds", busybox, headers=key)
+        check("the same POST twice with one Idempotency-Key gives one build",
+              s1 == 202 and s2 == 200 and b1["id"] == b2["id"], (s1, s2))
+        daemon.wait(b1["id"], ("succeeded", "failed"))
+
+        # Auth and validation.
+        status, p, h = daemon.request("POST", "/v1/builds", busybox, token=None)
+        check("no token → 401 problem+json", status == 401 and p["code"] == "unauthorized" and
+              h.get("Content-Type") == "application/problem+json", (status, p))
+        status, p, _ = daemon.request("POST", "/v1/builds", busybox, token=READ)
+        check("a read token cannot POST (403)", status == 403 and p["code"] == "forbidden", (status, p))
+        status, p, _ = daemon.request("GET", "/v1/builds", token="wrong-token-0123456789abcdef")
+        check("an unknown token → 401", status == 401, (status, p))
+        cases = [
+            (b"{not json", "not valid JSON"),
+            ({"image": busybox["image"], "imgae": "x"}, "field 'imgae': unknown field"),
+            ({"image": "Busybox:latest"}, "repository component 'Busybox' must be lower-case"),
+            ({"image": busybox["image"], "kernel": "nope"}, "field 'kernel': 'nope' is not a configured kernel"),
+            ({"image": busybox["image"], "env": ["NOEQUALS"]}, "field 'env[0]': 'NOEQUALS' is not KEY=VALUE"),
+            ({}, "field 'image': required"),
+        ]
+        for body, detail in cases:
+            status, p, _ = daemon.request("POST", "/v1/builds", body)
+            check("400 with detail '%s'" % detail,
+                  status == 400 and isinstance(p, dict) and detail in p.get("detail", ""), (status, p))
+        status, p, _ = daemon.request("POST", "/v1/builds", b"x" * (200 * 1024))
+        check("an oversized body → 413", status == 413, status)
+        status, p, _ = daemon.request("GET", "/v1/builds/b-0123", token=READ)
+        check("an unknown build → 404 problem", status == 404 and p["code"] == "not_found", (status, p))
+
+        # kill -9 during a running build, restart: it completes, one row.
+        big = os.path.join(work, "big")
+        make_big_image(big, 256 << 20)
+        status, b, _ = daemon.request("POST", "/v1/builds", {"image": "oci-layout:%s:latest" % big})
+        running = daemon.wait(b["id"], ("running", "succeeded", "failed"), timeout=60)
+        was_running = running is not None and running["state"] == "running"
+        daemon.kill9()
+        check("the large build was running when the daemon was killed", was_running, running)
+        daemon.start()
+        done = daemon.wait(b["id"], ("succeeded", "failed"), timeout=600)
+        check("after restart the interrupted build completes",
+              done is not None and done["state"] == "succeeded" and done["attempts"] >= 2, done)
+        status, page, _ = daemon.request("GET", "/v1/builds?image=" +
+                                         urllib.request.quote("oci-layout:%s:latest" % big), token=READ)
+        check("and it is still one build row", status == 200 and len(page["builds"]) == 1, page)
+    finally:
+        if daemon:
+            daemon.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, %d failed" % (results["passed"], results["failed"]))
+    return 1 if results["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+#include "core/error.hpp"
+#include "server/config.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <fstream>
+
+using namespace oci2eif;
+using namespace oci2eif::server;
+
+namespace {
+
+void write_text(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+std::filesystem::path kernel_dir(const test::TempDir& dir, const std::string& name) {
+  const auto d = dir / name;
+  std::filesystem::create_directories(d);
+  write_text(d / "bzImage", "kernel");
+  return d;
+}
+
+std::string error_loading(const ServeFlags& flags, const Environment& env = {}) {
+  return test::error_of([&] { load_serve_config(flags, env); });
+}
+
+} // namespace
+
+TEST_SUITE("server::config") {
+  TEST_CASE("defaults: loopback 127.0.0.1:8080, at least one worker, no tokens") {
+    const ServeConfig c = load_serve_config({}, {});
+    CHECK(c.listen_host == "127.0.0.1");
+    CHECK(c.listen_port == 8080);
+    CHECK(c.workers >= 1);
+    CHECK(c.tokens.empty());
+    CHECK(c.kernels.empty());
+  }
+
+  TEST_CASE("flags override the environment, which overrides the file") {
+    test::TempDir dir;
+    const auto k1 = kernel_dir(dir, "k1"), k2 = kernel_dir(dir, "k2");
+    write_text(dir / "c.json", R"({"listen": "127.0.0.1:9000", "workers": 3, "data_dir": "/f",
+      "kernels": [{"name": "file", "dir": ")" +
+                                   k1.string() + R"("}], "max_queue": 5})");
+    ServeFlags flags;
+    flags.config = dir / "c.json";
+    Environment env{{"OCI2EIF_WORKERS", "4"}, {"OCI2EIF_DATA_DIR", "/env"}};
+    ServeConfig c = load_serve_config(flags, env);
+    CHECK(c.listen_port == 9000);
+    CHECK(c.workers == 4);
+    CHECK(c.data_dir == "/env");
+    CHECK(c.max_queue == 5);
+    REQUIRE(c.kernels.size() == 1);
+    CHECK(c.kernels[0].name == "file");
+
+    flags.workers = 2;
+    flags.data_dir = "/flag";
+    flags.listen = "localhost:7000";
+    flags.kernel_dirs = {"b=" + k2.string(), "a=" + k1.string()};
+    c = load_serve_config(flags, env);
+    CHECK(c.workers == 2);
+    CHECK(c.data_dir == "/flag");
+    CHECK(c.listen_host == "localhost");
+    CHECK(c.listen_port == 7000);
+    REQUIRE(c.kernels.size() == 2);
+    CHECK(c.kernels[0].name == "b"); // the first is the default
+  }
+
+  TEST_CASE("an invalid setting names its source, key and reason") {
+    test::TempDir dir;
+    SUBCASE("unknown key in the file") {
+      write_text(dir / "c.json", R"({"listen": "127.0.0.1:1", "wrokers": 2})");
+      ServeFlags f;
+      f.config = dir / "c.json";
+      const std::string e = error_loading(f);
+      CHECK(e.find("c.json: wrokers: unknown key") != std::string::npos);
+    }
+    SUBCASE("a string where a number belongs") {
+      write_text(dir / "c.json", R"({"workers": "two"})");
+      ServeFlags f;
+      f.config = dir / "c.json";
+      CHECK(error_loading(f).find("c.json: workers: expected a whole number, found \"two\"") !=
+            std::string::npos);
+    }
+    SUBCASE("malformed JSON") {
+      write_text(dir / "c.json", "{");
+      ServeFlags f;
+      f.config = dir / "c.json";
+      CHECK(error_loading(f).find("not valid JSON") != std::string::npos);
+    }
+    SUBCASE("a port out of range") {
+      ServeFlags f;
+      f.listen = "127.0.0.1:70000";
+      CHECK(error_loading(f) == "configuration: --listen port: '70000' is not a whole number "
+                                "from 1 to 65535");
+    }
+    SUBCASE("no port") {
+      ServeFlags f;
+      f.listen = "127.0.0.1";
+      CHECK(error_loading(f).find("--listen: '127.0.0.1' is not HOST:PORT") != std::string::npos);
+    }
+    SUBCASE("zero workers from the environment") {
+      CHECK(error_loading({}, {{"OCI2EIF_WORKERS", "0"}}).find("OCI2EIF_WORKERS: '0'") !=
+            std::string::npos);
+    }
+    SUBCASE("a kernel without NAME=") {
+      ServeFlags f;
+      f.kernel_dirs = {"/boot"};
+      CHECK(error_loading(f).find("--kernel-dir: '/boot' is not NAME=DIR") != std::string::npos);
+    }
+    SUBCASE("a kernel directory without a kernel") {
+      ServeFlags f;
+      f.kernel_dirs = {"empty=" + dir.path().string()};
+      CHECK(error_loading(f).find("kernel 'empty': " + dir.path().string() +
+                                  " has neither bzImage") != std::string::npos);
+    }
+    SUBCASE("the same kernel name twice") {
+      const auto k = kernel_dir(dir, "k");
+      ServeFlags f;
+      f.kernel_dirs = {"a=" + k.string(), "a=" + k.string()};
+      CHECK(error_loading(f).find("kernel name 'a' is given twice") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a non-loopback address is refused without tokens, accepted with them") {
+    test::TempDir dir;
+    ServeFlags f;
+    f.listen = "0.0.0.0:8080";
+    CHECK(error_loading(f).find("'0.0.0.0' is not a loopback address and no API tokens") !=
+          std::string::npos);
+    write_text(dir / "tokens", "# role token name\nread 0123456789abcdef-read reader\n\n"
+                               "build 0123456789abcdef-build ci\nadmin 0123456789abcdef-admin\n");
+    f.token_file = dir / "tokens";
+    const ServeConfig c = load_serve_config(f, {});
+    REQUIRE(c.tokens.size() == 3);
+    CHECK(c.tokens[0].role == Role::Read);
+    CHECK(c.tokens[0].name == "reader");
+    CHECK(c.tokens[1].role == Role::Build);
+    CHECK(c.tokens[2].role == Role::Admin);
+  }
+
+  TEST_CASE("tokens: an unknown role or a short token is refused") {
+    test::TempDir dir;
+    ServeFlags f;
+    f.token_file = dir / "tokens";
+    write_text(dir / "tokens", "owner 0123456789abcdef\n");
+    CHECK(error_loading(f).find("line 1: role 'owner' is not read, build or admin") !=
+          std::string::npos);
+    write_text(dir / "tokens", "read short\n");
+    CHECK(error_loading(f).find("shorter than 16 characters") != std::string::npos);
+  }
+
+  TEST_CASE("loopback hosts") {
+    CHECK(is_loopback_host("127.0.0.1"));
+    CHECK(is_loopback_host("127.1.2.3"));
+    CHECK(is_loopback_host("::1"));
+    CHECK(is_loopback_host("localhost"));
+    CHECK_FALSE(is_loopback_host("0.0.0.0"));
+    CHECK_FALSE(is_loopback_host("10.0.0.1"));
+  }
+}
