@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job, until the build service exists: builds oci2eif, shows its help, assembles and
-# describes a sample EIF from the reference inputs in tests/data, then builds an EIF from the
-# project's busybox test image with Debian's cloud kernel (a development kernel for trying
-# oci2eif and its boot tests, not a production Nitro kernel).
+# The main job: the oci2eif build service with its embedded defaults (SQLite, a local blob cache
+# and artifact store under build/data, listening on 127.0.0.1:8080, no other server needed).
+#
+# It installs what is missing (as root), builds oci2eif, prepares a kernel bundle from Debian's
+# cloud kernel and the project's test images, then runs `oci2eif serve` in the foreground.
+# Debian's cloud kernel is a DEVELOPMENT default for trying the service and the boot tests; it is
+# not a production Nitro Enclaves kernel (use nitro-cli's blobs or your own with --kernel-dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -eq 0 ]; then
@@ -10,32 +13,37 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 cmake -S . -B build -G Ninja >/dev/null
 cmake --build build -j "$(nproc)" --target oci2eif
-bin=build/server/oci2eif
-in=tests/data/eif-vectors/inputs
-out=build/sample
-
-"$bin" --help
-mkdir -p "$out"
-echo
-echo "\$ oci2eif assemble --kernel $in/kernel.bin --cmdline ... --ramdisk ... --output $out/sample.eif"
-"$bin" assemble --kernel "$in/kernel.bin" --cmdline "$(cat "$in/cmdline.txt")" \
-  --ramdisk "$in/ramdisk-bootstrap.cpio" --ramdisk "$in/ramdisk-customer.cpio" \
-  --name sample --version 1.0 --output "$out/sample.eif"
-echo
-echo "\$ oci2eif describe $out/sample.eif"
-"$bin" describe "$out/sample.eif"
+bin=$PWD/build/server/oci2eif
+data=${OCI2EIF_DATA_DIR:-$PWD/build/data}
+listen=${OCI2EIF_LISTEN:-127.0.0.1:8080}
+mkdir -p "$data"
 
 kernel=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort | tail -n 1 || true)
 if [ -z "$kernel" ]; then
-  echo "no /boot/vmlinuz-*-cloud-amd64: run as root so scripts/install-deps.sh installs it"
-  exit 0
+  echo "no /boot/vmlinuz-*-cloud-amd64: run as root so scripts/install-deps.sh installs it" >&2
+  exit 1
 fi
-rm -rf "$out/images" "$out/kernel"
-python3 tests/images/make_images.py "$out/images" >/dev/null
-mkdir -p "$out/kernel"
-cp "$kernel" "$out/kernel/bzImage"
-cp "/boot/config-${kernel#/boot/vmlinuz-}" "$out/kernel/bzImage.config"
-echo
-echo "\$ oci2eif build --oci-layout $out/images/busybox:latest --kernel-dir $out/kernel --output $out/busybox.eif"
-"$bin" build --oci-layout "$out/images/busybox:latest" --kernel-dir "$out/kernel" \
-  --output "$out/busybox.eif" --pcrs "$out/busybox.pcr.json"
+bundle=$data/kernels/debian-cloud
+mkdir -p "$bundle"
+cp "$kernel" "$bundle/bzImage"
+cp "/boot/config-${kernel#/boot/vmlinuz-}" "$bundle/bzImage.config"
+kernels=(--kernel-dir "debian-cloud=$bundle")
+if [ -d /usr/share/nitro_enclaves/blobs ]; then
+  kernels=(--kernel-dir "nitro-cli=/usr/share/nitro_enclaves/blobs" "${kernels[@]}")
+fi
+if [ ! -d "$data/images/busybox" ]; then
+  rm -rf "$data/images"
+  python3 tests/images/make_images.py "$data/images" >/dev/null
+fi
+
+cat <<EOT
+oci2eif serve on http://$listen (data in $data)
+Kernel: Debian's cloud kernel, a development default, not a production Nitro kernel.
+Try, from another shell:
+  curl -s -X POST http://$listen/v1/builds -H 'Content-Type: application/json' \\
+       -d '{"image": "oci-layout:$data/images/busybox:latest"}'
+  curl -s http://$listen/v1/builds/ID                     # poll until "succeeded"
+  curl -s -o app.eif http://$listen/v1/builds/ID/artifacts/image.eif
+  curl -s http://$listen/v1/builds/ID/artifacts/pcr.json
+EOT
+exec "$bin" serve --listen "$listen" --data-dir "$data" "${kernels[@]}"
