@@ -2,6 +2,9 @@
 
 #include "core/error.hpp"
 
+#include <spawn.h>
+#include <csignal>
+#include <pthread.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -20,7 +23,23 @@ constexpr const char* kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::size_t kMaxHelperOutput = 1 << 20;
 
+// Writes to a pipe whose reader may already have exited, without letting SIGPIPE kill the
+// process: SIGPIPE is blocked for this thread, and one raised by the write is consumed.
+void write_to_pipe(int fd, const std::string& data) {
+  sigset_t pipe_signal, old;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &old);
+  const ssize_t written = ::write(fd, data.data(), data.size());
+  if (written < 0 && errno == EPIPE) {
+    const timespec no_wait{0, 0};
+    ::sigtimedwait(&pipe_signal, nullptr, &no_wait);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
 // Runs `docker-credential-<helper> get` with the server on stdin; returns its stdout.
+// posix_spawnp rather than fork: the daemon is multi-threaded.
 std::string run_helper(const std::string& helper, const std::string& server) {
   if (helper.find('/') != std::string::npos || helper.empty()) {
     throw Error(ErrorCode::InvalidInput, "credential helper name '" + helper + "' is invalid");
@@ -30,22 +49,26 @@ std::string run_helper(const std::string& helper, const std::string& server) {
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
     throw_errno("pipe for " + program);
   }
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    throw_errno("fork for " + program);
-  }
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 2); // a helper's stderr may echo secrets
-    ::execlp(program.c_str(), program.c_str(), "get", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  // A helper's stderr may echo secrets.
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  char* const argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>("get"), nullptr};
+  pid_t pid = -1;
+  const int spawn_error = ::posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
   ::close(in[0]);
   ::close(out[1]);
-  const std::string input = server + "\n";
-  [[maybe_unused]] const ssize_t w = ::write(in[1], input.data(), input.size());
+  if (spawn_error != 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    throw Error(ErrorCode::Unauthorized,
+                program + " get for " + server + " failed: " + std::strerror(spawn_error) +
+                    (spawn_error == ENOENT ? " (not found on PATH)" : ""));
+  }
+  write_to_pipe(in[1], server + "\n");
   ::close(in[1]);
   std::string output;
   std::array<char, 4096> buf{};
