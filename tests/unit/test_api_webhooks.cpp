@@ -56,7 +56,7 @@ const json kGitHub = json::parse(R"({
 } // namespace
 
 TEST_SUITE("api::webhooks") {
-  TEST_CASE("webhook distribution: a manifest push counts; pulls and blobs are ignored") {
+  TEST_CASE("webhook distribution: a manifest push counts - pulls and blobs are ignored") {
     const ParsedDelivery d = parse_distribution(distribution_envelope().dump());
     REQUIRE(d.pushes.size() == 1);
     CHECK(d.ignored == 2);
@@ -79,7 +79,7 @@ TEST_SUITE("api::webhooks") {
           }) == "distribution events[0].target.repository: required");
   }
 
-  TEST_CASE("webhook harbor: PUSH_ARTIFACT resources; other types ignored") {
+  TEST_CASE("webhook harbor: PUSH_ARTIFACT resources - other types ignored") {
     const ParsedDelivery d = parse_harbor(kHarbor.dump());
     REQUIRE(d.pushes.size() == 1);
     CHECK(d.pushes[0].repository == "library/app");
@@ -103,7 +103,7 @@ TEST_SUITE("api::webhooks") {
           "dockerhub.repository: required object");
   }
 
-  TEST_CASE("webhook github: container package published; ping and other packages ignored") {
+  TEST_CASE("webhook github: container package published - ping and other packages ignored") {
     const ParsedDelivery d = parse_github(kGitHub.dump(), "package");
     REQUIRE(d.pushes.size() == 1);
     CHECK(d.pushes[0].repository == "octo-org/app");
