@@ -2,9 +2,12 @@
 
 #include "api/auth.hpp"
 #include "api/build_view.hpp"
+#include "api/openapi.hpp"
 #include "api/problem.hpp"
+#include "api/webhooks/webhook_handler.hpp"
 #include "core/error.hpp"
 #include "server/build_request.hpp"
+#include "server/service_metrics.hpp"
 
 #include <fcntl.h>
 #include <fstream>
@@ -42,11 +45,57 @@ std::string content_type_of(const std::string& name) {
 } // namespace
 
 struct HttpApi::Impl {
-  explicit Impl(ApiContext c) : ctx(c), auth(c.config.tokens) {}
+  explicit Impl(ApiContext c)
+      : ctx(c), auth(c.config.tokens),
+        dedupe((c.config.data_dir / "jobs.db").string(), server::system_clock(),
+               c.config.webhooks.dedupe_window),
+        webhooks(c.config, c.store, dedupe, [this] { ctx.pool.notify(); }) {}
 
   ApiContext ctx;
   Authenticator auth;
+  server::WebhookDedupe dedupe;
+  webhooks::WebhookHandler webhooks;
   httplib::Server http;
+  std::vector<ApiRoute> table;
+
+  // Registers a route and records it (OpenAPI path syntax) for route_table().
+  void add(const std::string& method, const std::string& path, const std::string& pattern,
+           httplib::Server::Handler handler) {
+    table.push_back({method, path});
+    if (method == "GET") {
+      http.Get(pattern, std::move(handler));
+    } else if (method == "POST") {
+      http.Post(pattern, std::move(handler));
+    } else {
+      http.Delete(pattern, std::move(handler));
+    }
+  }
+
+  void webhook(const httplib::Request& req, httplib::Response& res) {
+    const std::string source = req.matches[1];
+    webhooks::WebhookReply reply;
+    try {
+      reply = webhooks.handle({source, req.get_header_value("Authorization"),
+                               req.get_header_value("X-Hub-Signature-256"),
+                               req.get_header_value("X-GitHub-Event"), req.body});
+    } catch (const Error& e) {
+      reply.problem = problem_for(e);
+      reply.outcome = "error";
+    } catch (const std::exception& e) {
+      reply.problem = Problem{500, "internal", e.what()};
+      reply.outcome = "error";
+    }
+    ctx.metrics.add(server::kMetricWebhookDeliveries,
+                    {{"source", source}, {"outcome", reply.outcome}});
+    if (reply.problem) {
+      if (reply.problem->status == 429) {
+        res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
+      }
+      send_problem(res, *reply.problem);
+      return;
+    }
+    send_json(res, reply.status, reply.body);
+  }
 
   // Runs a handler after the role check, turning errors into problem+json.
   template <typename Handler> httplib::Server::Handler guarded(Role role, Handler handler) {
@@ -227,28 +276,46 @@ struct HttpApi::Impl {
 
   void routes() {
     http.set_payload_max_length(ctx.config.max_body_bytes);
-    http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    add("GET", "/healthz", "/healthz", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, {{"status", "ok"}});
     });
-    http.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    add("GET", "/readyz", "/readyz", [this](const httplib::Request&, httplib::Response& res) {
       try {
         ready(res);
       } catch (const std::exception& e) {
         send_problem(res, {503, "not_ready", e.what()});
       }
     });
+    add("GET", "/metrics", "/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      try {
+        server::refresh_store_metrics(ctx.metrics, ctx.store, ctx.pool.running());
+        res.set_content(ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+      } catch (const std::exception& e) {
+        send_problem(res, {503, "metrics_unavailable", e.what()});
+      }
+    });
+    add("GET", "/v1/openapi.json", "/v1/openapi.json",
+        [](const httplib::Request&, httplib::Response& res) {
+          res.set_content(std::string(openapi_document()), "application/json");
+        });
     using R = const httplib::Request&;
     using W = httplib::Response&;
-    http.Post("/v1/builds", guarded(Role::Build, [this](R q, W s) { submit(q, s); }));
-    http.Get("/v1/builds", guarded(Role::Read, [this](R q, W s) { list(q, s); }));
-    http.Get(R"(/v1/builds/([^/]+))", guarded(Role::Read, [this](R q, W s) {
-               send_json(s, 200, build_view(build_or_404(q.matches[1])));
-             }));
-    http.Get(R"(/v1/builds/([^/]+)/log)", guarded(Role::Read, [this](R q, W s) { log(q, s); }));
-    http.Get(R"(/v1/builds/([^/]+)/artifacts/([^/]+))",
-             guarded(Role::Read, [this](R q, W s) { artifact(q, s); }));
-    http.Post(R"(/v1/builds/([^/]+)/cancel)",
-              guarded(Role::Build, [this](R q, W s) { cancel(q, s); }));
+    const std::string id = "([^/]+)";
+    add("POST", "/v1/builds", "/v1/builds",
+        guarded(Role::Build, [this](R q, W s) { submit(q, s); }));
+    add("GET", "/v1/builds", "/v1/builds", guarded(Role::Read, [this](R q, W s) { list(q, s); }));
+    add("GET", "/v1/builds/{id}", "/v1/builds/" + id, guarded(Role::Read, [this](R q, W s) {
+          send_json(s, 200, build_view(build_or_404(q.matches[1])));
+        }));
+    add("GET", "/v1/builds/{id}/log", "/v1/builds/" + id + "/log",
+        guarded(Role::Read, [this](R q, W s) { log(q, s); }));
+    add("GET", "/v1/builds/{id}/artifacts/{name}", "/v1/builds/" + id + "/artifacts/([^/]+)",
+        guarded(Role::Read, [this](R q, W s) { artifact(q, s); }));
+    add("POST", "/v1/builds/{id}/cancel", "/v1/builds/" + id + "/cancel",
+        guarded(Role::Build, [this](R q, W s) { cancel(q, s); }));
+    // Webhooks authenticate with their own per-source secrets, not API tokens.
+    add("POST", "/v1/webhooks/{source}", "/v1/webhooks/(distribution|harbor|dockerhub|github)",
+        [this](R q, W s) { webhook(q, s); });
     http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) {
         const int status = res.status;
@@ -262,7 +329,19 @@ struct HttpApi::Impl {
 };
 
 HttpApi::HttpApi(ApiContext context) : impl_(std::make_unique<Impl>(context)) {
+  for (std::size_t i = 0; i < context.config.webhooks.rules.size(); ++i) {
+    const auto j = nlohmann::json::parse(context.config.webhooks.rules[i].build_json);
+    if (j.contains("kernel") && !context.runner.has_kernel(j["kernel"].get<std::string>())) {
+      throw Error(ErrorCode::InvalidInput,
+                  "configuration: webhooks.rules[" + std::to_string(i) + "].build.kernel: '" +
+                      j["kernel"].get<std::string>() + "' is not a configured kernel");
+    }
+  }
   impl_->routes();
+}
+
+const std::vector<ApiRoute>& HttpApi::route_table() const {
+  return impl_->table;
 }
 
 HttpApi::~HttpApi() = default;

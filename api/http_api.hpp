@@ -6,16 +6,21 @@
 //   GET  /v1/builds/{id}/log                 read    text/plain
 //   GET  /v1/builds/{id}/artifacts/{name}    read    (Range supported)
 //   POST /v1/builds/{id}/cancel              build
-//   GET  /healthz, /readyz                   open
+//   POST /v1/webhooks/{distribution|harbor|dockerhub|github}   per-source secret (webhooks/)
+//   GET  /healthz, /readyz, /metrics         open (Prometheus text 0.0.4)
+// The contract is api/openapi.json; route_table() lets a test keep the two in sync.
 #pragma once
 
 #include "server/artifact_store.hpp"
 #include "server/build_runner.hpp"
 #include "server/config.hpp"
 #include "server/job_store.hpp"
+#include "server/metrics.hpp"
 #include "server/worker_pool.hpp"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace oci2eif::api {
 
@@ -25,6 +30,12 @@ struct ApiContext {
   const server::ArtifactStore& artifacts;
   const server::BuildRunner& runner;
   server::WorkerPool& pool;
+  server::Metrics& metrics; // declared with declare_service_metrics()
+};
+
+struct ApiRoute {
+  std::string method; // GET, POST, DELETE
+  std::string path;   // OpenAPI syntax: /v1/builds/{id}
 };
 
 class HttpApi {
@@ -37,6 +48,8 @@ public:
   // Binds config.listen_host:listen_port (throws Io if it cannot), then serves until stop().
   void run();
   void stop();
+  // Every route registered, in registration order.
+  const std::vector<ApiRoute>& route_table() const;
 
 private:
   struct Impl;

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "server/artifact_store.hpp"
 #include "server/build_runner.hpp"
+#include "server/service_metrics.hpp"
 #include "server/worker_pool.hpp"
 
 #include <csignal>
@@ -67,6 +68,9 @@ void run_serve(const server::ServeFlags& flags) {
   const server::ArtifactStore artifacts(config.data_dir / "artifacts");
   const server::BuildRunner runner(config, artifacts);
 
+  server::Metrics metrics;
+  server::declare_service_metrics(metrics);
+
   server::WorkerPoolOptions options;
   options.workers = config.workers;
   options.lease = config.lease;
@@ -75,10 +79,16 @@ void run_serve(const server::ServeFlags& flags) {
   server::WorkerPool pool(
       *store,
       [&](const server::BuildRecord& b, const std::function<void()>& stop) {
-        return runner.run(b, stop);
+        const auto started = std::chrono::steady_clock::now();
+        server::BuildOutcome outcome = runner.run(b, stop);
+        metrics.observe(
+            server::kMetricBuildDuration,
+            {{"state", std::string(server::build_state_name(outcome.state))}},
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        return outcome;
       },
       options);
-  api::HttpApi http({config, *store, artifacts, runner, pool});
+  api::HttpApi http({config, *store, artifacts, runner, pool, metrics});
 
   // SIGTERM/SIGINT are taken by one thread (blocked everywhere else) that stops the API.
   sigset_t signals;

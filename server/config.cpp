@@ -186,12 +186,14 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
              string_at(t["token"], at + ".token"),
              parse_role(at + ".role", string_at(t["role"], at + ".role"))});
       }
+    } else if (key == "webhooks") {
+      c.webhooks = parse_webhook_config(value, where);
     } else if (key == "kernels" || key == "tokens") {
       invalid(where, "expected an array");
     } else {
       invalid(where, "unknown key (known: listen, data_dir, kernels, workers, max_queue, "
                      "max_body_bytes, lease_seconds, build_timeout_seconds, log_format, tokens, "
-                     "token_file)");
+                     "token_file, webhooks)");
     }
   }
 }

@@ -9,11 +9,14 @@
 //    "workers": 2, "max_queue": 64, "max_body_bytes": 65536, "lease_seconds": 30,
 //    "build_timeout_seconds": 3600, "log_format": "text" | "json",
 //    "tokens": [{"name": "ci", "token": "…", "role": "read" | "build" | "admin"}],
-//    "token_file": "/etc/oci2eif/tokens"}
+//    "token_file": "/etc/oci2eif/tokens",
+//    "webhooks": {…}}                                  see webhook_config.hpp
 // Token file: one token a line, `ROLE TOKEN [NAME]`; blank lines and `#` comments ignored.
 // Environment: OCI2EIF_LISTEN, OCI2EIF_DATA_DIR, OCI2EIF_KERNEL_DIRS (NAME=DIR,NAME=DIR),
 // OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_TOKEN_FILE, OCI2EIF_LOG_FORMAT.
 #pragma once
+
+#include "server/webhook_config.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -54,6 +57,7 @@ struct ServeConfig {
   std::chrono::seconds build_timeout{3600};
   std::string log_format = "text";
   std::vector<ApiToken> tokens;
+  WebhookConfig webhooks;
 };
 
 struct ServeFlags {

@@ -144,6 +144,8 @@ public:
   // The newest succeeded build with this input key.
   virtual std::optional<std::string> find_succeeded_by_input_key(const std::string& key) = 0;
   virtual std::size_t count_queued() = 0;
+  // How many builds are in each state (states with none are absent).
+  virtual std::map<BuildState, std::size_t> count_by_state() = 0;
 };
 
 // The embedded default: one SQLite file in WAL mode. Several stores (threads or processes) may

@@ -333,6 +333,18 @@ public:
     return static_cast<std::size_t>(q.integer(0));
   }
 
+  std::map<BuildState, std::size_t> count_by_state() override {
+    std::lock_guard lock(mutex_);
+    SqliteStmt q(db_, "SELECT state, count(*) FROM builds GROUP BY state");
+    std::map<BuildState, std::size_t> out;
+    while (q.step()) {
+      if (const auto state = parse_build_state(q.text(0))) {
+        out[*state] = static_cast<std::size_t>(q.integer(1));
+      }
+    }
+    return out;
+  }
+
 private:
   static std::int64_t parse_cursor(const std::string& cursor) {
     std::size_t used = 0;

@@ -194,6 +194,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(store->requeue_all_running() == 1);
     CHECK(store->get(y)->state == BuildState::Queued);
     CHECK(store->count_queued() == 2);
+    const auto by_state = store->count_by_state();
+    CHECK(by_state.at(BuildState::Queued) == 2);
+    CHECK(by_state.count(BuildState::Running) == 0);
   }
 
   TEST_CASE("cancel: queued at once, running by request seen in the heartbeat") {

@@ -1,0 +1,26 @@
+// The metrics `oci2eif serve` exposes at GET /metrics (names are a stable interface):
+//   oci2eif_builds{state}                           gauge, from the job store at scrape time
+//   oci2eif_queue_depth                             gauge, queued builds
+//   oci2eif_workers_busy                            gauge, builds running in this process
+//   oci2eif_build_duration_seconds{state}           histogram, one sample per finished attempt
+//   oci2eif_webhook_deliveries_total{source,outcome} counter; outcome: queued, ignored,
+//                                                   duplicate, unauthorized, invalid, error
+#pragma once
+
+#include "server/job_store.hpp"
+#include "server/metrics.hpp"
+
+namespace oci2eif::server {
+
+inline constexpr const char* kMetricBuilds = "oci2eif_builds";
+inline constexpr const char* kMetricQueueDepth = "oci2eif_queue_depth";
+inline constexpr const char* kMetricWorkersBusy = "oci2eif_workers_busy";
+inline constexpr const char* kMetricBuildDuration = "oci2eif_build_duration_seconds";
+inline constexpr const char* kMetricWebhookDeliveries = "oci2eif_webhook_deliveries_total";
+
+void declare_service_metrics(Metrics& metrics);
+
+// Sets the store-derived gauges (every state, 0 included) just before a scrape.
+void refresh_store_metrics(Metrics& metrics, JobStore& store, std::size_t workers_busy);
+
+} // namespace oci2eif::server

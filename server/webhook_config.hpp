@@ -1,0 +1,49 @@
+// The "webhooks" section of the daemon's configuration file:
+//
+//   "webhooks": {
+//     "secrets": {"distribution": "…", "harbor": "…", "dockerhub": "…", "github": "…"},
+//     "dedupe_window_seconds": 600,
+//     "rules": [{"repository": "team/*", "tag": "v*", "registry": "registry.example:5000",
+//                "build": {"kernel": "cloud", "cmdline": "…", "labels": {"k": "v"}, …}}]}
+//
+// A source without a secret is disabled (its endpoint answers 404). Secrets are at least 16
+// characters: a bearer/header secret for distribution, harbor and dockerhub, the HMAC key for
+// github. Rules are tried in order; the first whose repository and tag globs (fnmatch, `*`
+// also matches `/`) match decides. `registry` (host[:port]) is where the build pulls from;
+// absent, the host the payload names (docker.io for Docker Hub, ghcr.io for GitHub). `build`
+// is a POST /v1/builds body without `image`, validated at start.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oci2eif::server {
+
+struct WebhookRule {
+  std::string repository = "*";
+  std::string tag = "*";
+  std::string registry;          // "" = the payload's host
+  std::string build_json = "{}"; // the template: a build request without "image"
+};
+
+struct WebhookConfig {
+  std::map<std::string, std::string> secrets; // source → secret
+  std::vector<WebhookRule> rules;
+  std::chrono::seconds dedupe_window{600};
+};
+
+// "distribution", "harbor", "dockerhub", "github".
+const std::vector<std::string>& webhook_sources();
+
+// Parses and validates the section; throws InvalidInput "configuration: WHERE.key: why".
+WebhookConfig parse_webhook_config(const nlohmann::json& section, const std::string& where);
+
+// The first rule matching, or nothing.
+const WebhookRule* match_webhook_rule(const WebhookConfig& config, const std::string& repository,
+                                      const std::string& tag);
+
+} // namespace oci2eif::server

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""End-to-end checks of registry webhooks, /metrics and /v1/openapi.json against a real
+`oci2eif serve` and a real docker-registry (plain HTTP on 127.0.0.1) whose notifications
+endpoint is the service's distribution webhook, with its bearer secret:
+
+  - `skopeo copy` of the busybox test image makes the service build it (no other call) and the
+    build succeeds with the pushed digest
+  - a GitHub delivery with a wrong X-Hub-Signature-256 → 401 problem+json; nothing queued
+  - a Docker Hub payload (a tag, no digest) → a build that resolves the digest and succeeds
+  - the same Docker Hub delivery again → duplicate, nothing queued
+  - /metrics: Prometheus text with HELP/TYPE, builds by state, the duration histogram and
+    webhook deliveries by source and outcome; /v1/openapi.json is served
+
+usage: webhook_e2e.py OCI2EIF_BINARY   (python3, docker-registry, skopeo, the Debian cloud kernel)
+Last line: "N passed, M failed".
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import serve_e2e  # noqa: E402  (Daemon, check, free_port, tokens)
+from serve_e2e import BUILD, READ, check, free_port, results  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+DIST_SECRET = "dist-secret-0123456789abcdef"
+HUB_SECRET = "hub-secret-0123456789abcdef"
+GITHUB_SECRET = "github-secret-0123456789abcdef"
+
+
+def wait_http(url, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url],
+                           capture_output=True, text=True)
+        if r.stdout == "200":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def builds_with(daemon, label):
+    status, page, _ = daemon.request("GET", "/v1/builds?label=" + urllib.parse.quote(label), token=READ)
+    return page["builds"] if status == 200 else []
+
+
+def wait_for_build(daemon, label, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        builds = builds_with(daemon, label)
+        if builds:
+            return daemon.wait(builds[0]["id"], ("succeeded", "failed", "cancelled"), timeout=300)
+        time.sleep(0.2)
+    return None
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    for tool in ("docker-registry", "skopeo", "curl"):
+        if not shutil.which(tool):
+            raise SystemExit("webhook_e2e: %s is missing (scripts/install-deps.sh)" % tool)
+    work = tempfile.mkdtemp(prefix="webhook-e2e-")
+    daemon, registry = None, None
+    try:
+        images = os.path.join(work, "images")
+        r = subprocess.run([sys.executable, os.path.join(TESTS, "images", "make_images.py"), images],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise SystemExit("make_images.py failed: " + r.stderr)
+        kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
+        if not kernels:
+            raise SystemExit("no /boot/vmlinuz-*-cloud-amd64: run scripts/install-deps.sh")
+        kernel_dir = os.path.join(work, "kernel")
+        os.makedirs(kernel_dir)
+        shutil.copy(kernels[-1], os.path.join(kernel_dir, "bzImage"))
+        with open(os.path.join(work, "tokens"), "w") as f:
+            f.write("read %s reader\nbuild %s ci\n" % (READ, BUILD))
+
+        reg_port, api_port = free_port(), free_port()
+        reg = "127.0.0.1:%d" % reg_port
+        with open(os.path.join(work, "serve.json"), "w") as f:
+            json.dump({"webhooks": {
+                "secrets": {"distribution": DIST_SECRET, "dockerhub": HUB_SECRET,
+                            "github": GITHUB_SECRET},
+                "rules": [{"repository": "test/*", "tag": "v*", "registry": reg,
+                           "build": {"labels": {"suite": "webhook"}}}]}}, f)
+        daemon = serve_e2e.Daemon(binary, work, kernel_dir, api_port)
+        daemon.cmd += ["--config", os.path.join(work, "serve.json")]
+        daemon.start()
+
+        # A registry that notifies the service of every push.
+        with open(os.path.join(work, "registry.yml"), "w") as f:
+            f.write("""version: 0.1
+log: {level: info}
+storage: {filesystem: {rootdirectory: %s/storage}}
+http: {addr: %s, secret: webhook-e2e}
+notifications:
+  endpoints:
+    - name: oci2eif
+      url: http://127.0.0.1:%d/v1/webhooks/distribution
+      headers: {Authorization: [Bearer %s]}
+      timeout: 2s
+      threshold: 3
+      backoff: 1s
+""" % (work, reg, api_port, DIST_SECRET))
+        registry = subprocess.Popen(["docker-registry", "serve", os.path.join(work, "registry.yml")],
+                                    stdout=open(os.path.join(work, "registry.log"), "w"),
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        if not wait_http("http://%s/v2/" % reg):
+            raise SystemExit("docker-registry did not start: " + open(os.path.join(work, "registry.log")).read())
+
+        # 1. Push → the registry notifies → the service builds it.
+        r = subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", "--preserve-digests",
+                            "oci:%s/busybox:latest" % images, "docker://%s/test/busybox:v1" % reg],
+                           capture_output=True, text=True, timeout=120)
+        check("skopeo pushes busybox to the notifying registry", r.returncode == 0, r.stderr)
+        done = wait_for_build(daemon, "webhook.source=distribution")
+        check("the push alone makes the service build it to succeeded",
+              done is not None and done["state"] == "succeeded", done)
+        pushed = done["image_digest"] if done else None
+        check("the webhook build pulled the pushed digest by digest",
+              done is not None and done["image"] == "%s/test/busybox@%s" % (reg, pushed) and
+              done["labels"].get("suite") == "webhook", done)
+        check("one build for the push (registry events deduped, blobs ignored)",
+              len(builds_with(daemon, "webhook.source=distribution")) == 1,
+              builds_with(daemon, "webhook.source=distribution"))
+
+        # 2. GitHub with a wrong signature.
+        body = json.dumps({"action": "published", "package": {
+            "name": "busybox", "namespace": "test", "package_type": "container",
+            "package_version": {"container_metadata": {"tag": {"name": "v1", "digest": pushed}}}}}).encode()
+        status, p, h = daemon.request("POST", "/v1/webhooks/github", body, token=None,
+                                      headers={"X-GitHub-Event": "package", "Content-Type": "application/json",
+                                               "X-Hub-Signature-256": "sha256=" + "0" * 64})
+        check("a GitHub delivery with a wrong signature → 401 bad_signature problem+json",
+              status == 401 and p.get("code") == "bad_signature" and
+              h.get("Content-Type") == "application/problem+json" and GITHUB_SECRET not in json.dumps(p),
+              (status, p))
+        check("and nothing was queued for it", builds_with(daemon, "webhook.source=github") == [])
+
+        # 3. Docker Hub: a tag, no digest.
+        hub = json.dumps({"push_data": {"pushed_at": 1700000000, "pusher": "ci", "tag": "v1"},
+                          "repository": {"repo_name": "test/busybox", "name": "busybox",
+                                         "namespace": "test"}}).encode()
+        status, p, _ = daemon.request("POST", "/v1/webhooks/dockerhub", hub, token=HUB_SECRET,
+                                      headers={"Content-Type": "application/json"})
+        check("a Docker Hub payload → 202 with one build queued by tag",
+              status == 202 and len(p["queued"]) == 1 and p["queued"][0]["image"] == reg + "/test/busybox:v1",
+              (status, p))
+        done = wait_for_build(daemon, "webhook.source=dockerhub")
+        check("the Docker Hub build resolves the digest from the registry and succeeds",
+              done is not None and done["state"] == "succeeded" and done["image_digest"] == pushed, done)
+        status, p, _ = daemon.request("POST", "/v1/webhooks/dockerhub", hub, token=HUB_SECRET)
+        check("the same Docker Hub delivery again is a duplicate (200, nothing queued)",
+              status == 200 and p["queued"] == [] and p["duplicates"] == 1, (status, p))
+        status, p, _ = daemon.request("POST", "/v1/webhooks/dockerhub", hub, token="wrong-secret-0123456789")
+        check("a Docker Hub delivery with the wrong secret → 401", status == 401, (status, p))
+        status, p, _ = daemon.request("POST", "/v1/webhooks/harbor", b"{}", token=None)
+        check("an unconfigured source → 404 webhook_disabled",
+              status == 404 and p.get("code") == "webhook_disabled", (status, p))
+
+        # 4. /metrics and /v1/openapi.json.
+        status, text, h = daemon.request("GET", "/metrics", token=None, raw=True)
+        text = text.decode()
+        check("/metrics is Prometheus text 0.0.4",
+              status == 200 and "version=0.0.4" in h.get("Content-Type", ""), h.get("Content-Type"))
+        for line in ['# TYPE oci2eif_builds gauge', 'oci2eif_builds{state="succeeded"} 2',
+                     'oci2eif_builds{state="failed"} 0', '# TYPE oci2eif_queue_depth gauge',
+                     '# TYPE oci2eif_build_duration_seconds histogram',
+                     'oci2eif_build_duration_seconds_count{state="succeeded"} 2',
+                     'oci2eif_build_duration_seconds_bucket{state="succeeded",le="+Inf"} 2',
+                     '# TYPE oci2eif_webhook_deliveries_total counter',
+                     'oci2eif_webhook_deliveries_total{outcome="unauthorized",source="github"} 1',
+                     'oci2eif_webhook_deliveries_total{outcome="queued",source="dockerhub"} 1',
+                     'oci2eif_webhook_deliveries_total{outcome="duplicate",source="dockerhub"} 1']:
+            check("/metrics has %s" % line, line in text.splitlines(), text)
+        status, doc, _ = daemon.request("GET", "/v1/openapi.json", token=None)
+        check("/v1/openapi.json serves the contract",
+              status == 200 and doc["openapi"].startswith("3.0") and "/v1/webhooks/{source}" in doc["paths"],
+              status)
+    finally:
+        if daemon:
+            daemon.stop()
+        if registry and registry.poll() is None:
+            registry.terminate()
+            registry.wait(timeout=10)
+        if os.environ.get("KEEP_WORK"):
+            print("work dir kept: " + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, %d failed" % (results["passed"], results["failed"]))
+    return 1 if results["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
