@@ -2,16 +2,16 @@
 
 #include "core/error.hpp"
 
-#include <spawn.h>
-#include <csignal>
-#include <pthread.h>
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <pthread.h>
+#include <spawn.h>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,9 +64,9 @@ std::string run_helper(const std::string& helper, const std::string& server) {
   if (spawn_error != 0) {
     ::close(in[1]);
     ::close(out[0]);
-    throw Error(ErrorCode::Unauthorized,
-                program + " get for " + server + " failed: " + std::strerror(spawn_error) +
-                    (spawn_error == ENOENT ? " (not found on PATH)" : ""));
+    throw Error(ErrorCode::Unauthorized, program + " get for " + server +
+                                             " failed: " + std::strerror(spawn_error) +
+                                             (spawn_error == ENOENT ? " (not found on PATH)" : ""));
   }
   write_to_pipe(in[1], server + "\n");
   ::close(in[1]);
