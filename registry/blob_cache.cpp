@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -26,14 +27,23 @@ void fsync_dir(const std::filesystem::path& dir) {
   }
 }
 
-// An exclusive flock() held for the object's lifetime.
+// An exclusive flock() held for the object's lifetime; `on_wait` runs if another holder makes
+// us wait.
 class FileLock {
 public:
-  explicit FileLock(const std::filesystem::path& path) {
+  FileLock(const std::filesystem::path& path, const std::function<void()>& on_wait) {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) {
       throw_errno("cannot open lock file " + path.string());
     }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+      return;
+    }
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      ::close(fd_);
+      throw_errno("cannot lock " + path.string());
+    }
+    on_wait();
     while (::flock(fd_, LOCK_EX) != 0) {
       if (errno != EINTR) {
         ::close(fd_);
@@ -166,7 +176,9 @@ std::filesystem::path BlobCache::get(const std::string& digest, std::uint64_t si
     return path;
   }
   const std::string hex = digest.substr(7);
-  FileLock lock(dir_ / "locks" / (hex + ".lock"));
+  FileLock lock(dir_ / "locks" / (hex + ".lock"), [&] {
+    log_("blob " + digest + " is being fetched by another build; waiting for it");
+  });
   // Another process may have fetched it while we waited for the lock.
   if (std::filesystem::is_regular_file(path, ec) && verify(path, digest, size)) {
     return path;

@@ -7,8 +7,10 @@
 #include "registry/http_client.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -21,6 +23,7 @@ constexpr int kMaxAuthRounds = 2;
 constexpr long kManifestTimeoutMs = 60000;
 constexpr long kMaxBackoffMs = 10000;
 constexpr long kMaxRetryAfterMs = 60000;
+constexpr int kMirrorAttempts = 2; // a failing mirror should not delay the origin for long
 
 const std::string kAccept = std::string(media_type::kOciIndex) + ", " + media_type::kOciManifest +
                             ", " + media_type::kDockerList + ", " + media_type::kDockerManifest;
@@ -77,9 +80,9 @@ private:
   VerifyingSource verify_;
 };
 
-HttpOptions http_options(const Reference& ref, const RegistryOptions& o) {
+HttpOptions http_options(const std::string& domain, const RegistryOptions& o) {
   HttpOptions h;
-  for (const auto& ca : certs_d_cas(ref.domain)) {
+  for (const auto& ca : certs_d_cas(domain)) {
     h.extra_ca_files.push_back(ca.string());
   }
   if (!o.extra_ca_file.empty()) {
@@ -90,24 +93,47 @@ HttpOptions http_options(const Reference& ref, const RegistryOptions& o) {
   return h;
 }
 
-std::optional<Credentials> credentials_for(const Reference& ref, const RegistryOptions& o) {
-  if (o.credentials) {
+std::optional<Credentials> credentials_for(const std::string& domain, const RegistryOptions& o,
+                                           bool explicit_ok) {
+  if (o.credentials && explicit_ok) {
     return o.credentials;
   }
   return load_docker_credentials(
-      o.docker_config.empty() ? default_docker_config_path() : o.docker_config, ref.domain);
+      o.docker_config.empty() ? default_docker_config_path() : o.docker_config, domain);
 }
+
+// Where requests go: a mirror or the origin. Each has its own TLS trust and credentials. The
+// Authenticator (and the client it fetches tokens with) is shared by threads under `auth_mutex`;
+// transfers use the calling thread's own client (HttpClient is not thread-safe).
+struct Endpoint {
+  std::string label; // "registry 127.0.0.1:5000" or "mirror http://h:1 of docker.io"
+  std::string base;  // "scheme://host[:port]"
+  HttpOptions http_options;
+  std::unique_ptr<HttpClient> http; // the constructing thread's client
+  std::unique_ptr<Authenticator> auth;
+  std::mutex auth_mutex;
+  bool mirror = false;
+  std::atomic<bool> failed{false}; // a mirror that failed is not asked again by this pull
+};
+
+// A worker thread's clients, one per endpoint, made on first use.
+using Clients = std::vector<std::unique_ptr<HttpClient>>;
 
 class Registry final : public RegistrySource {
 public:
   Registry(Reference ref, RegistryOptions options)
       : ref_(std::move(ref)), opt_(std::move(options)),
-        http_(make_curl_http_client(http_options(ref_, opt_))),
-        auth_(*http_, ref_.domain, credentials_for(ref_, opt_)),
         cache_(opt_.cache_dir.empty() ? BlobCache::default_dir() : opt_.cache_dir,
                opt_.cache_max_bytes, [this](const std::string& line) { log(line); }),
         scope_("repository:" + ref_.repository + ":pull"), rng_(std::random_device{}()) {
-    choose_scheme();
+    for (const Mirror& m : opt_.mirrors) {
+      if (m.domain == ref_.domain) {
+        const std::string host = url_origin(m.url).substr(url_origin(m.url).find("://") + 3);
+        add_endpoint("mirror " + m.url + " of " + ref_.domain, url_origin(m.url), host, true);
+      }
+    }
+    add_endpoint("registry " + ref_.domain, "https://" + ref_.api_host(), ref_.domain, false);
+    choose_scheme(*endpoints_.back());
   }
 
   std::string name() const override { return ref_.to_string(); }
@@ -125,6 +151,12 @@ public:
     return d;
   }
 
+  ResolvedImage resolve(const Platform& platform) override {
+    ResolvedImage image = resolve_image(*this, platform);
+    prefetch(image.manifest.layers);
+    return image;
+  }
+
   std::unique_ptr<ByteSource> open_blob(const Descriptor& d) override {
     const std::string subject = what_blob(d.digest);
     if (is_index_media_type(d.media_type) || is_manifest_media_type(d.media_type) ||
@@ -140,16 +172,24 @@ public:
     return fetch_manifest(digest);
   }
 
-  std::filesystem::path blob_file(const Descriptor& d) override {
-    validate_digest(d.digest, what_blob(d.digest));
-    const std::string subject = what_blob(d.digest);
-    return cache_.get(d.digest, d.size, subject,
-                      [&](BlobDownload& download) { download_blob(d, download); });
-  }
+  std::filesystem::path blob_file(const Descriptor& d) override { return cached_blob(d, nullptr); }
 
 private:
+  void add_endpoint(std::string label, std::string base, const std::string& domain, bool mirror) {
+    auto ep = std::make_unique<Endpoint>();
+    ep->label = std::move(label);
+    ep->base = std::move(base);
+    ep->mirror = mirror;
+    ep->http_options = http_options(domain, opt_);
+    ep->http = make_curl_http_client(ep->http_options);
+    ep->auth =
+        std::make_unique<Authenticator>(*ep->http, domain, credentials_for(domain, opt_, !mirror));
+    endpoints_.push_back(std::move(ep));
+  }
+
   void log(const std::string& line) const {
     if (opt_.log) {
+      const std::lock_guard<std::mutex> lock(log_mutex_);
       opt_.log(line);
     }
   }
@@ -158,43 +198,83 @@ private:
     return "registry " + ref_.domain + ", repository " + ref_.repository + ", blob " + digest;
   }
 
+  HttpClient& client(std::size_t endpoint, Clients* clients) {
+    if (clients == nullptr) {
+      return *endpoints_[endpoint]->http;
+    }
+    clients->resize(endpoints_.size());
+    auto& c = (*clients)[endpoint];
+    if (!c) {
+      c = make_curl_http_client(endpoints_[endpoint]->http_options);
+    }
+    return *c;
+  }
+
   // Loopback and --insecure-registry hosts may speak plain HTTP: try TLS first (verified, as
   // always) and fall back only if the server does not speak TLS at all.
-  void choose_scheme() {
-    base_ = "https://" + ref_.api_host();
+  void choose_scheme(Endpoint& ep) {
     if (!use_plain_http(ref_, opt_.insecure_registries)) {
       return;
     }
     try {
       HttpRequest probe;
-      probe.url = base_ + "/v2/";
+      probe.url = ep.base + "/v2/";
       probe.timeout_ms = kManifestTimeoutMs;
-      http_->send(probe, [](ByteView) {});
+      ep.http->send(probe, [](ByteView) {});
     } catch (const TransportError& e) {
       if (e.kind() == TransportError::Kind::TlsHandshake) {
-        base_ = "http://" + ref_.api_host();
+        ep.base = "http://" + ref_.api_host();
         log(ref_.domain + " does not speak TLS; using plain HTTP (loopback or insecure registry)");
       }
     }
   }
 
-  // One request: credentials for our origin only, 401 challenges answered, redirects followed.
-  HttpResponse exchange(HttpRequest req, const BodyCallback& on_body) {
-    const std::string home = url_origin(base_);
+  // Runs `fetch` against each mirror, then the origin, until one succeeds. A mirror that fails
+  // (other than by lacking the content) is skipped for the rest of the pull; the origin's
+  // error is the one reported.
+  template <typename Fetch> auto with_fallback(const std::string& what, Fetch&& fetch) {
+    for (std::size_t i = 0;; ++i) {
+      Endpoint& ep = *endpoints_[i];
+      if (i + 1 == endpoints_.size()) {
+        return fetch(i);
+      }
+      if (ep.failed) {
+        continue;
+      }
+      try {
+        return fetch(i);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::NotFound) {
+          ep.failed = true;
+        }
+        log(ep.label + ": " + what + " failed (" + e.what() + "); trying " +
+            endpoints_[i + 1]->label);
+      }
+    }
+  }
+
+  // One request: credentials for the endpoint's origin only, 401 challenges answered,
+  // redirects followed (without credentials once the origin changes).
+  HttpResponse exchange(Endpoint& ep, HttpClient& http, HttpRequest req,
+                        const BodyCallback& on_body) {
+    const std::string home = url_origin(ep.base);
     int auth_rounds = 0;
     for (int redirects = 0; redirects <= kMaxRedirects;) {
       HttpRequest r = req;
       const bool at_home = url_origin(r.url) == home;
       if (at_home) {
-        if (auto a = auth_.authorization(scope_)) {
+        const std::lock_guard<std::mutex> lock(ep.auth_mutex);
+        if (auto a = ep.auth->authorization(scope_)) {
           r.headers.emplace_back("Authorization", *a);
         }
       }
-      HttpResponse resp = http_->send(r, on_body);
-      if (resp.status == 401 && at_home && auth_rounds < kMaxAuthRounds &&
-          auth_.on_unauthorized(resp, scope_)) {
-        ++auth_rounds;
-        continue;
+      HttpResponse resp = http.send(r, on_body);
+      if (resp.status == 401 && at_home && auth_rounds < kMaxAuthRounds) {
+        const std::lock_guard<std::mutex> lock(ep.auth_mutex);
+        if (ep.auth->on_unauthorized(resp, scope_)) {
+          ++auth_rounds;
+          continue;
+        }
       }
       const long s = resp.status;
       if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) &&
@@ -206,8 +286,12 @@ private:
       }
       return resp;
     }
-    throw Error(ErrorCode::Io, "registry " + ref_.domain + ": more than " +
-                                   std::to_string(kMaxRedirects) + " redirects for " + req.url);
+    throw Error(ErrorCode::Io, ep.label + ": more than " + std::to_string(kMaxRedirects) +
+                                   " redirects for " + req.url);
+  }
+
+  int attempts(const Endpoint& ep) const {
+    return ep.mirror ? std::min(opt_.max_attempts, kMirrorAttempts) : opt_.max_attempts;
   }
 
   // How long to wait before attempt `n` (1-based retry count): exponential with jitter, or what
@@ -215,7 +299,11 @@ private:
   long delay_ms(int n, const HttpResponse* resp) {
     long base = std::min(kMaxBackoffMs, opt_.backoff_base_ms << std::min(n - 1, 16));
     std::uniform_real_distribution<double> jitter(0.5, 1.0);
-    long ms = static_cast<long>(static_cast<double>(base) * jitter(rng_));
+    long ms = 0;
+    {
+      const std::lock_guard<std::mutex> lock(rng_mutex_);
+      ms = static_cast<long>(static_cast<double>(base) * jitter(rng_));
+    }
     if (resp != nullptr) {
       const std::string after = resp->header("retry-after");
       if (!after.empty() && after.find_first_not_of("0123456789") == std::string::npos &&
@@ -228,15 +316,16 @@ private:
 
   void pause(long ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
-  [[noreturn]] void status_error(const std::string& what, const HttpResponse& r, int attempts) {
+  [[noreturn]] void status_error(const Endpoint& ep, const std::string& what, const HttpResponse& r,
+                                 int tries) {
     std::string msg = what + ": HTTP " + std::to_string(r.status) + registry_reason(r);
-    if (attempts > 1) {
-      msg += " after " + std::to_string(attempts) + " attempts";
+    if (tries > 1) {
+      msg += " after " + std::to_string(tries) + " attempts";
     }
     switch (r.status) {
     case 401:
       throw Error(ErrorCode::Unauthorized,
-                  msg + (auth_.has_credentials()
+                  msg + (ep.auth->has_credentials()
                              ? "; the registry refused the configured credentials"
                              : "; the registry needs credentials (docker config.json)"));
     case 403:
@@ -254,18 +343,27 @@ private:
     if (const auto it = manifests_.find(ref); it != manifests_.end()) {
       return it->second;
     }
-    const std::string what =
-        "registry " + ref_.domain + ", repository " + ref_.repository + ", manifest " + ref;
+    auto entry = with_fallback("manifest " + ref,
+                               [&](std::size_t i) { return fetch_manifest_from(i, ref); });
+    manifests_[sha256_digest(entry.second)] = entry;
+    return entry;
+  }
+
+  std::pair<std::string, Bytes> fetch_manifest_from(std::size_t index, const std::string& ref) {
+    Endpoint& ep = *endpoints_[index];
+    const std::string what = (ep.mirror ? ep.label : "registry " + ref_.domain) + ", repository " +
+                             ref_.repository + ", manifest " + ref;
     Bytes body;
     HttpResponse resp;
     HttpRequest req;
-    req.url = base_ + "/v2/" + ref_.repository + "/manifests/" + ref;
+    req.url = ep.base + "/v2/" + ref_.repository + "/manifests/" + ref;
     req.headers.emplace_back("Accept", kAccept);
     req.timeout_ms = kManifestTimeoutMs;
+    const int tries = attempts(ep);
     for (int n = 1;; ++n) {
       body.clear();
       try {
-        resp = exchange(req, [&](ByteView c) {
+        resp = exchange(ep, *ep.http, req, [&](ByteView c) {
           if (body.size() + c.size() > kMaxManifestSize) {
             throw Error(ErrorCode::Corrupt, what + ": larger than the " +
                                                 std::to_string(kMaxManifestSize) +
@@ -274,20 +372,20 @@ private:
           body.insert(body.end(), c.begin(), c.end());
         });
       } catch (const TransportError& e) {
-        if (!e.retryable() || n >= opt_.max_attempts) {
+        if (!e.retryable() || n >= tries) {
           throw Error(e.code(), what + ": " + e.what());
         }
         log(what + ": " + e.what() + "; retrying");
         pause(delay_ms(n, nullptr));
         continue;
       }
-      if (retryable_status(resp.status) && n < opt_.max_attempts) {
+      if (retryable_status(resp.status) && n < tries) {
         log(what + ": HTTP " + std::to_string(resp.status) + "; retrying");
         pause(delay_ms(n, &resp));
         continue;
       }
       if (resp.status != 200) {
-        status_error(what, resp, n);
+        status_error(ep, what, resp, n);
       }
       break;
     }
@@ -320,18 +418,88 @@ private:
       throw Error(ErrorCode::DigestMismatch, what + ": Docker-Content-Digest says " + stated +
                                                  " but the bytes hash to " + digest);
     }
-    auto entry = std::make_pair(type, std::move(body));
-    manifests_[digest] = entry;
-    return entry;
+    if (ep.mirror) {
+      log("manifest " + ref + " from " + ep.label);
+    }
+    return {type, std::move(body)};
   }
 
-  void download_blob(const Descriptor& d, BlobDownload& download) {
-    const std::string what = what_blob(d.digest);
+  std::filesystem::path cached_blob(const Descriptor& d, Clients* clients) {
+    validate_digest(d.digest, what_blob(d.digest));
+    return cache_.get(d.digest, d.size, what_blob(d.digest), [&](BlobDownload& download) {
+      with_fallback("blob " + d.digest, [&](std::size_t i) {
+        if (download.received() > 0) {
+          download.restart(); // what a failed mirror sent
+        }
+        download_blob(i, clients, d, download);
+        if (endpoints_[i]->mirror) {
+          log("blob " + d.digest + " from " + endpoints_[i]->label);
+        }
+      });
+    });
+  }
+
+  // Fetches the layers not cached yet, `parallel_downloads` at a time, so that flattening (in
+  // order, afterwards) reads them from the cache. The first error stops the others and is
+  // thrown. Nothing is fetched ahead if the image would not fit in the cache.
+  void prefetch(const std::vector<Descriptor>& layers) {
+    std::vector<Descriptor> todo;
+    std::uint64_t total = 0;
+    for (const Descriptor& d : layers) {
+      total += d.size;
+      const bool seen = std::any_of(todo.begin(), todo.end(),
+                                    [&](const Descriptor& t) { return t.digest == d.digest; });
+      if (!seen && !cache_.contains(d.digest)) {
+        todo.push_back(d);
+      }
+    }
+    const std::size_t workers = std::min<std::size_t>(
+        static_cast<std::size_t>(std::max(opt_.parallel_downloads, 1)), todo.size());
+    if (workers < 2 || total > opt_.cache_max_bytes) {
+      return;
+    }
+    log("fetching " + std::to_string(todo.size()) + " layers, " + std::to_string(workers) +
+        " at a time");
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> stop{false};
+    std::exception_ptr first_error;
+    std::mutex error_mutex;
+    std::vector<std::thread> threads;
+    for (std::size_t w = 0; w < workers; ++w) {
+      threads.emplace_back([&] {
+        Clients clients;
+        for (std::size_t i = next++; !stop && i < todo.size(); i = next++) {
+          try {
+            cached_blob(todo[i], &clients);
+          } catch (...) {
+            const std::lock_guard<std::mutex> lock(error_mutex);
+            if (!first_error) {
+              first_error = std::current_exception();
+            }
+            stop = true;
+          }
+        }
+      });
+    }
+    for (std::thread& t : threads) {
+      t.join();
+    }
+    if (first_error) {
+      std::rethrow_exception(first_error);
+    }
+  }
+
+  void download_blob(std::size_t index, Clients* clients, const Descriptor& d,
+                     BlobDownload& download) {
+    Endpoint& ep = *endpoints_[index];
+    HttpClient& http = client(index, clients);
+    const std::string what = ep.mirror ? ep.label + ", blob " + d.digest : what_blob(d.digest);
     std::string last_error;
     ErrorCode last_code = ErrorCode::Io;
-    for (int n = 1; n <= opt_.max_attempts; ++n) {
+    const int tries = attempts(ep);
+    for (int n = 1; n <= tries; ++n) {
       HttpRequest req;
-      req.url = base_ + "/v2/" + ref_.repository + "/blobs/" + d.digest;
+      req.url = ep.base + "/v2/" + ref_.repository + "/blobs/" + d.digest;
       req.timeout_ms = opt_.blob_timeout_ms;
       if (download.received() > 0) {
         req.range_start = download.received();
@@ -344,7 +512,7 @@ private:
       };
       HttpResponse resp;
       try {
-        resp = exchange(req, [&](ByteView c) { download.append(c); });
+        resp = exchange(ep, http, req, [&](ByteView c) { download.append(c); });
       } catch (const TransportError& e) {
         if (!e.retryable()) {
           throw Error(e.code(), what + ": " + e.what());
@@ -353,7 +521,7 @@ private:
         last_code = e.code();
         log(what + ": " + last_error + " after " + std::to_string(download.received()) + " of " +
             std::to_string(d.size) + " bytes; retrying");
-        if (n < opt_.max_attempts) {
+        if (n < tries) {
           pause(delay_ms(n, nullptr));
         }
         continue;
@@ -366,7 +534,7 @@ private:
                      std::to_string(d.size) + " bytes";
         last_code = ErrorCode::Io;
         log(what + ": " + last_error + "; resuming");
-        if (n < opt_.max_attempts) {
+        if (n < tries) {
           pause(delay_ms(n, nullptr));
         }
         continue;
@@ -375,25 +543,25 @@ private:
         download.restart();
         continue;
       }
-      if (retryable_status(resp.status) && n < opt_.max_attempts) {
+      if (retryable_status(resp.status) && n < tries) {
         log(what + ": HTTP " + std::to_string(resp.status) + "; retrying");
         pause(delay_ms(n, &resp));
         continue;
       }
-      status_error(what, resp, n);
+      status_error(ep, what, resp, n);
     }
-    throw Error(last_code, what + ": " + last_error + " (gave up after " +
-                               std::to_string(opt_.max_attempts) + " attempts)");
+    throw Error(last_code, what + ": " + last_error + " (gave up after " + std::to_string(tries) +
+                               " attempts)");
   }
 
   Reference ref_;
   RegistryOptions opt_;
-  std::unique_ptr<HttpClient> http_;
-  Authenticator auth_;
+  std::vector<std::unique_ptr<Endpoint>> endpoints_; // mirrors first, the origin last
   BlobCache cache_;
   std::string scope_;
   std::mt19937 rng_;
-  std::string base_;
+  std::mutex rng_mutex_;
+  mutable std::mutex log_mutex_;
   std::string resolved_;
   std::map<std::string, std::pair<std::string, Bytes>> manifests_;
 };
@@ -419,6 +587,33 @@ std::vector<std::filesystem::path> certs_d_cas(const std::string& domain,
     }
   }
   return out;
+}
+
+Mirror parse_mirror(const std::string& spec) {
+  const std::size_t eq = spec.find('=');
+  const std::string what = "--registry-mirror '" + spec + "'";
+  if (eq == std::string::npos || eq == 0) {
+    throw Error(ErrorCode::InvalidInput,
+                what + ": expected DOMAIN=URL, e.g. docker.io=https://mirror.example:5000");
+  }
+  Mirror m{spec.substr(0, eq), spec.substr(eq + 1)};
+  while (!m.url.empty() && m.url.back() == '/') {
+    m.url.pop_back();
+  }
+  const bool scheme = m.url.rfind("http://", 0) == 0 || m.url.rfind("https://", 0) == 0;
+  if (!scheme || m.url.find_first_of("/?#@", m.url.find("://") + 3) != std::string::npos ||
+      m.url.size() == m.url.find("://") + 3) {
+    throw Error(ErrorCode::InvalidInput,
+                what + ": the mirror must be an http:// or https:// URL with a host and no path");
+  }
+  // The domain is checked as a reference's domain is, and normalised the same way.
+  const std::string probe = m.domain + "/x";
+  if (m.domain.find_first_of(".:[") == std::string::npos && m.domain != "localhost") {
+    throw Error(ErrorCode::InvalidInput,
+                what + ": '" + m.domain + "' is not a registry domain (docker.io, host:port)");
+  }
+  m.domain = Reference::parse(probe).domain;
+  return m;
 }
 
 std::unique_ptr<RegistrySource> open_registry(const Reference& reference,

@@ -3,7 +3,9 @@
 //   GET /v2/<repo>/blobs/<digest>           streamed into the blob cache, verified
 // with authentication (auth.hpp), redirects followed by hand (Authorization dropped when the
 // origin changes), retries with exponential backoff and jitter on connection errors, 408, 429
-// and 5xx (honouring Retry-After), and Range resumption of a blob after a dropped connection.
+// and 5xx (honouring Retry-After), Range resumption of a blob after a dropped connection,
+// mirrors tried before the origin (falling back when one fails), and an image's layers fetched
+// into the cache a few at a time once it is resolved.
 #pragma once
 
 #include "registry/blob_cache.hpp"
@@ -19,8 +21,19 @@
 
 namespace oci2eif::registry {
 
+// A pull-through mirror for one registry (docker's registry-mirrors, containers' [[mirror]]):
+// tried first, in order; the origin is asked when a mirror fails or lacks the content.
+struct Mirror {
+  std::string domain; // the Reference domain it mirrors, e.g. "docker.io", "127.0.0.1:5000"
+  std::string url;    // "http(s)://host[:port]", no path
+};
+
+// Parses "DOMAIN=URL" (the --registry-mirror syntax); throws InvalidInput saying what is wrong.
+Mirror parse_mirror(const std::string& spec);
+
 struct RegistryOptions {
   std::vector<std::string> insecure_registries; // HOST[:PORT] reached over plain HTTP
+  std::vector<Mirror> mirrors;                  // those for the reference's domain are used
   std::string extra_ca_file;                    // trusted in addition to certs.d and the system
   std::optional<Credentials> credentials;       // else from the docker config
   std::filesystem::path docker_config;          // default: default_docker_config_path()
@@ -30,6 +43,9 @@ struct RegistryOptions {
   long backoff_base_ms = 250; // doubled per attempt, with jitter, capped at 10 s
   long blob_timeout_ms = 0;   // one blob request; 0: none (stall detection still applies)
   long stall_seconds = 30;    // a transfer under 1 KiB/s for this long is aborted
+  // Layers fetched into the cache at once after resolve(), before they are applied in order.
+  // 1: none ahead of time. Skipped when the image is larger than the cache bound.
+  int parallel_downloads = 3;
   std::function<void(const std::string&)> log;
 };
 

@@ -28,6 +28,10 @@ server::ImageRef image_ref(const BuildOptions& o) {
       ref.options.cache_dir = *o.cache_dir;
     }
     ref.options.blob_timeout_ms = o.blob_timeout_seconds * 1000;
+    for (const std::string& m : o.registry_mirrors) {
+      ref.options.mirrors.push_back(registry::parse_mirror(m));
+    }
+    ref.options.parallel_downloads = o.parallel_downloads;
     return ref;
   }
   if (o.oci_layout) {

@@ -57,6 +57,8 @@ struct BuildOptions {
   std::optional<std::filesystem::path> registry_ca;
   std::optional<std::filesystem::path> cache_dir; // default: $XDG_CACHE_HOME/oci2eif
   long blob_timeout_seconds = 0;                  // 0: none
+  std::vector<std::string> registry_mirrors;      // DOMAIN=URL
+  int parallel_downloads = 3;                     // layers fetched at once
   std::optional<std::filesystem::path> kernel_dir;
   std::optional<std::filesystem::path> kernel;
   std::optional<std::filesystem::path> kernel_config;

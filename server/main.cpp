@@ -54,6 +54,12 @@ void add_registry_options(CLI::App* cmd, cli::BuildOptions& o) {
                   "Blob cache (default: $XDG_CACHE_HOME/oci2eif, else ~/.cache/oci2eif)");
   cmd->add_option("--blob-timeout", o.blob_timeout_seconds,
                   "Seconds one blob request may take (default: no limit; stalls still time out)");
+  cmd->add_option("--registry-mirror", o.registry_mirrors,
+                  "DOMAIN=URL: pull DOMAIN's images through this mirror first, falling back to "
+                  "DOMAIN (repeatable; tried in order)");
+  cmd->add_option("--parallel-downloads", o.parallel_downloads, "Layers downloaded at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
 }
 
 void add_image_options(CLI::App* cmd, cli::BuildOptions& o) {

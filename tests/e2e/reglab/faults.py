@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
 """Fault-injecting HTTP proxy for the registry lab (stdlib only).
 
-Forwards every request to --upstream (HOST:PORT, plain HTTP) and logs "METHOD PATH STATUS FAULT"
-per request to --log. Faults apply to blob GETs (/v2/.../blobs/sha256:...) only, the next COUNT
-of them, as set through the control endpoint:
+Forwards every request to --upstream (HOST:PORT, plain HTTP) and logs
+"METHOD PATH STATUS FAULT START END" per request to --log (START/END: wall-clock seconds when the
+request arrived and when its answer was sent, for checking which requests overlapped). Faults
+apply to blob GETs (/v2/.../blobs/sha256:...) only (schema1: manifest GETs), the next COUNT of
+them, as set through the control endpoint:
   POST /_fault?mode=MODE&arg=ARG&count=N     DELETE /_fault     GET /_fault (current rule)
 MODE: reset (send ARG body bytes, then a TCP reset), truncate (ARG bytes, clean close, full
 Content-Length; bodies no longer than ARG pass untouched), status (answer ARG, e.g. 503, with Retry-After: 1), corrupt (flip one byte),
-slow (ARG bytes per second).
+slow (ARG bytes per second), delay (wait ARG ms, then answer normally), schema1 (answer a manifest
+GET with a Docker schema 1 manifest).
 """
 import argparse, http.client, json, re, socket, struct, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 BLOB = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
+MANIFEST = re.compile(r"^/v2/.+/manifests/[^/]+$")
+SCHEMA1 = json.dumps({"schemaVersion": 1, "name": "test/old", "tag": "latest",
+                      "architecture": "amd64", "fsLayers": [], "history": []}).encode()
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
        "proxy-authorization", "proxy-authenticate"}
 
@@ -35,8 +41,18 @@ def main():
             pass
 
         def record(self, status, fault):
-            with lock, open(a.log, "a") as log:
-                log.write(f"{self.command} {self.path} {status} {fault or '-'}\n")
+            self.status, self.fault = status, fault
+
+        def handle_one(self):
+            start = time.time()
+            self.status, self.fault = None, None
+            try:
+                self.handle_any()
+            finally:
+                if self.status is not None:
+                    with lock, open(a.log, "a") as log:
+                        log.write(f"{self.command} {self.path} {self.status} {self.fault or '-'} "
+                                  f"{start:.6f} {time.time():.6f}\n")
 
         def reply(self, status, body=b"", headers=()):
             self.send_response(status)
@@ -61,7 +77,8 @@ def main():
 
         def take_fault(self):
             with lock:
-                if self.command == "GET" and BLOB.match(self.path) and rule.get("count", 0) > 0:
+                target = MANIFEST if rule.get("mode") == "schema1" else BLOB
+                if self.command == "GET" and target.match(self.path) and rule.get("count", 0) > 0:
                     rule["count"] -= 1
                     return rule["mode"], rule["arg"]
             return None, None
@@ -70,6 +87,11 @@ def main():
             if self.path.startswith("/_fault"):
                 return self.control()
             mode, arg = self.take_fault()
+            if mode == "schema1":
+                self.record(200, mode)
+                return self.reply(200, SCHEMA1, [("Content-Type", "application/json")])
+            if mode == "delay":
+                time.sleep(int(arg) / 1000)
             if mode == "status":
                 self.record(int(arg), mode)
                 return self.reply(int(arg), b'{"errors":[{"code":"UNAVAILABLE","message":"lab fault"}]}',
@@ -115,7 +137,7 @@ def main():
                 return
             self.wfile.write(data)
 
-        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_one
 
         def handle_one_request(self):
             try:

@@ -6,7 +6,12 @@
 #   basic     HTTPS (lab CA) + htpasswd          LAB_BASIC
 #   token     HTTPS (lab CA) + bearer tokens     LAB_TOKEN   (issued by tokens.py, LAB_TOKENS)
 #   redirect  HTTP, blob GETs answered 307 to a static file server on another port (LAB_REDIRECT)
+#   redirauth HTTPS + htpasswd, blob GETs answered 307 to the same file server (LAB_REDIRAUTH)
 #   fault     faults.py, a fault-injecting proxy in front of `plain` (LAB_FAULT)
+#   plain2    HTTP, no auth, its own storage (LAB_PLAIN2): a second registry, e.g. a mirror
+#
+# The file server (files.py, LAB_FILES) logs whether each request carried an Authorization
+# header (DIR/logs/files.requests) and refuses those that did.
 #
 #   lab.sh up DIR      start everything, wait (bounded) until each answers, write DIR/env
 #   lab.sh down DIR    stop what `up` started, by recorded PID
@@ -17,6 +22,7 @@ cmd=${1:?usage: lab.sh up|down DIR}
 D=${2:?usage: lab.sh up|down DIR}
 LAB_USER=labuser
 LAB_PASS=lab-password-1
+LAB_REFRESH=lab-refresh-token-1
 
 running() { # PID: alive and not a zombie (an orphan may stay a zombie for a while)
   local st
@@ -49,14 +55,14 @@ for tool in docker-registry htpasswd openssl curl python3 skopeo; do
     exit 1
   }
 done
-mkdir -p "$D"/{pki,conf,pids,logs,storage}
+mkdir -p "$D"/{pki,conf,pids,logs,storage,storage2}
 D=$(cd "$D" && pwd)
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_ports() { # seven consecutive free ports from a random base
+pick_ports() { # nine consecutive free ports from a random base
   for _ in $(seq 1 20); do
     local base=$((20000 + RANDOM % 30000)) ok=1
-    for i in 0 1 2 3 4 5 6; do port_free $((base + i)) || { ok=0; break; }; done
+    for i in 0 1 2 3 4 5 6 7 8; do port_free $((base + i)) || { ok=0; break; }; done
     if [ $ok = 1 ]; then echo "$base"; return 0; fi
   done
   echo "lab.sh: no free ports found" >&2
@@ -64,7 +70,8 @@ pick_ports() { # seven consecutive free ports from a random base
 }
 B=$(pick_ports)
 P_PLAIN=$B P_BASIC=$((B + 1)) P_TOKEN=$((B + 2)) P_TOKENS=$((B + 3))
-P_REDIRECT=$((B + 4)) P_FILES=$((B + 5)) P_FAULT=$((B + 6))
+P_REDIRECT=$((B + 4)) P_FILES=$((B + 5)) P_FAULT=$((B + 6)) P_REDIRAUTH=$((B + 7))
+P_PLAIN2=$((B + 8))
 
 # A throwaway CA, a server certificate for 127.0.0.1/localhost, and a token-signing certificate.
 (
@@ -82,7 +89,7 @@ P_REDIRECT=$((B + 4)) P_FILES=$((B + 5)) P_FAULT=$((B + 6))
 )
 htpasswd -Bbn "$LAB_USER" "$LAB_PASS" >"$D/conf/htpasswd" # the registry needs bcrypt
 
-registry_conf() { # PORT EXTRA-YAML
+registry_conf() { # PORT EXTRA-YAML [STORAGE]
   cat <<EOF2
 version: 0.1
 log:
@@ -90,7 +97,7 @@ log:
   formatter: text
 storage:
   filesystem:
-    rootdirectory: $D/storage
+    rootdirectory: ${3:-$D/storage}
 http:
   addr: 127.0.0.1:$1
   secret: lab-only-not-secret
@@ -118,6 +125,17 @@ registry_conf "$P_REDIRECT" "middleware:
     - name: redirect
       options:
         baseurl: http://127.0.0.1:$P_FILES" >"$D/conf/redirect.yml"
+registry_conf "$P_REDIRAUTH" "$TLS
+auth:
+  htpasswd:
+    realm: oci2eif-lab
+    path: $D/conf/htpasswd
+middleware:
+  storage:
+    - name: redirect
+      options:
+        baseurl: http://127.0.0.1:$P_FILES" >"$D/conf/redirauth.yml"
+registry_conf "$P_PLAIN2" "" "$D/storage2" >"$D/conf/plain2.yml"
 
 start() { # NAME COMMAND...
   local name=$1
@@ -144,11 +162,14 @@ start plain docker-registry serve "$D/conf/plain.yml"
 start basic docker-registry serve "$D/conf/basic.yml"
 start token docker-registry serve "$D/conf/token.yml"
 start redirect docker-registry serve "$D/conf/redirect.yml"
-start files python3 -m http.server "$P_FILES" --bind 127.0.0.1 --directory "$D/storage"
+start redirauth docker-registry serve "$D/conf/redirauth.yml"
+start plain2 docker-registry serve "$D/conf/plain2.yml"
+start files python3 "$HERE/files.py" --port "$P_FILES" --directory "$D/storage" \
+  --log "$D/logs/files.requests"
 start tokens python3 "$HERE/tokens.py" --port "$P_TOKENS" --cert "$D/pki/server.crt" \
   --key "$D/pki/server.key" --signing-key "$D/pki/token.key" --signing-cert "$D/pki/token.crt" \
   --issuer oci2eif-lab-tokens --service oci2eif-lab --user "$LAB_USER:$LAB_PASS" \
-  --log "$D/logs/tokens.requests"
+  --refresh-token "$LAB_REFRESH" --log "$D/logs/tokens.requests"
 start fault python3 "$HERE/faults.py" --port "$P_FAULT" --upstream "127.0.0.1:$P_PLAIN" \
   --log "$D/logs/fault.requests"
 
@@ -156,6 +177,8 @@ await plain "http://127.0.0.1:$P_PLAIN/v2/" 200
 await basic "https://127.0.0.1:$P_BASIC/v2/" 401 --cacert "$D/pki/ca.crt"
 await token "https://127.0.0.1:$P_TOKEN/v2/" 401 --cacert "$D/pki/ca.crt"
 await redirect "http://127.0.0.1:$P_REDIRECT/v2/" 200
+await redirauth "https://127.0.0.1:$P_REDIRAUTH/v2/" 401 --cacert "$D/pki/ca.crt"
+await plain2 "http://127.0.0.1:$P_PLAIN2/v2/" 200
 await files "http://127.0.0.1:$P_FILES/" 200
 await tokens "https://127.0.0.1:$P_TOKENS/token?service=oci2eif-lab" 200 --cacert "$D/pki/ca.crt"
 await fault "http://127.0.0.1:$P_FAULT/_fault" 200
@@ -170,8 +193,11 @@ LAB_TOKENS=127.0.0.1:$P_TOKENS
 LAB_REDIRECT=127.0.0.1:$P_REDIRECT
 LAB_FILES=127.0.0.1:$P_FILES
 LAB_FAULT=127.0.0.1:$P_FAULT
+LAB_REDIRAUTH=127.0.0.1:$P_REDIRAUTH
+LAB_PLAIN2=127.0.0.1:$P_PLAIN2
 LAB_CA=$D/pki/ca.crt
 LAB_USER=$LAB_USER
 LAB_PASS=$LAB_PASS
+LAB_REFRESH=$LAB_REFRESH
 EOF2
-echo "lab.sh: up on ports $B-$((B + 6)) ($D/env)"
+echo "lab.sh: up on ports $B-$((B + 8)) ($D/env)"

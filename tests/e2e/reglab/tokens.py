@@ -4,8 +4,10 @@
 GET /token?service=S&scope=repository:NAME:ACTIONS  answers {"token", "access_token",
 "expires_in"}: a JWT (RS256) whose header carries the signing certificate as x5c, which the
 registry verifies against its rootcertbundle. Anonymous requests get pull access; requests with
-Basic credentials must match --user or get 401. Each request is logged (user or "-", scope,
-status) to --log; never the password.
+Basic credentials must match --user or get 401. POST /token with an OAuth2 form
+(grant_type=refresh_token, refresh_token, service, scope: what docker sends for an identity token)
+answers {"access_token"} for --user when the refresh token equals --refresh-token, else 401.
+Each request is logged (user, "user/refresh" or "-", scope, status) to --log; never a secret.
 """
 import argparse, base64, json, ssl, subprocess, sys, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +34,7 @@ def main():
     for name in ("--port", "--cert", "--key", "--signing-key", "--signing-cert", "--issuer",
                  "--service", "--user", "--log"):
         p.add_argument(name, required=True)
+    p.add_argument("--refresh-token", default="")
     a = p.parse_args()
     header = b64url(json.dumps({"typ": "JWT", "alg": "RS256",
                                 "x5c": [base64.b64encode(cert_der(a.signing_cert)).decode()]},
@@ -54,6 +57,14 @@ def main():
         def log_message(self, *args):
             pass
 
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", "0") or 0)
+            form = parse_qs(self.rfile.read(length).decode(errors="replace"))
+            ok = (form.get("grant_type") == ["refresh_token"] and a.refresh_token != "" and
+                  form.get("refresh_token") == [a.refresh_token])
+            self.answer(form, a.user.split(":", 1)[0] + "/refresh" if ok else "-/refresh",
+                        200 if ok else 401)
+
         def do_GET(self):
             query = parse_qs(urlsplit(self.path).query)
             user, status = "-", 200
@@ -63,6 +74,9 @@ def main():
                 user = pair.split(":", 1)[0]
                 if pair != a.user:
                     status = 401
+            self.answer(query, user, status)
+
+        def answer(self, query, user, status):
             with open(a.log, "a") as log:
                 log.write(f"{user} {' '.join(query.get('scope', []))} {status}\n")
             if status != 200:
@@ -70,7 +84,7 @@ def main():
                 self.send_response(401)
                 self.send_header("WWW-Authenticate", 'Basic realm="oci2eif lab tokens"')
             else:
-                token = issue("" if user == "-" else user, query.get("scope", []))
+                token = issue("" if user == "-" else user.split("/")[0], query.get("scope", []))
                 body = json.dumps({"token": token, "access_token": token,
                                    "expires_in": 300}).encode()
                 self.send_response(200)
