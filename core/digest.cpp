@@ -58,4 +58,10 @@ std::size_t VerifyingSource::read(std::span<std::uint8_t> out) {
   return 0;
 }
 
+VerifiedFileSource::VerifiedFileSource(const std::filesystem::path& path,
+                                       std::string expected_digest, std::uint64_t expected_size,
+                                       std::string subject)
+    : file_(path), verify_(file_, std::move(expected_digest), expected_size, std::move(subject)) {
+}
+
 } // namespace oci2eif

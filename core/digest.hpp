@@ -3,8 +3,10 @@
 #pragma once
 
 #include "core/bytes.hpp"
+#include "core/file_stream.hpp"
 #include "core/sha.hpp"
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +39,20 @@ private:
   Hasher hasher_{HashAlgorithm::Sha256};
   std::uint64_t seen_ = 0;
   bool checked_ = false;
+};
+
+// A file verified the same way while it is read; owns both the file and the check.
+class VerifiedFileSource final : public ByteSource {
+public:
+  VerifiedFileSource(const std::filesystem::path& path, std::string expected_digest,
+                     std::uint64_t expected_size, std::string subject);
+  std::uint64_t size() const override { return verify_.size(); }
+  std::size_t read(std::span<std::uint8_t> out) override { return verify_.read(out); }
+  std::string describe() const override { return verify_.describe(); }
+
+private:
+  FileSource file_;
+  VerifyingSource verify_;
 };
 
 } // namespace oci2eif

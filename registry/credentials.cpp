@@ -64,9 +64,11 @@ std::string run_helper(const std::string& helper, const std::string& server) {
   if (spawn_error != 0) {
     ::close(in[1]);
     ::close(out[0]);
-    throw Error(ErrorCode::Unauthorized, program + " get for " + server +
-                                             " failed: " + std::strerror(spawn_error) +
-                                             (spawn_error == ENOENT ? " (not found on PATH)" : ""));
+    throw Error(ErrorCode::Unauthorized,
+                program + " get for " + server + " failed (" +
+                    (spawn_error == ENOENT ? std::string("not found on PATH")
+                                           : std::string(std::strerror(spawn_error))) +
+                    ")");
   }
   write_to_pipe(in[1], server + "\n");
   ::close(in[1]);
@@ -83,8 +85,7 @@ std::string run_helper(const std::string& helper, const std::string& server) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     throw Error(ErrorCode::Unauthorized, program + " get for " + server + " failed (exit status " +
-                                             std::to_string(code) +
-                                             (code == 127 ? ", not found on PATH" : "") + ")");
+                                             std::to_string(code) + ")");
   }
   return output;
 }

@@ -19,20 +19,6 @@ namespace {
 constexpr const char* kRefName = "org.opencontainers.image.ref.name";
 constexpr std::size_t kMaxIndexJson = 4 << 20;
 
-// A verified stream over a file; owns both.
-class VerifiedFile final : public ByteSource {
-public:
-  VerifiedFile(const std::filesystem::path& path, const Descriptor& d, const std::string& subject)
-      : file_(path), verify_(file_, d.digest, d.size, subject) {}
-  std::uint64_t size() const override { return verify_.size(); }
-  std::size_t read(std::span<std::uint8_t> out) override { return verify_.read(out); }
-  std::string describe() const override { return verify_.describe(); }
-
-private:
-  FileSource file_;
-  VerifyingSource verify_;
-};
-
 std::filesystem::path blob_path(const std::filesystem::path& dir, const std::string& digest) {
   validate_digest(digest, dir.string());
   return dir / "blobs" / "sha256" / digest.substr(7);
@@ -90,7 +76,8 @@ public:
     if (!std::filesystem::is_regular_file(path)) {
       throw Error(ErrorCode::NotFound, name() + ": blob " + d.digest + " is missing");
     }
-    return std::make_unique<VerifiedFile>(path, d, name() + ": blob " + d.digest);
+    return std::make_unique<VerifiedFileSource>(path, d.digest, d.size,
+                                                name() + ": blob " + d.digest);
   }
 
 private:
@@ -195,7 +182,8 @@ public:
     if (it == files_.end()) {
       throw Error(ErrorCode::NotFound, name() + ": no file for blob " + d.digest);
     }
-    return std::make_unique<VerifiedFile>(it->second, d, name() + ": " + it->first);
+    return std::make_unique<VerifiedFileSource>(it->second, d.digest, d.size,
+                                                name() + ": " + it->first);
   }
 
   // The archive has no registry manifest: one is synthesised from manifest.json and the config,

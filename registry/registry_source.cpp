@@ -67,19 +67,6 @@ private:
   VerifyingSource verify_;
 };
 
-class VerifiedFile final : public ByteSource {
-public:
-  VerifiedFile(const std::filesystem::path& path, const Descriptor& d, const std::string& subject)
-      : file_(path), verify_(file_, d.digest, d.size, subject) {}
-  std::uint64_t size() const override { return verify_.size(); }
-  std::size_t read(std::span<std::uint8_t> out) override { return verify_.read(out); }
-  std::string describe() const override { return verify_.describe(); }
-
-private:
-  FileSource file_;
-  VerifyingSource verify_;
-};
-
 HttpOptions http_options(const std::string& domain, const RegistryOptions& o) {
   HttpOptions h;
   for (const auto& ca : certs_d_cas(domain)) {
@@ -165,7 +152,7 @@ public:
       auto [type, bytes] = manifest_bytes(d.digest);
       return std::make_unique<VerifiedBytes>(std::move(bytes), d, subject);
     }
-    return std::make_unique<VerifiedFile>(blob_file(d), d, subject);
+    return std::make_unique<VerifiedFileSource>(blob_file(d), d.digest, d.size, subject);
   }
 
   std::pair<std::string, Bytes> manifest_bytes(const std::string& digest) override {

@@ -156,9 +156,10 @@ TEST_SUITE("registry::credentials") {
         test::error_of([&] { load_docker_credentials(dir / "config.json", "h:1"); });
     CHECK(e == "docker-credential-test get for h:1 failed (exit status 1)");
     test::write_file(dir / "config.json", as_bytes(std::string(R"({"credsStore":"absent"})")));
-    CHECK(test::error_of([&] { load_docker_credentials(dir / "config.json", "h:1"); })
-              .find("docker-credential-absent get for h:1 failed (exit status 127, not found "
-                    "on PATH)") != std::string::npos);
+    CHECK(test::error_of([&] {
+            load_docker_credentials(dir / "config.json", "h:1");
+          }).find("docker-credential-absent get for h:1 failed (not found on PATH)") !=
+          std::string::npos);
   }
 }
 
