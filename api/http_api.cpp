@@ -9,6 +9,7 @@
 #include "server/build_request.hpp"
 #include "server/service_metrics.hpp"
 
+#include <atomic>
 #include <fcntl.h>
 #include <fstream>
 #include <httplib.h>
@@ -57,6 +58,19 @@ struct HttpApi::Impl {
   webhooks::WebhookHandler webhooks;
   httplib::Server http;
   std::vector<ApiRoute> table;
+  std::atomic<bool> draining{false};
+
+  // True (and the 503 sent) while the service shuts down: it takes no new builds.
+  bool refuse_if_draining(httplib::Response& res) {
+    if (!draining) {
+      return false;
+    }
+    res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
+    send_problem(res, {503, "shutting_down",
+                       "the service is shutting down and takes no new builds; retry after " +
+                           std::to_string(kRetryAfterSeconds) + " s (or on another instance)"});
+    return true;
+  }
 
   // Registers a route and records it (OpenAPI path syntax) for route_table().
   void add(const std::string& method, const std::string& path, const std::string& pattern,
@@ -73,6 +87,10 @@ struct HttpApi::Impl {
 
   void webhook(const httplib::Request& req, httplib::Response& res) {
     const std::string source = req.matches[1];
+    if (refuse_if_draining(res)) {
+      ctx.metrics.add(server::kMetricWebhookDeliveries, {{"source", source}, {"outcome", "error"}});
+      return;
+    }
     webhooks::WebhookReply reply;
     try {
       reply = webhooks.handle({source, req.get_header_value("Authorization"),
@@ -126,6 +144,9 @@ struct HttpApi::Impl {
   }
 
   void submit(const httplib::Request& req, httplib::Response& res) {
+    if (refuse_if_draining(res)) {
+      return;
+    }
     const server::BuildRequest request = server::parse_build_request(req.body);
     const std::string kernel = request.kernel.value_or(ctx.runner.default_kernel());
     if (kernel.empty()) {
@@ -262,6 +283,10 @@ struct HttpApi::Impl {
   }
 
   void ready(httplib::Response& res) {
+    if (draining) {
+      send_problem(res, {503, "shutting_down", "the service is shutting down"});
+      return;
+    }
     ctx.store.count_queued();
     const auto probe = ctx.config.data_dir / ".readyz";
     std::ofstream(probe) << "ok";
@@ -355,6 +380,10 @@ void HttpApi::run() {
                                    "of this machine)");
   }
   impl_->http.listen_after_bind();
+}
+
+void HttpApi::drain() {
+  impl_->draining = true;
 }
 
 void HttpApi::stop() {

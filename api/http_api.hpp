@@ -1,6 +1,6 @@
 // The HTTP API of `oci2eif serve` (/v1/builds, /healthz, /readyz) over cpp-httplib, whose
 // header stays in http_api.cpp. Routes:
-//   POST /v1/builds                          build   → 202 {id, state, links}
+//   POST /v1/builds                          build   → 202 {id, state, links}; 503 draining
 //   GET  /v1/builds?state=&image=&label=K=V&limit=&cursor=   read
 //   GET  /v1/builds/{id}                     read
 //   GET  /v1/builds/{id}/log                 read    text/plain
@@ -48,6 +48,9 @@ public:
   // Binds config.listen_host:listen_port (throws Io if it cannot), then serves until stop().
   void run();
   void stop();
+  // Graceful shutdown has begun: POST /v1/builds and webhooks answer 503 (shutting_down) and
+  // /readyz 503; reads go on being served until stop().
+  void drain();
   // Every route registered, in registration order.
   const std::vector<ApiRoute>& route_table() const;
 

@@ -160,6 +160,8 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
       c.lease = std::chrono::seconds(count_at(value, where, 2, 3600));
     } else if (key == "build_timeout_seconds") {
       c.build_timeout = std::chrono::seconds(count_at(value, where, 1, 7 * 86400));
+    } else if (key == "shutdown_grace_seconds") {
+      c.shutdown_grace = std::chrono::seconds(count_at(value, where, 0, 3600));
     } else if (key == "log_format") {
       c.log_format = string_at(value, where);
     } else if (key == "token_file") {
@@ -191,9 +193,10 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
     } else if (key == "kernels" || key == "tokens") {
       invalid(where, "expected an array");
     } else {
-      invalid(where, "unknown key (known: listen, data_dir, kernels, workers, max_queue, "
-                     "max_body_bytes, lease_seconds, build_timeout_seconds, log_format, tokens, "
-                     "token_file, webhooks)");
+      invalid(where,
+              "unknown key (known: listen, data_dir, kernels, workers, max_queue, "
+              "max_body_bytes, lease_seconds, build_timeout_seconds, shutdown_grace_seconds, "
+              "log_format, tokens, token_file, webhooks)");
     }
   }
 }
@@ -210,6 +213,8 @@ void apply_env(ServeConfig& c, const Environment& env) {
       c.max_queue = parse_count(key, value, 1, 1'000'000);
     } else if (key == "OCI2EIF_TOKEN_FILE") {
       read_token_file(c, key, value);
+    } else if (key == "OCI2EIF_SHUTDOWN_GRACE_SECONDS") {
+      c.shutdown_grace = std::chrono::seconds(parse_count(key, value, 0, 3600));
     } else if (key == "OCI2EIF_LOG_FORMAT") {
       c.log_format = value;
     } else if (key == "OCI2EIF_KERNEL_DIRS") {
@@ -307,6 +312,10 @@ ServeConfig load_serve_config(const ServeFlags& flags, const Environment& env) {
   }
   if (flags.token_file) {
     read_token_file(c, "--token-file", *flags.token_file);
+  }
+  if (flags.shutdown_grace_seconds) {
+    c.shutdown_grace = std::chrono::seconds(
+        parse_count("--shutdown-grace", std::to_string(*flags.shutdown_grace_seconds), 0, 3600));
   }
   validate(c);
   return c;

@@ -6,6 +6,9 @@ real SQLite, real builds of the project's test images, real HTTP.
     `oci2eif describe --json` equal the API's
   - the same POST twice with one Idempotency-Key gives one build
   - kill -9 while a (large) build runs, restart: the build completes, one row
+  - SIGTERM while a large build runs: POSTs get 503 while it drains, the process exits 0, the
+    build either finished or was released to the queue (not left "running"), and after a
+    restart it completes; one row
   - auth (401 without a token, 403 for a read token POSTing) and validation errors
     (malformed JSON, unknown field, a malformed image reference, unknown kernel), Range on image.eif
 
@@ -19,6 +22,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -93,7 +97,9 @@ class Daemon:
     def __init__(self, binary, work, kernel_dir, port):
         self.cmd = [binary, "serve", "--listen", "127.0.0.1:%d" % port, "--data-dir",
                     os.path.join(work, "data"), "--kernel-dir", "cloud=" + kernel_dir,
-                    "--workers", "1", "--token-file", os.path.join(work, "tokens")]
+                    "--workers", "1", "--token-file", os.path.join(work, "tokens"),
+                    "--shutdown-grace", "1"]
+        self.db = os.path.join(work, "data", "jobs.db")
         self.log = os.path.join(work, "serve.log")
         self.base = "http://127.0.0.1:%d" % port
         self.proc = None
@@ -261,6 +267,41 @@ def main():
         status, page, _ = daemon.request("GET", "/v1/builds?image=" +
                                          urllib.request.quote("oci-layout:%s:latest" % big), token=READ)
         check("and it is still one build row", status == 200 and len(page["builds"]) == 1, page)
+
+        # SIGTERM during a running build: drain (503 for POSTs), exit 0, finished or re-queued.
+        status, b, _ = daemon.request("POST", "/v1/builds", {"image": "oci-layout:%s:latest" % big,
+                                                            "env": ["RUN=sigterm"],
+                                                            "labels": {"case": "sigterm"}})
+        running = daemon.wait(b["id"], ("running", "succeeded", "failed"), timeout=60)
+        check("the large build was running at SIGTERM", running and running["state"] == "running", running)
+        os.kill(daemon.proc.pid, signal.SIGTERM)
+        drain_post = None
+        deadline = time.time() + 10
+        while time.time() < deadline and drain_post is None:
+            try:
+                if daemon.request("GET", "/readyz", token=None)[0] == 503:
+                    drain_post = daemon.request("POST", "/v1/builds", busybox)
+            except OSError:
+                break
+            time.sleep(0.02)
+        check("while draining, /readyz and POST /v1/builds answer 503 shutting_down",
+              drain_post is not None and drain_post[0] == 503 and drain_post[1]["code"] == "shutting_down"
+              and drain_post[2].get("Content-Type") == "application/problem+json", drain_post)
+        rc = daemon.proc.wait(timeout=60)
+        check("after SIGTERM the daemon exits 0", rc == 0, rc)
+        with sqlite3.connect(daemon.db) as db:
+            rows = db.execute("SELECT state, worker_id FROM builds WHERE id = ?", (b["id"],)).fetchall()
+        check("the build is finished or released to the queue, not left running",
+              len(rows) == 1 and (rows[0][0] == "succeeded" or rows[0] == ("queued", None)), rows)
+        daemon.start()
+        done = daemon.wait(b["id"], ("succeeded", "failed"), timeout=600)
+        check("after restart the build is succeeded", done is not None and done["state"] == "succeeded", done)
+        status, page, _ = daemon.request("GET", "/v1/builds?label=case%3Dsigterm", token=READ)
+        check("and it is one build row", status == 200 and len(page["builds"]) == 1, page)
+        if rows and rows[0][0] == "queued":  # the usual case: the grace period is 1 s
+            check("the serve log says the shutdown re-queued it, and the restart claimed it at once",
+                  "stopped by the shutdown; re-queued" in open(daemon.log).read() and
+                  done and done["attempts"] == 2, done and done["attempts"])
     finally:
         if daemon:
             daemon.stop()
