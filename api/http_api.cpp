@@ -282,6 +282,29 @@ struct HttpApi::Impl {
     }
   }
 
+  // DELETE /v1/builds/{id}: the row goes (GET answers 404 afterwards, and the idempotency key
+  // and input key no longer name it), then its artifacts and log. Only a finished build.
+  void remove(const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    switch (ctx.store.remove(id)) {
+    case server::RemoveResult::NotFound:
+      throw Error(ErrorCode::NotFound, "no build with id '" + id + "'");
+    case server::RemoveResult::NotFinished: {
+      const auto b = build_or_404(id);
+      send_problem(res, {409, "not_finished",
+                         "build " + id + " is " + std::string(server::build_state_name(b.state)) +
+                             "; cancel it (POST /v1/builds/" + id +
+                             "/cancel) and delete it once it has ended"});
+      return;
+    }
+    case server::RemoveResult::Removed:
+      ctx.artifacts.remove(id);
+      std::filesystem::remove(ctx.runner.log_path(id));
+      res.status = 204;
+      return;
+    }
+  }
+
   void ready(httplib::Response& res) {
     if (draining) {
       send_problem(res, {503, "shutting_down", "the service is shutting down"});
@@ -336,6 +359,8 @@ struct HttpApi::Impl {
         guarded(Role::Read, [this](R q, W s) { log(q, s); }));
     add("GET", "/v1/builds/{id}/artifacts/{name}", "/v1/builds/" + id + "/artifacts/([^/]+)",
         guarded(Role::Read, [this](R q, W s) { artifact(q, s); }));
+    add("DELETE", "/v1/builds/{id}", "/v1/builds/" + id,
+        guarded(Role::Build, [this](R q, W s) { remove(q, s); }));
     add("POST", "/v1/builds/{id}/cancel", "/v1/builds/" + id + "/cancel",
         guarded(Role::Build, [this](R q, W s) { cancel(q, s); }));
     // Webhooks authenticate with their own per-source secrets, not API tokens.

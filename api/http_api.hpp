@@ -6,6 +6,7 @@
 //   GET  /v1/builds/{id}/log                 read    text/plain
 //   GET  /v1/builds/{id}/artifacts/{name}    read    (Range supported)
 //   POST /v1/builds/{id}/cancel              build
+//   DELETE /v1/builds/{id}                   build   204; 409 unless finished (row + files go)
 //   POST /v1/webhooks/{distribution|harbor|dockerhub|github}   per-source secret (webhooks/)
 //   GET  /healthz, /readyz, /metrics         open (Prometheus text 0.0.4)
 // The contract is api/openapi.json; route_table() lets a test keep the two in sync.

@@ -9,6 +9,8 @@ real SQLite, real builds of the project's test images, real HTTP.
   - SIGTERM while a large build runs: POSTs get 503 while it drains, the process exits 0, the
     build either finished or was released to the queue (not left "running"), and after a
     restart it completes; one row
+  - DELETE /v1/builds/{id}: 409 while running, 204 once finished; then the build and its
+    artifacts answer 404
   - auth (401 without a token, 403 for a read token POSTing) and validation errors
     (malformed JSON, unknown field, a malformed image reference, unknown kernel), Range on image.eif
 
@@ -227,6 +229,19 @@ def main():
               s1 == 202 and s2 == 200 and b1["id"] == b2["id"], (s1, s2))
         daemon.wait(b1["id"], ("succeeded", "failed"))
 
+        # DELETE: the idempotent build (finished) goes with its artifacts.
+        status, _, _ = daemon.request("DELETE", "/v1/builds/" + b1["id"], raw=True)
+        check("DELETE of a finished build → 204", status == 204, status)
+        status, p, _ = daemon.request("GET", "/v1/builds/%s/artifacts/image.eif" % b1["id"], token=READ)
+        check("its artifacts are gone (404)", status == 404 and p["code"] == "not_found", (status, p))
+        status, p, _ = daemon.request("GET", "/v1/builds/" + b1["id"], token=READ)
+        check("and the build itself (404)", status == 404, (status, p))
+        check("and its files", not os.path.exists(os.path.join(work, "data", "artifacts", b1["id"])))
+        status, p, _ = daemon.request("DELETE", "/v1/builds/" + b1["id"])
+        check("DELETE again → 404", status == 404, (status, p))
+        status, p, _ = daemon.request("DELETE", "/v1/builds/" + b1["id"], token=READ)
+        check("a read token cannot DELETE (403)", status == 403, (status, p))
+
         # Auth and validation.
         status, p, h = daemon.request("POST", "/v1/builds", busybox, token=None)
         check("no token → 401 problem+json", status == 401 and p["code"] == "unauthorized" and
@@ -258,6 +273,9 @@ def main():
         status, b, _ = daemon.request("POST", "/v1/builds", {"image": "oci-layout:%s:latest" % big})
         running = daemon.wait(b["id"], ("running", "succeeded", "failed"), timeout=60)
         was_running = running is not None and running["state"] == "running"
+        status, p, _ = daemon.request("DELETE", "/v1/builds/" + b["id"])
+        check("DELETE of a running build → 409 not_finished",
+              status == 409 and p["code"] == "not_finished", (status, p))
         daemon.kill9()
         check("the large build was running when the daemon was killed", was_running, running)
         daemon.start()
