@@ -85,8 +85,16 @@ struct HttpApi::Impl {
     }
   }
 
+  static Problem too_large() {
+    return {413, "body_too_large", "the request body is larger than the server's limit"};
+  }
+
   void webhook(const httplib::Request& req, httplib::Response& res) {
     const std::string source = req.matches[1];
+    if (req.body.size() > ctx.config.max_body_bytes) {
+      send_problem(res, too_large());
+      return;
+    }
     if (refuse_if_draining(res)) {
       ctx.metrics.add(server::kMetricWebhookDeliveries, {{"source", source}, {"outcome", "error"}});
       return;
@@ -116,9 +124,14 @@ struct HttpApi::Impl {
   }
 
   // Runs a handler after the role check, turning errors into problem+json.
-  template <typename Handler> httplib::Server::Handler guarded(Role role, Handler handler) {
-    return [this, role, handler](const httplib::Request& req, httplib::Response& res) {
+  template <typename Handler>
+  httplib::Server::Handler guarded(Role role, Handler handler, std::size_t body_limit = 0) {
+    return [this, role, handler, body_limit](const httplib::Request& req, httplib::Response& res) {
       try {
+        if (req.body.size() > (body_limit ? body_limit : ctx.config.max_body_bytes)) {
+          send_problem(res, too_large());
+          return;
+        }
         if (auto p = auth.check(req.get_header_value("Authorization"), role)) {
           if (p->status == 401) {
             res.set_header("WWW-Authenticate", "Bearer");
@@ -305,6 +318,100 @@ struct HttpApi::Impl {
     }
   }
 
+  static nlohmann::json kernel_view(const server::KernelInfo& k) {
+    nlohmann::json digests = {{k.arch == Arch::Aarch64 ? "Image" : "bzImage", k.kernel_sha256}};
+    if (k.config_sha256) {
+      digests[k.arch == Arch::Aarch64 ? "Image.config" : "bzImage.config"] = *k.config_sha256;
+    }
+    if (k.nsm_sha256) {
+      digests["nsm.ko"] = *k.nsm_sha256;
+    }
+    return {{"name", k.name},       {"arch", std::string(arch_name(k.arch))},
+            {"source", k.source},   {"default", k.is_default},
+            {"cmdline", k.cmdline}, {"digest", k.digest},
+            {"digests", digests},   {"links", {{"self", "/v1/kernels/" + k.name}}}};
+  }
+
+  server::KernelInfo kernel_or_404(const std::string& name) {
+    auto k = ctx.runner.kernel(name);
+    if (!k) {
+      throw Error(ErrorCode::NotFound, "no kernel named '" + name + "'");
+    }
+    return *k;
+  }
+
+  // POST /v1/kernels, multipart/form-data: name, arch (x86_64 | aarch64, default x86_64),
+  // cmdline (optional); files kernel (bzImage / Image), config, nsm_ko (optional).
+  void upload_kernel(const httplib::Request& req, httplib::Response& res) {
+    if (!req.is_multipart_form_data()) {
+      throw Error(ErrorCode::InvalidInput,
+                  "expected multipart/form-data with fields name, kernel (file) and optionally "
+                  "arch, cmdline, config (file), nsm_ko (file)");
+    }
+    for (const auto& [field, _] : req.files) {
+      if (field != "name" && field != "arch" && field != "cmdline" && field != "kernel" &&
+          field != "config" && field != "nsm_ko") {
+        throw Error(ErrorCode::InvalidInput, "field '" + field + "': unknown field");
+      }
+    }
+    const auto field = [&](const char* key) -> std::optional<std::string> {
+      if (!req.has_file(key)) {
+        return std::nullopt;
+      }
+      return req.get_file_value(key).content;
+    };
+    const auto name = field("name");
+    if (!name) {
+      throw Error(ErrorCode::InvalidInput, "field 'name': required");
+    }
+    server::KernelUpload upload;
+    const std::string arch = field("arch").value_or("x86_64");
+    if (arch == "aarch64") {
+      upload.arch = Arch::Aarch64;
+    } else if (arch != "x86_64") {
+      throw Error(ErrorCode::InvalidInput, "field 'arch': '" + arch + "' is not x86_64 or aarch64");
+    }
+    const auto kernel = field("kernel");
+    if (!kernel) {
+      throw Error(ErrorCode::InvalidInput, "field 'kernel': required (the bzImage or Image file)");
+    }
+    upload.kernel = *kernel;
+    upload.config = field("config");
+    upload.nsm_ko = field("nsm_ko");
+    upload.cmdline = field("cmdline");
+    if (upload.cmdline && (upload.cmdline->empty() || upload.cmdline->size() > 4096 ||
+                           upload.cmdline->find_first_of("\n\r") != std::string::npos)) {
+      throw Error(ErrorCode::InvalidInput, "field 'cmdline': must be one line of 1-4096 bytes");
+    }
+    if (ctx.runner.has_kernel(*name)) {
+      send_problem(res, {409, "already_exists",
+                         "a kernel named '" + *name + "' already exists; delete it first"});
+      return;
+    }
+    const server::KernelInfo k = ctx.runner.add_kernel(*name, upload);
+    res.set_header("Location", "/v1/kernels/" + k.name);
+    send_json(res, 201, kernel_view(k));
+  }
+
+  void remove_kernel(const httplib::Request& req, httplib::Response& res) {
+    const std::string name = req.matches[1];
+    switch (ctx.runner.remove_kernel(name)) {
+    case server::KernelRemoveResult::NotFound:
+      throw Error(ErrorCode::NotFound, "no kernel named '" + name + "'");
+    case server::KernelRemoveResult::IsDefault:
+      send_problem(res, {409, "default_kernel",
+                         "'" + name + "' is the default kernel; it cannot be deleted"});
+      return;
+    case server::KernelRemoveResult::Configured:
+      send_problem(res, {409, "configured_kernel",
+                         "'" + name + "' comes from the server's configuration; remove it there"});
+      return;
+    case server::KernelRemoveResult::Removed:
+      res.status = 204;
+      return;
+    }
+  }
+
   void ready(httplib::Response& res) {
     if (draining) {
       send_problem(res, {503, "shutting_down", "the service is shutting down"});
@@ -323,7 +430,31 @@ struct HttpApi::Impl {
   }
 
   void routes() {
-    http.set_payload_max_length(ctx.config.max_body_bytes);
+    // httplib reads a body before the handler: the global limit is the largest (a kernel
+    // upload's); every handler checks its own, and this refuses by Content-Length (and checks
+    // an upload's admin token) before a large body is read at all.
+    http.set_payload_max_length(
+        std::max(ctx.config.max_body_bytes, ctx.config.max_kernel_upload_bytes));
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const bool upload = req.method == "POST" && req.path == "/v1/kernels";
+      if (upload) {
+        if (auto p = auth.check(req.get_header_value("Authorization"), Role::Admin)) {
+          send_problem(res, *p);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+      }
+      const std::size_t limit =
+          upload ? ctx.config.max_kernel_upload_bytes : ctx.config.max_body_bytes;
+      const std::string length = req.get_header_value("Content-Length");
+      if (!length.empty() && length.size() < 20 &&
+          length.find_first_not_of("0123456789") == std::string::npos &&
+          std::stoull(length) > limit) {
+        send_problem(res, too_large());
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     add("GET", "/healthz", "/healthz", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, {{"status", "ok"}});
     });
@@ -363,6 +494,22 @@ struct HttpApi::Impl {
         guarded(Role::Build, [this](R q, W s) { remove(q, s); }));
     add("POST", "/v1/builds/{id}/cancel", "/v1/builds/" + id + "/cancel",
         guarded(Role::Build, [this](R q, W s) { cancel(q, s); }));
+    add("GET", "/v1/kernels", "/v1/kernels", guarded(Role::Read, [this](R, W s) {
+          nlohmann::json list = nlohmann::json::array();
+          for (const auto& k : ctx.runner.kernels()) {
+            list.push_back(kernel_view(k));
+          }
+          send_json(s, 200, {{"kernels", list}});
+        }));
+    add("GET", "/v1/kernels/{name}", "/v1/kernels/([^/]+)", guarded(Role::Read, [this](R q, W s) {
+          send_json(s, 200, kernel_view(kernel_or_404(q.matches[1])));
+        }));
+    add("POST", "/v1/kernels", "/v1/kernels",
+        guarded(
+            Role::Admin, [this](R q, W s) { upload_kernel(q, s); },
+            ctx.config.max_kernel_upload_bytes));
+    add("DELETE", "/v1/kernels/{name}", "/v1/kernels/([^/]+)",
+        guarded(Role::Admin, [this](R q, W s) { remove_kernel(q, s); }));
     // Webhooks authenticate with their own per-source secrets, not API tokens.
     add("POST", "/v1/webhooks/{source}", "/v1/webhooks/(distribution|harbor|dockerhub|github)",
         [this](R q, W s) { webhook(q, s); });

@@ -7,6 +7,9 @@
 //   GET  /v1/builds/{id}/artifacts/{name}    read    (Range supported)
 //   POST /v1/builds/{id}/cancel              build
 //   DELETE /v1/builds/{id}                   build   204; 409 unless finished (row + files go)
+//   GET  /v1/kernels, /v1/kernels/{name}     read
+//   POST /v1/kernels                         admin   multipart → 201; 409 if the name exists
+//   DELETE /v1/kernels/{name}                admin   204; 409 for the default or a configured one
 //   POST /v1/webhooks/{distribution|harbor|dockerhub|github}   per-source secret (webhooks/)
 //   GET  /healthz, /readyz, /metrics         open (Prometheus text 0.0.4)
 // The contract is api/openapi.json; route_table() lets a test keep the two in sync.

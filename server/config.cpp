@@ -156,6 +156,8 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
       c.max_queue = count_at(value, where, 1, 1'000'000);
     } else if (key == "max_body_bytes") {
       c.max_body_bytes = count_at(value, where, 1024, 64 << 20);
+    } else if (key == "max_kernel_upload_bytes") {
+      c.max_kernel_upload_bytes = count_at(value, where, 1024, std::uint64_t{1} << 30);
     } else if (key == "lease_seconds") {
       c.lease = std::chrono::seconds(count_at(value, where, 2, 3600));
     } else if (key == "build_timeout_seconds") {
@@ -193,10 +195,10 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
     } else if (key == "kernels" || key == "tokens") {
       invalid(where, "expected an array");
     } else {
-      invalid(where,
-              "unknown key (known: listen, data_dir, kernels, workers, max_queue, "
-              "max_body_bytes, lease_seconds, build_timeout_seconds, shutdown_grace_seconds, "
-              "log_format, tokens, token_file, webhooks)");
+      invalid(where, "unknown key (known: listen, data_dir, kernels, workers, max_queue, "
+                     "max_body_bytes, max_kernel_upload_bytes, lease_seconds, "
+                     "build_timeout_seconds, shutdown_grace_seconds, "
+                     "log_format, tokens, token_file, webhooks)");
     }
   }
 }
@@ -312,6 +314,15 @@ ServeConfig load_serve_config(const ServeFlags& flags, const Environment& env) {
   }
   if (flags.token_file) {
     read_token_file(c, "--token-file", *flags.token_file);
+  }
+  const std::filesystem::path blobs = env.count("OCI2EIF_NITRO_CLI_BLOBS") != 0
+                                          ? std::filesystem::path(env.at("OCI2EIF_NITRO_CLI_BLOBS"))
+                                          : "/usr/share/nitro_enclaves/blobs";
+  const bool named = std::any_of(c.kernels.begin(), c.kernels.end(),
+                                 [](const KernelDir& k) { return k.name == "nitro-cli"; });
+  if (!named && (std::filesystem::is_regular_file(blobs / "bzImage") ||
+                 std::filesystem::is_regular_file(blobs / "Image"))) {
+    c.kernels.push_back({"nitro-cli", blobs});
   }
   if (flags.shutdown_grace_seconds) {
     c.shutdown_grace = std::chrono::seconds(

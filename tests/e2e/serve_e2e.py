@@ -11,6 +11,10 @@ real SQLite, real builds of the project's test images, real HTTP.
     restart it completes; one row
   - DELETE /v1/builds/{id}: 409 while running, 204 once finished; then the build and its
     artifacts answer 404
+  - kernels: GET /v1/kernels lists the configured bundle (digests = the files' sha256) and
+    nitro-cli (OCI2EIF_NITRO_CLI_BLOBS); an admin uploads one (multipart), it is listed and
+    stored under data/kernels/NAME/, a build uses it; 403 for a build token, 409 for a second
+    upload of the name and for deleting the default; DELETE then 404
   - auth (401 without a token, 403 for a read token POSTing) and validation errors
     (malformed JSON, unknown field, a malformed image reference, unknown kernel), Range on image.eif
 
@@ -38,6 +42,28 @@ TESTS = os.path.dirname(HERE)
 results = {"passed": 0, "failed": 0}
 READ = "read-token-0123456789abcdef"
 BUILD = "build-token-0123456789abcdef"
+ADMIN = "admin-token-0123456789abcdef"
+
+
+def sha256_file(path):
+    with open(path, "rb") as f:
+        return "sha256:" + hashlib.sha256(f.read()).hexdigest()
+
+
+def multipart(fields):
+    """(body, content type) for multipart/form-data; values are str or bytes (a file)."""
+    boundary = "oci2eif-e2e-boundary-7d1f"
+    out = b""
+    for name, value in fields.items():
+        disp = 'form-data; name="%s"' % name
+        if isinstance(value, bytes):
+            disp += '; filename="%s"' % name
+        else:
+            value = value.encode()
+        out += b"--" + boundary.encode() + b"\r\nContent-Disposition: " + disp.encode() + b"\r\n\r\n"
+        out += value + b"\r\n"
+    out += b"--" + boundary.encode() + b"--\r\n"
+    return out, "multipart/form-data; boundary=" + boundary
 
 
 def check(name, ok, detail=""):
@@ -180,7 +206,10 @@ def main():
         shutil.copy("/boot/config-" + kernels[-1][len("/boot/vmlinuz-"):],
                     os.path.join(kernel_dir, "bzImage.config"))
         with open(os.path.join(work, "tokens"), "w") as f:
-            f.write("read %s reader\nbuild %s ci\n" % (READ, BUILD))
+            f.write("read %s reader\nbuild %s ci\nadmin %s ops\n" % (READ, BUILD, ADMIN))
+        blobs = os.path.join(work, "nitro-blobs")
+        shutil.copytree(kernel_dir, blobs)
+        os.environ["OCI2EIF_NITRO_CLI_BLOBS"] = blobs
         daemon = Daemon(binary, work, kernel_dir, free_port())
         daemon.start()
         busybox = {"image": "oci-layout:%s/busybox:latest" % images, "labels": {"suite": "e2e"}}
@@ -241,6 +270,46 @@ def main():
         check("DELETE again → 404", status == 404, (status, p))
         status, p, _ = daemon.request("DELETE", "/v1/builds/" + b1["id"], token=READ)
         check("a read token cannot DELETE (403)", status == 403, (status, p))
+
+        # Kernel catalog.
+        status, ks, _ = daemon.request("GET", "/v1/kernels", token=READ)
+        byname = {k["name"]: k for k in ks["kernels"]} if status == 200 else {}
+        cloud = byname.get("cloud", {})
+        check("GET /v1/kernels: cloud is the default, with its files' digests and cmdline",
+              cloud.get("default") is True and cloud.get("arch") == "x86_64" and
+              cloud["digests"]["bzImage"] == sha256_file(os.path.join(kernel_dir, "bzImage")) and
+              cloud["digests"]["bzImage.config"] == sha256_file(os.path.join(kernel_dir, "bzImage.config"))
+              and "console=ttyS0" in cloud["cmdline"], ks)
+        check("a nitro-cli blobs directory is offered as nitro-cli (not default)",
+              byname.get("nitro-cli", {}).get("default") is False, ks)
+        status, k, _ = daemon.request("GET", "/v1/kernels/cloud", token=READ)
+        check("GET /v1/kernels/cloud", status == 200 and k == cloud, (status, k))
+        with open(os.path.join(kernel_dir, "bzImage"), "rb") as f:
+            bz = f.read()
+        body, ctype = multipart({"name": "up1", "cmdline": "console=ttyS0 reboot=k", "kernel": bz})
+        # (A small body: the token is checked before a large body is read, and the server then
+        # closes the connection, which a client still sending sees as a broken pipe.)
+        small, small_type = multipart({"name": "up1", "kernel": b"x"})
+        status, p, _ = daemon.request("POST", "/v1/kernels", small, headers={"Content-Type": small_type})
+        check("a build token cannot upload a kernel (403)", status == 403, (status, p))
+        status, k, _ = daemon.request("POST", "/v1/kernels", body, token=ADMIN, headers={"Content-Type": ctype})
+        check("an admin uploads kernel up1 (201)", status == 201 and k["name"] == "up1" and
+              k["digests"]["bzImage"] == cloud["digests"]["bzImage"] and
+              k["cmdline"] == "console=ttyS0 reboot=k" and k["default"] is False, (status, k))
+        check("it is stored under data/kernels/up1/",
+              os.path.isfile(os.path.join(work, "data", "kernels", "up1", "bzImage")))
+        status, p, _ = daemon.request("POST", "/v1/kernels", body, token=ADMIN, headers={"Content-Type": ctype})
+        check("uploading up1 again → 409", status == 409 and p["code"] == "already_exists", (status, p))
+        status, kb, _ = daemon.request("POST", "/v1/builds", dict(busybox, kernel="up1"))
+        done = daemon.wait(kb["id"], ("succeeded", "failed")) if status == 202 else None
+        check("a build with the uploaded kernel succeeds", done and done["state"] == "succeeded", (status, done))
+        status, p, _ = daemon.request("DELETE", "/v1/kernels/cloud", token=ADMIN)
+        check("deleting the default kernel → 409", status == 409 and p["code"] == "default_kernel", (status, p))
+        status, _, _ = daemon.request("DELETE", "/v1/kernels/up1", token=ADMIN, raw=True)
+        check("DELETE /v1/kernels/up1 → 204", status == 204, status)
+        status, p, _ = daemon.request("GET", "/v1/kernels/up1", token=READ)
+        check("then it is 404, and its directory is gone",
+              status == 404 and not os.path.exists(os.path.join(work, "data", "kernels", "up1")), (status, p))
 
         # Auth and validation.
         status, p, h = daemon.request("POST", "/v1/builds", busybox, token=None)
