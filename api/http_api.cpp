@@ -14,6 +14,7 @@
 #include <fstream>
 #include <httplib.h>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 namespace oci2eif::api {
@@ -239,12 +240,79 @@ struct HttpApi::Impl {
     send_json(res, 200, body);
   }
 
+  // GET /v1/builds/{id}/log[?follow=1[&timeout=S]]: with follow, the log is streamed (chunked)
+  // as it grows until the build ends (the tail after the end included) or `timeout` seconds
+  // (default 600, at most 3600) pass. Followers hold a server thread each, so at most
+  // kMaxFollowers at once; more answer 429.
+  static constexpr int kMaxFollowers = 4;
+  std::atomic<int> followers{0};
+
   void log(const httplib::Request& req, httplib::Response& res) {
     const auto b = build_or_404(req.matches[1]);
-    std::ifstream in(ctx.runner.log_path(b.id));
-    std::stringstream text;
-    text << in.rdbuf();
-    res.set_content(text.str(), "text/plain; charset=utf-8");
+    const std::string follow = req.get_param_value("follow");
+    if (follow != "1" && follow != "true") {
+      std::ifstream in(ctx.runner.log_path(b.id));
+      std::stringstream text;
+      text << in.rdbuf();
+      res.set_content(text.str(), "text/plain; charset=utf-8");
+      return;
+    }
+    int timeout = 600;
+    if (req.has_param("timeout")) {
+      const std::string t = req.get_param_value("timeout");
+      if (t.empty() || t.size() > 4 || t.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(t) < 1 || std::stoi(t) > 3600) {
+        throw Error(ErrorCode::InvalidInput, "query 'timeout': '" + t + "' is not 1 to 3600");
+      }
+      timeout = std::stoi(t);
+    }
+    if (++followers > kMaxFollowers) {
+      --followers;
+      res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
+      send_problem(res, {429, "too_many_followers",
+                         "at most " + std::to_string(kMaxFollowers) +
+                             " logs are followed at once; retry, or poll without follow"});
+      return;
+    }
+    struct Follow {
+      std::string id;
+      std::filesystem::path path;
+      std::uint64_t offset = 0;
+      std::chrono::steady_clock::time_point deadline;
+    };
+    auto state = std::make_shared<Follow>(
+        Follow{b.id, ctx.runner.log_path(b.id), 0,
+               std::chrono::steady_clock::now() + std::chrono::seconds(timeout)});
+    res.set_chunked_content_provider(
+        "text/plain; charset=utf-8",
+        [this, state](std::size_t, httplib::DataSink& sink) {
+          // The state is read before the file, so the tail written before the end is sent.
+          const auto now_b = ctx.store.get(state->id);
+          const bool ended = !now_b || server::is_terminal(now_b->state);
+          std::ifstream in(state->path, std::ios::binary);
+          bool wrote = false;
+          if (in) {
+            in.seekg(static_cast<std::streamoff>(state->offset));
+            char buf[1 << 16];
+            while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+              const auto n = static_cast<std::size_t>(in.gcount());
+              if (!sink.write(buf, n)) {
+                return false;
+              }
+              state->offset += n;
+              wrote = true;
+            }
+          }
+          if (ended || std::chrono::steady_clock::now() >= state->deadline) {
+            sink.done();
+            return true;
+          }
+          if (!wrote) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          }
+          return true;
+        },
+        [this](bool) { --followers; });
   }
 
   void artifact(const httplib::Request& req, httplib::Response& res) {

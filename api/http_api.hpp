@@ -3,7 +3,7 @@
 //   POST /v1/builds                          build   → 202 {id, state, links}; 503 draining
 //   GET  /v1/builds?state=&image=&label=K=V&limit=&cursor=   read
 //   GET  /v1/builds/{id}                     read
-//   GET  /v1/builds/{id}/log                 read    text/plain
+//   GET  /v1/builds/{id}/log                 read    text/plain; ?follow=1 streams to the end
 //   GET  /v1/builds/{id}/artifacts/{name}    read    (Range supported)
 //   POST /v1/builds/{id}/cancel              build
 //   DELETE /v1/builds/{id}                   build   204; 409 unless finished (row + files go)

@@ -15,6 +15,7 @@ real SQLite, real builds of the project's test images, real HTTP.
     nitro-cli (OCI2EIF_NITRO_CLI_BLOBS); an admin uploads one (multipart), it is listed and
     stored under data/kernels/NAME/, a build uses it; 403 for a build token, 409 for a second
     upload of the name and for deleting the default; DELETE then 404
+  - GET /v1/builds/{id}/log?follow=1 streams a fresh build's log until it ends
   - auth (401 without a token, 403 for a read token POSTing) and validation errors
     (malformed JSON, unknown field, a malformed image reference, unknown kernel), Range on image.eif
 
@@ -250,6 +251,19 @@ def main():
         status, page, _ = daemon.request("GET", "/v1/builds?label=suite%3De2e&state=succeeded", token=READ)
         check("list filters by label and state", status == 200 and len(page["builds"]) == 1, page)
 
+        # Follow a log while the build runs.
+        status, fb, _ = daemon.request("POST", "/v1/builds", dict(busybox, labels={"case": "follow"}))
+        started = time.time()
+        status, streamed, h = daemon.request("GET", "/v1/builds/%s/log?follow=1&timeout=300" % fb["id"],
+                                             token=READ, raw=True)
+        status2, after, _ = daemon.request("GET", "/v1/builds/" + fb["id"], token=READ)
+        check("log?follow=1 streams (chunked) until the build ends, tail included",
+              status == 200 and h.get("Transfer-Encoding") == "chunked" and
+              after["state"] == "succeeded" and b"artifacts published" in streamed and
+              time.time() - started < 300, (status, h.get("Transfer-Encoding"), after.get("state"), streamed[-200:]))
+        status, p, _ = daemon.request("GET", "/v1/builds/%s/log?follow=1&timeout=0" % fb["id"], token=READ)
+        check("log?follow=1&timeout=0 → 400", status == 400, (status, p))
+
         # Idempotency.
         key = {"Idempotency-Key": "e2e-once"}
         s1, b1, _ = daemon.request("POST", "/v1/builds", busybox, headers=key)
@@ -348,6 +362,14 @@ def main():
         daemon.kill9()
         check("the large build was running when the daemon was killed", was_running, running)
         daemon.start()
+        # Follow its log while the re-run goes on: the stream ends when the build does.
+        status, streamed, h = daemon.request("GET", "/v1/builds/%s/log?follow=1&timeout=600" % b["id"],
+                                             token=READ, raw=True)
+        _, now, _ = daemon.request("GET", "/v1/builds/" + b["id"], token=READ)
+        check("log?follow=1 of the running large build streams to its end",
+              status == 200 and h.get("Transfer-Encoding") == "chunked" and
+              now["state"] in ("succeeded", "failed") and b"attempt 2" in streamed and
+              b"artifacts published" in streamed, (status, now["state"], streamed[-300:]))
         done = daemon.wait(b["id"], ("succeeded", "failed"), timeout=600)
         check("after restart the interrupted build completes",
               done is not None and done["state"] == "succeeded" and done["attempts"] >= 2, done)
