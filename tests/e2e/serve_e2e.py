@@ -16,6 +16,8 @@ real SQLite, real builds of the project's test images, real HTTP.
     stored under data/kernels/NAME/, a build uses it; 403 for a build token, 409 for a second
     upload of the name and for deleting the default; DELETE then 404
   - GET /v1/builds/{id}/log?follow=1 streams a fresh build's log until it ends
+  - 20 concurrent clients each submit 2 builds (distinct labels) and poll them to the end: no
+    HTTP error, all succeeded, no duplicate ids, one row per submission
   - auth (401 without a token, 403 for a read token POSTing) and validation errors
     (malformed JSON, unknown field, a malformed image reference, unknown kernel), Range on image.eif
 
@@ -34,6 +36,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -271,6 +274,48 @@ def main():
         check("the same POST twice with one Idempotency-Key gives one build",
               s1 == 202 and s2 == 200 and b1["id"] == b2["id"], (s1, s2))
         daemon.wait(b1["id"], ("succeeded", "failed"))
+
+        # 20 concurrent clients, 2 builds each, polled to the end.
+        errors, ids, finals = [], [], []
+        lock = threading.Lock()
+
+        def client(n):
+            try:
+                mine = []
+                for k in range(2):
+                    st, bb, _ = daemon.request("POST", "/v1/builds",
+                                               dict(busybox, labels={"case": "load", "client": "c%d-%d" % (n, k)}))
+                    if st != 202:
+                        raise RuntimeError("POST %d %s" % (st, bb))
+                    mine.append(bb["id"])
+                for i in mine:
+                    deadline = time.time() + 600
+                    while time.time() < deadline:
+                        st, bb, _ = daemon.request("GET", "/v1/builds/" + i, token=READ)
+                        if st != 200:
+                            raise RuntimeError("GET %d %s" % (st, bb))
+                        if bb["state"] in ("succeeded", "failed", "cancelled"):
+                            break
+                        time.sleep(0.25)
+                    with lock:
+                        finals.append(bb["state"])
+                with lock:
+                    ids.extend(mine)
+            except Exception as e:  # noqa: BLE001 - reported by the check below
+                with lock:
+                    errors.append("client %d: %r" % (n, e))
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=900)
+        check("20 concurrent clients: no HTTP error", not errors and not any(t.is_alive() for t in threads), errors[:3])
+        check("all 40 builds succeeded", len(finals) == 40 and set(finals) == {"succeeded"}, finals)
+        check("no duplicate ids", len(ids) == 40 and len(set(ids)) == 40, len(set(ids)))
+        status, page, _ = daemon.request("GET", "/v1/builds?label=case%3Dload&limit=1000", token=READ)
+        check("rows = submissions (40)", status == 200 and len(page["builds"]) == 40 and
+              {x["id"] for x in page["builds"]} == set(ids), len(page.get("builds", [])))
 
         # DELETE: the idempotent build (finished) goes with its artifacts.
         status, _, _ = daemon.request("DELETE", "/v1/builds/" + b1["id"], raw=True)
