@@ -9,10 +9,12 @@
 #include "server/build_request.hpp"
 #include "server/service_metrics.hpp"
 
+#include <atomic>
 #include <fcntl.h>
 #include <fstream>
 #include <httplib.h>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 namespace oci2eif::api {
@@ -57,6 +59,19 @@ struct HttpApi::Impl {
   webhooks::WebhookHandler webhooks;
   httplib::Server http;
   std::vector<ApiRoute> table;
+  std::atomic<bool> draining{false};
+
+  // True (and the 503 sent) while the service shuts down: it takes no new builds.
+  bool refuse_if_draining(httplib::Response& res) {
+    if (!draining) {
+      return false;
+    }
+    res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
+    send_problem(res, {503, "shutting_down",
+                       "the service is shutting down and takes no new builds; retry after " +
+                           std::to_string(kRetryAfterSeconds) + " s (or on another instance)"});
+    return true;
+  }
 
   // Registers a route and records it (OpenAPI path syntax) for route_table().
   void add(const std::string& method, const std::string& path, const std::string& pattern,
@@ -71,8 +86,20 @@ struct HttpApi::Impl {
     }
   }
 
+  static Problem too_large() {
+    return {413, "body_too_large", "the request body is larger than the server's limit"};
+  }
+
   void webhook(const httplib::Request& req, httplib::Response& res) {
     const std::string source = req.matches[1];
+    if (req.body.size() > ctx.config.max_body_bytes) {
+      send_problem(res, too_large());
+      return;
+    }
+    if (refuse_if_draining(res)) {
+      ctx.metrics.add(server::kMetricWebhookDeliveries, {{"source", source}, {"outcome", "error"}});
+      return;
+    }
     webhooks::WebhookReply reply;
     try {
       reply = webhooks.handle({source, req.get_header_value("Authorization"),
@@ -98,9 +125,14 @@ struct HttpApi::Impl {
   }
 
   // Runs a handler after the role check, turning errors into problem+json.
-  template <typename Handler> httplib::Server::Handler guarded(Role role, Handler handler) {
-    return [this, role, handler](const httplib::Request& req, httplib::Response& res) {
+  template <typename Handler>
+  httplib::Server::Handler guarded(Role role, Handler handler, std::size_t body_limit = 0) {
+    return [this, role, handler, body_limit](const httplib::Request& req, httplib::Response& res) {
       try {
+        if (req.body.size() > (body_limit ? body_limit : ctx.config.max_body_bytes)) {
+          send_problem(res, too_large());
+          return;
+        }
         if (auto p = auth.check(req.get_header_value("Authorization"), role)) {
           if (p->status == 401) {
             res.set_header("WWW-Authenticate", "Bearer");
@@ -126,6 +158,9 @@ struct HttpApi::Impl {
   }
 
   void submit(const httplib::Request& req, httplib::Response& res) {
+    if (refuse_if_draining(res)) {
+      return;
+    }
     const server::BuildRequest request = server::parse_build_request(req.body);
     const std::string kernel = request.kernel.value_or(ctx.runner.default_kernel());
     if (kernel.empty()) {
@@ -205,12 +240,79 @@ struct HttpApi::Impl {
     send_json(res, 200, body);
   }
 
+  // GET /v1/builds/{id}/log[?follow=1[&timeout=S]]: with follow, the log is streamed (chunked)
+  // as it grows until the build ends (the tail after the end included) or `timeout` seconds
+  // (default 600, at most 3600) pass. Followers hold a server thread each, so at most
+  // kMaxFollowers at once; more answer 429.
+  static constexpr int kMaxFollowers = 4;
+  std::atomic<int> followers{0};
+
   void log(const httplib::Request& req, httplib::Response& res) {
     const auto b = build_or_404(req.matches[1]);
-    std::ifstream in(ctx.runner.log_path(b.id));
-    std::stringstream text;
-    text << in.rdbuf();
-    res.set_content(text.str(), "text/plain; charset=utf-8");
+    const std::string follow = req.get_param_value("follow");
+    if (follow != "1" && follow != "true") {
+      std::ifstream in(ctx.runner.log_path(b.id));
+      std::stringstream text;
+      text << in.rdbuf();
+      res.set_content(text.str(), "text/plain; charset=utf-8");
+      return;
+    }
+    int timeout = 600;
+    if (req.has_param("timeout")) {
+      const std::string t = req.get_param_value("timeout");
+      if (t.empty() || t.size() > 4 || t.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(t) < 1 || std::stoi(t) > 3600) {
+        throw Error(ErrorCode::InvalidInput, "query 'timeout': '" + t + "' is not 1 to 3600");
+      }
+      timeout = std::stoi(t);
+    }
+    if (++followers > kMaxFollowers) {
+      --followers;
+      res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
+      send_problem(res, {429, "too_many_followers",
+                         "at most " + std::to_string(kMaxFollowers) +
+                             " logs are followed at once; retry, or poll without follow"});
+      return;
+    }
+    struct Follow {
+      std::string id;
+      std::filesystem::path path;
+      std::uint64_t offset = 0;
+      std::chrono::steady_clock::time_point deadline;
+    };
+    auto state = std::make_shared<Follow>(
+        Follow{b.id, ctx.runner.log_path(b.id), 0,
+               std::chrono::steady_clock::now() + std::chrono::seconds(timeout)});
+    res.set_chunked_content_provider(
+        "text/plain; charset=utf-8",
+        [this, state](std::size_t, httplib::DataSink& sink) {
+          // The state is read before the file, so the tail written before the end is sent.
+          const auto now_b = ctx.store.get(state->id);
+          const bool ended = !now_b || server::is_terminal(now_b->state);
+          std::ifstream in(state->path, std::ios::binary);
+          bool wrote = false;
+          if (in) {
+            in.seekg(static_cast<std::streamoff>(state->offset));
+            char buf[1 << 16];
+            while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+              const auto n = static_cast<std::size_t>(in.gcount());
+              if (!sink.write(buf, n)) {
+                return false;
+              }
+              state->offset += n;
+              wrote = true;
+            }
+          }
+          if (ended || std::chrono::steady_clock::now() >= state->deadline) {
+            sink.done();
+            return true;
+          }
+          if (!wrote) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          }
+          return true;
+        },
+        [this](bool) { --followers; });
   }
 
   void artifact(const httplib::Request& req, httplib::Response& res) {
@@ -261,7 +363,128 @@ struct HttpApi::Impl {
     }
   }
 
+  // DELETE /v1/builds/{id}: the row goes (GET answers 404 afterwards, and the idempotency key
+  // and input key no longer name it), then its artifacts and log. Only a finished build.
+  void remove(const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    switch (ctx.store.remove(id)) {
+    case server::RemoveResult::NotFound:
+      throw Error(ErrorCode::NotFound, "no build with id '" + id + "'");
+    case server::RemoveResult::NotFinished: {
+      const auto b = build_or_404(id);
+      send_problem(res, {409, "not_finished",
+                         "build " + id + " is " + std::string(server::build_state_name(b.state)) +
+                             "; cancel it (POST /v1/builds/" + id +
+                             "/cancel) and delete it once it has ended"});
+      return;
+    }
+    case server::RemoveResult::Removed:
+      ctx.artifacts.remove(id);
+      std::filesystem::remove(ctx.runner.log_path(id));
+      res.status = 204;
+      return;
+    }
+  }
+
+  static nlohmann::json kernel_view(const server::KernelInfo& k) {
+    nlohmann::json digests = {{k.arch == Arch::Aarch64 ? "Image" : "bzImage", k.kernel_sha256}};
+    if (k.config_sha256) {
+      digests[k.arch == Arch::Aarch64 ? "Image.config" : "bzImage.config"] = *k.config_sha256;
+    }
+    if (k.nsm_sha256) {
+      digests["nsm.ko"] = *k.nsm_sha256;
+    }
+    return {{"name", k.name},       {"arch", std::string(arch_name(k.arch))},
+            {"source", k.source},   {"default", k.is_default},
+            {"cmdline", k.cmdline}, {"digest", k.digest},
+            {"digests", digests},   {"links", {{"self", "/v1/kernels/" + k.name}}}};
+  }
+
+  server::KernelInfo kernel_or_404(const std::string& name) {
+    auto k = ctx.runner.kernel(name);
+    if (!k) {
+      throw Error(ErrorCode::NotFound, "no kernel named '" + name + "'");
+    }
+    return *k;
+  }
+
+  // POST /v1/kernels, multipart/form-data: name, arch (x86_64 | aarch64, default x86_64),
+  // cmdline (optional); files kernel (bzImage / Image), config, nsm_ko (optional).
+  void upload_kernel(const httplib::Request& req, httplib::Response& res) {
+    if (!req.is_multipart_form_data()) {
+      throw Error(ErrorCode::InvalidInput,
+                  "expected multipart/form-data with fields name, kernel (file) and optionally "
+                  "arch, cmdline, config (file), nsm_ko (file)");
+    }
+    for (const auto& [field, _] : req.files) {
+      if (field != "name" && field != "arch" && field != "cmdline" && field != "kernel" &&
+          field != "config" && field != "nsm_ko") {
+        throw Error(ErrorCode::InvalidInput, "field '" + field + "': unknown field");
+      }
+    }
+    const auto field = [&](const char* key) -> std::optional<std::string> {
+      if (!req.has_file(key)) {
+        return std::nullopt;
+      }
+      return req.get_file_value(key).content;
+    };
+    const auto name = field("name");
+    if (!name) {
+      throw Error(ErrorCode::InvalidInput, "field 'name': required");
+    }
+    server::KernelUpload upload;
+    const std::string arch = field("arch").value_or("x86_64");
+    if (arch == "aarch64") {
+      upload.arch = Arch::Aarch64;
+    } else if (arch != "x86_64") {
+      throw Error(ErrorCode::InvalidInput, "field 'arch': '" + arch + "' is not x86_64 or aarch64");
+    }
+    const auto kernel = field("kernel");
+    if (!kernel) {
+      throw Error(ErrorCode::InvalidInput, "field 'kernel': required (the bzImage or Image file)");
+    }
+    upload.kernel = *kernel;
+    upload.config = field("config");
+    upload.nsm_ko = field("nsm_ko");
+    upload.cmdline = field("cmdline");
+    if (upload.cmdline && (upload.cmdline->empty() || upload.cmdline->size() > 4096 ||
+                           upload.cmdline->find_first_of("\n\r") != std::string::npos)) {
+      throw Error(ErrorCode::InvalidInput, "field 'cmdline': must be one line of 1-4096 bytes");
+    }
+    if (ctx.runner.has_kernel(*name)) {
+      send_problem(res, {409, "already_exists",
+                         "a kernel named '" + *name + "' already exists; delete it first"});
+      return;
+    }
+    const server::KernelInfo k = ctx.runner.add_kernel(*name, upload);
+    res.set_header("Location", "/v1/kernels/" + k.name);
+    send_json(res, 201, kernel_view(k));
+  }
+
+  void remove_kernel(const httplib::Request& req, httplib::Response& res) {
+    const std::string name = req.matches[1];
+    switch (ctx.runner.remove_kernel(name)) {
+    case server::KernelRemoveResult::NotFound:
+      throw Error(ErrorCode::NotFound, "no kernel named '" + name + "'");
+    case server::KernelRemoveResult::IsDefault:
+      send_problem(res, {409, "default_kernel",
+                         "'" + name + "' is the default kernel; it cannot be deleted"});
+      return;
+    case server::KernelRemoveResult::Configured:
+      send_problem(res, {409, "configured_kernel",
+                         "'" + name + "' comes from the server's configuration; remove it there"});
+      return;
+    case server::KernelRemoveResult::Removed:
+      res.status = 204;
+      return;
+    }
+  }
+
   void ready(httplib::Response& res) {
+    if (draining) {
+      send_problem(res, {503, "shutting_down", "the service is shutting down"});
+      return;
+    }
     ctx.store.count_queued();
     const auto probe = ctx.config.data_dir / ".readyz";
     std::ofstream(probe) << "ok";
@@ -275,7 +498,31 @@ struct HttpApi::Impl {
   }
 
   void routes() {
-    http.set_payload_max_length(ctx.config.max_body_bytes);
+    // httplib reads a body before the handler: the global limit is the largest (a kernel
+    // upload's); every handler checks its own, and this refuses by Content-Length (and checks
+    // an upload's admin token) before a large body is read at all.
+    http.set_payload_max_length(
+        std::max(ctx.config.max_body_bytes, ctx.config.max_kernel_upload_bytes));
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const bool upload = req.method == "POST" && req.path == "/v1/kernels";
+      if (upload) {
+        if (auto p = auth.check(req.get_header_value("Authorization"), Role::Admin)) {
+          send_problem(res, *p);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+      }
+      const std::size_t limit =
+          upload ? ctx.config.max_kernel_upload_bytes : ctx.config.max_body_bytes;
+      const std::string length = req.get_header_value("Content-Length");
+      if (!length.empty() && length.size() < 20 &&
+          length.find_first_not_of("0123456789") == std::string::npos &&
+          std::stoull(length) > limit) {
+        send_problem(res, too_large());
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     add("GET", "/healthz", "/healthz", [](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, {{"status", "ok"}});
     });
@@ -311,8 +558,26 @@ struct HttpApi::Impl {
         guarded(Role::Read, [this](R q, W s) { log(q, s); }));
     add("GET", "/v1/builds/{id}/artifacts/{name}", "/v1/builds/" + id + "/artifacts/([^/]+)",
         guarded(Role::Read, [this](R q, W s) { artifact(q, s); }));
+    add("DELETE", "/v1/builds/{id}", "/v1/builds/" + id,
+        guarded(Role::Build, [this](R q, W s) { remove(q, s); }));
     add("POST", "/v1/builds/{id}/cancel", "/v1/builds/" + id + "/cancel",
         guarded(Role::Build, [this](R q, W s) { cancel(q, s); }));
+    add("GET", "/v1/kernels", "/v1/kernels", guarded(Role::Read, [this](R, W s) {
+          nlohmann::json list = nlohmann::json::array();
+          for (const auto& k : ctx.runner.kernels()) {
+            list.push_back(kernel_view(k));
+          }
+          send_json(s, 200, {{"kernels", list}});
+        }));
+    add("GET", "/v1/kernels/{name}", "/v1/kernels/([^/]+)", guarded(Role::Read, [this](R q, W s) {
+          send_json(s, 200, kernel_view(kernel_or_404(q.matches[1])));
+        }));
+    add("POST", "/v1/kernels", "/v1/kernels",
+        guarded(
+            Role::Admin, [this](R q, W s) { upload_kernel(q, s); },
+            ctx.config.max_kernel_upload_bytes));
+    add("DELETE", "/v1/kernels/{name}", "/v1/kernels/([^/]+)",
+        guarded(Role::Admin, [this](R q, W s) { remove_kernel(q, s); }));
     // Webhooks authenticate with their own per-source secrets, not API tokens.
     add("POST", "/v1/webhooks/{source}", "/v1/webhooks/(distribution|harbor|dockerhub|github)",
         [this](R q, W s) { webhook(q, s); });
@@ -355,6 +620,10 @@ void HttpApi::run() {
                                    "of this machine)");
   }
   impl_->http.listen_after_bind();
+}
+
+void HttpApi::drain() {
+  impl_->draining = true;
 }
 
 void HttpApi::stop() {

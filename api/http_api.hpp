@@ -1,11 +1,15 @@
 // The HTTP API of `oci2eif serve` (/v1/builds, /healthz, /readyz) over cpp-httplib, whose
 // header stays in http_api.cpp. Routes:
-//   POST /v1/builds                          build   → 202 {id, state, links}
+//   POST /v1/builds                          build   → 202 {id, state, links}; 503 draining
 //   GET  /v1/builds?state=&image=&label=K=V&limit=&cursor=   read
 //   GET  /v1/builds/{id}                     read
-//   GET  /v1/builds/{id}/log                 read    text/plain
+//   GET  /v1/builds/{id}/log                 read    text/plain; ?follow=1 streams to the end
 //   GET  /v1/builds/{id}/artifacts/{name}    read    (Range supported)
 //   POST /v1/builds/{id}/cancel              build
+//   DELETE /v1/builds/{id}                   build   204; 409 unless finished (row + files go)
+//   GET  /v1/kernels, /v1/kernels/{name}     read
+//   POST /v1/kernels                         admin   multipart → 201; 409 if the name exists
+//   DELETE /v1/kernels/{name}                admin   204; 409 for the default or a configured one
 //   POST /v1/webhooks/{distribution|harbor|dockerhub|github}   per-source secret (webhooks/)
 //   GET  /healthz, /readyz, /metrics         open (Prometheus text 0.0.4)
 // The contract is api/openapi.json; route_table() lets a test keep the two in sync.
@@ -48,6 +52,9 @@ public:
   // Binds config.listen_host:listen_port (throws Io if it cannot), then serves until stop().
   void run();
   void stop();
+  // Graceful shutdown has begun: POST /v1/builds and webhooks answer 503 (shutting_down) and
+  // /readyz 503; reads go on being served until stop().
+  void drain();
   // Every route registered, in registration order.
   const std::vector<ApiRoute>& route_table() const;
 

@@ -11,9 +11,12 @@
 #include "server/version.hpp"
 
 #include <chrono>
+#include <fcntl.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 #include <sstream>
+#include <unistd.h>
 
 namespace oci2eif::server {
 namespace {
@@ -58,29 +61,190 @@ private:
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
+void fsync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    throw_errno("open " + dir.string());
+  }
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) {
+    throw_errno("fsync " + dir.string());
+  }
+}
+
+bool is_kernel_name(const std::string& name);
+
 } // namespace
+
+BuildRunner::Kernel BuildRunner::load(const std::string& name, const std::filesystem::path& dir,
+                                      const std::string& source) {
+  const Arch arch =
+      std::filesystem::is_regular_file(dir / "bzImage") ? Arch::X86_64 : Arch::Aarch64;
+  Kernel kernel{load_kernel_bundle(dir, arch), "", {}};
+  KernelInfo& info = kernel.info;
+  info.name = name;
+  info.arch = arch;
+  info.source = source;
+  info.kernel_sha256 = file_digest(kernel.bundle.kernel);
+  info.cmdline = kernel.bundle.cmdline;
+  std::string identity = info.kernel_sha256 + "\n" + kernel.bundle.cmdline;
+  if (kernel.bundle.config) {
+    info.config_sha256 = file_digest(*kernel.bundle.config);
+    identity += "\n" + *info.config_sha256;
+  }
+  if (kernel.bundle.nsm_ko) {
+    info.nsm_sha256 = file_digest(*kernel.bundle.nsm_ko);
+    identity += "\n" + *info.nsm_sha256;
+  }
+  kernel.digest = text_digest(identity);
+  info.digest = kernel.digest;
+  return kernel;
+}
 
 BuildRunner::BuildRunner(const ServeConfig& config, const ArtifactStore& artifacts)
     : data_dir_(config.data_dir), artifacts_(artifacts) {
   for (const KernelDir& k : config.kernels) {
-    const Arch arch =
-        std::filesystem::is_regular_file(k.dir / "bzImage") ? Arch::X86_64 : Arch::Aarch64;
-    Kernel kernel{load_kernel_bundle(k.dir, arch), ""};
-    std::string identity = file_digest(kernel.bundle.kernel) + "\n" + kernel.bundle.cmdline;
-    if (kernel.bundle.config) {
-      identity += "\n" + file_digest(*kernel.bundle.config);
-    }
-    if (kernel.bundle.nsm_ko) {
-      identity += "\n" + file_digest(*kernel.bundle.nsm_ko);
-    }
-    kernel.digest = text_digest(identity);
-    kernels_.emplace(k.name, std::move(kernel));
+    kernels_.emplace(k.name, load(k.name, k.dir, "configured"));
   }
   if (!config.kernels.empty()) {
     default_kernel_ = config.kernels.front().name;
   }
   std::filesystem::create_directories(data_dir_ / "logs");
   std::filesystem::create_directories(data_dir_ / "scratch");
+  std::filesystem::create_directories(data_dir_ / "kernels");
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir_ / "kernels")) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(".")) { // an upload that did not complete
+      std::filesystem::remove_all(entry.path());
+      continue;
+    }
+    if (kernels_.count(name) != 0) {
+      spdlog::warn("uploaded kernel '{}' is shadowed by the configured one of that name", name);
+      continue;
+    }
+    try {
+      kernels_.emplace(name, load(name, entry.path(), "uploaded"));
+    } catch (const std::exception& e) {
+      spdlog::error("uploaded kernel '{}' not loaded: {}", name, e.what());
+    }
+  }
+  if (default_kernel_.empty() && !kernels_.empty()) {
+    default_kernel_ = kernels_.begin()->first;
+  }
+}
+
+bool BuildRunner::has_kernel(const std::string& name) const {
+  std::lock_guard lock(kernels_mutex_);
+  return kernels_.count(name) != 0;
+}
+
+std::optional<BuildRunner::Kernel> BuildRunner::find_kernel(const std::string& name) const {
+  std::lock_guard lock(kernels_mutex_);
+  const auto it = kernels_.find(name);
+  if (it == kernels_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::vector<KernelInfo> BuildRunner::kernels() const {
+  std::lock_guard lock(kernels_mutex_);
+  std::vector<KernelInfo> out;
+  for (const auto& [name, k] : kernels_) {
+    out.push_back(k.info);
+    out.back().is_default = name == default_kernel_;
+  }
+  return out;
+}
+
+std::optional<KernelInfo> BuildRunner::kernel(const std::string& name) const {
+  auto k = find_kernel(name);
+  if (!k) {
+    return std::nullopt;
+  }
+  k->info.is_default = name == default_kernel_;
+  return k->info;
+}
+
+namespace {
+bool is_kernel_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && name.front() != '.' &&
+         name.find_first_not_of(
+             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+             std::string::npos;
+}
+} // namespace
+
+KernelInfo BuildRunner::add_kernel(const std::string& name, const KernelUpload& upload) const {
+  if (!is_kernel_name(name)) {
+    throw Error(ErrorCode::InvalidInput,
+                "field 'name': '" + name +
+                    "' must be 1-64 of [A-Za-z0-9._-], not starting with '.'");
+  }
+  if (upload.kernel.empty()) {
+    throw Error(ErrorCode::InvalidInput, "field 'kernel': the kernel image is empty");
+  }
+  const auto root = data_dir_ / "kernels";
+  const auto final_dir = root / name;
+  const auto temp_dir =
+      root / (".upload-" + name + "-" + std::to_string(::getpid()) + "-" +
+              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::lock_guard lock(kernels_mutex_);
+  if (kernels_.count(name) != 0 || std::filesystem::exists(final_dir)) {
+    throw Error(ErrorCode::InvalidInput,
+                "field 'name': a kernel named '" + name + "' already exists; delete it first");
+  }
+  std::filesystem::create_directories(temp_dir);
+  try {
+    const std::string image = upload.arch == Arch::Aarch64 ? "Image" : "bzImage";
+    const auto put = [&](const std::string& file, const std::string& content) {
+      AtomicFileWriter w(temp_dir / file);
+      w.write(as_bytes(content));
+      w.commit();
+    };
+    put(image, upload.kernel);
+    if (upload.config) {
+      put(image + ".config", *upload.config);
+    }
+    if (upload.nsm_ko) {
+      put("nsm.ko", *upload.nsm_ko);
+    }
+    if (upload.cmdline) {
+      put("cmdline", *upload.cmdline + "\n");
+    }
+    std::filesystem::rename(temp_dir, final_dir);
+    fsync_directory(root);
+  } catch (...) {
+    std::filesystem::remove_all(temp_dir);
+    throw;
+  }
+  Kernel k = load(name, final_dir, "uploaded");
+  kernels_.emplace(name, k);
+  return k.info;
+}
+
+KernelRemoveResult BuildRunner::remove_kernel(const std::string& name) const {
+  std::lock_guard lock(kernels_mutex_);
+  const auto it = kernels_.find(name);
+  if (it == kernels_.end()) {
+    return KernelRemoveResult::NotFound;
+  }
+  if (name == default_kernel_) {
+    return KernelRemoveResult::IsDefault;
+  }
+  if (it->second.info.source != "uploaded") {
+    return KernelRemoveResult::Configured;
+  }
+  kernels_.erase(it);
+  // Renamed away first, so a crash never leaves a half-deleted bundle under its name.
+  const auto root = data_dir_ / "kernels";
+  const auto doomed = root / (".deleted-" + name);
+  std::filesystem::remove_all(doomed);
+  std::filesystem::rename(root / name, doomed);
+  fsync_directory(root);
+  std::filesystem::remove_all(doomed);
+  return KernelRemoveResult::Removed;
 }
 
 std::filesystem::path BuildRunner::log_path(const std::string& id) const {
@@ -116,8 +280,8 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
                                        std::ostream& log) const {
   const BuildRequest req = parse_build_request(build.request_json);
   const std::string kernel_name = req.kernel.value_or(default_kernel_);
-  const auto kernel = kernels_.find(kernel_name);
-  if (kernel == kernels_.end()) {
+  const auto kernel = find_kernel(kernel_name);
+  if (!kernel) {
     throw Error(ErrorCode::InvalidInput, "kernel '" + kernel_name + "' is not configured");
   }
   BuildOutcome outcome;
@@ -127,7 +291,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   if (spec.image.kind == SourceKind::Registry) {
     spec.image.options.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
   }
-  spec.kernel = kernel->second.bundle;
+  spec.kernel = kernel->bundle;
   if (req.platform) {
     spec.platform = registry::Platform::parse(*req.platform);
   }
@@ -157,7 +321,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
                    {"manifest_digest", r.image.manifest_digest},
                    {"config_digest", r.image.config_digest},
                    {"platform", r.image.config.platform.to_string()}}},
-                 {"kernel", {{"name", kernel_name}, {"digest", kernel->second.digest}}},
+                 {"kernel", {{"name", kernel_name}, {"digest", kernel->digest}}},
                  {"init", {{"digest", file_digest(spec.init)}}},
                  {"cmdline", spec.cmdline.value_or(spec.kernel.cmdline)},
                  {"tool", {{"name", "oci2eif"}, {"version", kVersion}}}};

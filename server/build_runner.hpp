@@ -11,9 +11,36 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace oci2eif::server {
+
+// A kernel of the catalog, as GET /v1/kernels shows it.
+struct KernelInfo {
+  std::string name;
+  Arch arch = Arch::X86_64;
+  std::string source;        // "configured" (incl. nitro-cli) or "uploaded"
+  std::string kernel_sha256; // "sha256:<hex>" of bzImage / Image
+  std::optional<std::string> config_sha256;
+  std::optional<std::string> nsm_sha256;
+  std::string cmdline; // the bundle's default command line
+  std::string digest;  // over kernel, cmdline, config and nsm.ko (part of a build's input key)
+  bool is_default = false;
+};
+
+// The files of an uploaded kernel bundle (contents, not paths).
+struct KernelUpload {
+  Arch arch = Arch::X86_64;
+  std::string kernel; // bzImage (x86_64) or Image (aarch64)
+  std::optional<std::string> config;
+  std::optional<std::string> nsm_ko;
+  std::optional<std::string> cmdline;
+};
+
+enum class KernelRemoveResult { NotFound, Removed, IsDefault, Configured };
 
 // Called between pipeline steps; throws Error(Cancelled) or Error(Timeout) to stop the build.
 using StopCheck = std::function<void()>;
@@ -23,8 +50,19 @@ public:
   // Loads every configured kernel bundle (throws naming the bad one).
   BuildRunner(const ServeConfig& config, const ArtifactStore& artifacts);
 
-  bool has_kernel(const std::string& name) const { return kernels_.count(name) != 0; }
+  // The catalog: configured bundles (the first is the default), then those uploaded through the
+  // API, which live in <data dir>/kernels/<name>/ and are loaded again at start.
+  bool has_kernel(const std::string& name) const;
   const std::string& default_kernel() const { return default_kernel_; }
+  std::vector<KernelInfo> kernels() const;
+  std::optional<KernelInfo> kernel(const std::string& name) const;
+  // Writes the bundle to <data dir>/kernels/<name>/ atomically (a temp directory, fsync'd,
+  // renamed) and adds it. InvalidInput for a bad name or a name already in the catalog
+  // (AlreadyExists is reported as InvalidInput with that detail).
+  KernelInfo add_kernel(const std::string& name, const KernelUpload& upload) const;
+  // Removes an uploaded kernel (its directory too). The default and configured ones stay.
+  // A build already running with it may fail.
+  KernelRemoveResult remove_kernel(const std::string& name) const;
 
   // Runs the build; never throws: a failure is an outcome (Failed or Cancelled, with the code
   // and message).
@@ -37,13 +75,18 @@ private:
   struct Kernel {
     KernelBundle bundle;
     std::string digest; // over the kernel, its config and cmdline
+    KernelInfo info;
   };
+  static Kernel load(const std::string& name, const std::filesystem::path& dir,
+                     const std::string& source);
+  std::optional<Kernel> find_kernel(const std::string& name) const;
   BuildOutcome run_or_throw(const BuildRecord& build, const StopCheck& stop,
                             std::ostream& log) const;
 
   std::filesystem::path data_dir_;
   const ArtifactStore& artifacts_;
-  std::map<std::string, Kernel> kernels_;
+  mutable std::mutex kernels_mutex_;
+  mutable std::map<std::string, Kernel> kernels_;
   std::string default_kernel_;
 };
 

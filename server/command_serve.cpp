@@ -9,6 +9,7 @@
 #include "server/service_metrics.hpp"
 #include "server/worker_pool.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -90,16 +91,29 @@ void run_serve(const server::ServeFlags& flags) {
       options);
   api::HttpApi http({config, *store, artifacts, runner, pool, metrics});
 
-  // SIGTERM/SIGINT are taken by one thread (blocked everywhere else) that stops the API.
+  // SIGTERM/SIGINT are taken by one thread (blocked everywhere else): it stops taking builds
+  // (the API answers 503 to POSTs but keeps serving reads), gives the running builds the grace
+  // period to finish, re-queues the rest (released at once, so the next start claims them
+  // without waiting for a lease) and then stops the API, so the process exits 0.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::atomic<bool> run_failed{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    spdlog::info("signal {}: stopping", sig);
+    if (run_failed) { // woken by the catch below: nothing to drain
+      return;
+    }
+    spdlog::info("signal {}: stopping; running builds have {} s to finish", sig,
+                 config.shutdown_grace.count());
+    http.drain();
+    const int released = pool.drain(config.shutdown_grace);
+    if (released > 0) {
+      spdlog::warn("{} build(s) stopped by the shutdown and re-queued", released);
+    }
     http.stop();
   });
 
@@ -110,13 +124,14 @@ void run_serve(const server::ServeFlags& flags) {
   try {
     http.run();
   } catch (...) {
+    run_failed = true;
     pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
     throw;
   }
-  pool.stop();
   waiter.join();
-  spdlog::info("stopped; unfinished builds will be re-queued at the next start");
+  pool.stop();
+  spdlog::info("stopped");
 }
 
 } // namespace oci2eif::cli

@@ -156,10 +156,14 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
       c.max_queue = count_at(value, where, 1, 1'000'000);
     } else if (key == "max_body_bytes") {
       c.max_body_bytes = count_at(value, where, 1024, 64 << 20);
+    } else if (key == "max_kernel_upload_bytes") {
+      c.max_kernel_upload_bytes = count_at(value, where, 1024, std::uint64_t{1} << 30);
     } else if (key == "lease_seconds") {
       c.lease = std::chrono::seconds(count_at(value, where, 2, 3600));
     } else if (key == "build_timeout_seconds") {
       c.build_timeout = std::chrono::seconds(count_at(value, where, 1, 7 * 86400));
+    } else if (key == "shutdown_grace_seconds") {
+      c.shutdown_grace = std::chrono::seconds(count_at(value, where, 0, 3600));
     } else if (key == "log_format") {
       c.log_format = string_at(value, where);
     } else if (key == "token_file") {
@@ -192,8 +196,9 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
       invalid(where, "expected an array");
     } else {
       invalid(where, "unknown key (known: listen, data_dir, kernels, workers, max_queue, "
-                     "max_body_bytes, lease_seconds, build_timeout_seconds, log_format, tokens, "
-                     "token_file, webhooks)");
+                     "max_body_bytes, max_kernel_upload_bytes, lease_seconds, "
+                     "build_timeout_seconds, shutdown_grace_seconds, "
+                     "log_format, tokens, token_file, webhooks)");
     }
   }
 }
@@ -210,6 +215,8 @@ void apply_env(ServeConfig& c, const Environment& env) {
       c.max_queue = parse_count(key, value, 1, 1'000'000);
     } else if (key == "OCI2EIF_TOKEN_FILE") {
       read_token_file(c, key, value);
+    } else if (key == "OCI2EIF_SHUTDOWN_GRACE_SECONDS") {
+      c.shutdown_grace = std::chrono::seconds(parse_count(key, value, 0, 3600));
     } else if (key == "OCI2EIF_LOG_FORMAT") {
       c.log_format = value;
     } else if (key == "OCI2EIF_KERNEL_DIRS") {
@@ -307,6 +314,19 @@ ServeConfig load_serve_config(const ServeFlags& flags, const Environment& env) {
   }
   if (flags.token_file) {
     read_token_file(c, "--token-file", *flags.token_file);
+  }
+  const std::filesystem::path blobs = env.count("OCI2EIF_NITRO_CLI_BLOBS") != 0
+                                          ? std::filesystem::path(env.at("OCI2EIF_NITRO_CLI_BLOBS"))
+                                          : "/usr/share/nitro_enclaves/blobs";
+  const bool named = std::any_of(c.kernels.begin(), c.kernels.end(),
+                                 [](const KernelDir& k) { return k.name == "nitro-cli"; });
+  if (!named && (std::filesystem::is_regular_file(blobs / "bzImage") ||
+                 std::filesystem::is_regular_file(blobs / "Image"))) {
+    c.kernels.push_back({"nitro-cli", blobs});
+  }
+  if (flags.shutdown_grace_seconds) {
+    c.shutdown_grace = std::chrono::seconds(
+        parse_count("--shutdown-grace", std::to_string(*flags.shutdown_grace_seconds), 0, 3600));
   }
   validate(c);
   return c;

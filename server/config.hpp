@@ -7,13 +7,17 @@
 //   {"listen": "127.0.0.1:8080", "data_dir": "/var/lib/oci2eif",
 //    "kernels": [{"name": "cloud", "dir": "/srv/kernels/cloud"}],   first = default
 //    "workers": 2, "max_queue": 64, "max_body_bytes": 65536, "lease_seconds": 30,
-//    "build_timeout_seconds": 3600, "log_format": "text" | "json",
+//    "max_kernel_upload_bytes": 67108864,
+//    "build_timeout_seconds": 3600, "shutdown_grace_seconds": 30, "log_format": "text" | "json",
 //    "tokens": [{"name": "ci", "token": "…", "role": "read" | "build" | "admin"}],
 //    "token_file": "/etc/oci2eif/tokens",
 //    "webhooks": {…}}                                  see webhook_config.hpp
 // Token file: one token a line, `ROLE TOKEN [NAME]`; blank lines and `#` comments ignored.
 // Environment: OCI2EIF_LISTEN, OCI2EIF_DATA_DIR, OCI2EIF_KERNEL_DIRS (NAME=DIR,NAME=DIR),
-// OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_TOKEN_FILE, OCI2EIF_LOG_FORMAT.
+// OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_TOKEN_FILE, OCI2EIF_LOG_FORMAT,
+// OCI2EIF_SHUTDOWN_GRACE_SECONDS, OCI2EIF_NITRO_CLI_BLOBS (default
+// /usr/share/nitro_enclaves/blobs: if it holds a kernel, it is offered as kernel `nitro-cli`,
+// the default only when no other kernel is configured).
 #pragma once
 
 #include "server/webhook_config.hpp"
@@ -53,8 +57,11 @@ struct ServeConfig {
   unsigned workers = 1;           // default: the number of cores
   std::size_t max_queue = 64;
   std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_kernel_upload_bytes = 64 << 20; // POST /v1/kernels (multipart)
   std::chrono::seconds lease{30};
   std::chrono::seconds build_timeout{3600};
+  // SIGTERM: how long running builds may go on before they are stopped and re-queued.
+  std::chrono::seconds shutdown_grace{30};
   std::string log_format = "text";
   std::vector<ApiToken> tokens;
   WebhookConfig webhooks;
@@ -67,6 +74,7 @@ struct ServeFlags {
   std::vector<std::string> kernel_dirs; // NAME=DIR; replaces the file's and environment's
   std::optional<unsigned> workers;
   std::optional<std::filesystem::path> token_file;
+  std::optional<unsigned> shutdown_grace_seconds;
 };
 
 using Environment = std::map<std::string, std::string>;

@@ -103,6 +103,7 @@ struct HeartbeatResult {
 };
 
 enum class CancelResult { NotFound, Cancelled, Requested, AlreadyFinished };
+enum class RemoveResult { NotFound, Removed, NotFinished };
 
 class JobStore {
 public:
@@ -125,6 +126,14 @@ public:
   // longer holds the lease: someone else owns the build now.
   virtual bool finish(const std::string& id, const std::string& worker,
                       const BuildOutcome& outcome) = 0;
+
+  // Gives a running build held by `worker` back to the queue at once (no lease to wait out):
+  // the worker stopped it on purpose (shutdown). Returns false if the worker no longer held it.
+  virtual bool release(const std::string& id, const std::string& worker) = 0;
+
+  // Deletes a finished build's row (and its labels). A queued or running build is not removed
+  // (NotFinished): cancel it first.
+  virtual RemoveResult remove(const std::string& id) = 0;
 
   // A queued build is cancelled at once; a running one is flagged (its worker sees it in the
   // next heartbeat and stops).

@@ -163,6 +163,9 @@ void add_serve(CLI::App& app, server::ServeFlags& o) {
                   "NAME=DIR kernel bundle (repeatable; the first is the default)");
   cmd->add_option("--workers", o.workers, "Concurrent builds (default: number of cores)");
   cmd->add_option("--token-file", o.token_file, "API tokens, one `ROLE TOKEN [NAME]` a line");
+  cmd->add_option("--shutdown-grace", o.shutdown_grace_seconds,
+                  "SECONDS running builds may go on after SIGTERM before they are re-queued "
+                  "(default 30)");
   cmd->callback([&o] { cli::run_serve(o); });
 }
 

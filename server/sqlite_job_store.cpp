@@ -220,6 +220,37 @@ public:
     return held;
   }
 
+  bool release(const std::string& id, const std::string& worker) override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    SqliteStmt(db_, "UPDATE builds SET state = 'queued', worker_id = NULL, lease_expires_ms = "
+                    "NULL WHERE id = ? AND state = 'running' AND worker_id = ?")
+        .bind(1, id)
+        .bind(2, worker)
+        .run();
+    const bool held = db_.changes() == 1;
+    tx.commit();
+    return held;
+  }
+
+  RemoveResult remove(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    SqliteStmt q(db_, "SELECT state FROM builds WHERE id = ?");
+    q.bind(1, id);
+    if (!q.step()) {
+      return RemoveResult::NotFound;
+    }
+    const auto state = parse_build_state(q.text(0));
+    if (!state || !is_terminal(*state)) {
+      return RemoveResult::NotFinished;
+    }
+    SqliteStmt(db_, "DELETE FROM build_labels WHERE build_id = ?").bind(1, id).run();
+    SqliteStmt(db_, "DELETE FROM builds WHERE id = ?").bind(1, id).run();
+    tx.commit();
+    return RemoveResult::Removed;
+  }
+
   CancelResult cancel(const std::string& id) override {
     std::lock_guard lock(mutex_);
     SqliteTransaction tx(db_);

@@ -31,7 +31,7 @@ void WorkerPool::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     for (auto& [id, a] : active_) {
-      a->lost = true;
+      a->shutdown = true;
     }
   }
   wake_.notify_all();
@@ -40,6 +40,20 @@ void WorkerPool::stop() {
     t.join();
   }
   threads_.clear();
+}
+
+int WorkerPool::drain(std::chrono::milliseconds grace) {
+  {
+    std::unique_lock lock(mutex_);
+    draining_ = true;
+    if (!idle_.wait_for(lock, grace, [&] { return active_.empty(); })) {
+      spdlog::warn("{} build(s) still running after the shutdown grace period of {} s; "
+                   "stopping and re-queueing them",
+                   active_.size(), grace.count() / 1000);
+    }
+  }
+  stop();
+  return released_.load();
 }
 
 std::size_t WorkerPool::running() const {
@@ -51,7 +65,7 @@ void WorkerPool::work(const std::string& worker) {
   for (;;) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) {
+      if (stopping_ || draining_) {
         return;
       }
     }
@@ -77,9 +91,14 @@ void WorkerPool::run_one(const std::string& worker, const BuildRecord& build) {
   {
     std::lock_guard lock(mutex_);
     active_[build.id] = active;
+    // Claimed just as stop() began: stop at the first step and go back to the queue.
+    active->shutdown = stopping_;
   }
   spdlog::info("{}: build {} started (attempt {})", worker, build.id, build.attempts);
   const auto stop_check = [&] {
+    if (active->shutdown) {
+      throw Error(ErrorCode::Cancelled, "the service is shutting down; the build is re-queued");
+    }
     if (active->lost) {
       throw Error(ErrorCode::Cancelled, "the worker lost its lease on the build (shutdown, or "
                                         "it was claimed by another worker)");
@@ -94,10 +113,20 @@ void WorkerPool::run_one(const std::string& worker, const BuildRecord& build) {
     }
   };
   const BuildOutcome outcome = run_(build, stop_check);
-  {
-    std::lock_guard lock(mutex_);
-    active_.erase(build.id);
+  // Stopped by the shutdown (not failed, not cancelled on request): back to the queue.
+  if (active->shutdown && outcome.state == BuildState::Cancelled && !active->cancelled) {
+    try {
+      if (store_.release(build.id, worker)) {
+        ++released_;
+        spdlog::warn("{}: build {} stopped by the shutdown; re-queued", worker, build.id);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("{}: cannot re-queue build {}: {}", worker, build.id, e.what());
+    }
+    forget(build.id);
+    return;
   }
+  forget(build.id);
   if (active->lost) {
     spdlog::warn("{}: build {} abandoned; it will be claimed again", worker, build.id);
     return;
@@ -114,6 +143,14 @@ void WorkerPool::run_one(const std::string& worker, const BuildRecord& build) {
   }
   spdlog::info("{}: build {} {}{}", worker, build.id, build_state_name(outcome.state),
                outcome.error_message.empty() ? "" : ": " + outcome.error_message);
+}
+
+void WorkerPool::forget(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  active_.erase(id);
+  if (active_.empty()) {
+    idle_.notify_all();
+  }
 }
 
 void WorkerPool::heartbeat() {

@@ -45,6 +45,10 @@ public:
   // Stops claiming, asks running builds to stop and joins the threads. Builds stopped this way
   // are not finished: their lease lapses and they are claimed again.
   void stop();
+  // Graceful shutdown: stops claiming at once, waits up to `grace` for the running builds to
+  // end, then stop()s. Builds stopped by the shutdown are released to the queue (claimable at
+  // once, by this store's next user). Returns how many were released.
+  int drain(std::chrono::milliseconds grace);
   std::size_t running() const;
 
 private:
@@ -52,11 +56,13 @@ private:
     std::string worker;
     std::atomic<bool> cancelled{false};
     std::atomic<bool> lost{false};
+    std::atomic<bool> shutdown{false}; // stopped by stop(): release, not abandon
     std::chrono::steady_clock::time_point deadline;
   };
   void work(const std::string& worker);
   void heartbeat();
   void run_one(const std::string& worker, const BuildRecord& build);
+  void forget(const std::string& id); // the build left active_
 
   JobStore& store_;
   RunBuild run_;
@@ -65,7 +71,10 @@ private:
   mutable std::mutex mutex_;
   std::condition_variable wake_; // idle workers
   std::condition_variable beat_; // the heartbeat thread
+  std::condition_variable idle_; // drain(): the last running build ended
   bool stopping_ = false;
+  bool draining_ = false; // no more claims
+  std::atomic<int> released_{0};
   std::map<std::string, std::shared_ptr<Active>> active_; // by build id
 };
 

@@ -6,6 +6,18 @@ real SQLite, real builds of the project's test images, real HTTP.
     `oci2eif describe --json` equal the API's
   - the same POST twice with one Idempotency-Key gives one build
   - kill -9 while a (large) build runs, restart: the build completes, one row
+  - SIGTERM while a large build runs: POSTs get 503 while it drains, the process exits 0, the
+    build either finished or was released to the queue (not left "running"), and after a
+    restart it completes; one row
+  - DELETE /v1/builds/{id}: 409 while running, 204 once finished; then the build and its
+    artifacts answer 404
+  - kernels: GET /v1/kernels lists the configured bundle (digests = the files' sha256) and
+    nitro-cli (OCI2EIF_NITRO_CLI_BLOBS); an admin uploads one (multipart), it is listed and
+    stored under data/kernels/NAME/, a build uses it; 403 for a build token, 409 for a second
+    upload of the name and for deleting the default; DELETE then 404
+  - GET /v1/builds/{id}/log?follow=1 streams a fresh build's log until it ends
+  - 20 concurrent clients each submit 2 builds (distinct labels) and poll them to the end: no
+    HTTP error, all succeeded, no duplicate ids, one row per submission
   - auth (401 without a token, 403 for a read token POSTing) and validation errors
     (malformed JSON, unknown field, a malformed image reference, unknown kernel), Range on image.eif
 
@@ -19,10 +31,12 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +46,28 @@ TESTS = os.path.dirname(HERE)
 results = {"passed": 0, "failed": 0}
 READ = "read-token-0123456789abcdef"
 BUILD = "build-token-0123456789abcdef"
+ADMIN = "admin-token-0123456789abcdef"
+
+
+def sha256_file(path):
+    with open(path, "rb") as f:
+        return "sha256:" + hashlib.sha256(f.read()).hexdigest()
+
+
+def multipart(fields):
+    """(body, content type) for multipart/form-data; values are str or bytes (a file)."""
+    boundary = "oci2eif-e2e-boundary-7d1f"
+    out = b""
+    for name, value in fields.items():
+        disp = 'form-data; name="%s"' % name
+        if isinstance(value, bytes):
+            disp += '; filename="%s"' % name
+        else:
+            value = value.encode()
+        out += b"--" + boundary.encode() + b"\r\nContent-Disposition: " + disp.encode() + b"\r\n\r\n"
+        out += value + b"\r\n"
+    out += b"--" + boundary.encode() + b"--\r\n"
+    return out, "multipart/form-data; boundary=" + boundary
 
 
 def check(name, ok, detail=""):
@@ -93,7 +129,9 @@ class Daemon:
     def __init__(self, binary, work, kernel_dir, port):
         self.cmd = [binary, "serve", "--listen", "127.0.0.1:%d" % port, "--data-dir",
                     os.path.join(work, "data"), "--kernel-dir", "cloud=" + kernel_dir,
-                    "--workers", "1", "--token-file", os.path.join(work, "tokens")]
+                    "--workers", "1", "--token-file", os.path.join(work, "tokens"),
+                    "--shutdown-grace", "1"]
+        self.db = os.path.join(work, "data", "jobs.db")
         self.log = os.path.join(work, "serve.log")
         self.base = "http://127.0.0.1:%d" % port
         self.proc = None
@@ -172,7 +210,10 @@ def main():
         shutil.copy("/boot/config-" + kernels[-1][len("/boot/vmlinuz-"):],
                     os.path.join(kernel_dir, "bzImage.config"))
         with open(os.path.join(work, "tokens"), "w") as f:
-            f.write("read %s reader\nbuild %s ci\n" % (READ, BUILD))
+            f.write("read %s reader\nbuild %s ci\nadmin %s ops\n" % (READ, BUILD, ADMIN))
+        blobs = os.path.join(work, "nitro-blobs")
+        shutil.copytree(kernel_dir, blobs)
+        os.environ["OCI2EIF_NITRO_CLI_BLOBS"] = blobs
         daemon = Daemon(binary, work, kernel_dir, free_port())
         daemon.start()
         busybox = {"image": "oci-layout:%s/busybox:latest" % images, "labels": {"suite": "e2e"}}
@@ -213,6 +254,19 @@ def main():
         status, page, _ = daemon.request("GET", "/v1/builds?label=suite%3De2e&state=succeeded", token=READ)
         check("list filters by label and state", status == 200 and len(page["builds"]) == 1, page)
 
+        # Follow a log while the build runs.
+        status, fb, _ = daemon.request("POST", "/v1/builds", dict(busybox, labels={"case": "follow"}))
+        started = time.time()
+        status, streamed, h = daemon.request("GET", "/v1/builds/%s/log?follow=1&timeout=300" % fb["id"],
+                                             token=READ, raw=True)
+        status2, after, _ = daemon.request("GET", "/v1/builds/" + fb["id"], token=READ)
+        check("log?follow=1 streams (chunked) until the build ends, tail included",
+              status == 200 and h.get("Transfer-Encoding") == "chunked" and
+              after["state"] == "succeeded" and b"artifacts published" in streamed and
+              time.time() - started < 300, (status, h.get("Transfer-Encoding"), after.get("state"), streamed[-200:]))
+        status, p, _ = daemon.request("GET", "/v1/builds/%s/log?follow=1&timeout=0" % fb["id"], token=READ)
+        check("log?follow=1&timeout=0 → 400", status == 400, (status, p))
+
         # Idempotency.
         key = {"Idempotency-Key": "e2e-once"}
         s1, b1, _ = daemon.request("POST", "/v1/builds", busybox, headers=key)
@@ -220,6 +274,101 @@ def main():
         check("the same POST twice with one Idempotency-Key gives one build",
               s1 == 202 and s2 == 200 and b1["id"] == b2["id"], (s1, s2))
         daemon.wait(b1["id"], ("succeeded", "failed"))
+
+        # 20 concurrent clients, 2 builds each, polled to the end.
+        errors, ids, finals = [], [], []
+        lock = threading.Lock()
+
+        def client(n):
+            try:
+                mine = []
+                for k in range(2):
+                    st, bb, _ = daemon.request("POST", "/v1/builds",
+                                               dict(busybox, labels={"case": "load", "client": "c%d-%d" % (n, k)}))
+                    if st != 202:
+                        raise RuntimeError("POST %d %s" % (st, bb))
+                    mine.append(bb["id"])
+                for i in mine:
+                    deadline = time.time() + 600
+                    while time.time() < deadline:
+                        st, bb, _ = daemon.request("GET", "/v1/builds/" + i, token=READ)
+                        if st != 200:
+                            raise RuntimeError("GET %d %s" % (st, bb))
+                        if bb["state"] in ("succeeded", "failed", "cancelled"):
+                            break
+                        time.sleep(0.25)
+                    with lock:
+                        finals.append(bb["state"])
+                with lock:
+                    ids.extend(mine)
+            except Exception as e:  # noqa: BLE001 - reported by the check below
+                with lock:
+                    errors.append("client %d: %r" % (n, e))
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=900)
+        check("20 concurrent clients: no HTTP error", not errors and not any(t.is_alive() for t in threads), errors[:3])
+        check("all 40 builds succeeded", len(finals) == 40 and set(finals) == {"succeeded"}, finals)
+        check("no duplicate ids", len(ids) == 40 and len(set(ids)) == 40, len(set(ids)))
+        status, page, _ = daemon.request("GET", "/v1/builds?label=case%3Dload&limit=1000", token=READ)
+        check("rows = submissions (40)", status == 200 and len(page["builds"]) == 40 and
+              {x["id"] for x in page["builds"]} == set(ids), len(page.get("builds", [])))
+
+        # DELETE: the idempotent build (finished) goes with its artifacts.
+        status, _, _ = daemon.request("DELETE", "/v1/builds/" + b1["id"], raw=True)
+        check("DELETE of a finished build → 204", status == 204, status)
+        status, p, _ = daemon.request("GET", "/v1/builds/%s/artifacts/image.eif" % b1["id"], token=READ)
+        check("its artifacts are gone (404)", status == 404 and p["code"] == "not_found", (status, p))
+        status, p, _ = daemon.request("GET", "/v1/builds/" + b1["id"], token=READ)
+        check("and the build itself (404)", status == 404, (status, p))
+        check("and its files", not os.path.exists(os.path.join(work, "data", "artifacts", b1["id"])))
+        status, p, _ = daemon.request("DELETE", "/v1/builds/" + b1["id"])
+        check("DELETE again → 404", status == 404, (status, p))
+        status, p, _ = daemon.request("DELETE", "/v1/builds/" + b1["id"], token=READ)
+        check("a read token cannot DELETE (403)", status == 403, (status, p))
+
+        # Kernel catalog.
+        status, ks, _ = daemon.request("GET", "/v1/kernels", token=READ)
+        byname = {k["name"]: k for k in ks["kernels"]} if status == 200 else {}
+        cloud = byname.get("cloud", {})
+        check("GET /v1/kernels: cloud is the default, with its files' digests and cmdline",
+              cloud.get("default") is True and cloud.get("arch") == "x86_64" and
+              cloud["digests"]["bzImage"] == sha256_file(os.path.join(kernel_dir, "bzImage")) and
+              cloud["digests"]["bzImage.config"] == sha256_file(os.path.join(kernel_dir, "bzImage.config"))
+              and "console=ttyS0" in cloud["cmdline"], ks)
+        check("a nitro-cli blobs directory is offered as nitro-cli (not default)",
+              byname.get("nitro-cli", {}).get("default") is False, ks)
+        status, k, _ = daemon.request("GET", "/v1/kernels/cloud", token=READ)
+        check("GET /v1/kernels/cloud", status == 200 and k == cloud, (status, k))
+        with open(os.path.join(kernel_dir, "bzImage"), "rb") as f:
+            bz = f.read()
+        body, ctype = multipart({"name": "up1", "cmdline": "console=ttyS0 reboot=k", "kernel": bz})
+        # (A small body: the token is checked before a large body is read, and the server then
+        # closes the connection, which a client still sending sees as a broken pipe.)
+        small, small_type = multipart({"name": "up1", "kernel": b"x"})
+        status, p, _ = daemon.request("POST", "/v1/kernels", small, headers={"Content-Type": small_type})
+        check("a build token cannot upload a kernel (403)", status == 403, (status, p))
+        status, k, _ = daemon.request("POST", "/v1/kernels", body, token=ADMIN, headers={"Content-Type": ctype})
+        check("an admin uploads kernel up1 (201)", status == 201 and k["name"] == "up1" and
+              k["digests"]["bzImage"] == cloud["digests"]["bzImage"] and
+              k["cmdline"] == "console=ttyS0 reboot=k" and k["default"] is False, (status, k))
+        check("it is stored under data/kernels/up1/",
+              os.path.isfile(os.path.join(work, "data", "kernels", "up1", "bzImage")))
+        status, p, _ = daemon.request("POST", "/v1/kernels", body, token=ADMIN, headers={"Content-Type": ctype})
+        check("uploading up1 again → 409", status == 409 and p["code"] == "already_exists", (status, p))
+        status, kb, _ = daemon.request("POST", "/v1/builds", dict(busybox, kernel="up1"))
+        done = daemon.wait(kb["id"], ("succeeded", "failed")) if status == 202 else None
+        check("a build with the uploaded kernel succeeds", done and done["state"] == "succeeded", (status, done))
+        status, p, _ = daemon.request("DELETE", "/v1/kernels/cloud", token=ADMIN)
+        check("deleting the default kernel → 409", status == 409 and p["code"] == "default_kernel", (status, p))
+        status, _, _ = daemon.request("DELETE", "/v1/kernels/up1", token=ADMIN, raw=True)
+        check("DELETE /v1/kernels/up1 → 204", status == 204, status)
+        status, p, _ = daemon.request("GET", "/v1/kernels/up1", token=READ)
+        check("then it is 404, and its directory is gone",
+              status == 404 and not os.path.exists(os.path.join(work, "data", "kernels", "up1")), (status, p))
 
         # Auth and validation.
         status, p, h = daemon.request("POST", "/v1/builds", busybox, token=None)
@@ -252,15 +401,61 @@ def main():
         status, b, _ = daemon.request("POST", "/v1/builds", {"image": "oci-layout:%s:latest" % big})
         running = daemon.wait(b["id"], ("running", "succeeded", "failed"), timeout=60)
         was_running = running is not None and running["state"] == "running"
+        status, p, _ = daemon.request("DELETE", "/v1/builds/" + b["id"])
+        check("DELETE of a running build → 409 not_finished",
+              status == 409 and p["code"] == "not_finished", (status, p))
         daemon.kill9()
         check("the large build was running when the daemon was killed", was_running, running)
         daemon.start()
+        # Follow its log while the re-run goes on: the stream ends when the build does.
+        status, streamed, h = daemon.request("GET", "/v1/builds/%s/log?follow=1&timeout=600" % b["id"],
+                                             token=READ, raw=True)
+        _, now, _ = daemon.request("GET", "/v1/builds/" + b["id"], token=READ)
+        check("log?follow=1 of the running large build streams to its end",
+              status == 200 and h.get("Transfer-Encoding") == "chunked" and
+              now["state"] in ("succeeded", "failed") and b"attempt 2" in streamed and
+              b"artifacts published" in streamed, (status, now["state"], streamed[-300:]))
         done = daemon.wait(b["id"], ("succeeded", "failed"), timeout=600)
         check("after restart the interrupted build completes",
               done is not None and done["state"] == "succeeded" and done["attempts"] >= 2, done)
         status, page, _ = daemon.request("GET", "/v1/builds?image=" +
                                          urllib.request.quote("oci-layout:%s:latest" % big), token=READ)
         check("and it is still one build row", status == 200 and len(page["builds"]) == 1, page)
+
+        # SIGTERM during a running build: drain (503 for POSTs), exit 0, finished or re-queued.
+        status, b, _ = daemon.request("POST", "/v1/builds", {"image": "oci-layout:%s:latest" % big,
+                                                            "env": ["RUN=sigterm"],
+                                                            "labels": {"case": "sigterm"}})
+        running = daemon.wait(b["id"], ("running", "succeeded", "failed"), timeout=60)
+        check("the large build was running at SIGTERM", running and running["state"] == "running", running)
+        os.kill(daemon.proc.pid, signal.SIGTERM)
+        drain_post = None
+        deadline = time.time() + 10
+        while time.time() < deadline and drain_post is None:
+            try:
+                if daemon.request("GET", "/readyz", token=None)[0] == 503:
+                    drain_post = daemon.request("POST", "/v1/builds", busybox)
+            except OSError:
+                break
+            time.sleep(0.02)
+        check("while draining, /readyz and POST /v1/builds answer 503 shutting_down",
+              drain_post is not None and drain_post[0] == 503 and drain_post[1]["code"] == "shutting_down"
+              and drain_post[2].get("Content-Type") == "application/problem+json", drain_post)
+        rc = daemon.proc.wait(timeout=60)
+        check("after SIGTERM the daemon exits 0", rc == 0, rc)
+        with sqlite3.connect(daemon.db) as db:
+            rows = db.execute("SELECT state, worker_id FROM builds WHERE id = ?", (b["id"],)).fetchall()
+        check("the build is finished or released to the queue, not left running",
+              len(rows) == 1 and (rows[0][0] == "succeeded" or rows[0] == ("queued", None)), rows)
+        daemon.start()
+        done = daemon.wait(b["id"], ("succeeded", "failed"), timeout=600)
+        check("after restart the build is succeeded", done is not None and done["state"] == "succeeded", done)
+        status, page, _ = daemon.request("GET", "/v1/builds?label=case%3Dsigterm", token=READ)
+        check("and it is one build row", status == 200 and len(page["builds"]) == 1, page)
+        if rows and rows[0][0] == "queued":  # the usual case: the grace period is 1 s
+            check("the serve log says the shutdown re-queued it, and the restart claimed it at once",
+                  "stopped by the shutdown; re-queued" in open(daemon.log).read() and
+                  done and done["attempts"] == 2, done and done["attempts"])
     finally:
         if daemon:
             daemon.stop()

@@ -29,7 +29,8 @@ std::string error_loading(const ServeFlags& flags, const Environment& env = {}) 
 
 TEST_SUITE("server::config") {
   TEST_CASE("defaults: loopback 127.0.0.1:8080, at least one worker, no tokens") {
-    const ServeConfig c = load_serve_config({}, {});
+    // (No nitro-cli blobs either, whatever this machine has installed.)
+    const ServeConfig c = load_serve_config({}, {{"OCI2EIF_NITRO_CLI_BLOBS", "/nonexistent"}});
     CHECK(c.listen_host == "127.0.0.1");
     CHECK(c.listen_port == 8080);
     CHECK(c.workers >= 1);
@@ -65,6 +66,43 @@ TEST_SUITE("server::config") {
     CHECK(c.listen_port == 7000);
     REQUIRE(c.kernels.size() == 2);
     CHECK(c.kernels[0].name == "b"); // the first is the default
+  }
+
+  TEST_CASE("a nitro-cli blobs directory is offered as nitro-cli, after the configured kernels") {
+    test::TempDir dir;
+    const auto blobs = kernel_dir(dir, "blobs"), k1 = kernel_dir(dir, "k1");
+    ServeConfig c = load_serve_config({}, {{"OCI2EIF_NITRO_CLI_BLOBS", blobs.string()}});
+    REQUIRE(c.kernels.size() == 1);
+    CHECK(c.kernels[0].name == "nitro-cli"); // the only one, so the default
+    CHECK(c.kernels[0].dir == blobs);
+    ServeFlags flags;
+    flags.kernel_dirs = {"mine=" + k1.string()};
+    c = load_serve_config(flags, {{"OCI2EIF_NITRO_CLI_BLOBS", blobs.string()}});
+    REQUIRE(c.kernels.size() == 2);
+    CHECK(c.kernels[0].name == "mine");
+    CHECK(c.kernels[1].name == "nitro-cli");
+    flags.kernel_dirs = {"nitro-cli=" + k1.string()}; // a configured one of that name wins
+    c = load_serve_config(flags, {{"OCI2EIF_NITRO_CLI_BLOBS", blobs.string()}});
+    REQUIRE(c.kernels.size() == 1);
+    CHECK(c.kernels[0].dir == k1);
+    c = load_serve_config({}, {{"OCI2EIF_NITRO_CLI_BLOBS", (dir / "none").string()}});
+    CHECK(c.kernels.empty());
+  }
+
+  TEST_CASE("shutdown grace: default 30 s; file, environment and flag; bounded") {
+    test::TempDir dir;
+    CHECK(load_serve_config({}, {}).shutdown_grace == std::chrono::seconds(30));
+    write_text(dir / "c.json", R"({"shutdown_grace_seconds": 5})");
+    ServeFlags flags;
+    flags.config = dir / "c.json";
+    CHECK(load_serve_config(flags, {}).shutdown_grace == std::chrono::seconds(5));
+    CHECK(load_serve_config(flags, {{"OCI2EIF_SHUTDOWN_GRACE_SECONDS", "7"}}).shutdown_grace ==
+          std::chrono::seconds(7));
+    flags.shutdown_grace_seconds = 0;
+    CHECK(load_serve_config(flags, {{"OCI2EIF_SHUTDOWN_GRACE_SECONDS", "7"}}).shutdown_grace ==
+          std::chrono::seconds(0));
+    flags.shutdown_grace_seconds = 4000;
+    CHECK(error_loading(flags).find("--shutdown-grace") != std::string::npos);
   }
 
   TEST_CASE("an invalid setting names its source, key and reason") {

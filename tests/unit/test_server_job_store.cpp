@@ -1,7 +1,9 @@
 #include "core/error.hpp"
 #include "server/job_store.hpp"
+#include "server/worker_pool.hpp"
 #include "tests/unit/test_support.hpp"
 
+#include <atomic>
 #include <doctest/doctest.h>
 #include <set>
 #include <sqlite3.h>
@@ -216,6 +218,93 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(store->cancel(run) == CancelResult::AlreadyFinished);
     CHECK(store->cancel("b-unknown") == CancelResult::NotFound);
     CHECK_FALSE(store->claim("w1", 30s));
+  }
+
+  TEST_CASE("release gives a running build back to the queue at once, for its holder only") {
+    Fixture f;
+    auto store = f.open();
+    const auto id = store->enqueue(request("a")).id;
+    REQUIRE(store->claim("w1", 60s));
+    CHECK_FALSE(store->release(id, "w2"));
+    CHECK(store->release(id, "w1"));
+    CHECK(store->get(id)->state == BuildState::Queued);
+    // Claimable now, without waiting out the 60 s lease.
+    const auto again = store->claim("w2", 60s);
+    REQUIRE(again);
+    CHECK(again->id == id);
+    CHECK(again->attempts == 2);
+    CHECK_FALSE(store->release(id, "w1"));
+  }
+
+  TEST_CASE("remove deletes a finished build and its labels, never a queued or running one") {
+    Fixture f;
+    auto store = f.open();
+    const auto id = store->enqueue(request("a", {{"k", "v"}})).id;
+    CHECK(store->remove(id) == RemoveResult::NotFinished);
+    REQUIRE(store->claim("w1", 60s));
+    CHECK(store->remove(id) == RemoveResult::NotFinished);
+    REQUIRE(store->finish(id, "w1", success()));
+    CHECK(store->remove(id) == RemoveResult::Removed);
+    CHECK_FALSE(store->get(id));
+    CHECK(store->remove(id) == RemoveResult::NotFound);
+    BuildFilter by_label;
+    by_label.label = {"k", "v"};
+    CHECK(store->list(by_label).builds.empty());
+    CHECK_FALSE(store->find_succeeded_by_input_key("sha256:input"));
+  }
+
+  TEST_CASE("worker pool drain: a build that ends within the grace period is finished") {
+    Fixture f;
+    auto store = open_sqlite_job_store(f.path, system_clock());
+    const auto id = store->enqueue(request("a")).id;
+    std::atomic<bool> started{false};
+    WorkerPool pool(*store,
+                    [&](const BuildRecord&, const std::function<void()>&) {
+                      started = true;
+                      std::this_thread::sleep_for(200ms);
+                      return success();
+                    },
+                    {});
+    pool.start();
+    while (!started) {
+      std::this_thread::sleep_for(5ms);
+    }
+    CHECK(pool.drain(5s) == 0);
+    CHECK(store->get(id)->state == BuildState::Succeeded);
+  }
+
+  TEST_CASE("worker pool drain: after the grace period a build is stopped and re-queued") {
+    Fixture f;
+    auto store = open_sqlite_job_store(f.path, system_clock());
+    const auto id = store->enqueue(request("a")).id;
+    const auto second = store->enqueue(request("b")).id;
+    std::atomic<bool> started{false};
+    WorkerPool pool(*store,
+                    [&](const BuildRecord&, const std::function<void()>& stop) {
+                      started = true;
+                      BuildOutcome o;
+                      try {
+                        for (;;) {
+                          stop();
+                          std::this_thread::sleep_for(10ms);
+                        }
+                      } catch (const Error& e) {
+                        o.state = BuildState::Cancelled;
+                        o.error_code = "cancelled";
+                        o.error_message = e.what();
+                      }
+                      return o;
+                    },
+                    {});
+    pool.start();
+    while (!started) {
+      std::this_thread::sleep_for(5ms);
+    }
+    CHECK(pool.drain(100ms) == 1);
+    const auto b = store->get(id);
+    CHECK(b->state == BuildState::Queued);
+    CHECK(b->worker_id.empty());
+    CHECK(store->get(second)->state == BuildState::Queued); // never claimed while draining
   }
 
   TEST_CASE("an idempotency key names one build") {
