@@ -10,13 +10,15 @@ from the image definitions, not from oci2eif).
 usage: build_e2e.py OCI2EIF_BINARY   (root; python3, umoci, qemu-system-x86, the cloud kernel)
 Last line: "N passed, M failed".
 """
-import glob
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixtures import make_kernel_bundle, make_test_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -37,20 +39,10 @@ class Env:
     def __init__(self, binary, work):
         self.bin = binary
         self.work = work
-        self.images = os.path.join(work, "images")
-        r = run([sys.executable, os.path.join(TESTS, "images", "make_images.py"), self.images])
-        if r.returncode != 0:
-            raise SystemExit("make_images.py failed: " + r.stderr)
+        self.images = make_test_images(os.path.join(work, "images"))
         with open(os.path.join(self.images, "manifest.json")) as f:
             self.manifest = json.load(f)["images"]
-        kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
-        if not kernels:
-            raise SystemExit("no /boot/vmlinuz-*-cloud-amd64: run scripts/install-deps.sh")
-        version = kernels[-1][len("/boot/vmlinuz-"):]
-        self.kernel_dir = os.path.join(work, "kernel")
-        os.makedirs(self.kernel_dir)
-        shutil.copy(kernels[-1], os.path.join(self.kernel_dir, "bzImage"))
-        shutil.copy("/boot/config-" + version, os.path.join(self.kernel_dir, "bzImage.config"))
+        self.kernel_dir = make_kernel_bundle(os.path.join(work, "kernel"))
         self.counter = 0
 
     def build(self, source_flag, location, *extra, env=None, cwd=None):

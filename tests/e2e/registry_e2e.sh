@@ -12,26 +12,8 @@ W=$(mktemp -d /tmp/oci2eif-registry-e2e.XXXXXX)
 LAB=$W/lab
 cleanup() { bash "$HERE/reglab/lab.sh" down "$LAB"; rm -rf "$W"; }
 trap cleanup EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect_ok() { # NAME COMMAND...: the command must succeed
-  local name=$1
-  shift
-  if "$@" >"$W/out" 2>"$W/err"; then pass "$name"; else fail "$name: exit $?"; cat "$W/err"; fi
-}
-expect_error() { # NAME TEXT COMMAND...: must fail non-zero with TEXT on stderr
-  local name=$1 text=$2
-  shift 2
-  if "$@" >"$W/out" 2>"$W/err"; then
-    fail "$name: succeeded"
-  elif grep -qF -- "$text" "$W/err"; then
-    pass "$name: $(grep -F -- "$text" "$W/err" | head -1 | cut -c1-220)"
-  else
-    fail "$name: stderr lacks '$text'"
-    cat "$W/err"
-  fi
-}
+# shellcheck source=lib/checks.sh
+. "$HERE/lib/checks.sh"
 
 bash "$HERE/reglab/lab.sh" up "$LAB" || { echo "FAIL: the registry lab did not start"; exit 1; }
 # shellcheck disable=SC1091
@@ -43,17 +25,8 @@ push oci:"$W/images/busybox:latest" docker://"$LAB_PLAIN/test/busybox:latest" &&
   push --all oci:"$W/images/multiarch:latest" docker://"$LAB_PLAIN/test/multiarch:latest" ||
   { echo "FAIL: skopeo push"; exit 1; }
 
-KERNEL=$(ls /boot/vmlinuz-*-cloud-amd64 | head -1)
-CONFIG=/boot/config-${KERNEL#/boot/vmlinuz-}
-[ -f "$KERNEL" ] && [ -f "$CONFIG" ] || { echo "FAIL: no cloud kernel in /boot"; exit 1; }
-n=0
-build() { # SOURCE-ARGS...: builds an EIF, prints its PCR JSON on stdout
-  n=$((n + 1))
-  "$BIN" build "$@" --kernel "$KERNEL" --kernel-config "$CONFIG" --output "$W/eif.$n"
-}
-CACHE=$W/cache
-RC=(--cache-dir "$CACHE")
-fresh_cache() { rm -rf "$CACHE"; }
+# shellcheck source=lib/build.sh
+. "$HERE/lib/build.sh"
 
 # --- the reference: the same image from its local OCI layout
 build --oci-layout "$W/images/busybox:latest" >"$W/pcr.local" 2>"$W/err" ||

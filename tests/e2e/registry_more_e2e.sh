@@ -19,26 +19,8 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect_ok() { # NAME COMMAND...: the command must succeed
-  local name=$1
-  shift
-  if "$@" >"$W/out" 2>"$W/err"; then pass "$name"; else fail "$name: exit $?"; cat "$W/err"; fi
-}
-expect_error() { # NAME TEXT COMMAND...: must fail non-zero with TEXT on stderr
-  local name=$1 text=$2
-  shift 2
-  if "$@" >"$W/out" 2>"$W/err"; then
-    fail "$name: succeeded"
-  elif grep -qF -- "$text" "$W/err"; then
-    pass "$name: $(grep -F -- "$text" "$W/err" | head -1 | cut -c1-220)"
-  else
-    fail "$name: stderr lacks '$text'"
-    cat "$W/err"
-  fi
-}
+# shellcheck source=lib/checks.sh
+. "$HERE/lib/checks.sh"
 not() { ! "$@"; }
 check() { # NAME COMMAND...: a plain assertion
   local name=$1
@@ -72,17 +54,8 @@ push oci:"$W/images/busybox:latest" docker://"$LAB_PLAIN/test/busybox:latest" &&
   push oci:"$W/images/busybox:latest" docker://"$LAB_PLAIN2/test/origin-only:latest" ||
   { echo "FAIL: skopeo push"; exit 1; }
 
-KERNEL=$(ls /boot/vmlinuz-*-cloud-amd64 | head -1)
-CONFIG=/boot/config-${KERNEL#/boot/vmlinuz-}
-[ -f "$KERNEL" ] && [ -f "$CONFIG" ] || { echo "FAIL: no cloud kernel in /boot"; exit 1; }
-n=0
-build() { # SOURCE-ARGS...: builds an EIF, prints its PCR JSON on stdout
-  n=$((n + 1))
-  "$BIN" build "$@" --kernel "$KERNEL" --kernel-config "$CONFIG" --output "$W/eif.$n"
-}
-CACHE=$W/cache
-RC=(--cache-dir "$CACHE")
-fresh_cache() { rm -rf "$CACHE"; }
+# shellcheck source=lib/build.sh
+. "$HERE/lib/build.sh"
 export DOCKER_CONFIG=$W/no-docker-config # no credentials unless a test sets them
 mkdir -p "$DOCKER_CONFIG"
 for img in busybox busybox-relayered; do

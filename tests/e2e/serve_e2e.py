@@ -24,7 +24,6 @@ real SQLite, real builds of the project's test images, real HTTP.
 usage: serve_e2e.py OCI2EIF_BINARY   (python3, the Debian cloud kernel in /boot)
 Last line: "N passed, M failed".
 """
-import glob
 import hashlib
 import json
 import os
@@ -40,6 +39,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixtures import make_kernel_bundle, make_test_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -196,19 +198,8 @@ def main():
     work = tempfile.mkdtemp(prefix="serve-e2e-")
     daemon = None
     try:
-        images = os.path.join(work, "images")
-        r = subprocess.run([sys.executable, os.path.join(TESTS, "images", "make_images.py"), images],
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0:
-            raise SystemExit("make_images.py failed: " + r.stderr)
-        kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
-        if not kernels:
-            raise SystemExit("no /boot/vmlinuz-*-cloud-amd64: run scripts/install-deps.sh")
-        kernel_dir = os.path.join(work, "kernel")
-        os.makedirs(kernel_dir)
-        shutil.copy(kernels[-1], os.path.join(kernel_dir, "bzImage"))
-        shutil.copy("/boot/config-" + kernels[-1][len("/boot/vmlinuz-"):],
-                    os.path.join(kernel_dir, "bzImage.config"))
+        images = make_test_images(os.path.join(work, "images"))
+        kernel_dir = make_kernel_bundle(os.path.join(work, "kernel"))
         with open(os.path.join(work, "tokens"), "w") as f:
             f.write("read %s reader\nbuild %s ci\nadmin %s ops\n" % (READ, BUILD, ADMIN))
         blobs = os.path.join(work, "nitro-blobs")

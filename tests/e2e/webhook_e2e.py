@@ -14,7 +14,6 @@ endpoint is the service's distribution webhook, with its bearer secret:
 usage: webhook_e2e.py OCI2EIF_BINARY   (python3, docker-registry, skopeo, the Debian cloud kernel)
 Last line: "N passed, M failed".
 """
-import glob
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_e2e  # noqa: E402  (Daemon, check, free_port, tokens)
 from serve_e2e import BUILD, READ, check, free_port, results  # noqa: E402
+from fixtures import make_kernel_bundle, make_test_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -69,17 +69,8 @@ def main():
     work = tempfile.mkdtemp(prefix="webhook-e2e-")
     daemon, registry = None, None
     try:
-        images = os.path.join(work, "images")
-        r = subprocess.run([sys.executable, os.path.join(TESTS, "images", "make_images.py"), images],
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0:
-            raise SystemExit("make_images.py failed: " + r.stderr)
-        kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
-        if not kernels:
-            raise SystemExit("no /boot/vmlinuz-*-cloud-amd64: run scripts/install-deps.sh")
-        kernel_dir = os.path.join(work, "kernel")
-        os.makedirs(kernel_dir)
-        shutil.copy(kernels[-1], os.path.join(kernel_dir, "bzImage"))
+        images = make_test_images(os.path.join(work, "images"))
+        kernel_dir = make_kernel_bundle(os.path.join(work, "kernel"))
         with open(os.path.join(work, "tokens"), "w") as f:
             f.write("read %s reader\nbuild %s ci\n" % (READ, BUILD))
 
