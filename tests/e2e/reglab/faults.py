@@ -7,9 +7,12 @@ request arrived and when its answer was sent, for checking which requests overla
 apply to blob GETs (/v2/.../blobs/sha256:...) only (schema1: manifest GETs), the next COUNT of
 them, as set through the control endpoint:
   POST /_fault?mode=MODE&arg=ARG&count=N     DELETE /_fault     GET /_fault (current rule)
+DELETE also releases the bodies that `hold` is holding.
 MODE: reset (send ARG body bytes, then a TCP reset), truncate (ARG bytes, clean close, full
 Content-Length; bodies no longer than ARG pass untouched), status (answer ARG, e.g. 503, with Retry-After: 1), corrupt (flip one byte),
-slow (ARG bytes per second), delay (wait ARG ms, then answer normally), schema1 (answer a manifest
+slow (ARG bytes per second), hold (ARG bytes per second, like slow, until DELETE /_fault;
+then the rest at once: keeps a download, and so its build, going for as long as a test needs),
+delay (wait ARG ms, then answer normally), schema1 (answer a manifest
 GET with a Docker schema 1 manifest).
 """
 import argparse, http.client, json, re, socket, struct, sys, threading, time
@@ -33,6 +36,7 @@ def main():
     host, port = a.upstream.rsplit(":", 1)
     rule = {}
     lock = threading.Lock()
+    released = threading.Event()  # set by DELETE: `hold` bodies go out at full speed
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -70,8 +74,10 @@ def main():
                     rule.clear()
                     rule.update(mode=q["mode"][0], arg=q.get("arg", ["0"])[0],
                                 count=int(q.get("count", ["1"])[0]))
+                    released.clear()
                 elif self.command == "DELETE":
                     rule.clear()
+                    released.set()
                 body = json.dumps(rule).encode()
             self.reply(200, body, [("Content-Type", "application/json")])
 
@@ -128,12 +134,15 @@ def main():
                                                struct.pack("ii", 1, 0))
                 self.close_connection = True
                 return
-            if mode == "slow":
-                rate = max(1, int(arg))
-                for i in range(0, len(data), max(1, rate // 10)):
-                    self.wfile.write(data[i:i + max(1, rate // 10)])
+            if mode in ("slow", "hold"):
+                step = max(1, int(arg) // 10)  # ten writes a second
+                sent = 0
+                while sent < len(data) and not (mode == "hold" and released.is_set()):
+                    self.wfile.write(data[sent:sent + step])
                     self.wfile.flush()
+                    sent += step
                     time.sleep(0.1)
+                self.wfile.write(data[sent:])
                 return
             self.wfile.write(data)
 
