@@ -1,12 +1,17 @@
-"""What the Python e2e suites all start from: the project's test images and a kernel bundle
-made from Debian's cloud kernel (a development kernel, installed by scripts/install-deps.sh)."""
+"""What the Python e2e suites all start from: the project's test images, a kernel bundle
+made from Debian's cloud kernel (a development kernel, installed by scripts/install-deps.sh),
+booting an EIF under QEMU, and the registry lab (reglab/lab.sh)."""
+import base64
 import glob
+import json
 import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 
-TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
 
 
 def make_test_images(out_dir):
@@ -28,3 +33,86 @@ def make_kernel_bundle(bundle_dir):
     shutil.copy("/boot/config-" + kernels[-1][len("/boot/vmlinuz-"):],
                 os.path.join(bundle_dir, "bzImage.config"))
     return bundle_dir
+
+
+def boot_eif(binary, eif, expect, timeout=240):
+    """Extracts an EIF with `oci2eif describe --extract` and boots its kernel and ramdisks under
+    QEMU (tests/tools/qemu_boot.py), expecting each string of `expect` on the console.
+    Returns (extracted, booted, detail): whether describe validated the EIF, whether the guest
+    ran to its end printing all of `expect`, and what went wrong."""
+    extract = eif + ".x"
+    r = subprocess.run([binary, "describe", eif, "--extract", extract], capture_output=True,
+                       text=True, timeout=300)
+    if r.returncode != 0:
+        return False, False, r.stderr
+    with open(os.path.join(extract, "cmdline")) as f:
+        cmdline = f.read()
+    cmd = [sys.executable, os.path.join(TESTS, "tools", "qemu_boot.py"),
+           "--kernel", os.path.join(extract, "kernel"),
+           "--initrd", os.path.join(extract, "ramdisk-0"),
+           "--initrd", os.path.join(extract, "ramdisk-1"),
+           "--append", cmdline, "--timeout", str(timeout), "--log", eif + ".console"]
+    for e in expect:
+        cmd += ["--expect", e]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 60)
+    return True, r.returncode == 0, r.stdout[-1500:] + r.stderr[-500:]
+
+
+def busybox_console(images_dir):
+    """What the busybox test image's app prints when it runs unchanged, and how init reports
+    its exit: from the generator's manifest.json, written from the image definition."""
+    with open(os.path.join(images_dir, "manifest.json")) as f:
+        run = json.load(f)["images"]["busybox"]["expect"]["run"]
+    return run["console"] + ["exited with status %d" % run["exit_code"]]
+
+
+class RegistryLab:
+    """The registry lab (tests/e2e/reglab/lab.sh) in a directory of its own: `env` holds its
+    DIR/env (LAB_TOKEN, LAB_CA, LAB_USER, …). Use as a context manager: `down` runs on exit."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.env = {}
+
+    def __enter__(self):
+        r = subprocess.run(["bash", os.path.join(HERE, "reglab", "lab.sh"), "up", self.dir],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            self.__exit__()
+            raise SystemExit("the registry lab did not start: " + r.stderr)
+        with open(os.path.join(self.dir, "env")) as f:
+            self.env = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["bash", os.path.join(HERE, "reglab", "lab.sh"), "down", self.dir],
+                       capture_output=True, timeout=120)
+
+    def cert_dir(self):
+        """A directory with only the lab CA as ca.crt, as skopeo's --cert-dir wants it."""
+        d = os.path.join(self.dir, "certs")
+        os.makedirs(d, exist_ok=True)
+        shutil.copy(self.env["LAB_CA"], os.path.join(d, "ca.crt"))
+        return d
+
+    def fault(self, mode, arg, count=1):
+        """Sets the fault proxy's rule (reglab/faults.py); fault(None, …) clears it."""
+        url = "http://%s/_fault" % self.env["LAB_FAULT"]
+        if mode is None:
+            req = urllib.request.Request(url, method="DELETE")
+        else:
+            req = urllib.request.Request("%s?mode=%s&arg=%s&count=%d" % (url, mode, arg, count),
+                                         data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+
+def write_docker_config(directory, auths):
+    """DIRECTORY/config.json with docker's `auths` for {registry: (user, password)}; returns
+    DIRECTORY, for DOCKER_CONFIG."""
+    os.makedirs(directory, exist_ok=True)
+    entries = {reg: {"auth": base64.b64encode(("%s:%s" % up).encode()).decode()}
+               for reg, up in auths.items()}
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump({"auths": entries}, f)
+    return directory

@@ -136,10 +136,12 @@ class Daemon:
         self.db = os.path.join(work, "data", "jobs.db")
         self.log = os.path.join(work, "serve.log")
         self.base = "http://127.0.0.1:%d" % port
+        self.env = None  # the process environment; None: this one's
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(self.cmd, stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.cmd, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,
+                                     env=self.env)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
