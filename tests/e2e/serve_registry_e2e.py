@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""End-to-end checks of `oci2eif serve` pulling from the real registry lab (reglab/lab.sh:
+docker-registry behind TLS from a throwaway CA, bearer tokens from tokens.py, a fault proxy):
+
+  - the busybox test image, pushed to the token registry with the lab's credentials, is built
+    by a daemon that trusts the lab CA (--registry-ca) and reads the credentials from
+    $DOCKER_CONFIG/config.json; the token server saw the daemon log in
+  - image.eif downloads whole and by Range; `oci2eif describe --json` of it, the API's `pcrs`,
+    pcr.json and an `oci2eif build` of the local OCI layout agree on PCR0/1/2
+  - the downloaded EIF boots under QEMU and the image's app prints what it should
+  - the build's image_digest and build.json's manifest digest are the registry's (skopeo inspect)
+  - a full queue (max_queue 2, one worker, the running build's blobs held by the fault proxy)
+    answers 429 with Retry-After and problem+json `queue_full`; released, it drains and
+    accepts again
+  - a wrong password fails the build with a message naming the token server and the refusal;
+    no password appears in the record, the build log or the serve log
+
+usage: serve_registry_e2e.py OCI2EIF_BINARY
+       (root; python3, docker-registry, skopeo, qemu-system-x86, the Debian cloud kernel)
+Last line: "N passed, M failed".
+"""
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import serve_e2e  # noqa: E402  (Daemon, check, free_port, tokens)
+from serve_e2e import BUILD, READ, check, free_port, results  # noqa: E402
+from fixtures import (RegistryLab, boot_eif, busybox_console, make_kernel_bundle,  # noqa: E402
+                      make_test_images, write_docker_config)
+
+PCRS = ("PCR0", "PCR1", "PCR2")
+WRONG_PASSWORD = "not-the-lab-password-5c1e"
+MAX_QUEUE = 2
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+class Suite:
+    """What every scenario uses: the binary, the work directory, the test images, the kernel
+    bundle and the running lab."""
+
+    def __init__(self, binary, work, lab):
+        self.bin = binary
+        self.work = work
+        self.lab = lab
+        self.env = lab.env
+        self.images = make_test_images(os.path.join(work, "images"))
+        self.kernel_dir = make_kernel_bundle(os.path.join(work, "kernel"))
+        self.busybox = "%s/test/busybox:latest" % self.env["LAB_TOKEN"]
+
+    def daemon(self, name, password, config=None):
+        """A started `oci2eif serve` in WORK/NAME (one worker), trusting the lab CA, with
+        `password` for the token registry in its DOCKER_CONFIG; `config`: its JSON file."""
+        home = os.path.join(self.work, name)
+        os.makedirs(home)
+        with open(os.path.join(home, "tokens"), "w") as f:
+            f.write("read %s reader\nbuild %s ci\n" % (READ, BUILD))
+        d = serve_e2e.Daemon(self.bin, home, self.kernel_dir, free_port())
+        d.cmd += ["--registry-ca", self.env["LAB_CA"]]
+        if config is not None:
+            with open(os.path.join(home, "serve.json"), "w") as f:
+                json.dump(config, f)
+            d.cmd += ["--config", os.path.join(home, "serve.json")]
+        docker = write_docker_config(os.path.join(home, "docker"),
+                                     {self.env["LAB_TOKEN"]: (self.env["LAB_USER"], password)})
+        d.env = dict(os.environ, DOCKER_CONFIG=docker)
+        d.start()
+        return d
+
+    def skopeo(self, command, creds_flag, *args):
+        """skopeo COMMAND with the lab credentials (CREDS_FLAG: --creds, --dest-creds, …)."""
+        creds = "%s:%s" % (self.env["LAB_USER"], self.env["LAB_PASS"])
+        return subprocess.run(["skopeo", command, creds_flag, creds, *args], capture_output=True,
+                              text=True, timeout=120)
+
+
+def token_log_count(suite, line):
+    with open(os.path.join(suite.env["LAB_DIR"], "logs", "tokens.requests")) as f:
+        return sum(1 for entry in f if entry.rstrip("\n") == line)
+
+
+def push_busybox(suite):
+    r = suite.skopeo("copy", "--dest-creds", "-q", "--preserve-digests",
+                     "--dest-cert-dir", suite.lab.cert_dir(),
+                     "oci:%s/busybox:latest" % suite.images, "docker://" + suite.busybox)
+    return check("skopeo pushes busybox to the token registry with the lab credentials",
+                 r.returncode == 0, r.stderr)
+
+
+def build_through_token_registry(suite, daemon):
+    """POSTs the busybox build, polls it to its end; returns the final record or None."""
+    logged_in = "%s repository:test/busybox:pull 200" % suite.env["LAB_USER"]
+    before = token_log_count(suite, logged_in)
+    status, b, _ = daemon.request("POST", "/v1/builds", {"image": suite.busybox})
+    if not check("POST a build of %s → 202" % suite.busybox, status == 202, (status, b)):
+        return None
+    done = daemon.wait(b["id"], FINISHED, timeout=300)
+    check("the build through TLS (lab CA) + bearer token auth succeeds",
+          done is not None and done["state"] == "succeeded", done)
+    check("the token server issued the daemon a token for %s (config.json credentials)" %
+          suite.env["LAB_USER"], token_log_count(suite, logged_in) > before)
+    return done if done and done["state"] == "succeeded" else None
+
+
+def download_eif(suite, daemon, done):
+    """Downloads image.eif, checks it against the listing and a Range request; returns its path."""
+    url = "/v1/builds/%s/artifacts/image.eif" % done["id"]
+    status, eif, _ = daemon.request("GET", url, token=READ, raw=True)
+    listed = {a["name"]: a for a in done["artifacts"]}.get("image.eif", {})
+    check("image.eif downloads with the size and sha256 the build lists",
+          status == 200 and len(eif) == listed.get("size") and
+          "sha256:" + hashlib.sha256(eif).hexdigest() == listed.get("sha256"), (status, listed))
+    first, last = len(eif) // 3, len(eif) // 3 + 99
+    status, part, h = daemon.request("GET", url, token=READ, raw=True,
+                                     headers={"Range": "bytes=%d-%d" % (first, last)})
+    check("Range bytes=%d-%d of image.eif → 206 with those bytes and Content-Range" % (first, last),
+          status == 206 and part == eif[first:last + 1] and
+          h.get("Content-Range") == "bytes %d-%d/%d" % (first, last, len(eif)),
+          (status, len(part), h.get("Content-Range")))
+    path = os.path.join(suite.work, "api.eif")
+    with open(path, "wb") as f:
+        f.write(eif)
+    return path
+
+
+def measurements(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return (json.loads(r.stdout)["Measurements"] if r.returncode == 0 else None), r.stderr
+
+
+def same_pcrs(a, b):
+    return a is not None and b is not None and all(a.get(k) and a.get(k) == b.get(k) for k in PCRS)
+
+
+def check_pcrs(suite, daemon, done, eif):
+    described, err = measurements([suite.bin, "describe", eif, "--json"])
+    check("describe --json of the download gives the API's PCR0/1/2",
+          same_pcrs(described, done["pcrs"]), (described, done["pcrs"], err))
+    status, pcr, _ = daemon.request("GET", "/v1/builds/%s/artifacts/pcr.json" % done["id"], token=READ)
+    check("pcr.json's Measurements are the API's PCR0/1/2",
+          status == 200 and same_pcrs(pcr["Measurements"], done["pcrs"]), (status, pcr))
+    local, err = measurements([suite.bin, "build", "--oci-layout", suite.images + "/busybox:latest",
+                               "--kernel-dir", suite.kernel_dir,
+                               "--output", os.path.join(suite.work, "local.eif")])
+    check("`oci2eif build` of the local OCI layout gives the same PCR0/1/2",
+          same_pcrs(local, done["pcrs"]), (local, done["pcrs"], err))
+
+
+def check_image_digest(suite, daemon, done):
+    r = suite.skopeo("inspect", "--creds", "--cert-dir", suite.lab.cert_dir(),
+                     "docker://" + suite.busybox)
+    digest = json.loads(r.stdout)["Digest"] if r.returncode == 0 else None
+    check("skopeo inspect gives the registry's manifest digest", digest is not None, r.stderr)
+    check("the build's image_digest is the registry's manifest digest (%s)" % digest,
+          digest is not None and done.get("image_digest") == digest, done.get("image_digest"))
+    status, prov, _ = daemon.request("GET", "/v1/builds/%s/artifacts/build.json" % done["id"],
+                                     token=READ)
+    check("build.json lists that manifest digest for the image",
+          status == 200 and prov["inputs"]["image"]["manifest_digest"] == digest and
+          prov["inputs"]["image"]["reference"] == suite.busybox, (status, prov))
+
+
+def check_boot(suite, eif):
+    expect = busybox_console(suite.images)
+    extracted, booted, detail = boot_eif(suite.bin, eif, expect)
+    check("describe --extract validates the downloaded EIF", extracted, detail)
+    check("the downloaded EIF boots under QEMU; the app prints " + "; ".join(expect),
+          booted, detail)
+
+
+def submit(daemon, image, run):
+    """POSTs a build that differs from the others by its env (RUN=run), labelled case=queue."""
+    return daemon.request("POST", "/v1/builds", {"image": image, "env": ["RUN=" + run],
+                                                 "labels": {"case": "queue"}})
+
+
+def fill_queue(suite, daemon):
+    """With the one worker busy, POSTs distinct builds until one is refused (bounded).
+    Returns (ids accepted, the refusal (status, body, headers) or None)."""
+    accepted = []
+    for n in range(1, MAX_QUEUE + 4):
+        status, body, headers = submit(daemon, "%s/test/busybox:latest" % suite.env["LAB_PLAIN"],
+                                       "q%d" % n)
+        if status != 202:
+            return accepted, (status, body, headers)
+        accepted.append(body["id"])
+    return accepted, None
+
+
+def check_queue_full(suite, daemon):
+    # Every blob of the first build trickles through the fault proxy until it is released, so
+    # the one worker stays busy while the queue fills: no race with the clock.
+    suite.lab.fault("hold", 4096, count=100)
+    try:
+        status, first, _ = submit(daemon, "%s/test/busybox:latest" % suite.env["LAB_FAULT"], "q0")
+        running = daemon.wait(first["id"], ("running",) + FINISHED, timeout=60) if status == 202 else None
+        if not check("the first build is running, its blobs held by the fault proxy",
+                     running is not None and running["state"] == "running", (status, running)):
+            return
+        accepted, refused = fill_queue(suite, daemon)
+        check("%d more distinct builds are queued (202)" % MAX_QUEUE, len(accepted) == MAX_QUEUE, accepted)
+        status, body, headers = refused or (None, {}, {})
+        check("the next POST → 429", status == 429, (status, body))
+        retry = headers.get("Retry-After", "")
+        check("the 429 carries Retry-After: a positive number of seconds (%s)" % retry,
+              retry.isdigit() and int(retry) > 0, dict(headers))
+        check("its body is problem+json: status 429, code queue_full, the limit and the wait",
+              headers.get("Content-Type") == "application/problem+json" and
+              isinstance(body, dict) and body.get("status") == 429 and
+              body.get("code") == "queue_full" and
+              "(%d queued)" % MAX_QUEUE in body.get("detail", "") and
+              "retry after %s s" % retry in body.get("detail", ""), body)
+        _, listed, _ = daemon.request("GET", "/v1/builds?label=case%3Dqueue", token=READ)
+        check("the refused POST made no build (%d rows)" % (MAX_QUEUE + 1),
+              len(listed["builds"]) == MAX_QUEUE + 1, [b["id"] for b in listed["builds"]])
+        _, still, _ = daemon.request("GET", "/v1/builds/" + first["id"], token=READ)
+        check("the first build was still running when the queue filled",
+              still["state"] == "running", still["state"])
+    finally:
+        suite.lab.fault(None, 0)  # releases the held bodies
+    finals = [daemon.wait(i, FINISHED, timeout=300) for i in [first["id"]] + accepted]
+    check("released, the queue drains: all %d builds succeed" % len(finals),
+          all(f is not None and f["state"] == "succeeded" for f in finals),
+          [f and (f["state"], f.get("error")) for f in finals])
+    _, queued, _ = daemon.request("GET", "/v1/builds?state=queued", token=READ)
+    check("nothing is left queued", queued["builds"] == [], queued)
+    status, again, _ = submit(daemon, "%s/test/busybox:latest" % suite.env["LAB_PLAIN"], "after")
+    done = daemon.wait(again["id"], FINISHED, timeout=300) if status == 202 else None
+    check("a POST after the drain is accepted (202) and succeeds",
+          done is not None and done["state"] == "succeeded", (status, done))
+
+
+def secrets(user, password):
+    """The forms a password could leak in: itself and the Basic credential carrying it."""
+    return [password, base64.b64encode(("%s:%s" % (user, password)).encode()).decode()]
+
+
+def leaks(texts, secret_forms):
+    return [s for s in secret_forms for t in texts if s in t]
+
+
+def check_wrong_password(suite, daemon):
+    status, b, _ = daemon.request("POST", "/v1/builds", {"image": suite.busybox,
+                                                         "env": ["RUN=wrong-password"]})
+    done = daemon.wait(b["id"], FINISHED, timeout=300) if status == 202 else None
+    error = (done or {}).get("error") or {}
+    check("a wrong password in config.json fails the build (failed, unauthorized)",
+          done is not None and done["state"] == "failed" and error.get("code") == "unauthorized",
+          (status, done))
+    message = error.get("message", "")
+    wanted = ["token server https://" + suite.env["LAB_TOKENS"], "for " + suite.env["LAB_TOKEN"],
+              "HTTP 401", "the credentials were refused"]
+    check("its message names the token server, the registry and the refusal",
+          all(w in message for w in wanted), message)
+    _, log, _ = daemon.request("GET", "/v1/builds/%s/log" % b["id"], token=READ, raw=True)
+    log = log.decode(errors="replace") if isinstance(log, bytes) else str(log)
+    check("the build log ends with that message", message != "" and message in log, log[-500:])
+    with open(daemon.log) as f:
+        serve_log = f.read()
+    found = leaks([json.dumps(done), log, serve_log], secrets(suite.env["LAB_USER"], WRONG_PASSWORD))
+    check("the wrong password appears nowhere: record, build log, serve log", not found, found)
+
+
+def check_no_leftovers(pids):
+    alive = []
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.append(pid)
+        except FileNotFoundError:
+            pass
+    check("no process of this test is left (lab, daemons)", not alive, alive)
+
+
+def lab_pids(lab):
+    pids_dir = os.path.join(lab.dir, "pids")
+    return [int(open(os.path.join(pids_dir, n)).read()) for n in os.listdir(pids_dir)]
+
+
+def run(suite, stack, pids):
+    if not push_busybox(suite):
+        return
+    good = suite.daemon("good", suite.env["LAB_PASS"])
+    stack.callback(good.stop)
+    pids.append(good.proc.pid)
+    done = build_through_token_registry(suite, good)
+    if done:
+        eif = download_eif(suite, good, done)
+        check_pcrs(suite, good, done, eif)
+        check_image_digest(suite, good, done)
+        check_boot(suite, eif)
+        with open(good.log) as f:
+            found = leaks([f.read()], secrets(suite.env["LAB_USER"], suite.env["LAB_PASS"]))
+        check("the lab password appears nowhere in the serve log", not found, found)
+    queue = suite.daemon("queue", WRONG_PASSWORD, {"max_queue": MAX_QUEUE})
+    stack.callback(queue.stop)
+    pids.append(queue.proc.pid)
+    check_queue_full(suite, queue)
+    check_wrong_password(suite, queue)
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    for tool in ("docker-registry", "skopeo", "qemu-system-x86_64"):
+        if not shutil.which(tool):
+            raise SystemExit("serve_registry_e2e: %s is missing (scripts/install-deps.sh)" % tool)
+    work = tempfile.mkdtemp(prefix="serve-registry-e2e-")
+    pids = []
+    try:
+        with contextlib.ExitStack() as stack:
+            lab = stack.enter_context(RegistryLab(os.path.join(work, "lab")))
+            pids += lab_pids(lab)
+            run(Suite(binary, work, lab), stack, pids)
+        check_no_leftovers(pids)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, %d failed" % (results["passed"], results["failed"]))
+    return 1 if results["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
