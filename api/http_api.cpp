@@ -179,7 +179,17 @@ struct HttpApi::Impl {
         throw Error(ErrorCode::InvalidInput, "Idempotency-Key must be 1-255 characters");
       }
       if (auto existing = ctx.store.find_by_idempotency_key(*key)) {
-        send_json(res, 200, build_view(build_or_404(*existing)));
+        send_existing(res, *existing);
+        return;
+      }
+    }
+    // Resolved before queueing so that a request equal to an earlier one (same image digest,
+    // kernel, options, tool version) gets that build back instead of a rebuild.
+    ctx.runner.image_ref(request.image); // the local-image allow-list, as a 400 now
+    const std::string input_key = ctx.runner.probe_input_key(request).value_or("");
+    if (!input_key.empty()) {
+      if (auto existing = ctx.store.find_reusable_by_input_key(input_key)) {
+        send_existing(res, *existing);
         return;
       }
     }
@@ -190,12 +200,22 @@ struct HttpApi::Impl {
                              " queued); retry after " + std::to_string(kRetryAfterSeconds) + " s"});
       return;
     }
-    const auto added =
-        ctx.store.enqueue({server::to_json(request), request.image, request.labels, key});
+    const auto added = ctx.store.enqueue(
+        {server::to_json(request), request.image, request.labels, key, input_key});
+    if (!added.created) {
+      send_existing(res, added.id);
+      return;
+    }
     ctx.pool.notify();
     const auto b = build_or_404(added.id);
     res.set_header("Location", "/v1/builds/" + b.id);
-    send_json(res, added.created ? 202 : 200, build_view(b));
+    send_json(res, 202, build_view(b));
+  }
+
+  // 200 with a build that answers the request already (same idempotency key or same inputs).
+  void send_existing(httplib::Response& res, const std::string& id) {
+    res.set_header("Location", "/v1/builds/" + id);
+    send_json(res, 200, build_view(build_or_404(id)));
   }
 
   void list(const httplib::Request& req, httplib::Response& res) {

@@ -36,6 +36,7 @@ if [ ! -d "$data/images/busybox" ]; then
   python3 tests/images/make_images.py "$data/images" >/dev/null
 fi
 
+data=$(cd "$data" && pwd) # --local-images wants an absolute path
 cat <<EOT
 oci2eif serve on http://$listen (data in $data)
 Kernel: Debian's cloud kernel, a development default, not a production Nitro kernel.
@@ -46,4 +47,4 @@ Try, from another shell:
   curl -s -o app.eif http://$listen/v1/builds/ID/artifacts/image.eif
   curl -s http://$listen/v1/builds/ID/artifacts/pcr.json
 EOT
-exec "$bin" serve --listen "$listen" --data-dir "$data" "${kernels[@]}"
+exec "$bin" serve --listen "$listen" --data-dir "$data" --local-images "$data/images" "${kernels[@]}"

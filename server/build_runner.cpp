@@ -5,10 +5,11 @@
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "core/sha.hpp"
+#include "server/build_inputs.hpp"
 #include "server/build_pipeline.hpp"
 #include "server/build_request.hpp"
 #include "server/image_reference.hpp"
-#include "server/version.hpp"
+#include "server/local_image_policy.hpp"
 
 #include <chrono>
 #include <fcntl.h>
@@ -103,7 +104,9 @@ BuildRunner::Kernel BuildRunner::load(const std::string& name, const std::filesy
 }
 
 BuildRunner::BuildRunner(const ServeConfig& config, const ArtifactStore& artifacts)
-    : data_dir_(config.data_dir), artifacts_(artifacts) {
+    : data_dir_(config.data_dir), registry_(config.registry), local_images_(config.local_images),
+      artifacts_(artifacts) {
+  registry_.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
   for (const KernelDir& k : config.kernels) {
     kernels_.emplace(k.name, load(k.name, k.dir, "configured"));
   }
@@ -247,6 +250,43 @@ KernelRemoveResult BuildRunner::remove_kernel(const std::string& name) const {
   return KernelRemoveResult::Removed;
 }
 
+ImageRef BuildRunner::image_ref(const std::string& image) const {
+  ImageRef ref = parse_image_reference(image);
+  check_local_image_allowed(ref, local_images_);
+  if (ref.kind == SourceKind::Registry) {
+    ref.options = registry_;
+  }
+  return ref;
+}
+
+std::optional<std::string> BuildRunner::probe_input_key(const BuildRequest& req) const {
+  const std::string kernel_name = req.kernel.value_or(default_kernel_);
+  const auto kernel = find_kernel(kernel_name);
+  ImageRef ref = image_ref(req.image);
+  if (!kernel || ref.kind == SourceKind::OciArchive || ref.kind == SourceKind::DockerArchive) {
+    return std::nullopt; // archives are unpacked to be read: the worker resolves those
+  }
+  // One attempt and no layer prefetch: the caller is waiting for its answer; a registry that
+  // does not answer now is the worker's problem, with its retries.
+  ref.options.max_attempts = 1;
+  ref.options.parallel_downloads = 1;
+  try {
+    auto source = open_image_source(ref, data_dir_ / "scratch", [](const std::string&) {});
+    const registry::Platform platform =
+        req.platform ? registry::Platform::parse(*req.platform)
+                     : registry::Platform::for_arch(arch_name(kernel->bundle.arch));
+    const registry::ResolvedImage image = source->resolve(platform);
+    const auto init = default_init_path(kernel->bundle.arch);
+    return build_inputs(req, image, {kernel_name, kernel->digest}, file_digest(init),
+                        req.cmdline.value_or(kernel->bundle.cmdline))
+        .key;
+  } catch (const std::exception& e) {
+    spdlog::info("image {} not resolved before queueing ({}); the build will resolve it", req.image,
+                 e.what());
+    return std::nullopt;
+  }
+}
+
 std::filesystem::path BuildRunner::log_path(const std::string& id) const {
   return data_dir_ / "logs" / (id + ".log");
 }
@@ -287,10 +327,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   BuildOutcome outcome;
   Steps steps(outcome.steps);
   BuildSpec spec;
-  spec.image = parse_image_reference(req.image);
-  if (spec.image.kind == SourceKind::Registry) {
-    spec.image.options.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
-  }
+  spec.image = image_ref(req.image);
   spec.kernel = kernel->bundle;
   if (req.platform) {
     spec.platform = registry::Platform::parse(*req.platform);
@@ -316,20 +353,10 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   });
   steps.mark("build");
 
-  json inputs = {{"image",
-                  {{"reference", req.image},
-                   {"manifest_digest", r.image.manifest_digest},
-                   {"config_digest", r.image.config_digest},
-                   {"platform", r.image.config.platform.to_string()}}},
-                 {"kernel", {{"name", kernel_name}, {"digest", kernel->digest}}},
-                 {"init", {{"digest", file_digest(spec.init)}}},
-                 {"cmdline", spec.cmdline.value_or(spec.kernel.cmdline)},
-                 {"tool", {{"name", "oci2eif"}, {"version", kVersion}}}};
-  json options = json::parse(to_json(req));
-  options.erase("labels");
-  options.erase("image");
-  options.erase("kernel");
-  outcome.input_key = text_digest(json{{"inputs", inputs}, {"options", options}}.dump());
+  const BuildInputs inputs =
+      build_inputs(req, r.image, {kernel_name, kernel->digest}, file_digest(spec.init),
+                   spec.cmdline.value_or(spec.kernel.cmdline));
+  outcome.input_key = inputs.key;
   outcome.image_digest =
       r.image.manifest_digest.empty() ? r.image.config_digest : r.image.manifest_digest;
   outcome.pcrs = pcr_map(r.eif.measurements);
@@ -347,8 +374,8 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
     outputs.push_back({{"name", a.name}, {"size", a.size}, {"sha256", a.sha256}});
   }
   const json provenance = {{"input_key", outcome.input_key},
-                           {"inputs", inputs},
-                           {"options", options},
+                           {"inputs", inputs.inputs},
+                           {"options", inputs.options},
                            {"outputs", outputs},
                            {"pcrs", outcome.pcrs}};
   outcome.artifacts.push_back(

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "server/artifact_store.hpp"
+#include "server/build_pipeline.hpp"
+#include "server/build_request.hpp"
 #include "server/config.hpp"
 #include "server/job_store.hpp"
 #include "server/kernel_bundle.hpp"
@@ -68,6 +70,14 @@ public:
   // and message).
   BuildOutcome run(const BuildRecord& build, const StopCheck& stop) const;
 
+  // The input key (build_inputs.hpp) of `request` if its image can be resolved now (a registry
+  // reference or an OCI layout; one attempt, manifests and config only), else nothing.
+  std::optional<std::string> probe_input_key(const BuildRequest& request) const;
+
+  // The image source for a request's `image`: local paths only below `local_images` (throws
+  // InvalidInput otherwise), registry pulls with the configured registry options.
+  ImageRef image_ref(const std::string& image) const;
+
   // Where the build's log is appended while it runs (GET /v1/builds/{id}/log).
   std::filesystem::path log_path(const std::string& build_id) const;
 
@@ -84,6 +94,8 @@ private:
                             std::ostream& log) const;
 
   std::filesystem::path data_dir_;
+  registry::RegistryOptions registry_;
+  std::vector<std::filesystem::path> local_images_;
   const ArtifactStore& artifacts_;
   mutable std::mutex kernels_mutex_;
   mutable std::map<std::string, Kernel> kernels_;

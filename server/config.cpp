@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::size_t kMaxConfigFile = 1 << 20;
 constexpr std::size_t kMinTokenLength = 16;
+constexpr std::uint64_t kMaxParallelDownloads = 16;
 
 [[noreturn]] void invalid(const std::string& where, const std::string& why) {
   throw Error(ErrorCode::InvalidInput, "configuration: " + where + ": " + why);
@@ -133,6 +134,92 @@ std::uint64_t count_at(const nlohmann::json& j, const std::string& where, std::u
   return parse_count(where, std::to_string(j.get<std::uint64_t>()), min, max);
 }
 
+std::vector<std::string> comma_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    out.push_back(item);
+  }
+  return out;
+}
+
+std::vector<std::string> string_array_at(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_array()) {
+    invalid(where, "expected an array of strings, found " + std::string(j.type_name()));
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    out.push_back(string_at(j[i], where + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+void add_insecure_registry(ServeConfig& c, const std::string& where, const std::string& host) {
+  if (host.empty() || host.find("://") != std::string::npos ||
+      host.find_first_of("/ ") != std::string::npos) {
+    invalid(where, "'" + host + "' is not HOST[:PORT] (no scheme, no path)");
+  }
+  c.registry.insecure_registries.push_back(host);
+}
+
+void add_mirror(ServeConfig& c, const std::string& where, const std::string& spec) {
+  try {
+    c.registry.mirrors.push_back(registry::parse_mirror(spec));
+  } catch (const Error& e) {
+    invalid(where, e.what());
+  }
+}
+
+void set_parallel_downloads(ServeConfig& c, const std::string& where, std::uint64_t n) {
+  c.registry.parallel_downloads =
+      static_cast<int>(parse_count(where, std::to_string(n), 1, kMaxParallelDownloads));
+}
+
+void add_local_images(ServeConfig& c, const std::string& where, const std::filesystem::path& dir) {
+  if (!dir.is_absolute()) {
+    invalid(where, "'" + dir.string() + "' is not an absolute path");
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    invalid(where, "'" + dir.string() + "' is not a directory");
+  }
+  // Canonical, so the prefix test at request time compares resolved paths with resolved paths.
+  c.local_images.push_back(std::filesystem::canonical(dir));
+}
+
+// "registry": {"insecure": […], "ca_file": "…", "mirrors": {DOMAIN: [URL, …]},
+//              "parallel_downloads": N, "cache_max_bytes": N}
+void apply_registry_object(ServeConfig& c, const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) {
+    invalid(where, "expected an object");
+  }
+  for (const auto& [key, value] : j.items()) {
+    const std::string at = where + "." + key;
+    if (key == "insecure") {
+      for (const std::string& host : string_array_at(value, at)) {
+        add_insecure_registry(c, at, host);
+      }
+    } else if (key == "ca_file") {
+      c.registry.extra_ca_file = string_at(value, at);
+    } else if (key == "mirrors" && value.is_object()) {
+      for (const auto& [domain, urls] : value.items()) {
+        for (const std::string& url : string_array_at(urls, at + "." + domain)) {
+          add_mirror(c, at + "." + domain, domain + "=" + url);
+        }
+      }
+    } else if (key == "parallel_downloads") {
+      set_parallel_downloads(c, at, count_at(value, at, 1, kMaxParallelDownloads));
+    } else if (key == "cache_max_bytes") {
+      c.registry.cache_max_bytes = count_at(value, at, 1 << 20, std::uint64_t{1} << 50);
+    } else if (key == "mirrors") {
+      invalid(at, "expected an object {\"DOMAIN\": [\"URL\", …]}");
+    } else {
+      invalid(at, "unknown key (known: insecure, ca_file, mirrors, parallel_downloads, "
+                  "cache_max_bytes)");
+    }
+  }
+}
+
 void apply_file(ServeConfig& c, const std::filesystem::path& path) {
   const Bytes bytes = read_small_file(path, kMaxConfigFile);
   nlohmann::json j;
@@ -192,13 +279,19 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
       }
     } else if (key == "webhooks") {
       c.webhooks = parse_webhook_config(value, where);
+    } else if (key == "registry") {
+      apply_registry_object(c, value, where);
+    } else if (key == "local_images") {
+      for (const std::string& dir : string_array_at(value, where)) {
+        add_local_images(c, where, dir);
+      }
     } else if (key == "kernels" || key == "tokens") {
       invalid(where, "expected an array");
     } else {
       invalid(where, "unknown key (known: listen, data_dir, kernels, workers, max_queue, "
                      "max_body_bytes, max_kernel_upload_bytes, lease_seconds, "
                      "build_timeout_seconds, shutdown_grace_seconds, "
-                     "log_format, tokens, token_file, webhooks)");
+                     "log_format, tokens, token_file, registry, local_images, webhooks)");
     }
   }
 }
@@ -221,9 +314,27 @@ void apply_env(ServeConfig& c, const Environment& env) {
       c.log_format = value;
     } else if (key == "OCI2EIF_KERNEL_DIRS") {
       c.kernels.clear();
-      std::istringstream in(value);
-      for (std::string spec; std::getline(in, spec, ',');) {
+      for (const std::string& spec : comma_list(value)) {
         add_kernel_spec(c.kernels, key, spec);
+      }
+    } else if (key == "OCI2EIF_INSECURE_REGISTRIES") {
+      c.registry.insecure_registries.clear();
+      for (const std::string& host : comma_list(value)) {
+        add_insecure_registry(c, key, host);
+      }
+    } else if (key == "OCI2EIF_REGISTRY_MIRRORS") {
+      c.registry.mirrors.clear();
+      for (const std::string& spec : comma_list(value)) {
+        add_mirror(c, key, spec);
+      }
+    } else if (key == "OCI2EIF_REGISTRY_CA") {
+      c.registry.extra_ca_file = value;
+    } else if (key == "OCI2EIF_PARALLEL_DOWNLOADS") {
+      set_parallel_downloads(c, key, parse_count(key, value, 1, kMaxParallelDownloads));
+    } else if (key == "OCI2EIF_LOCAL_IMAGES") {
+      c.local_images.clear();
+      for (const std::string& dir : comma_list(value)) {
+        add_local_images(c, key, dir);
       }
     }
   }
@@ -256,6 +367,41 @@ void validate(const ServeConfig& c) {
   }
   if (c.data_dir.empty()) {
     invalid("data_dir", "must not be empty");
+  }
+  if (!c.registry.extra_ca_file.empty() &&
+      !std::filesystem::is_regular_file(c.registry.extra_ca_file)) {
+    invalid("registry.ca_file", "'" + c.registry.extra_ca_file + "' is not a readable file");
+  }
+}
+
+void apply_registry_flags(ServeConfig& c, const ServeFlags& flags) {
+  if (!flags.insecure_registries.empty()) {
+    c.registry.insecure_registries.clear();
+    for (const std::string& host : flags.insecure_registries) {
+      add_insecure_registry(c, "--insecure-registry", host);
+    }
+  }
+  if (!flags.registry_mirrors.empty()) {
+    c.registry.mirrors.clear();
+    for (const std::string& spec : flags.registry_mirrors) {
+      add_mirror(c, "--registry-mirror", spec);
+    }
+  }
+  if (flags.registry_ca) {
+    c.registry.extra_ca_file = flags.registry_ca->string();
+  }
+  if (flags.parallel_downloads) {
+    if (*flags.parallel_downloads < 1) {
+      invalid("--parallel-downloads", "must be from 1 to " + std::to_string(kMaxParallelDownloads));
+    }
+    set_parallel_downloads(c, "--parallel-downloads",
+                           static_cast<std::uint64_t>(*flags.parallel_downloads));
+  }
+  if (!flags.local_images.empty()) {
+    c.local_images.clear();
+    for (const auto& dir : flags.local_images) {
+      add_local_images(c, "--local-images", dir);
+    }
   }
 }
 
@@ -324,6 +470,7 @@ ServeConfig load_serve_config(const ServeFlags& flags, const Environment& env) {
                  std::filesystem::is_regular_file(blobs / "Image"))) {
     c.kernels.push_back({"nitro-cli", blobs});
   }
+  apply_registry_flags(c, flags);
   if (flags.shutdown_grace_seconds) {
     c.shutdown_grace = std::chrono::seconds(
         parse_count("--shutdown-grace", std::to_string(*flags.shutdown_grace_seconds), 0, 3600));

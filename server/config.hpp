@@ -11,15 +11,26 @@
 //    "build_timeout_seconds": 3600, "shutdown_grace_seconds": 30, "log_format": "text" | "json",
 //    "tokens": [{"name": "ci", "token": "…", "role": "read" | "build" | "admin"}],
 //    "token_file": "/etc/oci2eif/tokens",
+//    "registry": {"insecure": ["host:5000"], "ca_file": "/etc/oci2eif/registry-ca.pem",
+//                 "mirrors": {"docker.io": ["https://mirror.example"]},
+//                 "parallel_downloads": 3, "cache_max_bytes": 10737418240},
+//    "local_images": ["/srv/images"],
 //    "webhooks": {…}}                                  see webhook_config.hpp
+// Registry credentials come from docker's config.json ($DOCKER_CONFIG, else ~/.docker), as for
+// `oci2eif build`. `local_images` is the allow-list for oci-layout:/oci-archive:/docker-archive:
+// images in API requests: a build may only read below these directories (none by default, so
+// an API caller cannot make the daemon read arbitrary paths).
 // Token file: one token a line, `ROLE TOKEN [NAME]`; blank lines and `#` comments ignored.
 // Environment: OCI2EIF_LISTEN, OCI2EIF_DATA_DIR, OCI2EIF_KERNEL_DIRS (NAME=DIR,NAME=DIR),
 // OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_TOKEN_FILE, OCI2EIF_LOG_FORMAT,
-// OCI2EIF_SHUTDOWN_GRACE_SECONDS, OCI2EIF_NITRO_CLI_BLOBS (default
+// OCI2EIF_SHUTDOWN_GRACE_SECONDS, OCI2EIF_INSECURE_REGISTRIES (HOST[:PORT],…),
+// OCI2EIF_REGISTRY_CA, OCI2EIF_REGISTRY_MIRRORS (DOMAIN=URL,…), OCI2EIF_PARALLEL_DOWNLOADS,
+// OCI2EIF_LOCAL_IMAGES (DIR,DIR), OCI2EIF_NITRO_CLI_BLOBS (default
 // /usr/share/nitro_enclaves/blobs: if it holds a kernel, it is offered as kernel `nitro-cli`,
 // the default only when no other kernel is configured).
 #pragma once
 
+#include "registry/registry_source.hpp"
 #include "server/webhook_config.hpp"
 
 #include <chrono>
@@ -64,6 +75,10 @@ struct ServeConfig {
   std::chrono::seconds shutdown_grace{30};
   std::string log_format = "text";
   std::vector<ApiToken> tokens;
+  // Template for every registry pull (insecure hosts, CA, mirrors, parallelism, cache bound);
+  // the daemon sets the cache directory and the per-build log.
+  registry::RegistryOptions registry;
+  std::vector<std::filesystem::path> local_images; // canonical, absolute
   WebhookConfig webhooks;
 };
 
@@ -75,6 +90,12 @@ struct ServeFlags {
   std::optional<unsigned> workers;
   std::optional<std::filesystem::path> token_file;
   std::optional<unsigned> shutdown_grace_seconds;
+  // Each list, when given, replaces the file's and environment's.
+  std::vector<std::string> insecure_registries; // HOST[:PORT]
+  std::vector<std::string> registry_mirrors;    // DOMAIN=URL
+  std::optional<std::filesystem::path> registry_ca;
+  std::optional<int> parallel_downloads;
+  std::vector<std::filesystem::path> local_images;
 };
 
 using Environment = std::map<std::string, std::string>;

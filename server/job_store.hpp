@@ -60,6 +60,9 @@ struct NewBuild {
   std::string image;        // the request's image string (for listing filters)
   std::map<std::string, std::string> labels;
   std::optional<std::string> idempotency_key;
+  // The key over the resolved inputs, when the API could resolve them before queueing (see
+  // build_inputs.hpp); "" when not known yet (the worker resolves them).
+  std::string input_key;
 };
 
 struct BuildRecord {
@@ -109,8 +112,8 @@ class JobStore {
 public:
   virtual ~JobStore() = default;
 
-  // Adds a queued build. With an idempotency key already used, returns that build (created =
-  // false) and adds nothing.
+  // Adds a queued build. With an idempotency key already used, or an input key equal to that of
+  // a queued, running or succeeded build, returns that build (created = false) and adds nothing.
   virtual EnqueueResult enqueue(const NewBuild& build) = 0;
 
   // Takes the oldest claimable build (queued, or running with an expired lease) for `worker`
@@ -150,8 +153,9 @@ public:
   virtual int requeue_all_running() = 0;
 
   virtual std::optional<std::string> find_by_idempotency_key(const std::string& key) = 0;
-  // The newest succeeded build with this input key.
-  virtual std::optional<std::string> find_succeeded_by_input_key(const std::string& key) = 0;
+  // The newest queued, running or succeeded build with this input key: equal inputs give equal
+  // outputs, so it answers a request for the same build.
+  virtual std::optional<std::string> find_reusable_by_input_key(const std::string& key) = 0;
   virtual std::size_t count_queued() = 0;
   // How many builds are in each state (states with none are absent).
   virtual std::map<BuildState, std::size_t> count_by_state() = 0;

@@ -166,6 +166,17 @@ void add_serve(CLI::App& app, server::ServeFlags& o) {
   cmd->add_option("--shutdown-grace", o.shutdown_grace_seconds,
                   "SECONDS running builds may go on after SIGTERM before they are re-queued "
                   "(default 30)");
+  cmd->add_option("--insecure-registry", o.insecure_registries,
+                  "Registry HOST[:PORT] that may be reached over plain HTTP (repeatable)");
+  cmd->add_option("--registry-ca", o.registry_ca,
+                  "PEM CA file trusted for registries (besides /etc/docker/certs.d)");
+  cmd->add_option("--registry-mirror", o.registry_mirrors,
+                  "DOMAIN=URL: pull DOMAIN's images through this mirror first (repeatable)");
+  cmd->add_option("--parallel-downloads", o.parallel_downloads,
+                  "Layers one build downloads at once (default 3)");
+  cmd->add_option("--local-images", o.local_images,
+                  "DIR below which API requests may name oci-layout:/oci-archive:/docker-archive: "
+                  "images (repeatable; default: none)");
   cmd->callback([&o] { cli::run_serve(o); });
 }
 

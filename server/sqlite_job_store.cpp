@@ -130,14 +130,20 @@ public:
         return {*id, false};
       }
     }
+    if (!b.input_key.empty()) {
+      if (auto id = reusable_locked(b.input_key)) {
+        return {*id, false};
+      }
+    }
     const std::string id = new_build_id();
-    SqliteStmt(db_, "INSERT INTO builds(id, state, request, image, idempotency_key, created_ms) "
-                    "VALUES(?, 'queued', ?, ?, ?, ?)")
+    SqliteStmt(db_, "INSERT INTO builds(id, state, request, image, idempotency_key, created_ms, "
+                    "input_key) VALUES(?, 'queued', ?, ?, ?, ?, ?)")
         .bind(1, id)
         .bind(2, b.request_json)
         .bind(3, b.image)
         .bind_opt(4, b.idempotency_key)
         .bind(5, clock_())
+        .bind_opt(6, b.input_key.empty() ? std::nullopt : std::optional(b.input_key))
         .run();
     for (const auto& [key, value] : b.labels) {
       SqliteStmt(db_, "INSERT INTO build_labels(build_id, key, value) VALUES(?, ?, ?)")
@@ -349,12 +355,9 @@ public:
     return idempotent_locked(key);
   }
 
-  std::optional<std::string> find_succeeded_by_input_key(const std::string& key) override {
+  std::optional<std::string> find_reusable_by_input_key(const std::string& key) override {
     std::lock_guard lock(mutex_);
-    SqliteStmt q(db_, "SELECT id FROM builds WHERE input_key = ? AND state = 'succeeded' "
-                      "ORDER BY seq DESC LIMIT 1");
-    q.bind(1, key);
-    return q.step() ? std::optional(q.text(0)) : std::nullopt;
+    return reusable_locked(key);
   }
 
   std::size_t count_queued() override {
@@ -391,6 +394,14 @@ private:
                                                "again without a cursor");
     }
     return v;
+  }
+
+  // A failed or cancelled build is not reused: asking again is how a caller retries it.
+  std::optional<std::string> reusable_locked(const std::string& input_key) {
+    SqliteStmt q(db_, "SELECT id FROM builds WHERE input_key = ? AND state IN ('queued', "
+                      "'running', 'succeeded') ORDER BY seq DESC LIMIT 1");
+    q.bind(1, input_key);
+    return q.step() ? std::optional(q.text(0)) : std::nullopt;
   }
 
   std::optional<std::string> idempotent_locked(const std::string& key) {

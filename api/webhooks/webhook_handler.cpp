@@ -116,7 +116,8 @@ WebhookReply WebhookHandler::handle(const WebhookDelivery& d) {
       continue;
     }
     try {
-      const auto added = store_.enqueue({server::to_json(build), build.image, build.labels, {}});
+      const auto added =
+          store_.enqueue({server::to_json(build), build.image, build.labels, {}, {}});
       queued.push_back({{"id", added.id},
                         {"image", build.image},
                         {"links", {{"self", "/v1/builds/" + added.id}}}});

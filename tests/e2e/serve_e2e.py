@@ -4,7 +4,10 @@ real SQLite, real builds of the project's test images, real HTTP.
 
   - POST a busybox build (oci-layout), poll to succeeded, download image.eif; its PCRs from
     `oci2eif describe --json` equal the API's
-  - the same POST twice with one Idempotency-Key gives one build
+  - the same POST twice with one Idempotency-Key gives one build; a POST whose resolved inputs
+    equal an earlier build's (labels aside) gets that build back (200, same id), no new row
+  - local images only below --local-images: another path, a relative one, or a symlink leading
+    out of the allowed directory → 400
   - kill -9 while a (large) build runs, restart: the build completes, one row
   - SIGTERM while a large build runs: POSTs get 503 while it drains, the process exits 0, the
     build either finished or was released to the queue (not left "running"), and after a
@@ -132,7 +135,7 @@ class Daemon:
         self.cmd = [binary, "serve", "--listen", "127.0.0.1:%d" % port, "--data-dir",
                     os.path.join(work, "data"), "--kernel-dir", "cloud=" + kernel_dir,
                     "--workers", "1", "--token-file", os.path.join(work, "tokens"),
-                    "--shutdown-grace", "1"]
+                    "--shutdown-grace", "1", "--local-images", work]
         self.db = os.path.join(work, "data", "jobs.db")
         self.log = os.path.join(work, "serve.log")
         self.base = "http://127.0.0.1:%d" % port
@@ -248,7 +251,19 @@ def main():
         check("list filters by label and state", status == 200 and len(page["builds"]) == 1, page)
 
         # Follow a log while the build runs.
-        status, fb, _ = daemon.request("POST", "/v1/builds", dict(busybox, labels={"case": "follow"}))
+        status, again, _ = daemon.request("POST", "/v1/builds", busybox)
+        check("the same POST again (no Idempotency-Key) returns the succeeded build: 200, same id",
+              status == 200 and again["id"] == b["id"] and again["state"] == "succeeded", (status, again))
+        status, again, _ = daemon.request("POST", "/v1/builds", dict(busybox, labels={"other": "x"}))
+        check("labels are not inputs: a POST differing only in labels gets the same build",
+              status == 200 and again["id"] == b["id"], (status, again))
+        status, page, _ = daemon.request("GET", "/v1/builds?image=" + urllib.request.quote(busybox["image"]),
+                                         token=READ)
+        check("equal inputs made no new row", status == 200 and len(page["builds"]) == 1, page)
+
+        status, fb, _ = daemon.request("POST", "/v1/builds",
+                                       dict(busybox, labels={"case": "follow"}, env=["CASE=follow"]))
+        check("a POST with another env is a new build (202)", status == 202 and fb["id"] != b["id"], (status, fb))
         started = time.time()
         status, streamed, h = daemon.request("GET", "/v1/builds/%s/log?follow=1&timeout=300" % fb["id"],
                                              token=READ, raw=True)
@@ -262,8 +277,9 @@ def main():
 
         # Idempotency.
         key = {"Idempotency-Key": "e2e-once"}
-        s1, b1, _ = daemon.request("POST", "/v1/builds", busybox, headers=key)
-        s2, b2, _ = daemon.request("POST", "/v1/builds", busybox, headers=key)
+        once = dict(busybox, env=["CASE=idempotency"])
+        s1, b1, _ = daemon.request("POST", "/v1/builds", once, headers=key)
+        s2, b2, _ = daemon.request("POST", "/v1/builds", once, headers=key)
         check("the same POST twice with one Idempotency-Key gives one build",
               s1 == 202 and s2 == 200 and b1["id"] == b2["id"], (s1, s2))
         daemon.wait(b1["id"], ("succeeded", "failed"))
@@ -277,7 +293,8 @@ def main():
                 mine = []
                 for k in range(2):
                     st, bb, _ = daemon.request("POST", "/v1/builds",
-                                               dict(busybox, labels={"case": "load", "client": "c%d-%d" % (n, k)}))
+                                               dict(busybox, labels={"case": "load", "client": "c%d-%d" % (n, k)},
+                                                    env=["CLIENT=c%d-%d" % (n, k)]))
                     if st != 202:
                         raise RuntimeError("POST %d %s" % (st, bb))
                     mine.append(bb["id"])
@@ -364,6 +381,11 @@ def main():
               status == 404 and not os.path.exists(os.path.join(work, "data", "kernels", "up1")), (status, p))
 
         # Auth and validation.
+        # A link inside the allowed directory to a readable image outside it.
+        outside = tempfile.mkdtemp(prefix="oci2eif-outside-")
+        shutil.copytree(os.path.join(images, "busybox"), os.path.join(outside, "busybox"))
+        escape = os.path.join(work, "escape")
+        os.symlink(outside, escape)
         status, p, h = daemon.request("POST", "/v1/builds", busybox, token=None)
         check("no token → 401 problem+json", status == 401 and p["code"] == "unauthorized" and
               h.get("Content-Type") == "application/problem+json", (status, p))
@@ -378,11 +400,15 @@ def main():
             ({"image": busybox["image"], "kernel": "nope"}, "field 'kernel': 'nope' is not a configured kernel"),
             ({"image": busybox["image"], "env": ["NOEQUALS"]}, "field 'env[0]': 'NOEQUALS' is not KEY=VALUE"),
             ({}, "field 'image': required"),
+            ({"image": "oci-layout:/etc:latest"}, "not below a directory this server builds local images from"),
+            ({"image": "oci-layout:images/busybox:latest"}, "a local image path must be absolute"),
+            ({"image": "oci-layout:%s/busybox:latest" % escape}, "not below a directory this server"),
         ]
         for body, detail in cases:
             status, p, _ = daemon.request("POST", "/v1/builds", body)
             check("400 with detail '%s'" % detail,
                   status == 400 and isinstance(p, dict) and detail in p.get("detail", ""), (status, p))
+        shutil.rmtree(outside)
         status, p, _ = daemon.request("POST", "/v1/builds", b"x" * (200 * 1024))
         check("an oversized body → 413", status == 413, status)
         status, p, _ = daemon.request("GET", "/v1/builds/b-0123", token=READ)

@@ -161,6 +161,88 @@ TEST_SUITE("server::config") {
     }
   }
 
+  TEST_CASE("registry settings: file, then environment, then flags; each list replaced") {
+    test::TempDir dir;
+    write_text(dir / "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    write_text(dir / "c.json", R"({"registry": {"insecure": ["reg.internal:5000"],
+      "mirrors": {"docker.io": ["https://m1.example", "https://m2.example/"]},
+      "parallel_downloads": 5, "cache_max_bytes": 2097152, "ca_file": ")" +
+                                   (dir / "ca.pem").string() + R"("}})");
+    ServeFlags flags;
+    flags.config = dir / "c.json";
+    ServeConfig c = load_serve_config(flags, {});
+    CHECK(c.registry.insecure_registries == std::vector<std::string>{"reg.internal:5000"});
+    REQUIRE(c.registry.mirrors.size() == 2);
+    CHECK(c.registry.mirrors[0].domain == "docker.io");
+    CHECK(c.registry.mirrors[1].url == "https://m2.example"); // trailing slash dropped
+    CHECK(c.registry.parallel_downloads == 5);
+    CHECK(c.registry.cache_max_bytes == 2097152);
+    CHECK(c.registry.extra_ca_file == (dir / "ca.pem").string());
+
+    const Environment env{{"OCI2EIF_INSECURE_REGISTRIES", "a.example:1,b.example"},
+                          {"OCI2EIF_REGISTRY_MIRRORS", "quay.io=https://q.example"},
+                          {"OCI2EIF_PARALLEL_DOWNLOADS", "2"}};
+    c = load_serve_config(flags, env);
+    CHECK(c.registry.insecure_registries == std::vector<std::string>{"a.example:1", "b.example"});
+    REQUIRE(c.registry.mirrors.size() == 1);
+    CHECK(c.registry.mirrors[0].domain == "quay.io");
+    CHECK(c.registry.parallel_downloads == 2);
+
+    flags.insecure_registries = {"c.example:5000"};
+    flags.registry_mirrors = {"docker.io=http://127.0.0.1:5001"};
+    flags.parallel_downloads = 1;
+    c = load_serve_config(flags, env);
+    CHECK(c.registry.insecure_registries == std::vector<std::string>{"c.example:5000"});
+    REQUIRE(c.registry.mirrors.size() == 1);
+    CHECK(c.registry.mirrors[0].url == "http://127.0.0.1:5001");
+    CHECK(c.registry.parallel_downloads == 1);
+  }
+
+  TEST_CASE("registry settings: bad values name where they came from") {
+    test::TempDir dir;
+    ServeFlags f;
+    f.insecure_registries = {"http://reg.example"};
+    CHECK(error_loading(f).find("--insecure-registry: 'http://reg.example' is not HOST[:PORT]") !=
+          std::string::npos);
+    f = {};
+    f.registry_mirrors = {"docker.io=ftp://m.example"};
+    CHECK(error_loading(f).find("--registry-mirror") != std::string::npos);
+    CHECK(error_loading(f).find("http:// or https:// URL") != std::string::npos);
+    f = {};
+    f.parallel_downloads = 0;
+    CHECK(error_loading(f).find("--parallel-downloads") != std::string::npos);
+    f = {};
+    f.registry_ca = dir / "missing.pem";
+    CHECK(error_loading(f).find("registry.ca_file: '" + (dir / "missing.pem").string() +
+                                "' is not a readable file") != std::string::npos);
+    CHECK(error_loading({}, {{"OCI2EIF_PARALLEL_DOWNLOADS", "17"}})
+              .find("OCI2EIF_PARALLEL_DOWNLOADS: '17' is not a whole number from 1 to 16") !=
+          std::string::npos);
+    write_text(dir / "c.json", R"({"registry": {"mirors": {}}})");
+    f = {};
+    f.config = dir / "c.json";
+    CHECK(error_loading(f).find("registry.mirors: unknown key") != std::string::npos);
+    write_text(dir / "c.json", R"({"registry": {"mirrors": ["https://m.example"]}})");
+    CHECK(error_loading(f).find("registry.mirrors: expected an object") != std::string::npos);
+  }
+
+  TEST_CASE("local image directories: absolute, existing, kept canonical") {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir / "images" / "sub");
+    ServeFlags f;
+    f.local_images = {dir / "images" / "sub" / ".."};
+    const ServeConfig c = load_serve_config(f, {});
+    REQUIRE(c.local_images.size() == 1);
+    CHECK(c.local_images[0] == std::filesystem::canonical(dir / "images"));
+    CHECK(load_serve_config({}, {}).local_images.empty()); // none by default
+    f.local_images = {"images"};
+    CHECK(error_loading(f).find("--local-images: 'images' is not an absolute path") !=
+          std::string::npos);
+    CHECK(error_loading({}, {{"OCI2EIF_LOCAL_IMAGES", (dir / "nope").string()}})
+              .find("OCI2EIF_LOCAL_IMAGES: '" + (dir / "nope").string() + "' is not a directory") !=
+          std::string::npos);
+  }
+
   TEST_CASE("a non-loopback address is refused without tokens, accepted with them") {
     test::TempDir dir;
     ServeFlags f;

@@ -28,7 +28,7 @@ struct Fixture {
 
 NewBuild request(const std::string& image, std::map<std::string, std::string> labels = {},
                  std::optional<std::string> key = std::nullopt) {
-  return {R"({"image":")" + image + R"("})", image, std::move(labels), std::move(key)};
+  return {R"({"image":")" + image + R"("})", image, std::move(labels), std::move(key), {}};
 }
 
 BuildOutcome success() {
@@ -250,7 +250,7 @@ TEST_SUITE("server::SqliteJobStore") {
     BuildFilter by_label;
     by_label.label = {"k", "v"};
     CHECK(store->list(by_label).builds.empty());
-    CHECK_FALSE(store->find_succeeded_by_input_key("sha256:input"));
+    CHECK_FALSE(store->find_reusable_by_input_key("sha256:input"));
   }
 
   TEST_CASE("worker pool drain: a build that ends within the grace period is finished") {
@@ -320,15 +320,39 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(store->count_queued() == 1);
   }
 
-  TEST_CASE("a succeeded build is found by its input key") {
+  TEST_CASE("equal input keys: a queued, running or succeeded build is reused, a failed one not") {
     Fixture f;
     auto store = f.open();
-    const auto id = store->enqueue(request("a")).id;
-    store->claim("w", 30s);
-    CHECK_FALSE(store->find_succeeded_by_input_key("sha256:input"));
-    store->finish(id, "w", success());
-    CHECK(store->find_succeeded_by_input_key("sha256:input") == id);
-    CHECK_FALSE(store->find_succeeded_by_input_key("sha256:other"));
+    NewBuild keyed = request("a");
+    keyed.input_key = "sha256:input";
+    const auto first = store->enqueue(keyed);
+    CHECK(first.created);
+    CHECK(store->find_reusable_by_input_key("sha256:input") == first.id); // queued
+    const auto again = store->enqueue(keyed);
+    CHECK_FALSE(again.created);
+    CHECK(again.id == first.id);
+    REQUIRE(store->claim("w", 30s));
+    CHECK(store->enqueue(keyed).id == first.id); // running
+    store->finish(first.id, "w", success());
+    CHECK(store->enqueue(keyed).id == first.id); // succeeded
+    CHECK_FALSE(store->find_reusable_by_input_key("sha256:other"));
+    CHECK(store->count_queued() == 0);
+
+    // A key the API did not know (resolution failed) never matches anything.
+    CHECK(store->enqueue(request("a")).created);
+
+    NewBuild other = request("b");
+    other.input_key = "sha256:b";
+    const auto failed = store->enqueue(other).id;
+    REQUIRE(store->claim("w", 30s));
+    REQUIRE(store->claim("w", 30s)); // the keyless one and "b"
+    BuildOutcome failure;
+    failure.state = BuildState::Failed;
+    failure.input_key = "sha256:b";
+    store->finish(failed, "w", failure);
+    const auto retry = store->enqueue(other);
+    CHECK(retry.created);
+    CHECK(retry.id != failed);
   }
 
   TEST_CASE("list filters by state, image and label, newest first, in cursor pages") {

@@ -1,0 +1,19 @@
+// Which local images an API request may name. `oci2eif build` reads any path its user gives;
+// the daemon reads paths on behalf of remote callers, so an oci-layout:, oci-archive: or
+// docker-archive: image must lie below a directory the operator listed (`local_images`).
+// Paths are resolved (symlinks, `..`) before the test, so a link cannot lead outside.
+#pragma once
+
+#include "server/build_pipeline.hpp"
+
+#include <filesystem>
+#include <vector>
+
+namespace oci2eif::server {
+
+// Throws InvalidInput (naming the image and the allowed directories) unless `image` is a
+// registry reference or its path resolves below one of `roots` (canonical, absolute).
+void check_local_image_allowed(const ImageRef& image,
+                               const std::vector<std::filesystem::path>& roots);
+
+} // namespace oci2eif::server

@@ -1,0 +1,58 @@
+#include "core/error.hpp"
+#include "server/image_reference.hpp"
+#include "server/local_image_policy.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace oci2eif;
+using namespace oci2eif::server;
+
+namespace {
+
+std::string refusal(const std::string& image, const std::vector<std::filesystem::path>& roots) {
+  return test::error_of([&] { check_local_image_allowed(parse_image_reference(image), roots); });
+}
+
+} // namespace
+
+TEST_SUITE("server::local_image_policy") {
+  TEST_CASE("a registry reference needs no allow-list") {
+    CHECK(refusal("docker.io/library/busybox:latest", {}).empty());
+  }
+
+  TEST_CASE("with no directories allowed, every local image is refused, saying how to allow") {
+    const std::string e = refusal("oci-layout:/srv/images/app:1", {});
+    CHECK(e.find("this server does not build local images") != std::string::npos);
+    CHECK(e.find("--local-images") != std::string::npos);
+  }
+
+  TEST_CASE("paths below an allowed directory pass; others, `..` and links out are refused") {
+    test::TempDir dir;
+    const auto root = std::filesystem::canonical(dir.path()) / "images";
+    std::filesystem::create_directories(root / "app");
+    std::filesystem::create_directories(dir / "secret");
+    std::filesystem::create_directory_symlink(dir / "secret", root / "link");
+    const std::vector<std::filesystem::path> roots{root};
+
+    CHECK(refusal("oci-layout:" + (root / "app").string() + ":1.0", roots).empty());
+    CHECK(refusal("oci-archive:" + (root / "app" / "image.tar").string(), roots).empty());
+    CHECK(refusal("oci-layout:" + root.string(), roots).empty()); // the directory itself
+
+    const std::string below =
+        "not below a directory this server builds local images from (" + root.string() + ")";
+    CHECK(refusal("oci-layout:" + (dir / "secret").string(), roots).find(below) !=
+          std::string::npos);
+    CHECK(refusal("oci-layout:" + (root / ".." / "secret").string(), roots).find(below) !=
+          std::string::npos);
+    CHECK(refusal("oci-layout:" + (root / "link").string() + ":latest", roots).find(below) !=
+          std::string::npos);
+    // A sibling whose name merely starts like the root is not below it.
+    std::filesystem::create_directories(dir / "images-other");
+    CHECK(
+        refusal("docker-archive:" + (dir / "images-other" / "x.tar").string(), roots).find(below) !=
+        std::string::npos);
+    CHECK(refusal("oci-layout:images/app", roots).find("a local image path must be absolute") !=
+          std::string::npos);
+  }
+}
