@@ -8,7 +8,8 @@ docker-registry behind TLS from a throwaway CA, bearer tokens from tokens.py, a 
   - image.eif downloads whole and by Range; `oci2eif describe --json` of it, the API's `pcrs`,
     pcr.json and an `oci2eif build` of the local OCI layout agree on PCR0/1/2
   - the downloaded EIF boots under QEMU and the image's app prints what it should
-  - the build's image_digest and build.json's manifest digest are the registry's (skopeo inspect)
+  - the build's image_digest, build.json's manifest digest and the EIF's metadata are the
+    registry's manifest digest (skopeo inspect)
   - a full queue (max_queue 2, one worker, the running build's blobs held by the fault proxy)
     answers 429 with Retry-After and problem+json `queue_full`; released, it drains and
     accepts again
@@ -129,9 +130,10 @@ def download_eif(suite, daemon, done):
     return path
 
 
-def measurements(cmd):
+def run_json(cmd):
+    """(the command's JSON output, or {} when it fails; its stderr)."""
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    return (json.loads(r.stdout)["Measurements"] if r.returncode == 0 else None), r.stderr
+    return (json.loads(r.stdout) if r.returncode == 0 else {}), r.stderr
 
 
 def same_pcrs(a, b):
@@ -139,20 +141,22 @@ def same_pcrs(a, b):
 
 
 def check_pcrs(suite, daemon, done, eif):
-    described, err = measurements([suite.bin, "describe", eif, "--json"])
+    described, err = run_json([suite.bin, "describe", eif, "--json"])
+    described = described.get("Measurements")
     check("describe --json of the download gives the API's PCR0/1/2",
           same_pcrs(described, done["pcrs"]), (described, done["pcrs"], err))
     status, pcr, _ = daemon.request("GET", "/v1/builds/%s/artifacts/pcr.json" % done["id"], token=READ)
     check("pcr.json's Measurements are the API's PCR0/1/2",
           status == 200 and same_pcrs(pcr["Measurements"], done["pcrs"]), (status, pcr))
-    local, err = measurements([suite.bin, "build", "--oci-layout", suite.images + "/busybox:latest",
-                               "--kernel-dir", suite.kernel_dir,
-                               "--output", os.path.join(suite.work, "local.eif")])
+    local, err = run_json([suite.bin, "build", "--oci-layout", suite.images + "/busybox:latest",
+                           "--kernel-dir", suite.kernel_dir,
+                           "--output", os.path.join(suite.work, "local.eif")])
+    local = local.get("Measurements")
     check("`oci2eif build` of the local OCI layout gives the same PCR0/1/2",
           same_pcrs(local, done["pcrs"]), (local, done["pcrs"], err))
 
 
-def check_image_digest(suite, daemon, done):
+def check_image_digest(suite, daemon, done, eif):
     r = suite.skopeo("inspect", "--creds", "--cert-dir", suite.lab.cert_dir(),
                      "docker://" + suite.busybox)
     digest = json.loads(r.stdout)["Digest"] if r.returncode == 0 else None
@@ -164,6 +168,10 @@ def check_image_digest(suite, daemon, done):
     check("build.json lists that manifest digest for the image",
           status == 200 and prov["inputs"]["image"]["manifest_digest"] == digest and
           prov["inputs"]["image"]["reference"] == suite.busybox, (status, prov))
+    described, err = run_json([suite.bin, "describe", eif, "--json"])
+    metadata = described.get("Metadata", {})
+    check("the EIF's metadata carries that manifest digest",
+          digest is not None and metadata.get("ImageManifestDigest") == digest, (metadata, err))
 
 
 def check_boot(suite, eif):
@@ -260,7 +268,8 @@ def check_wrong_password(suite, daemon):
           all(w in message for w in wanted), message)
     _, log, _ = daemon.request("GET", "/v1/builds/%s/log" % b["id"], token=READ, raw=True)
     log = log.decode(errors="replace") if isinstance(log, bytes) else str(log)
-    check("the build log ends with that message", message != "" and message in log, log[-500:])
+    check("the build log ends with that message",
+          message != "" and log.rstrip("\n").endswith(message), log[-500:])
     with open(daemon.log) as f:
         serve_log = f.read()
     found = leaks([json.dumps(done), log, serve_log], secrets(suite.env["LAB_USER"], WRONG_PASSWORD))
@@ -294,7 +303,7 @@ def run(suite, stack, pids):
     if done:
         eif = download_eif(suite, good, done)
         check_pcrs(suite, good, done, eif)
-        check_image_digest(suite, good, done)
+        check_image_digest(suite, good, done, eif)
         check_boot(suite, eif)
         with open(good.log) as f:
             found = leaks([f.read()], secrets(suite.env["LAB_USER"], suite.env["LAB_PASS"]))
