@@ -8,6 +8,8 @@ docker-registry behind TLS from a throwaway CA, bearer tokens from tokens.py, a 
   - image.eif downloads whole and by Range; `oci2eif describe --json` of it, the API's `pcrs`,
     pcr.json and an `oci2eif build` of the local OCI layout agree on PCR0/1/2
   - the downloaded EIF boots under QEMU and the image's app prints what it should
+  - POSTing the same request again returns that build (200, same id): the API resolved the
+    tag through the token registry before queueing
   - the build's image_digest, build.json's manifest digest and the EIF's metadata are the
     registry's manifest digest (skopeo inspect)
   - a full queue (max_queue 2, one worker, the running build's blobs held by the fault proxy)
@@ -244,6 +246,14 @@ def check_queue_full(suite, daemon):
           done is not None and done["state"] == "succeeded", (status, done))
 
 
+def check_same_request_reused(suite, daemon, done):
+    """The API resolves the tag through the token registry before queueing: equal inputs."""
+    status, again, _ = daemon.request("POST", "/v1/builds", {"image": suite.busybox})
+    check("the same registry POST again returns the succeeded build (200, same id)",
+          status == 200 and again["id"] == done["id"] and again["state"] == "succeeded",
+          (status, again))
+
+
 def secrets(user, password):
     """The forms a password could leak in: itself and the Basic credential carrying it."""
     return [password, base64.b64encode(("%s:%s" % (user, password)).encode()).decode()]
@@ -305,6 +315,7 @@ def run(suite, stack, pids):
         check_pcrs(suite, good, done, eif)
         check_image_digest(suite, good, done, eif)
         check_boot(suite, eif)
+        check_same_request_reused(suite, good, done)
         with open(good.log) as f:
             found = leaks([f.read()], secrets(suite.env["LAB_USER"], suite.env["LAB_PASS"]))
         check("the lab password appears nowhere in the serve log", not found, found)
