@@ -174,6 +174,7 @@ std::string flatten_listing(const ImageRef& ref, const registry::Platform& platf
                             const std::filesystem::path& scratch, const ProgressLog& log) {
   auto source = open_source(ref, scratch, log);
   const ResolvedImage image = source->resolve(platform);
+  source->fetch_layers(image.manifest.layers);
   FileSpool spool(scratch / "content.spool");
   LayerFlattener flattener(spool);
   flatten(*source, image, flattener, log);
@@ -190,6 +191,7 @@ BuildResult run_build(const BuildSpec& spec, const ProgressLog& log) {
   log("resolved " + source->name() + " for " + platform.to_string() + ": " +
       std::to_string(result.image.manifest.layers.size()) + " layers, config " +
       short_digest(result.image.config_digest) + "…");
+  source->fetch_layers(result.image.manifest.layers);
 
   const AppConfig app = app_config_for(result.image.config, spec.entrypoint, spec.cmd, spec.env);
   validate_app_config(app);
