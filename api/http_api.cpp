@@ -356,8 +356,11 @@ struct HttpApi::Impl {
                              std::string(server::build_state_name(b.state)) + ")"});
       return;
     }
-    case server::CancelResult::Cancelled:
     case server::CancelResult::Requested:
+      ctx.pool.cancel(id); // stop it now if it runs here, not at the next heartbeat
+      send_json(res, 202, build_view(build_or_404(id)));
+      return;
+    case server::CancelResult::Cancelled:
       send_json(res, 202, build_view(build_or_404(id)));
       return;
     }

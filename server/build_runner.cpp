@@ -46,21 +46,6 @@ std::map<std::string, std::string> pcr_map(const Measurements& m) {
   return out;
 }
 
-// Step timer: records how long each named step took.
-class Steps {
-public:
-  explicit Steps(std::vector<StepTiming>& out) : out_(out) {}
-  void mark(const std::string& step) {
-    const auto now = std::chrono::steady_clock::now();
-    out_.push_back({step, std::chrono::duration<double>(now - last_).count()});
-    last_ = now;
-  }
-
-private:
-  std::vector<StepTiming>& out_;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
 void fsync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -285,12 +270,12 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
     throw Error(ErrorCode::InvalidInput, "kernel '" + kernel_name + "' is not configured");
   }
   BuildOutcome outcome;
-  Steps steps(outcome.steps);
   BuildSpec spec;
   spec.image = parse_image_reference(req.image);
   if (spec.image.kind == SourceKind::Registry) {
     spec.image.options.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
   }
+  spec.interrupt = stop;
   spec.kernel = kernel->bundle;
   if (req.platform) {
     spec.platform = registry::Platform::parse(*req.platform);
@@ -310,11 +295,12 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   spec.output = dir / "image.eif";
 
   stop();
-  const BuildResult r = run_build(spec, [&](const std::string& line) {
-    log << line << "\n" << std::flush;
-    stop();
-  });
-  steps.mark("build");
+  // The pipeline consults `stop` itself; once it returns, the EIF is complete and the build is
+  // no longer stopped (its artifacts take a moment).
+  const auto log_line = [&](const std::string& line) { log << line << "\n" << std::flush; };
+  const BuildResult r = run_build(spec, log_line);
+  outcome.steps = r.steps;
+  StepTimer steps(outcome.steps, log_line);
 
   json inputs = {{"image",
                   {{"reference", req.image},

@@ -42,7 +42,9 @@ struct KernelUpload {
 
 enum class KernelRemoveResult { NotFound, Removed, IsDefault, Configured };
 
-// Called between pipeline steps; throws Error(Cancelled) or Error(Timeout) to stop the build.
+// Throws Error(Cancelled) or Error(Timeout) when the build must stop. Consulted throughout the
+// build (between steps, during downloads, every few MiB of a layer, ramdisk or EIF), from the
+// worker's thread and from download threads: it must be thread-safe.
 using StopCheck = std::function<void()>;
 
 class BuildRunner {

@@ -61,6 +61,16 @@ std::size_t WorkerPool::running() const {
   return active_.size();
 }
 
+bool WorkerPool::cancel(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  const auto it = active_.find(id);
+  if (it == active_.end()) {
+    return false;
+  }
+  it->second->cancelled = true;
+  return true;
+}
+
 void WorkerPool::work(const std::string& worker) {
   for (;;) {
     {
