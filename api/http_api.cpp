@@ -539,6 +539,7 @@ struct HttpApi::Impl {
     add("GET", "/metrics", "/metrics", [this](const httplib::Request&, httplib::Response& res) {
       try {
         server::refresh_store_metrics(ctx.metrics, ctx.store, ctx.pool.running());
+        server::refresh_registry_metrics(ctx.metrics, ctx.runner.pull_counters());
         res.set_content(ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
       } catch (const std::exception& e) {
         send_problem(res, {503, "metrics_unavailable", e.what()});

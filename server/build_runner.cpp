@@ -274,6 +274,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   spec.image = parse_image_reference(req.image);
   if (spec.image.kind == SourceKind::Registry) {
     spec.image.options.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
+    spec.image.options.counters = &pull_counters_;
   }
   spec.interrupt = stop;
   spec.kernel = kernel->bundle;

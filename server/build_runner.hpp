@@ -3,6 +3,7 @@
 // catalog, a private scratch directory, a per-build log, the artifact files and the input key.
 #pragma once
 
+#include "registry/pull_counters.hpp"
 #include "server/artifact_store.hpp"
 #include "server/config.hpp"
 #include "server/job_store.hpp"
@@ -73,6 +74,10 @@ public:
   // Where the build's log is appended while it runs (GET /v1/builds/{id}/log).
   std::filesystem::path log_path(const std::string& build_id) const;
 
+  // What the registry pulls of all builds so far did (bytes, cache hits and misses), for
+  // /metrics.
+  const registry::PullCounters& pull_counters() const { return pull_counters_; }
+
 private:
   struct Kernel {
     KernelBundle bundle;
@@ -90,6 +95,7 @@ private:
   mutable std::mutex kernels_mutex_;
   mutable std::map<std::string, Kernel> kernels_;
   std::string default_kernel_;
+  mutable registry::PullCounters pull_counters_; // updated by the builds' download threads
 };
 
 } // namespace oci2eif::server
