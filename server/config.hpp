@@ -75,6 +75,7 @@ struct ServeFlags {
   std::optional<unsigned> workers;
   std::optional<std::filesystem::path> token_file;
   std::optional<unsigned> shutdown_grace_seconds;
+  std::optional<std::string> log_format; // "text" or "json"
 };
 
 using Environment = std::map<std::string, std::string>;

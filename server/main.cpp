@@ -166,6 +166,9 @@ void add_serve(CLI::App& app, server::ServeFlags& o) {
   cmd->add_option("--shutdown-grace", o.shutdown_grace_seconds,
                   "SECONDS running builds may go on after SIGTERM before they are re-queued "
                   "(default 30)");
+  cmd->add_option("--log-format", o.log_format,
+                  "text, or json: one JSON object a line with time, level, message and the build "
+                  "id (default text, or OCI2EIF_LOG_FORMAT)");
   cmd->callback([&o] { cli::run_serve(o); });
 }
 
