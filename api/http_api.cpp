@@ -376,8 +376,11 @@ struct HttpApi::Impl {
                              std::string(server::build_state_name(b.state)) + ")"});
       return;
     }
-    case server::CancelResult::Cancelled:
     case server::CancelResult::Requested:
+      ctx.pool.cancel(id); // stop it now if it runs here, not at the next heartbeat
+      send_json(res, 202, build_view(build_or_404(id)));
+      return;
+    case server::CancelResult::Cancelled:
       send_json(res, 202, build_view(build_or_404(id)));
       return;
     }
@@ -556,6 +559,7 @@ struct HttpApi::Impl {
     add("GET", "/metrics", "/metrics", [this](const httplib::Request&, httplib::Response& res) {
       try {
         server::refresh_store_metrics(ctx.metrics, ctx.store, ctx.pool.running());
+        server::refresh_registry_metrics(ctx.metrics, ctx.runner.pull_counters());
         res.set_content(ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
       } catch (const std::exception& e) {
         send_problem(res, {503, "metrics_unavailable", e.what()});

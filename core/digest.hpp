@@ -30,6 +30,8 @@ public:
   std::uint64_t size() const override { return expected_size_; }
   std::size_t read(std::span<std::uint8_t> out) override;
   std::string describe() const override { return subject_; }
+  // Bytes passed through so far (the size, once the source is exhausted).
+  std::uint64_t bytes_read() const { return seen_; }
 
 private:
   ByteSource& inner_;

@@ -44,14 +44,15 @@ struct LayerFlattener::Pending {
   ContentRef content;
 };
 
-LayerFlattener::LayerFlattener(ContentSpool& spool, FlattenLimits limits)
-    : spool_(spool), limits_(limits) {
+LayerFlattener::LayerFlattener(ContentSpool& spool, FlattenLimits limits, Interrupt interrupt)
+    : spool_(spool), limits_(limits), interrupt_(std::move(interrupt)) {
 }
 
 void LayerFlattener::apply_layer(ByteSource& tar, const std::string& layer) {
   std::vector<Pending> entries;
   std::vector<std::string> whiteouts, opaques;
-  collect(tar, layer, entries, whiteouts, opaques);
+  InterruptingSource checked(tar, interrupt_);
+  collect(checked, layer, entries, whiteouts, opaques);
   for (const std::string& dir : opaques) {
     const std::string target = resolve(dir, true, layer, dir);
     const FileNode* node = tree_.find(target);
@@ -73,6 +74,9 @@ void LayerFlattener::collect(ByteSource& tar, const std::string& layer,
   TarReader reader(tar, layer);
   TarEntry e;
   while (reader.next(e)) {
+    if (interrupt_ && total_entries_ % kInterruptEveryEntries == 0) {
+      interrupt_();
+    }
     if (++total_entries_ > limits_.max_entries) {
       throw Error(ErrorCode::InvalidInput, layer + ": more than " +
                                                std::to_string(limits_.max_entries) +

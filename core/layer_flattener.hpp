@@ -18,11 +18,17 @@
 //   recorded in xattr_paths() for the build log. Sockets are dropped the same way.
 //
 // Nothing is written to the host except file contents, into the ContentSpool.
+//
+// A layer can be stopped part-way: the Interrupt given at construction is called every
+// kInterruptEveryEntries tar entries and every kInterruptEveryBytes bytes of layer read. What it
+// throws leaves apply_layer() while the layer is being read, before any of its entries is
+// applied to the tree; the flattener is then to be discarded.
 #pragma once
 
 #include "core/bytes.hpp"
 #include "core/content_spool.hpp"
 #include "core/file_tree.hpp"
+#include "core/interrupt.hpp"
 
 #include <cstdint>
 #include <string>
@@ -35,9 +41,12 @@ struct FlattenLimits {
   std::uint64_t max_entries = 2'000'000;       // tar entries, summed over all layers
 };
 
+// Entries of a layer read between two calls of the Interrupt (many tiny entries read few bytes).
+inline constexpr std::uint64_t kInterruptEveryEntries = 256;
+
 class LayerFlattener {
 public:
-  LayerFlattener(ContentSpool& spool, FlattenLimits limits = {});
+  LayerFlattener(ContentSpool& spool, FlattenLimits limits = {}, Interrupt interrupt = {});
 
   // Applies one uncompressed layer tar. `layer_name` prefixes every error, e.g.
   // "layer 2 (sha256:ab12…)". The source is read to its end (so a verifying source can check it).
@@ -60,6 +69,7 @@ private:
 
   ContentSpool& spool_;
   FlattenLimits limits_;
+  Interrupt interrupt_;
   FileTree tree_;
   std::uint64_t total_bytes_ = 0;
   std::uint64_t total_entries_ = 0;

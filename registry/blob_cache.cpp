@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -27,28 +29,34 @@ void fsync_dir(const std::filesystem::path& dir) {
   }
 }
 
+// How often a waiter that can be interrupted tries the lock again.
+constexpr auto kLockPoll = std::chrono::milliseconds(100);
+
 // An exclusive flock() held for the object's lifetime; `on_wait` runs if another holder makes
-// us wait.
+// us wait. With an `interrupt`, the wait polls so that a stopped build stops waiting.
 class FileLock {
 public:
-  FileLock(const std::filesystem::path& path, const std::function<void()>& on_wait) {
+  FileLock(const std::filesystem::path& path, const std::function<void()>& on_wait,
+           const Interrupt& interrupt) {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) {
       throw_errno("cannot open lock file " + path.string());
     }
-    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
-      return;
-    }
-    if (errno != EWOULDBLOCK && errno != EINTR) {
-      ::close(fd_);
-      throw_errno("cannot lock " + path.string());
-    }
-    on_wait();
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        ::close(fd_);
-        throw_errno("cannot lock " + path.string());
+    try {
+      if (try_lock(path)) {
+        return;
       }
+      on_wait();
+      if (!interrupt) {
+        lock(path, LOCK_EX);
+        return;
+      }
+      for (interrupt(); !try_lock(path); interrupt()) {
+        std::this_thread::sleep_for(kLockPoll);
+      }
+    } catch (...) {
+      ::close(fd_);
+      throw;
     }
   }
   ~FileLock() { ::close(fd_); } // closing releases the lock
@@ -56,6 +64,20 @@ public:
   FileLock& operator=(const FileLock&) = delete;
 
 private:
+  bool try_lock(const std::filesystem::path& path) { return lock(path, LOCK_EX | LOCK_NB); }
+  // flock(operation), retried on EINTR; false if a non-blocking attempt found it held.
+  bool lock(const std::filesystem::path& path, int operation) {
+    while (::flock(fd_, operation) != 0) {
+      if (errno == EWOULDBLOCK) {
+        return false;
+      }
+      if (errno != EINTR) {
+        throw_errno("cannot lock " + path.string());
+      }
+    }
+    return true;
+  }
+
   int fd_ = -1;
 };
 
@@ -122,8 +144,10 @@ void BlobDownload::finish(const std::string& digest) {
   }
 }
 
-BlobCache::BlobCache(std::filesystem::path dir, std::uint64_t max_bytes, Log log)
-    : dir_(std::move(dir)), max_bytes_(max_bytes), log_(std::move(log)) {
+BlobCache::BlobCache(std::filesystem::path dir, std::uint64_t max_bytes, Log log,
+                     Interrupt interrupt)
+    : dir_(std::move(dir)), max_bytes_(max_bytes), log_(std::move(log)),
+      interrupt_(std::move(interrupt)) {
   for (const char* sub : {"blobs/sha256", "tmp", "locks"}) {
     std::error_code ec;
     std::filesystem::create_directories(dir_ / sub, ec);
@@ -157,10 +181,14 @@ bool BlobCache::verify(const std::filesystem::path& path, const std::string& dig
   try {
     FileSource file(path);
     VerifyingSource check(file, digest, size, path.string());
-    drain(check);
+    InterruptingSource checked(check, interrupt_);
+    drain(checked);
     ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0); // mark as recently used
     return true;
   } catch (const Error& e) {
+    if (e.code() == ErrorCode::Cancelled || e.code() == ErrorCode::Timeout) {
+      throw; // the build was stopped (hashing a local file fails no other way with these)
+    }
     log_("cached blob " + digest + " is corrupt (" + e.what() + "); removing and fetching again");
     std::error_code ec;
     std::filesystem::remove(path, ec);
@@ -176,9 +204,10 @@ std::filesystem::path BlobCache::get(const std::string& digest, std::uint64_t si
     return path;
   }
   const std::string hex = digest.substr(7);
-  FileLock lock(dir_ / "locks" / (hex + ".lock"), [&] {
-    log_("blob " + digest + " is being fetched by another build; waiting for it");
-  });
+  FileLock lock(
+      dir_ / "locks" / (hex + ".lock"),
+      [&] { log_("blob " + digest + " is being fetched by another build; waiting for it"); },
+      interrupt_);
   // Another process may have fetched it while we waited for the lock.
   if (std::filesystem::is_regular_file(path, ec) && verify(path, digest, size)) {
     return path;

@@ -9,9 +9,14 @@
 // fsync, rename, fsync of the directory). A hit is re-hashed before use: a corrupt file is
 // deleted and fetched again. After an insert, least recently used blobs are evicted until the
 // total is under the bound (the blob just used is kept even if it alone exceeds it).
+//
+// The cache's Interrupt (a stopped build) is consulted while a hit is re-hashed and while get()
+// waits for another process's download; what it throws leaves get() with the cache unchanged
+// (a download in progress is removed with its temporary file, never renamed into place).
 #pragma once
 
 #include "core/bytes.hpp"
+#include "core/interrupt.hpp"
 #include "core/sha.hpp"
 
 #include <cstdint>
@@ -51,7 +56,7 @@ public:
   using Fetcher = std::function<void(BlobDownload&)>;
   using Log = std::function<void(const std::string&)>;
 
-  BlobCache(std::filesystem::path dir, std::uint64_t max_bytes, Log log);
+  BlobCache(std::filesystem::path dir, std::uint64_t max_bytes, Log log, Interrupt interrupt = {});
 
   // The path of blob `digest` (of `size` bytes), verified. On a miss (or a corrupt hit) `fetch`
   // fills a BlobDownload under the blob's lock. `subject` names the blob in errors.
@@ -73,6 +78,7 @@ private:
   std::filesystem::path dir_;
   std::uint64_t max_bytes_;
   Log log_;
+  Interrupt interrupt_;
 };
 
 } // namespace oci2eif::registry

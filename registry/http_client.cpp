@@ -90,6 +90,20 @@ std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
   return len;
 }
 
+// libcurl's progress callback: the place to stop a transfer from outside, including one that
+// receives nothing. The exception may not cross curl's C frames: it is kept and rethrown after
+// curl_easy_perform() returns (non-zero here aborts with CURLE_ABORTED_BY_CALLBACK).
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  try {
+    t->request->interrupt();
+  } catch (...) {
+    t->callback_error = std::current_exception();
+    return 1;
+  }
+  return 0;
+}
+
 bool is_tls_verify_error(CURLcode rc) {
   return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
          rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR ||
@@ -162,6 +176,11 @@ public:
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &t);
+    if (request.interrupt) {
+      curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, on_progress);
+      curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, &t);
+    }
     char errbuf[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, errbuf);
     const CURLcode rc = curl_easy_perform(curl_);

@@ -27,6 +27,9 @@ struct HttpRequest {
   long timeout_ms = 0;                      // whole request; 0: none (stall detection still on)
   // Called once with the status and headers before the first body byte of a 2xx answer.
   std::function<void(const HttpResponse&)> on_head;
+  // Called while the request runs, as data arrives and at least about once a second while it
+  // waits; an exception it throws aborts the transfer and send() rethrows it unchanged.
+  std::function<void()> interrupt;
 };
 
 struct HttpResponse {

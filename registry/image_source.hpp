@@ -1,21 +1,31 @@
-// Where an image comes from: a local OCI layout, an oci-archive or docker-archive tarball, and
-// (later) a registry. Every source hands out blobs by descriptor, verified against digest and
-// size while they stream; resolve_image() walks index → manifest → config the same way for all.
+// Where an image comes from: a local OCI layout, an oci-archive or docker-archive tarball, or a
+// registry (registry_source.hpp). Every source hands out blobs by descriptor, verified against
+// digest and size while they stream; resolve_image() walks index → manifest → config the same way
+// for all.
 #pragma once
 
 #include "core/bytes.hpp"
 #include "registry/manifest.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace oci2eif::registry {
 
 // What a reference points at: one manifest (or index) descriptor, or an index held by the
 // source itself (an OCI layout's index.json listing one manifest per platform).
 using ImageRoot = std::variant<Descriptor, ImageIndex>;
+
+// How a source obtained one blob, for the build log.
+struct BlobFetch {
+  bool from_cache = false;      // a verified copy was already in the blob cache
+  std::uint64_t downloaded = 0; // bytes received for it over the network
+};
 
 class ImageSource {
 public:
@@ -28,6 +38,16 @@ public:
   virtual std::unique_ptr<ByteSource> open_blob(const Descriptor& descriptor) = 0;
   // The image for `platform`; by default resolve_image(*this, platform).
   virtual struct ResolvedImage resolve(const Platform& platform);
+  // Brings the layers' blobs where open_blob() reads them without waiting (a registry downloads
+  // those its cache lacks, several at a time), so that pulling and flattening are separate
+  // steps. Local sources have nothing to do.
+  virtual void fetch_layers(const std::vector<Descriptor>& layers) { (void)layers; }
+  // How blob `digest` was obtained; nothing if the source reads blobs in place (local sources)
+  // or has not needed that blob yet.
+  virtual std::optional<BlobFetch> blob_fetch(const std::string& digest) const {
+    (void)digest;
+    return std::nullopt;
+  }
 };
 
 // Reads a small blob (manifest, config) fully, verified, refusing more than `limit` bytes.

@@ -24,6 +24,8 @@ constexpr long kManifestTimeoutMs = 60000;
 constexpr long kMaxBackoffMs = 10000;
 constexpr long kMaxRetryAfterMs = 60000;
 constexpr int kMirrorAttempts = 2; // a failing mirror should not delay the origin for long
+// A back-off sleeps in slices this long, checking between them whether the pull was stopped.
+constexpr auto kPauseSlice = std::chrono::milliseconds(100);
 
 const std::string kAccept = std::string(media_type::kOciIndex) + ", " + media_type::kOciManifest +
                             ", " + media_type::kDockerList + ", " + media_type::kDockerManifest;
@@ -110,8 +112,9 @@ class Registry final : public RegistrySource {
 public:
   Registry(Reference ref, RegistryOptions options)
       : ref_(std::move(ref)), opt_(std::move(options)),
-        cache_(opt_.cache_dir.empty() ? BlobCache::default_dir() : opt_.cache_dir,
-               opt_.cache_max_bytes, [this](const std::string& line) { log(line); }),
+        cache_(
+            opt_.cache_dir.empty() ? BlobCache::default_dir() : opt_.cache_dir,
+            opt_.cache_max_bytes, [this](const std::string& line) { log(line); }, opt_.interrupt),
         scope_("repository:" + ref_.repository + ":pull"), rng_(std::random_device{}()) {
     for (const Mirror& m : opt_.mirrors) {
       if (m.domain == ref_.domain) {
@@ -138,10 +141,12 @@ public:
     return d;
   }
 
-  ResolvedImage resolve(const Platform& platform) override {
-    ResolvedImage image = resolve_image(*this, platform);
-    prefetch(image.manifest.layers);
-    return image;
+  void fetch_layers(const std::vector<Descriptor>& layers) override { prefetch(layers); }
+
+  std::optional<BlobFetch> blob_fetch(const std::string& digest) const override {
+    const std::lock_guard<std::mutex> lock(fetch_mutex_);
+    const auto it = fetches_.find(digest);
+    return it == fetches_.end() ? std::nullopt : std::optional<BlobFetch>(it->second);
   }
 
   std::unique_ptr<ByteSource> open_blob(const Descriptor& d) override {
@@ -159,7 +164,9 @@ public:
     return fetch_manifest(digest);
   }
 
-  std::filesystem::path blob_file(const Descriptor& d) override { return cached_blob(d, nullptr); }
+  std::filesystem::path blob_file(const Descriptor& d) override {
+    return cached_blob(d, nullptr, "blob " + d.digest);
+  }
 
 private:
   void add_endpoint(std::string label, std::string base, const std::string& domain, bool mirror) {
@@ -172,6 +179,18 @@ private:
     ep->auth =
         std::make_unique<Authenticator>(*ep->http, domain, credentials_for(domain, opt_, !mirror));
     endpoints_.push_back(std::move(ep));
+  }
+
+  void check_interrupt() const {
+    if (opt_.interrupt) {
+      opt_.interrupt();
+    }
+  }
+
+  void count(std::atomic<std::uint64_t> PullCounters::*counter, std::uint64_t n) const {
+    if (opt_.counters != nullptr) {
+      (opt_.counters->*counter) += n;
+    }
   }
 
   void log(const std::string& line) const {
@@ -207,6 +226,7 @@ private:
       HttpRequest probe;
       probe.url = ep.base + "/v2/";
       probe.timeout_ms = kManifestTimeoutMs;
+      probe.interrupt = opt_.interrupt;
       ep.http->send(probe, [](ByteView) {});
     } catch (const TransportError& e) {
       if (e.kind() == TransportError::Kind::TlsHandshake) {
@@ -231,6 +251,7 @@ private:
       try {
         return fetch(i);
       } catch (const Error& e) {
+        check_interrupt(); // a stopped pull is not tried again elsewhere
         if (e.code() != ErrorCode::NotFound) {
           ep.failed = true;
         }
@@ -301,7 +322,15 @@ private:
     return ms;
   }
 
-  void pause(long ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+  // Sleeps `ms` in short slices, so that a pull stopped during a back-off stops at once.
+  void pause(long ms) const {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (check_interrupt(); std::chrono::steady_clock::now() < end; check_interrupt()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(kPauseSlice, left));
+    }
+  }
 
   [[noreturn]] void status_error(const Endpoint& ep, const std::string& what, const HttpResponse& r,
                                  int tries) {
@@ -346,6 +375,7 @@ private:
     req.url = ep.base + "/v2/" + ref_.repository + "/manifests/" + ref;
     req.headers.emplace_back("Accept", kAccept);
     req.timeout_ms = kManifestTimeoutMs;
+    req.interrupt = opt_.interrupt;
     const int tries = attempts(ep);
     for (int n = 1;; ++n) {
       body.clear();
@@ -411,38 +441,74 @@ private:
     return {type, std::move(body)};
   }
 
-  std::filesystem::path cached_blob(const Descriptor& d, Clients* clients) {
+  // The cached file of blob `d`, downloaded if the cache lacks it; `label` names it in the log
+  // ("layer 2/5 sha256:…").
+  std::filesystem::path cached_blob(const Descriptor& d, Clients* clients,
+                                    const std::string& label) {
     validate_digest(d.digest, what_blob(d.digest));
-    return cache_.get(d.digest, d.size, what_blob(d.digest), [&](BlobDownload& download) {
-      with_fallback("blob " + d.digest, [&](std::size_t i) {
-        if (download.received() > 0) {
-          download.restart(); // what a failed mirror sent
-        }
-        download_blob(i, clients, d, download);
-        if (endpoints_[i]->mirror) {
-          log("blob " + d.digest + " from " + endpoints_[i]->label);
-        }
-      });
-    });
+    bool downloaded = false;
+    std::uint64_t received = 0;
+    const std::filesystem::path path =
+        cache_.get(d.digest, d.size, what_blob(d.digest), [&](BlobDownload& download) {
+          downloaded = true;
+          count(&PullCounters::cache_misses, 1);
+          log(label + ": downloading " + std::to_string(d.size) + " bytes");
+          with_fallback("blob " + d.digest, [&](std::size_t i) {
+            if (download.received() > 0) {
+              download.restart(); // what a failed mirror sent
+            }
+            download_blob(i, clients, d, download, received);
+            if (endpoints_[i]->mirror) {
+              log("blob " + d.digest + " from " + endpoints_[i]->label);
+            }
+          });
+        });
+    record_fetch(d.digest, downloaded, received);
+    return path;
+  }
+
+  // The first use of a blob by this pull decides hit or miss; later uses (the layer that
+  // fetch_layers() downloaded, opened to be applied) are not counted again.
+  void record_fetch(const std::string& digest, bool downloaded, std::uint64_t received) {
+    const std::lock_guard<std::mutex> lock(fetch_mutex_);
+    const auto [it, first] = fetches_.try_emplace(digest);
+    if (downloaded) {
+      it->second.from_cache = false;
+      it->second.downloaded += received;
+    } else if (first) {
+      it->second.from_cache = true;
+      count(&PullCounters::cache_hits, 1);
+    }
   }
 
   // Fetches the layers not cached yet, `parallel_downloads` at a time, so that flattening (in
   // order, afterwards) reads them from the cache. The first error stops the others and is
-  // thrown. Nothing is fetched ahead if the image would not fit in the cache.
+  // thrown. Nothing is fetched ahead if the image would not fit in the cache. Cached layers are
+  // left to be verified (and counted as hits) when they are opened.
   void prefetch(const std::vector<Descriptor>& layers) {
-    std::vector<Descriptor> todo;
+    std::vector<std::pair<Descriptor, std::string>> todo; // with its label for the log
     std::uint64_t total = 0;
-    for (const Descriptor& d : layers) {
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const Descriptor& d = layers[i];
       total += d.size;
       const bool seen = std::any_of(todo.begin(), todo.end(),
-                                    [&](const Descriptor& t) { return t.digest == d.digest; });
+                                    [&](const auto& t) { return t.first.digest == d.digest; });
       if (!seen && !cache_.contains(d.digest)) {
-        todo.push_back(d);
+        todo.emplace_back(d, "layer " + std::to_string(i + 1) + "/" +
+                                 std::to_string(layers.size()) + " " + d.digest);
       }
+    }
+    if (total > opt_.cache_max_bytes) {
+      log("the layers' " + std::to_string(total) + " bytes exceed the cache bound of " +
+          std::to_string(opt_.cache_max_bytes) + " bytes; each is fetched as it is applied");
+      return;
     }
     const std::size_t workers = std::min<std::size_t>(
         static_cast<std::size_t>(std::max(opt_.parallel_downloads, 1)), todo.size());
-    if (workers < 2 || total > opt_.cache_max_bytes) {
+    if (workers <= 1) {
+      for (const auto& [d, label] : todo) {
+        cached_blob(d, nullptr, label);
+      }
       return;
     }
     log("fetching " + std::to_string(todo.size()) + " layers, " + std::to_string(workers) +
@@ -457,7 +523,7 @@ private:
         Clients clients;
         for (std::size_t i = next++; !stop && i < todo.size(); i = next++) {
           try {
-            cached_blob(todo[i], &clients);
+            cached_blob(todo[i].first, &clients, todo[i].second);
           } catch (...) {
             const std::lock_guard<std::mutex> lock(error_mutex);
             if (!first_error) {
@@ -476,8 +542,10 @@ private:
     }
   }
 
+  // Downloads blob `d` from endpoint `index` into `download`, resuming after a dropped
+  // connection; adds the bytes received to `received` and the counters.
   void download_blob(std::size_t index, Clients* clients, const Descriptor& d,
-                     BlobDownload& download) {
+                     BlobDownload& download, std::uint64_t& received) {
     Endpoint& ep = *endpoints_[index];
     HttpClient& http = client(index, clients);
     const std::string what = ep.mirror ? ep.label + ", blob " + d.digest : what_blob(d.digest);
@@ -488,6 +556,7 @@ private:
       HttpRequest req;
       req.url = ep.base + "/v2/" + ref_.repository + "/blobs/" + d.digest;
       req.timeout_ms = opt_.blob_timeout_ms;
+      req.interrupt = opt_.interrupt;
       if (download.received() > 0) {
         req.range_start = download.received();
       }
@@ -499,7 +568,11 @@ private:
       };
       HttpResponse resp;
       try {
-        resp = exchange(ep, http, req, [&](ByteView c) { download.append(c); });
+        resp = exchange(ep, http, req, [&](ByteView c) {
+          count(&PullCounters::bytes_pulled, c.size());
+          received += c.size();
+          download.append(c);
+        });
       } catch (const TransportError& e) {
         if (!e.retryable()) {
           throw Error(e.code(), what + ": " + e.what());
@@ -551,6 +624,8 @@ private:
   mutable std::mutex log_mutex_;
   std::string resolved_;
   std::map<std::string, std::pair<std::string, Bytes>> manifests_;
+  mutable std::mutex fetch_mutex_;
+  std::map<std::string, BlobFetch> fetches_; // by digest: how this pull got each blob
 };
 
 } // namespace

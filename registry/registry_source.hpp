@@ -5,12 +5,14 @@
 // origin changes), retries with exponential backoff and jitter on connection errors, 408, 429
 // and 5xx (honouring Retry-After), Range resumption of a blob after a dropped connection,
 // mirrors tried before the origin (falling back when one fails), and an image's layers fetched
-// into the cache a few at a time once it is resolved.
+// into the cache a few at a time (fetch_layers()). A pull can be stopped from outside at any
+// point (RegistryOptions::interrupt) and counts what it pulled (RegistryOptions::counters).
 #pragma once
 
 #include "registry/blob_cache.hpp"
 #include "registry/credentials.hpp"
 #include "registry/image_source.hpp"
+#include "registry/pull_counters.hpp"
 #include "registry/reference.hpp"
 
 #include <functional>
@@ -43,10 +45,18 @@ struct RegistryOptions {
   long backoff_base_ms = 250; // doubled per attempt, with jitter, capped at 10 s
   long blob_timeout_ms = 0;   // one blob request; 0: none (stall detection still applies)
   long stall_seconds = 30;    // a transfer under 1 KiB/s for this long is aborted
-  // Layers fetched into the cache at once after resolve(), before they are applied in order.
-  // 1: none ahead of time. Skipped when the image is larger than the cache bound.
+  // Layers fetch_layers() downloads into the cache at once, before they are applied in order.
+  // Skipped when the image is larger than the cache bound (layers are then fetched as needed).
   int parallel_downloads = 3;
   std::function<void(const std::string&)> log;
+  // Called while requests and downloads run (also from download threads, about once a second at
+  // least), between retries and while waiting for another build's download; what it throws
+  // (e.g. Error(Cancelled)) stops the pull, leaves the cache without a partial blob, and is
+  // rethrown. Empty: the pull is never stopped from outside.
+  Interrupt interrupt;
+  // Where bytes pulled and cache hits and misses are counted (the daemon's metrics); may be null.
+  // Must outlive the source.
+  PullCounters* counters = nullptr;
 };
 
 class RegistrySource : public ImageSource {

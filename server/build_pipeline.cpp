@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "core/gzip_sink.hpp"
+#include "core/interrupt.hpp"
 #include "core/ramdisk_writer.hpp"
 #include "core/rootfs_listing.hpp"
 #include "core/tar_reader.hpp"
@@ -21,11 +22,14 @@ using registry::ResolvedImage;
 
 constexpr std::size_t kMaxKernelConfig = 16 << 20;
 
-std::unique_ptr<registry::ImageSource>
-open_source(const ImageRef& ref, const std::filesystem::path& scratch, const ProgressLog& log) {
+std::unique_ptr<registry::ImageSource> open_source(const ImageRef& ref,
+                                                   const std::filesystem::path& scratch,
+                                                   const ProgressLog& log,
+                                                   const Interrupt& interrupt = {}) {
   if (ref.kind == SourceKind::Registry) {
     registry::RegistryOptions options = ref.options;
     options.log = log;
+    options.interrupt = interrupt;
     return registry::open_registry(registry::Reference::parse(ref.location), options);
   }
   auto [path, tag] = registry::split_location_tag(ref.location);
@@ -48,11 +52,22 @@ std::string short_digest(const std::string& d) {
   return d.substr(0, 19);
 }
 
+// Where a layer's bytes came from, for its log line.
+std::string origin_of(const registry::ImageSource& source, const registry::Descriptor& d) {
+  const auto fetch = source.blob_fetch(d.digest);
+  if (!fetch) {
+    return "read in place from the local image";
+  }
+  return "downloaded " + std::to_string(fetch->downloaded) + " bytes, " +
+         std::to_string(fetch->from_cache ? d.size : 0) + " bytes from the cache";
+}
+
 // Applies every layer: blob (digest-checked) → decompression → tar (diff_id-checked).
 void flatten(registry::ImageSource& source, const ResolvedImage& image, LayerFlattener& flattener,
              const ProgressLog& log) {
   const auto& layers = image.manifest.layers;
   for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto started = std::chrono::steady_clock::now();
     const registry::Descriptor& d = layers[i];
     const std::string name =
         source.name() + ": layer " + std::to_string(i + 1) + " (" + short_digest(d.digest) + "…)";
@@ -63,9 +78,12 @@ void flatten(registry::ImageSource& source, const ResolvedImage& image, LayerFla
                          name + ": uncompressed content (diff_id)");
     flattener.apply_layer(diff, name);
     drain(*blob);
-    log("layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()) + " " +
-        short_digest(d.digest) + "… " + std::to_string(d.size) + " bytes applied (" +
-        std::to_string(flattener.tree().size()) + " entries so far)");
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    log("layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()) + " " + d.digest +
+        ": " + std::to_string(d.size) + " bytes compressed, " + std::to_string(diff.bytes_read()) +
+        " uncompressed; " + origin_of(source, d) + "; applied in " + format_seconds(seconds) +
+        " s (" + std::to_string(flattener.tree().size()) + " entries so far)");
   }
 }
 
@@ -75,16 +93,20 @@ std::string listing_of(const FileTree& tree) {
   return std::string(out.bytes().begin(), out.bytes().end());
 }
 
-// Writes a ramdisk to a scratch file, optionally gzip-compressed, and returns its path.
+// Writes a ramdisk to a scratch file, optionally gzip-compressed, and returns its path. The
+// interrupt sees the uncompressed bytes, before the costly compression.
 template <typename Write>
-std::filesystem::path write_ramdisk(const std::filesystem::path& path, bool gzip, Write&& write) {
+std::filesystem::path write_ramdisk(const std::filesystem::path& path, bool gzip,
+                                    const Interrupt& interrupt, Write&& write) {
   FileSink file(path);
   if (gzip) {
     GzipSink gz(file);
-    write(gz);
+    InterruptingSink checked(gz, interrupt);
+    write(checked);
     gz.finish();
   } else {
-    write(file);
+    InterruptingSink checked(file, interrupt);
+    write(checked);
   }
   file.close();
   return path;
@@ -122,6 +144,60 @@ EifMetadata metadata_for(const BuildSpec& spec, const ResolvedImage& image) {
     m.custom_metadata["ImageManifestDigest"] = image.manifest_digest;
   }
   return m;
+}
+
+// The pipeline's own check between steps (the interrupt is also consulted within them).
+void stop_point(const Interrupt& interrupt) {
+  if (interrupt) {
+    interrupt();
+  }
+}
+
+struct Ramdisks {
+  std::filesystem::path app;
+  std::filesystem::path bootstrap;
+};
+
+Ramdisks write_ramdisks(const BuildSpec& spec, const FileTree& tree, const ContentSpool& spool,
+                        const AppConfig& app, const ProgressLog& log) {
+  const RamdiskOptions options;
+  Ramdisks disks;
+  disks.app =
+      write_ramdisk(spec.scratch_dir / "ramdisk-app.cpio", spec.gzip, spec.interrupt,
+                    [&](ByteSink& out) { write_app_ramdisk(tree, spool, app, options, out); });
+  disks.bootstrap = write_ramdisk(
+      spec.scratch_dir / "ramdisk-bootstrap.cpio", spec.gzip, spec.interrupt, [&](ByteSink& out) {
+        FileSource init(spec.init);
+        std::optional<FileSource> nsm;
+        if (spec.kernel.nsm_ko) {
+          nsm.emplace(*spec.kernel.nsm_ko);
+        }
+        write_bootstrap_ramdisk(init, nsm ? &*nsm : nullptr, options, out);
+      });
+  log("ramdisks written: application " + std::to_string(std::filesystem::file_size(disks.app)) +
+      " bytes, bootstrap " + std::to_string(std::filesystem::file_size(disks.bootstrap)) +
+      " bytes");
+  return disks;
+}
+
+// Writes the EIF to spec.output, committed only once complete: a build stopped part-way leaves
+// no file behind.
+EifWriteResult write_eif_file(const BuildSpec& spec, const ResolvedImage& image,
+                              const Ramdisks& disks) {
+  EifContents contents;
+  contents.arch = spec.kernel.arch;
+  contents.cmdline = spec.cmdline.value_or(spec.kernel.cmdline);
+  contents.metadata = metadata_for(spec, image);
+  contents.signer = spec.signer;
+  FileSource kernel_file(spec.kernel.kernel), boot_file(disks.bootstrap), app_file(disks.app);
+  InterruptingSource kernel(kernel_file, spec.interrupt), boot(boot_file, spec.interrupt),
+      appfs(app_file, spec.interrupt);
+  contents.kernel = &kernel;
+  contents.ramdisks = {&boot, &appfs};
+  AtomicFileWriter out(spec.output);
+  EifWriteResult result = write_eif(contents, out);
+  out.commit();
+  return result;
 }
 
 } // namespace
@@ -174,6 +250,7 @@ std::string flatten_listing(const ImageRef& ref, const registry::Platform& platf
                             const std::filesystem::path& scratch, const ProgressLog& log) {
   auto source = open_source(ref, scratch, log);
   const ResolvedImage image = source->resolve(platform);
+  source->fetch_layers(image.manifest.layers);
   FileSpool spool(scratch / "content.spool");
   LayerFlattener flattener(spool);
   flatten(*source, image, flattener, log);
@@ -182,58 +259,45 @@ std::string flatten_listing(const ImageRef& ref, const registry::Platform& platf
 
 BuildResult run_build(const BuildSpec& spec, const ProgressLog& log) {
   const auto started = std::chrono::steady_clock::now();
+  BuildResult result;
+  StepTimer steps(result.steps, log);
   const registry::Platform platform =
       spec.platform.value_or(registry::Platform::for_arch(arch_name(spec.kernel.arch)));
-  auto source = open_source(spec.image, spec.scratch_dir, log);
-  BuildResult result;
+  auto source = open_source(spec.image, spec.scratch_dir, log, spec.interrupt);
   result.image = source->resolve(platform);
   log("resolved " + source->name() + " for " + platform.to_string() + ": " +
       std::to_string(result.image.manifest.layers.size()) + " layers, config " +
       short_digest(result.image.config_digest) + "…");
-
   const AppConfig app = app_config_for(result.image.config, spec.entrypoint, spec.cmd, spec.env);
   validate_app_config(app);
+  steps.mark("resolve");
+
+  stop_point(spec.interrupt);
+  source->fetch_layers(result.image.manifest.layers);
+  steps.mark("pull");
+
+  stop_point(spec.interrupt);
   FileSpool spool(spec.scratch_dir / "content.spool");
-  LayerFlattener flattener(spool, spec.limits);
+  LayerFlattener flattener(spool, spec.limits, spec.interrupt);
   flatten(*source, result.image, flattener, log);
   result.xattr_paths = flattener.xattr_paths();
   for (const std::string& p : result.xattr_paths) {
     log("warning: extended attributes of /" + p + " dropped (newc cpio cannot carry them)");
   }
   result.rootfs_listing = listing_of(flattener.tree());
+  steps.mark("flatten");
 
-  const RamdiskOptions options;
-  const auto app_disk =
-      write_ramdisk(spec.scratch_dir / "ramdisk-app.cpio", spec.gzip, [&](ByteSink& out) {
-        write_app_ramdisk(flattener.tree(), spool, app, options, out);
-      });
-  const auto boot_disk =
-      write_ramdisk(spec.scratch_dir / "ramdisk-bootstrap.cpio", spec.gzip, [&](ByteSink& out) {
-        FileSource init(spec.init);
-        std::optional<FileSource> nsm;
-        if (spec.kernel.nsm_ko) {
-          nsm.emplace(*spec.kernel.nsm_ko);
-        }
-        write_bootstrap_ramdisk(init, nsm ? &*nsm : nullptr, options, out);
-      });
-  log("ramdisks written: application " + std::to_string(std::filesystem::file_size(app_disk)) +
-      " bytes, bootstrap " + std::to_string(std::filesystem::file_size(boot_disk)) + " bytes");
+  stop_point(spec.interrupt);
+  const Ramdisks disks = write_ramdisks(spec, flattener.tree(), spool, app, log);
+  steps.mark("ramdisks");
 
-  EifContents contents;
-  contents.arch = spec.kernel.arch;
-  contents.cmdline = spec.cmdline.value_or(spec.kernel.cmdline);
-  contents.metadata = metadata_for(spec, result.image);
-  contents.signer = spec.signer;
-  FileSource kernel(spec.kernel.kernel), boot(boot_disk), appfs(app_disk);
-  contents.kernel = &kernel;
-  contents.ramdisks = {&boot, &appfs};
-  AtomicFileWriter out(spec.output);
-  result.eif = write_eif(contents, out);
-  out.commit();
+  stop_point(spec.interrupt);
+  result.eif = write_eif_file(spec, result.image, disks);
+  steps.mark("eif");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log("wrote " + spec.output.string() + " (" + std::to_string(result.eif.size) + " bytes) in " +
-      std::to_string(seconds).substr(0, 5) + " s");
+      format_seconds(seconds) + " s");
   return result;
 }
 

@@ -1,15 +1,23 @@
-// The one build pipeline (docs/ARCHITECTURE.md): image source → resolve → flatten layers →
-// ramdisks → EIF + PCRs. `oci2eif build` runs it directly; the daemon's workers will run the same
+// The one build pipeline (docs/ARCHITECTURE.md): image source → resolve → pull → flatten layers
+// → ramdisks → EIF + PCRs. `oci2eif build` runs it directly; the daemon's workers run the same
 // function. All I/O is within `scratch_dir` (private to the build) and the outputs.
+//
+// Progress goes to the ProgressLog: one line per layer (index/count, digest, compressed and
+// uncompressed bytes, bytes downloaded and from the cache, time) and one per step
+// ("step flatten: 1.234 s"). BuildSpec::interrupt is consulted throughout (downloads, every few
+// MiB of a layer, ramdisk or EIF, and between steps); what it throws ends the build there, with
+// no output file written.
 #pragma once
 
 #include "core/eif_signature.hpp"
 #include "core/eif_writer.hpp"
+#include "core/interrupt.hpp"
 #include "core/layer_flattener.hpp"
 #include "core/ramdisk_writer.hpp"
 #include "registry/image_source.hpp"
 #include "registry/registry_source.hpp"
 #include "server/kernel_bundle.hpp"
+#include "server/step_timing.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -44,6 +52,7 @@ struct BuildSpec {
   FlattenLimits limits;
   std::filesystem::path scratch_dir; // must exist, empty, private to this build
   std::filesystem::path output;      // the EIF, written atomically
+  Interrupt interrupt;               // stops the build (the daemon's cancel and timeout)
 };
 
 struct BuildResult {
@@ -51,6 +60,7 @@ struct BuildResult {
   EifWriteResult eif;
   std::string rootfs_listing;
   std::vector<std::string> xattr_paths;
+  std::vector<StepTiming> steps; // resolve, pull, flatten, ramdisks, eif
 };
 
 using ProgressLog = std::function<void(const std::string&)>;

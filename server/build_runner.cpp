@@ -47,21 +47,6 @@ std::map<std::string, std::string> pcr_map(const Measurements& m) {
   return out;
 }
 
-// Step timer: records how long each named step took.
-class Steps {
-public:
-  explicit Steps(std::vector<StepTiming>& out) : out_(out) {}
-  void mark(const std::string& step) {
-    const auto now = std::chrono::steady_clock::now();
-    out_.push_back({step, std::chrono::duration<double>(now - last_).count()});
-    last_ = now;
-  }
-
-private:
-  std::vector<StepTiming>& out_;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
 void fsync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -107,6 +92,7 @@ BuildRunner::BuildRunner(const ServeConfig& config, const ArtifactStore& artifac
     : data_dir_(config.data_dir), registry_(config.registry), local_images_(config.local_images),
       artifacts_(artifacts) {
   registry_.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
+  registry_.counters = &pull_counters_;      // the API's pre-queue resolution counts too
   for (const KernelDir& k : config.kernels) {
     kernels_.emplace(k.name, load(k.name, k.dir, "configured"));
   }
@@ -325,9 +311,9 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
     throw Error(ErrorCode::InvalidInput, "kernel '" + kernel_name + "' is not configured");
   }
   BuildOutcome outcome;
-  Steps steps(outcome.steps);
   BuildSpec spec;
   spec.image = image_ref(req.image);
+  spec.interrupt = stop;
   spec.kernel = kernel->bundle;
   if (req.platform) {
     spec.platform = registry::Platform::parse(*req.platform);
@@ -347,11 +333,12 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   spec.output = dir / "image.eif";
 
   stop();
-  const BuildResult r = run_build(spec, [&](const std::string& line) {
-    log << line << "\n" << std::flush;
-    stop();
-  });
-  steps.mark("build");
+  // The pipeline consults `stop` itself; once it returns, the EIF is complete and the build is
+  // no longer stopped (its artifacts take a moment).
+  const auto log_line = [&](const std::string& line) { log << line << "\n" << std::flush; };
+  const BuildResult r = run_build(spec, log_line);
+  outcome.steps = r.steps;
+  StepTimer steps(outcome.steps, log_line);
 
   const BuildInputs inputs =
       build_inputs(req, r.image, {kernel_name, kernel->digest}, file_digest(spec.init),

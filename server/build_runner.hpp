@@ -3,6 +3,7 @@
 // catalog, a private scratch directory, a per-build log, the artifact files and the input key.
 #pragma once
 
+#include "registry/pull_counters.hpp"
 #include "server/artifact_store.hpp"
 #include "server/build_pipeline.hpp"
 #include "server/build_request.hpp"
@@ -44,7 +45,9 @@ struct KernelUpload {
 
 enum class KernelRemoveResult { NotFound, Removed, IsDefault, Configured };
 
-// Called between pipeline steps; throws Error(Cancelled) or Error(Timeout) to stop the build.
+// Throws Error(Cancelled) or Error(Timeout) when the build must stop. Consulted throughout the
+// build (between steps, during downloads, every few MiB of a layer, ramdisk or EIF), from the
+// worker's thread and from download threads: it must be thread-safe.
 using StopCheck = std::function<void()>;
 
 class BuildRunner {
@@ -81,6 +84,10 @@ public:
   // Where the build's log is appended while it runs (GET /v1/builds/{id}/log).
   std::filesystem::path log_path(const std::string& build_id) const;
 
+  // What the registry pulls of all builds so far did (bytes, cache hits and misses), for
+  // /metrics.
+  const registry::PullCounters& pull_counters() const { return pull_counters_; }
+
 private:
   struct Kernel {
     KernelBundle bundle;
@@ -100,6 +107,7 @@ private:
   mutable std::mutex kernels_mutex_;
   mutable std::map<std::string, Kernel> kernels_;
   std::string default_kernel_;
+  mutable registry::PullCounters pull_counters_; // updated by the builds' download threads
 };
 
 } // namespace oci2eif::server

@@ -178,6 +178,7 @@ void run_pull(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   auto source = registry::open_registry(registry::Reference::parse(ref.location), ref.options);
   const registry::Platform platform = platform_of(o, arch);
   const registry::ResolvedImage image = source->resolve(platform);
+  source->fetch_layers(image.manifest.layers);
   const std::filesystem::path dir = o.output;
   std::filesystem::create_directories(dir / "blobs" / "sha256");
   const auto [type, manifest] = source->manifest_bytes(image.manifest_digest);

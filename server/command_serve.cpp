@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "server/artifact_store.hpp"
 #include "server/build_runner.hpp"
+#include "server/json_log.hpp"
 #include "server/service_metrics.hpp"
 #include "server/worker_pool.hpp"
 
@@ -46,8 +47,7 @@ private:
 
 void setup_logging(const server::ServeConfig& c) {
   if (c.log_format == "json") {
-    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%v"})",
-                        spdlog::pattern_time_type::utc);
+    server::use_json_log_format();
   } else {
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   }

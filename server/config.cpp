@@ -471,6 +471,9 @@ ServeConfig load_serve_config(const ServeFlags& flags, const Environment& env) {
     c.kernels.push_back({"nitro-cli", blobs});
   }
   apply_registry_flags(c, flags);
+  if (flags.log_format) {
+    c.log_format = *flags.log_format;
+  }
   if (flags.shutdown_grace_seconds) {
     c.shutdown_grace = std::chrono::seconds(
         parse_count("--shutdown-grace", std::to_string(*flags.shutdown_grace_seconds), 0, 3600));

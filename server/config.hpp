@@ -96,6 +96,7 @@ struct ServeFlags {
   std::optional<std::filesystem::path> registry_ca;
   std::optional<int> parallel_downloads;
   std::vector<std::filesystem::path> local_images;
+  std::optional<std::string> log_format; // "text" or "json"
 };
 
 using Environment = std::map<std::string, std::string>;

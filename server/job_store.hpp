@@ -10,6 +10,8 @@
 // Implementations are safe to call from several threads.
 #pragma once
 
+#include "server/step_timing.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -31,11 +33,6 @@ bool is_terminal(BuildState state);
 
 using Clock = std::function<std::int64_t()>; // ms since the Unix epoch
 Clock system_clock();
-
-struct StepTiming {
-  std::string step;
-  double seconds = 0;
-};
 
 struct ArtifactInfo {
   std::string name;

@@ -177,6 +177,9 @@ void add_serve(CLI::App& app, server::ServeFlags& o) {
   cmd->add_option("--local-images", o.local_images,
                   "DIR below which API requests may name oci-layout:/oci-archive:/docker-archive: "
                   "images (repeatable; default: none)");
+  cmd->add_option("--log-format", o.log_format,
+                  "text, or json: one JSON object a line with time, level, message and the build "
+                  "id (default text, or OCI2EIF_LOG_FORMAT)");
   cmd->callback([&o] { cli::run_serve(o); });
 }
 

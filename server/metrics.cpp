@@ -119,6 +119,12 @@ void Metrics::add(const std::string& name, const MetricLabels& labels, double va
   family(name, Type::Counter).values[labels] += value;
 }
 
+void Metrics::raise_to(const std::string& name, const MetricLabels& labels, double total) {
+  std::lock_guard lock(mutex_);
+  double& value = family(name, Type::Counter).values[labels];
+  value = std::max(value, total);
+}
+
 void Metrics::set(const std::string& name, const MetricLabels& labels, double value) {
   std::lock_guard lock(mutex_);
   family(name, Type::Gauge).values[labels] = value;

@@ -29,6 +29,10 @@ public:
   // Updates. Using an undeclared name, or a name with another type, throws
   // std::invalid_argument; a negative counter increment too.
   void add(const std::string& counter, const MetricLabels& labels, double value = 1);
+  // Sets a counter to a running total kept elsewhere (atomics that download threads update),
+  // read at scrape time. The larger of the current value and `total` is kept, so concurrent
+  // scrapes that read the total at different moments never make the counter go down.
+  void raise_to(const std::string& counter, const MetricLabels& labels, double total);
   void set(const std::string& gauge, const MetricLabels& labels, double value);
   void observe(const std::string& histogram, const MetricLabels& labels, double value);
 

@@ -11,6 +11,10 @@ void declare_service_metrics(Metrics& m) {
                       "Wall time of a build attempt, from claim to finish, by final state.",
                       {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600});
   m.declare_counter(kMetricWebhookDeliveries, "Registry webhook deliveries by source and outcome.");
+  m.declare_counter(kMetricRegistryBytesPulled,
+                    "Blob body bytes received from registries, resumed parts included.");
+  m.declare_counter(kMetricBlobCacheHits, "Blobs builds needed that the blob cache already held.");
+  m.declare_counter(kMetricBlobCacheMisses, "Blobs downloaded into the blob cache.");
 }
 
 void refresh_store_metrics(Metrics& m, JobStore& store, std::size_t workers_busy) {
@@ -24,6 +28,12 @@ void refresh_store_metrics(Metrics& m, JobStore& store, std::size_t workers_busy
   const auto queued = counts.find(BuildState::Queued);
   m.set(kMetricQueueDepth, {}, queued == counts.end() ? 0.0 : static_cast<double>(queued->second));
   m.set(kMetricWorkersBusy, {}, static_cast<double>(workers_busy));
+}
+
+void refresh_registry_metrics(Metrics& m, const registry::PullCounters& counters) {
+  m.raise_to(kMetricRegistryBytesPulled, {}, static_cast<double>(counters.bytes_pulled.load()));
+  m.raise_to(kMetricBlobCacheHits, {}, static_cast<double>(counters.cache_hits.load()));
+  m.raise_to(kMetricBlobCacheMisses, {}, static_cast<double>(counters.cache_misses.load()));
 }
 
 } // namespace oci2eif::server

@@ -5,8 +5,15 @@
 //   oci2eif_build_duration_seconds{state}           histogram, one sample per finished attempt
 //   oci2eif_webhook_deliveries_total{source,outcome} counter; outcome: queued, ignored,
 //                                                   duplicate, unauthorized, invalid, error
+//   oci2eif_registry_bytes_pulled_total             counter, blob body bytes received from
+//                                                   registries (resumed parts included)
+//   oci2eif_blob_cache_hits_total                   counter, blobs a build needed that the cache
+//                                                   held (no download)
+//   oci2eif_blob_cache_misses_total                 counter, blobs downloaded into the cache
+// The registry counters cover every build of this process (registry/pull_counters.hpp).
 #pragma once
 
+#include "registry/pull_counters.hpp"
 #include "server/job_store.hpp"
 #include "server/metrics.hpp"
 
@@ -17,10 +24,16 @@ inline constexpr const char* kMetricQueueDepth = "oci2eif_queue_depth";
 inline constexpr const char* kMetricWorkersBusy = "oci2eif_workers_busy";
 inline constexpr const char* kMetricBuildDuration = "oci2eif_build_duration_seconds";
 inline constexpr const char* kMetricWebhookDeliveries = "oci2eif_webhook_deliveries_total";
+inline constexpr const char* kMetricRegistryBytesPulled = "oci2eif_registry_bytes_pulled_total";
+inline constexpr const char* kMetricBlobCacheHits = "oci2eif_blob_cache_hits_total";
+inline constexpr const char* kMetricBlobCacheMisses = "oci2eif_blob_cache_misses_total";
 
 void declare_service_metrics(Metrics& metrics);
 
 // Sets the store-derived gauges (every state, 0 included) just before a scrape.
 void refresh_store_metrics(Metrics& metrics, JobStore& store, std::size_t workers_busy);
+
+// Copies the registry counters into their metrics just before a scrape.
+void refresh_registry_metrics(Metrics& metrics, const registry::PullCounters& counters);
 
 } // namespace oci2eif::server

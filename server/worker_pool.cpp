@@ -1,6 +1,7 @@
 #include "server/worker_pool.hpp"
 
 #include "core/error.hpp"
+#include "server/log_context.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -61,6 +62,16 @@ std::size_t WorkerPool::running() const {
   return active_.size();
 }
 
+bool WorkerPool::cancel(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  const auto it = active_.find(id);
+  if (it == active_.end()) {
+    return false;
+  }
+  it->second->cancelled = true;
+  return true;
+}
+
 void WorkerPool::work(const std::string& worker) {
   for (;;) {
     {
@@ -94,6 +105,7 @@ void WorkerPool::run_one(const std::string& worker, const BuildRecord& build) {
     // Claimed just as stop() began: stop at the first step and go back to the queue.
     active->shutdown = stopping_;
   }
+  const ScopedLogField build_field("build", build.id); // on this thread's lines (JSON logs)
   spdlog::info("{}: build {} started (attempt {})", worker, build.id, build.attempts);
   const auto stop_check = [&] {
     if (active->shutdown) {

@@ -1,10 +1,11 @@
 // WorkerPool: N threads that claim builds from the JobStore and run them.
 //
 // Each worker loops: claim (with a lease) → run → finish. One heartbeat thread renews the
-// leases of all running builds every lease/3 and relays cancellation requests; a build whose
-// lease is lost or that was cancelled or timed out is stopped at its next step (the runner's
-// StopCheck throws). Nothing is queued in memory: a build that was never claimed stays in the
-// store for the next worker (or the next process).
+// leases of all running builds every lease/3 and relays cancellation requests (the API also
+// relays one at once through cancel()); a build whose lease is lost or that was cancelled or
+// timed out is stopped at the runner's next StopCheck, which the pipeline consults throughout.
+// Nothing is queued in memory: a build that was never claimed stays in the store for the next
+// worker (or the next process).
 #pragma once
 
 #include "server/job_store.hpp"
@@ -50,6 +51,9 @@ public:
   // once, by this store's next user). Returns how many were released.
   int drain(std::chrono::milliseconds grace);
   std::size_t running() const;
+  // Stops build `id` if this pool runs it: its StopCheck throws Cancelled from now on, without
+  // waiting for the heartbeat to relay the store's cancel flag. False if it is not running here.
+  bool cancel(const std::string& id);
 
 private:
   struct Active {

@@ -34,6 +34,45 @@ struct Flat {
   }
 };
 
+// Counts the bytes read through it (how far into a layer the flattener got).
+class CountingSource final : public ByteSource {
+public:
+  explicit CountingSource(ByteSource& inner) : inner_(inner) {}
+  std::uint64_t size() const override { return inner_.size(); }
+  std::size_t read(std::span<std::uint8_t> out) override {
+    const std::size_t n = inner_.read(out);
+    read_ += n;
+    return n;
+  }
+  std::string describe() const override { return inner_.describe(); }
+  std::uint64_t bytes_read() const { return read_; }
+
+private:
+  ByteSource& inner_;
+  std::uint64_t read_ = 0;
+};
+
+// An interrupt that throws Cancelled from its `stop_at`-th call on (0: never).
+struct StopAfter {
+  int stop_at = 0;
+  int calls = 0;
+  Interrupt hook() {
+    return [this] {
+      if (++calls == stop_at || (stop_at > 0 && calls > stop_at)) {
+        throw Error(ErrorCode::Cancelled, "build cancelled on request");
+      }
+    };
+  }
+};
+
+Bytes many_files(int n) {
+  TarBuilder tar;
+  for (int i = 0; i < n; ++i) {
+    tar.file("d/f" + std::to_string(i), "x");
+  }
+  return tar.finish();
+}
+
 std::string error_of(Flat& f, const Bytes& tar, const std::string& layer = "layer 1") {
   try {
     f.apply(tar, layer);
@@ -232,5 +271,54 @@ TEST_SUITE("core::LayerFlattener") {
     Bytes junk(1500, 0x41);
     const std::string msg = error_of(f, junk);
     CHECK(msg == "layer 1: not a valid archive: Unrecognized archive format");
+  }
+
+  TEST_CASE("the interrupt is consulted every so many entries while a layer is read") {
+    MemorySpool spool;
+    StopAfter never;
+    LayerFlattener flattener(spool, {}, never.hook());
+    const Bytes tar = many_files(1000);
+    MemorySource in(tar, "layer 1");
+    flattener.apply_layer(in, "layer 1");
+    // At least one call per kInterruptEveryEntries entries (bytes add a few more).
+    CHECK(never.calls >= static_cast<int>(1000 / kInterruptEveryEntries));
+    CHECK(flattener.tree().find("d/f999") != nullptr);
+  }
+
+  TEST_CASE("a stop between entries ends the layer before any of its entries is applied") {
+    MemorySpool spool;
+    StopAfter stop;
+    LayerFlattener flattener(spool, {}, stop.hook());
+    const Bytes first = TarBuilder().file("kept", "lower layer").finish();
+    MemorySource in1(first, "layer 1");
+    flattener.apply_layer(in1, "layer 1");
+    stop.stop_at = stop.calls + 3; // the layer's first read, entry 0, then entry 256
+    const Bytes second = many_files(2000);
+    MemorySource inner(second, "layer 2");
+    CountingSource in2(inner);
+    CHECK_THROWS_WITH_AS(flattener.apply_layer(in2, "layer 2"), "build cancelled on request",
+                         Error);
+    CHECK(in2.bytes_read() < second.size()); // stopped part-way, not at the end
+    CHECK(flattener.tree().find("kept") != nullptr);
+    CHECK(flattener.tree().find("d") == nullptr); // none of layer 2's entries were applied
+  }
+
+  TEST_CASE("a stop inside a large file's content ends the layer within a few MiB") {
+    MemorySpool spool;
+    StopAfter stop{2};
+    LayerFlattener flattener(spool, {}, stop.hook());
+    const std::string big(48u << 20, '\0');
+    const Bytes tar = TarBuilder().file("big.bin", big).finish();
+    MemorySource inner(tar, "layer 1");
+    CountingSource in(inner);
+    try {
+      flattener.apply_layer(in, "layer 1");
+      FAIL("the layer was applied despite the interrupt");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::Cancelled);
+      CHECK(std::string(e.what()) == "build cancelled on request");
+    }
+    // The second check comes after kInterruptEveryBytes; libarchive reads ahead a little.
+    CHECK(in.bytes_read() < tar.size() / 2);
   }
 }

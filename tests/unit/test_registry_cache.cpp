@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <optional>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 using namespace oci2eif;
@@ -117,6 +118,45 @@ TEST_SUITE("registry::BlobCache") {
     put(cache, "bbbb");
     put(cache, "cccc");
     CHECK(std::filesystem::exists(a));
+  }
+
+  TEST_CASE("a build waiting for another's download of the blob stops when interrupted") {
+    test::TempDir dir;
+    const std::string content = "a blob another process is fetching";
+    const std::string digest = digest_of(content);
+    int checks = 0;
+    BlobCache cache(
+        dir.path(), 1 << 20, [](const std::string&) {},
+        [&] {
+          if (++checks == 3) {
+            throw Error(ErrorCode::Cancelled, "cancelled while waiting");
+          }
+        });
+    // The other process's lock: its own open file description, so flock() excludes us.
+    const auto lock_path = dir / "locks" / (digest.substr(7) + ".lock");
+    const int other = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    REQUIRE(other >= 0);
+    REQUIRE(::flock(other, LOCK_EX) == 0);
+    bool fetched = false;
+    CHECK_THROWS_WITH_AS(
+        cache.get(digest, content.size(), "blob", [&](BlobDownload&) { fetched = true; }),
+        "cancelled while waiting", Error);
+    ::close(other);
+    CHECK_FALSE(fetched);
+    CHECK(checks == 3);
+    CHECK(text_of(put(cache, content)) == content); // once the lock is free, as usual
+  }
+
+  TEST_CASE("an interrupt while a hit is re-hashed stops the build and keeps the blob") {
+    test::TempDir dir;
+    const std::string content(3 << 20, 'x');
+    BlobCache filler(dir.path(), 1 << 30, [](const std::string&) {});
+    const auto path = put(filler, content);
+    BlobCache cache(
+        dir.path(), 1 << 30, [](const std::string&) {},
+        [] { throw Error(ErrorCode::Cancelled, "cancelled on request"); });
+    CHECK_THROWS_WITH_AS(put(cache, content), "cancelled on request", Error);
+    CHECK(std::filesystem::exists(path)); // not mistaken for a corrupt blob and removed
   }
 }
 

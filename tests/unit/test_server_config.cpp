@@ -279,4 +279,15 @@ TEST_SUITE("server::config") {
     CHECK_FALSE(is_loopback_host("0.0.0.0"));
     CHECK_FALSE(is_loopback_host("10.0.0.1"));
   }
+
+  TEST_CASE("--log-format overrides OCI2EIF_LOG_FORMAT and is validated") {
+    const Environment env{{"OCI2EIF_LOG_FORMAT", "json"},
+                          {"OCI2EIF_NITRO_CLI_BLOBS", "/nonexistent"}};
+    CHECK(load_serve_config({}, env).log_format == "json");
+    ServeFlags flags;
+    flags.log_format = "text";
+    CHECK(load_serve_config(flags, env).log_format == "text");
+    flags.log_format = "yaml";
+    CHECK(error_loading(flags, env) == "configuration: log_format: 'yaml' is not text or json");
+  }
 }

@@ -409,4 +409,49 @@ TEST_SUITE("server::SqliteJobStore") {
             f.open();
           }).find("schema version 9; this oci2eif reads version 1") != std::string::npos);
   }
+
+  TEST_CASE("worker pool cancel stops a running build at once, not at the next heartbeat") {
+    Fixture f;
+    auto store = open_sqlite_job_store(f.path, system_clock());
+    const auto id = store->enqueue(request("a")).id;
+    std::atomic<bool> started{false};
+    std::atomic<int> checks{0};
+    WorkerPoolOptions options;
+    options.lease = 3600s; // no heartbeat (every lease/3) during the test
+    WorkerPool pool(
+        *store,
+        [&](const BuildRecord&, const std::function<void()>& stop) {
+          started = true;
+          BuildOutcome o;
+          try {
+            for (;; ++checks) {
+              stop();
+              std::this_thread::sleep_for(1ms);
+            }
+          } catch (const Error& e) {
+            o.state = BuildState::Cancelled;
+            o.error_code = "cancelled";
+            o.error_message = e.what();
+          }
+          return o;
+        },
+        options);
+    CHECK_FALSE(pool.cancel(id)); // not running yet
+    pool.start();
+    while (!started) {
+      std::this_thread::sleep_for(5ms);
+    }
+    CHECK(store->cancel(id) == CancelResult::Requested);
+    CHECK(pool.cancel(id));
+    // Bounded wait: without the direct relay, the build would run until the heartbeat in 20 min.
+    std::optional<BuildRecord> b;
+    for (int i = 0; i < 3000 && !(b && is_terminal(b->state)); ++i) {
+      std::this_thread::sleep_for(10ms);
+      b = store->get(id);
+    }
+    REQUIRE(b);
+    CHECK(b->state == BuildState::Cancelled);
+    CHECK(b->outcome.error_message == "cancelled on request");
+    CHECK(checks > 0);
+  }
 }

@@ -1,4 +1,5 @@
 #include "server/metrics.hpp"
+#include "server/service_metrics.hpp"
 
 #include <doctest/doctest.h>
 #include <limits>
@@ -88,5 +89,40 @@ TEST_SUITE("server::metrics") {
     CHECK(metric_number(3) == "3");
     CHECK(metric_number(0.25) == "0.25");
     CHECK(metric_number(std::numeric_limits<double>::infinity()) == "+Inf");
+  }
+
+  TEST_CASE("metrics: a counter raised to a total kept elsewhere never goes down") {
+    Metrics m;
+    m.declare_counter("oci2eif_registry_bytes_pulled_total", "Bytes.");
+    m.raise_to("oci2eif_registry_bytes_pulled_total", {}, 100);
+    m.raise_to("oci2eif_registry_bytes_pulled_total", {}, 40); // a scrape that read it earlier
+    CHECK(m.value("oci2eif_registry_bytes_pulled_total", {}) == 100);
+    m.raise_to("oci2eif_registry_bytes_pulled_total", {}, 250);
+    CHECK(m.render().find("oci2eif_registry_bytes_pulled_total 250\n") != std::string::npos);
+    m.declare_gauge("g", "A gauge.");
+    CHECK_THROWS_AS(m.raise_to("g", {}, 1), std::invalid_argument);
+  }
+
+  TEST_CASE("service metrics: the registry counters appear as counters, zero before any pull") {
+    Metrics m;
+    declare_service_metrics(m);
+    oci2eif::registry::PullCounters counters;
+    refresh_registry_metrics(m, counters);
+    const std::string empty = m.render();
+    for (const char* line :
+         {"# TYPE oci2eif_registry_bytes_pulled_total counter\n",
+          "oci2eif_registry_bytes_pulled_total 0\n",
+          "# TYPE oci2eif_blob_cache_hits_total counter\n", "oci2eif_blob_cache_hits_total 0\n",
+          "# TYPE oci2eif_blob_cache_misses_total counter\n",
+          "oci2eif_blob_cache_misses_total 0\n"}) {
+      CHECK_MESSAGE(empty.find(line) != std::string::npos, line);
+    }
+    counters.bytes_pulled += 12345;
+    counters.cache_hits += 2;
+    counters.cache_misses += 3;
+    refresh_registry_metrics(m, counters);
+    CHECK(m.value(kMetricRegistryBytesPulled, {}) == 12345);
+    CHECK(m.value(kMetricBlobCacheHits, {}) == 2);
+    CHECK(m.value(kMetricBlobCacheMisses, {}) == 3);
   }
 }

@@ -1,0 +1,311 @@
+// The registry client against a small registry served from memory on 127.0.0.1: what a pull
+// counts (bytes received, cache hits and misses, per-blob origin), and that an interrupt stops a
+// download part-way, leaving no partial blob in the cache and closing the connection.
+#include "core/digest.hpp"
+#include "core/error.hpp"
+#include "registry/registry_source.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <atomic>
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+using namespace oci2eif;
+using namespace oci2eif::registry;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t kFirstChunk = 16 << 10; // what a held blob sends before it trickles
+constexpr int kTrickleSteps = 2000;           // a held blob's bound: 2000 × 10 ms
+
+// How the fake registry answers a blob GET.
+enum class BlobMode {
+  Whole,   // the blob at once (Range requests answered 206 with the rest)
+  CutOnce, // the first GET sends kFirstChunk bytes and drops the connection; then Whole
+  Held,    // kFirstChunk bytes, then a byte every 10 ms until the client goes away
+};
+
+std::string pseudo_random(std::size_t size, unsigned seed) {
+  std::string s(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    s[i] = static_cast<char>(seed >> 16);
+  }
+  return s;
+}
+
+// An image of one config and `layers` layers (random bytes: never flattened here) served by an
+// httplib server on a free 127.0.0.1 port, stopped by the destructor.
+class FakeRegistry {
+public:
+  explicit FakeRegistry(std::size_t layers) {
+    nlohmann::json diff_ids = nlohmann::json::array(), layer_list = nlohmann::json::array();
+    for (std::size_t i = 0; i < layers; ++i) {
+      const std::string data = pseudo_random(64 << 10, static_cast<unsigned>(i + 1));
+      const std::string digest = add_blob(data);
+      layer_digests.push_back(digest);
+      diff_ids.push_back(digest);
+      layer_list.push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
+                            {"digest", digest},
+                            {"size", data.size()}});
+    }
+    const std::string config =
+        nlohmann::json{{"architecture", "amd64"},
+                       {"os", "linux"},
+                       {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}
+            .dump();
+    config_digest = add_blob(config);
+    manifest_ = nlohmann::json{{"schemaVersion", 2},
+                               {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                               {"config",
+                                {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                                 {"digest", config_digest},
+                                 {"size", config.size()}}},
+                               {"layers", layer_list}}
+                    .dump();
+    routes();
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    REQUIRE(port_ > 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~FakeRegistry() {
+    server_.stop();
+    thread_.join();
+  }
+  FakeRegistry(const FakeRegistry&) = delete;
+  FakeRegistry& operator=(const FakeRegistry&) = delete;
+
+  Reference reference() const {
+    return Reference::parse("127.0.0.1:" + std::to_string(port_) + "/test/img:v1");
+  }
+  std::uint64_t size_of(const std::string& digest) const { return blobs_.at(digest).size(); }
+  void set_mode(const std::string& digest, BlobMode mode) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    modes_[digest] = mode;
+  }
+
+  std::vector<std::string> layer_digests;
+  std::string config_digest;
+  std::atomic<int> range_requests{0};
+  std::atomic<int> held{0};         // held blobs that sent their first chunk
+  std::atomic<int> closed_early{0}; // held blobs whose client went away before the end
+
+private:
+  std::string add_blob(const std::string& data) {
+    const std::string digest = sha256_digest(as_bytes(data));
+    blobs_[digest] = data;
+    return digest;
+  }
+
+  BlobMode take_mode(const std::string& digest) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    const BlobMode mode = modes_.count(digest) != 0 ? modes_[digest] : BlobMode::Whole;
+    if (mode == BlobMode::CutOnce) {
+      modes_[digest] = BlobMode::Whole;
+    }
+    return mode;
+  }
+
+  void routes() {
+    server_.Get("/v2/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("{}", "application/json");
+    });
+    server_.Get(R"(/v2/test/img/manifests/([^/]+))",
+                [this](const httplib::Request&, httplib::Response& res) {
+                  res.set_content(manifest_, "application/vnd.oci.image.manifest.v1+json");
+                });
+    server_.Get(R"(/v2/test/img/blobs/(sha256:[0-9a-f]{64}))",
+                [this](const httplib::Request& req, httplib::Response& res) { blob(req, res); });
+  }
+
+  void blob(const httplib::Request& req, httplib::Response& res) {
+    const auto it = blobs_.find(req.matches[1]);
+    if (it == blobs_.end()) {
+      res.status = 404;
+      return;
+    }
+    const std::string& data = it->second;
+    if (req.has_header("Range")) {
+      ++range_requests;
+    }
+    switch (take_mode(it->first)) {
+    case BlobMode::Whole:
+      res.set_content(data, "application/octet-stream"); // httplib applies a Range itself
+      return;
+    case BlobMode::CutOnce:
+      res.set_content_provider(data.size(), "application/octet-stream",
+                               [&data](std::size_t, std::size_t, httplib::DataSink& sink) {
+                                 sink.write(data.data(), kFirstChunk);
+                                 return false; // drops the connection
+                               });
+      return;
+    case BlobMode::Held:
+      res.set_content_provider(data.size(), "application/octet-stream",
+                               [this, &data](std::size_t, std::size_t, httplib::DataSink& sink) {
+                                 return trickle(data, sink);
+                               });
+      return;
+    }
+  }
+
+  // Sends the first chunk, then a byte every 10 ms (bounded), never the whole blob; counts a
+  // client that went away.
+  bool trickle(const std::string& data, httplib::DataSink& sink) {
+    if (!sink.write(data.data(), kFirstChunk)) {
+      ++closed_early;
+      return false;
+    }
+    ++held;
+    for (int i = 0; i < kTrickleSteps; ++i) {
+      std::this_thread::sleep_for(10ms);
+      if (!sink.write(data.data() + kFirstChunk + i, 1)) {
+        ++closed_early;
+        return false;
+      }
+    }
+    return false;
+  }
+
+  std::map<std::string, std::string> blobs_;
+  std::string manifest_;
+  std::mutex mutex_;
+  std::map<std::string, BlobMode> modes_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+RegistryOptions options_for(const test::TempDir& dir, PullCounters& counters) {
+  RegistryOptions o;
+  o.cache_dir = dir / "cache";
+  o.docker_config = dir / "no-docker-config.json";
+  o.backoff_base_ms = 1;
+  o.counters = &counters;
+  return o;
+}
+
+// Resolves, fetches the layers and reads every layer, as a build does.
+void pull(const FakeRegistry& fake, const RegistryOptions& options) {
+  auto source = open_registry(fake.reference(), options);
+  const ResolvedImage image = source->resolve(Platform::parse("linux/amd64"));
+  source->fetch_layers(image.manifest.layers);
+  for (const Descriptor& d : image.manifest.layers) {
+    drain(*source->open_blob(d));
+    REQUIRE(source->blob_fetch(d.digest));
+  }
+}
+
+std::size_t files_in(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) {
+    ++n;
+  }
+  return n;
+}
+
+} // namespace
+
+TEST_SUITE("registry::RegistrySource") {
+  TEST_CASE("a first pull counts misses and the bytes of every blob; a second pull only hits") {
+    FakeRegistry fake(2);
+    test::TempDir dir;
+    PullCounters counters;
+    const RegistryOptions options = options_for(dir, counters);
+    const std::uint64_t all = fake.size_of(fake.config_digest) +
+                              fake.size_of(fake.layer_digests[0]) +
+                              fake.size_of(fake.layer_digests[1]);
+    {
+      auto source = open_registry(fake.reference(), options);
+      const ResolvedImage image = source->resolve(Platform::parse("linux/amd64"));
+      CHECK_FALSE(source->blob_fetch(fake.layer_digests[0])); // not needed yet
+      source->fetch_layers(image.manifest.layers);
+      for (const Descriptor& d : image.manifest.layers) {
+        drain(*source->open_blob(d));
+        const auto fetch = source->blob_fetch(d.digest);
+        REQUIRE(fetch);
+        CHECK_FALSE(fetch->from_cache);
+        CHECK(fetch->downloaded == d.size);
+      }
+    }
+    CHECK(counters.cache_misses == 3); // config and two layers, each once
+    CHECK(counters.cache_hits == 0);   // opening a layer fetched moments ago is not a hit
+    CHECK(counters.bytes_pulled == all);
+
+    auto again = open_registry(fake.reference(), options);
+    const ResolvedImage image = again->resolve(Platform::parse("linux/amd64"));
+    again->fetch_layers(image.manifest.layers);
+    for (const Descriptor& d : image.manifest.layers) {
+      drain(*again->open_blob(d));
+      const auto fetch = again->blob_fetch(d.digest);
+      REQUIRE(fetch);
+      CHECK(fetch->from_cache);
+      CHECK(fetch->downloaded == 0);
+    }
+    CHECK(counters.cache_hits == 3);
+    CHECK(counters.cache_misses == 3);
+    CHECK(counters.bytes_pulled == all);
+  }
+
+  TEST_CASE("a resumed download counts both parts, which add up to the blob once") {
+    FakeRegistry fake(1);
+    fake.set_mode(fake.layer_digests[0], BlobMode::CutOnce);
+    test::TempDir dir;
+    PullCounters counters;
+    pull(fake, options_for(dir, counters));
+    CHECK(fake.range_requests == 1);
+    CHECK(counters.bytes_pulled ==
+          fake.size_of(fake.config_digest) + fake.size_of(fake.layer_digests[0]));
+    CHECK(counters.cache_misses == 2);
+  }
+
+  TEST_CASE("an interrupt stops a download part-way: no partial blob, the connection closed") {
+    int parallel = 1;
+    SUBCASE("one download at a time, in the calling thread") {
+      parallel = 1;
+    }
+    SUBCASE("two downloads at a time, in download threads") {
+      parallel = 2;
+    }
+    FakeRegistry fake(2);
+    for (const std::string& d : fake.layer_digests) {
+      fake.set_mode(d, BlobMode::Held);
+    }
+    test::TempDir dir;
+    PullCounters counters;
+    RegistryOptions options = options_for(dir, counters);
+    options.parallel_downloads = parallel;
+    // As the daemon's cancel does: from the moment a layer's bytes arrive, every check throws.
+    const std::uint64_t config_size = fake.size_of(fake.config_digest);
+    options.interrupt = [&] {
+      if (counters.bytes_pulled > config_size) {
+        throw Error(ErrorCode::Cancelled, "cancelled on request");
+      }
+    };
+    auto source = open_registry(fake.reference(), options);
+    const ResolvedImage image = source->resolve(Platform::parse("linux/amd64"));
+    try {
+      source->fetch_layers(image.manifest.layers);
+      FAIL("the held layers were fetched despite the interrupt");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::Cancelled);
+      CHECK(std::string(e.what()) == "cancelled on request");
+    }
+    for (const std::string& d : fake.layer_digests) {
+      CHECK_FALSE(std::filesystem::exists(dir / "cache" / "blobs" / "sha256" / d.substr(7)));
+    }
+    CHECK(files_in(dir / "cache" / "tmp") == 0);
+    CHECK(counters.bytes_pulled > config_size);
+    CHECK(counters.bytes_pulled < config_size + 2 * (64 << 10)); // no layer arrived whole
+    // The server notices the closed connection at its next byte; bounded by its own trickle.
+    for (int i = 0; i < kTrickleSteps && (fake.held == 0 || fake.closed_early < fake.held); ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    CHECK(fake.held >= 1);
+    CHECK(fake.closed_early == fake.held);
+  }
+}
