@@ -172,6 +172,7 @@ struct HttpApi::Impl {
                                                "' is not a configured kernel (default: '" +
                                                ctx.runner.default_kernel() + "')");
     }
+    ctx.runner.signing_identity(request); // an unknown signing key is a 400 now, not a failed build
     std::optional<std::string> key;
     if (req.has_header("Idempotency-Key")) {
       key = req.get_header_value("Idempotency-Key");

@@ -9,7 +9,8 @@ using nlohmann::json;
 
 BuildInputs build_inputs(const BuildRequest& request, const registry::ResolvedImage& image,
                          const KernelIdentity& kernel, const std::string& init_digest,
-                         const std::string& cmdline) {
+                         const std::string& cmdline,
+                         const std::optional<SigningIdentity>& signing) {
   BuildInputs out;
   out.inputs = {{"image",
                  {{"reference", request.image},
@@ -20,6 +21,9 @@ BuildInputs build_inputs(const BuildRequest& request, const registry::ResolvedIm
                 {"init", {{"digest", init_digest}}},
                 {"cmdline", cmdline},
                 {"tool", {{"name", "oci2eif"}, {"version", kVersion}}}};
+  if (signing) {
+    out.inputs["signing"] = {{"name", signing->name}, {"pcr8", signing->pcr8}};
+  }
   out.options = json::parse(to_json(request));
   out.options.erase("labels");
   out.options.erase("image");

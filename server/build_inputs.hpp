@@ -4,7 +4,8 @@
 //
 // The key covers what determines the output: the image's resolved manifest and config digests
 // and platform (not the tag, which can move), the kernel bundle's digest, the init binary's
-// digest, the effective command line, every build option, and the tool version. Labels are not
+// digest, the effective command line, the signing certificate, every build option, and the
+// tool version. Labels are not
 // inputs: they only annotate a build.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include "server/build_request.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace oci2eif::server {
@@ -19,6 +21,11 @@ namespace oci2eif::server {
 struct KernelIdentity {
   std::string name;
   std::string digest; // KernelInfo::digest
+};
+
+struct SigningIdentity {
+  std::string name;
+  std::string pcr8; // of the certificate
 };
 
 struct BuildInputs {
@@ -29,6 +36,6 @@ struct BuildInputs {
 
 BuildInputs build_inputs(const BuildRequest& request, const registry::ResolvedImage& image,
                          const KernelIdentity& kernel, const std::string& init_digest,
-                         const std::string& cmdline);
+                         const std::string& cmdline, const std::optional<SigningIdentity>& signing);
 
 } // namespace oci2eif::server

@@ -112,6 +112,19 @@ std::filesystem::path write_ramdisk(const std::filesystem::path& path, bool gzip
   return path;
 }
 
+// The caller's metadata object plus what the pipeline records about the image.
+nlohmann::json custom_metadata_for(const nlohmann::json& caller, const ResolvedImage& image) {
+  check_custom_metadata(caller);
+  nlohmann::json out = caller.is_null() ? nlohmann::json::object() : caller;
+  nlohmann::json ours = {{"ImageConfigDigest", image.config_digest},
+                         {"ImagePlatform", image.config.platform.to_string()}};
+  if (!image.manifest_digest.empty()) {
+    ours["ImageManifestDigest"] = image.manifest_digest;
+  }
+  out.update(ours);
+  return out;
+}
+
 EifMetadata metadata_for(const BuildSpec& spec, const ResolvedImage& image) {
   EifMetadata m;
   // Defaults: the image's name and its tag (or, pinned by digest only, the manifest digest),
@@ -138,11 +151,7 @@ EifMetadata metadata_for(const BuildSpec& spec, const ResolvedImage& image) {
   }
   m.build.operating_system = identity.operating_system;
   m.build.kernel_version = identity.kernel_version;
-  m.custom_metadata = {{"ImageConfigDigest", image.config_digest},
-                       {"ImagePlatform", image.config.platform.to_string()}};
-  if (!image.manifest_digest.empty()) {
-    m.custom_metadata["ImageManifestDigest"] = image.manifest_digest;
-  }
+  m.custom_metadata = custom_metadata_for(spec.custom_metadata, image);
   return m;
 }
 
@@ -238,6 +247,22 @@ std::filesystem::path default_init_path(Arch arch) {
   throw Error(ErrorCode::NotFound, "cannot find the enclave init " + file +
                                        " next to the oci2eif executable; pass --init FILE or set "
                                        "OCI2EIF_INIT_DIR");
+}
+
+void check_custom_metadata(const nlohmann::json& metadata) {
+  if (metadata.is_null()) {
+    return;
+  }
+  if (!metadata.is_object()) {
+    throw Error(ErrorCode::InvalidInput,
+                std::string("custom metadata must be a JSON object, not ") + metadata.type_name());
+  }
+  for (const char* key : {"ImageConfigDigest", "ImageManifestDigest", "ImagePlatform"}) {
+    if (metadata.contains(key)) {
+      throw Error(ErrorCode::InvalidInput, "custom metadata key '" + std::string(key) +
+                                               "' is reserved: oci2eif records the image there");
+    }
+  }
 }
 
 std::unique_ptr<registry::ImageSource> open_image_source(const ImageRef& ref,

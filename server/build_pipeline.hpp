@@ -21,6 +21,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ struct BuildSpec {
   bool gzip = false;
   std::optional<std::string> name;
   std::optional<std::string> version;
+  // The caller's custom metadata: a JSON object (or null), merged with the image digests and
+  // platform the pipeline records (keys Image*, which the caller may not set).
+  nlohmann::json custom_metadata;
   std::string build_time = "1970-01-01T00:00:00+00:00";
   const EifSigner* signer = nullptr;
   FlattenLimits limits;
@@ -72,6 +76,11 @@ std::unique_ptr<registry::ImageSource> open_image_source(const ImageRef& ref,
                                                          const ProgressLog& log);
 
 BuildResult run_build(const BuildSpec& spec, const ProgressLog& log);
+
+// Throws InvalidInput unless `metadata` is null or an object without the keys the pipeline
+// writes itself (ImageConfigDigest, ImageManifestDigest, ImagePlatform): a caller setting one
+// would make the EIF misreport its own image.
+void check_custom_metadata(const nlohmann::json& metadata);
 
 // Only the flattening part: the image's root filesystem listing (docs/rootfs-listing.md).
 std::string flatten_listing(const ImageRef& image, const registry::Platform& platform,

@@ -1,5 +1,6 @@
 #include "server/build_request.hpp"
 
+#include "core/eif_metadata.hpp"
 #include "core/error.hpp"
 #include "registry/image_source.hpp"
 #include "server/image_reference.hpp"
@@ -118,11 +119,25 @@ BuildRequest parse_build_request(const std::string& text) {
         }
         r.labels[k] = string_field(v, "labels." + k);
       }
-    } else if (key == "metadata" || key == "signing_key") {
-      bad(key, "not supported by this server yet");
+    } else if (key == "metadata") {
+      if (!value.is_object()) {
+        bad(key, std::string("expected a JSON object, found ") + value.type_name());
+      }
+      try {
+        check_custom_metadata(value);
+      } catch (const Error& e) {
+        bad(key, e.what());
+      }
+      if (const std::size_t size = value.dump().size(); size > kMaxCustomMetadataSize) {
+        bad(key, std::to_string(size) + " bytes as JSON; an EIF's custom metadata is at most " +
+                     std::to_string(kMaxCustomMetadataSize));
+      }
+      r.metadata = value;
+    } else if (key == "signing_key") {
+      r.signing_key = string_field(value, key);
     } else {
       bad(key, "unknown field (known: image, platform, kernel, cmdline, entrypoint, cmd, env, "
-               "compress, name, version, labels)");
+               "compress, name, version, metadata, signing_key, labels)");
     }
   }
   if (!j.contains("image")) {
@@ -146,6 +161,8 @@ std::string to_json(const BuildRequest& r) {
   put("cmd", r.cmd);
   put("name", r.name);
   put("version", r.version);
+  put("metadata", r.metadata);
+  put("signing_key", r.signing_key);
   if (!r.env.empty()) {
     j["env"] = r.env;
   }

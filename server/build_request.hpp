@@ -3,12 +3,17 @@
 //   {"image": "oci-layout:/srv/images/app:1.0",   required; see image_reference.hpp
 //    "platform": "linux/amd64", "kernel": "cloud", "cmdline": "…",
 //    "entrypoint": ["…"], "cmd": ["…"], "env": ["K=V"], "compress": "none" | "gzip",
-//    "name": "…", "version": "…", "labels": {"k": "v"}}
+//    "name": "…", "version": "…", "metadata": {…}, "signing_key": "prod", "labels": {"k": "v"}}
+//
+// `metadata` is custom metadata for the EIF (a JSON object of at most 4096 bytes, as nitro-cli's
+// --metadata file); `signing_key` names a key the operator configured (private keys never
+// travel in requests).
 //
 // Unknown fields are refused (a typo must not silently build something else).
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +31,8 @@ struct BuildRequest {
   std::string compress = "none";
   std::optional<std::string> name;
   std::optional<std::string> version;
+  std::optional<nlohmann::json> metadata; // an object
+  std::optional<std::string> signing_key; // a configured signing key's name
   std::map<std::string, std::string> labels;
 };
 

@@ -121,6 +121,40 @@ BuildRunner::BuildRunner(const ServeConfig& config, const ArtifactStore& artifac
   if (default_kernel_.empty() && !kernels_.empty()) {
     default_kernel_ = kernels_.begin()->first;
   }
+  for (const SigningKeyFiles& k : config.signing_keys) {
+    try {
+      EifSigner s = EifSigner::load(k.certificate, k.private_key);
+      const std::string pcr8 = to_hex(s.pcr8());
+      signers_.emplace(k.name, Signer{std::move(s), pcr8});
+    } catch (const Error& e) {
+      throw Error(e.code(), "configuration: signing key '" + k.name + "': " + e.what());
+    }
+  }
+}
+
+std::string BuildRunner::signing_key_names() const {
+  std::string out;
+  for (const auto& [name, s] : signers_) {
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out.empty() ? "none" : out;
+}
+
+const BuildRunner::Signer& BuildRunner::signer(const std::string& name) const {
+  const auto it = signers_.find(name);
+  if (it == signers_.end()) {
+    throw Error(ErrorCode::InvalidInput,
+                "field 'signing_key': '" + name +
+                    "' is not a configured signing key (configured: " + signing_key_names() + ")");
+  }
+  return it->second;
+}
+
+std::optional<SigningIdentity> BuildRunner::signing_identity(const BuildRequest& req) const {
+  if (!req.signing_key) {
+    return std::nullopt;
+  }
+  return SigningIdentity{*req.signing_key, signer(*req.signing_key).pcr8};
 }
 
 bool BuildRunner::has_kernel(const std::string& name) const {
@@ -264,7 +298,7 @@ std::optional<std::string> BuildRunner::probe_input_key(const BuildRequest& req)
     const registry::ResolvedImage image = source->resolve(platform);
     const auto init = default_init_path(kernel->bundle.arch);
     return build_inputs(req, image, {kernel_name, kernel->digest}, file_digest(init),
-                        req.cmdline.value_or(kernel->bundle.cmdline))
+                        req.cmdline.value_or(kernel->bundle.cmdline), signing_identity(req))
         .key;
   } catch (const std::exception& e) {
     spdlog::info("image {} not resolved before queueing ({}); the build will resolve it", req.image,
@@ -326,6 +360,8 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   spec.gzip = req.compress == "gzip";
   spec.name = req.name;
   spec.version = req.version;
+  spec.custom_metadata = req.metadata.value_or(nlohmann::json());
+  spec.signer = req.signing_key ? &signer(*req.signing_key).signer : nullptr;
   spec.scratch_dir = data_dir_ / "scratch" / build.id;
   std::filesystem::remove_all(spec.scratch_dir);
   std::filesystem::create_directories(spec.scratch_dir);
@@ -342,7 +378,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
 
   const BuildInputs inputs =
       build_inputs(req, r.image, {kernel_name, kernel->digest}, file_digest(spec.init),
-                   spec.cmdline.value_or(spec.kernel.cmdline));
+                   spec.cmdline.value_or(spec.kernel.cmdline), signing_identity(req));
   outcome.input_key = inputs.key;
   outcome.image_digest =
       r.image.manifest_digest.empty() ? r.image.config_digest : r.image.manifest_digest;

@@ -3,8 +3,10 @@
 // catalog, a private scratch directory, a per-build log, the artifact files and the input key.
 #pragma once
 
+#include "core/eif_signature.hpp"
 #include "registry/pull_counters.hpp"
 #include "server/artifact_store.hpp"
+#include "server/build_inputs.hpp"
 #include "server/build_pipeline.hpp"
 #include "server/build_request.hpp"
 #include "server/config.hpp"
@@ -69,6 +71,12 @@ public:
   // A build already running with it may fail.
   KernelRemoveResult remove_kernel(const std::string& name) const;
 
+  // The signing keys of the configuration, loaded and checked at start; requests name them.
+  bool has_signing_key(const std::string& name) const { return signers_.count(name) != 0; }
+  std::string signing_key_names() const; // "a, b" or "none"
+  // The request's signing key and its certificate's PCR8; InvalidInput for an unknown name.
+  std::optional<SigningIdentity> signing_identity(const BuildRequest& request) const;
+
   // Runs the build; never throws: a failure is an outcome (Failed or Cancelled, with the code
   // and message).
   BuildOutcome run(const BuildRecord& build, const StopCheck& stop) const;
@@ -107,7 +115,13 @@ private:
   mutable std::mutex kernels_mutex_;
   mutable std::map<std::string, Kernel> kernels_;
   std::string default_kernel_;
-  mutable registry::PullCounters pull_counters_; // updated by the builds' download threads
+  struct Signer {
+    EifSigner signer;
+    std::string pcr8; // hex: identifies the certificate in the input key
+  };
+  std::map<std::string, Signer> signers_;
+  const Signer& signer(const std::string& name) const; // throws InvalidInput naming the field
+  mutable registry::PullCounters pull_counters_;       // updated by the builds' download threads
 };
 
 } // namespace oci2eif::server

@@ -131,6 +131,10 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   spec.gzip = o.compress == "gzip";
   spec.name = o.name;
   spec.version = o.version;
+  if (o.metadata) {
+    spec.custom_metadata = parse_custom_metadata(
+        read_small_file(*o.metadata, kMaxCustomMetadataSize + 1), o.metadata->string());
+  }
   spec.build_time = resolve_build_time(o.build_time, o.source_date_epoch);
   spec.signer = signer ? &*signer : nullptr;
   spec.output = o.output;

@@ -73,6 +73,7 @@ struct BuildOptions {
   std::string compress = "none";
   std::optional<std::string> name;
   std::optional<std::string> version;
+  std::optional<std::filesystem::path> metadata; // custom metadata JSON object (build)
   std::optional<std::string> build_time;
   std::optional<std::string> source_date_epoch;
   std::optional<std::filesystem::path> signing_certificate;

@@ -75,13 +75,15 @@ Role parse_role(const std::string& where, const std::string& text) {
   invalid(where, "role '" + text + "' is not read, build or admin");
 }
 
+bool is_catalog_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
 void add_kernel(std::vector<KernelDir>& out, const std::string& where, const std::string& name,
                 const std::filesystem::path& dir) {
-  const bool ok_name =
-      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-      });
-  if (!ok_name) {
+  if (!is_catalog_name(name)) {
     invalid(where, "kernel name '" + name + "' must be 1-64 of [A-Za-z0-9._-]");
   }
   if (std::any_of(out.begin(), out.end(), [&](const KernelDir& k) { return k.name == name; })) {
@@ -220,6 +222,34 @@ void apply_registry_object(ServeConfig& c, const nlohmann::json& j, const std::s
   }
 }
 
+// "signing_keys": [{"name": …, "certificate": FILE, "private_key": FILE}]; the files are
+// loaded (and the pair checked) when the daemon starts.
+void apply_signing_keys(ServeConfig& c, const nlohmann::json& j, const std::string& where) {
+  if (!j.is_array()) {
+    invalid(where, "expected an array");
+  }
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const std::string at = where + "[" + std::to_string(i) + "]";
+    const auto& k = j[i];
+    if (!k.is_object() || k.size() != 3 || !k.contains("name") || !k.contains("certificate") ||
+        !k.contains("private_key")) {
+      invalid(at, "expected {\"name\": …, \"certificate\": …, \"private_key\": …}");
+    }
+    SigningKeyFiles key{string_at(k["name"], at + ".name"),
+                        string_at(k["certificate"], at + ".certificate"),
+                        string_at(k["private_key"], at + ".private_key")};
+    if (!is_catalog_name(key.name)) {
+      invalid(at + ".name", "'" + key.name + "' must be 1-64 of [A-Za-z0-9._-]");
+    }
+    for (const SigningKeyFiles& other : c.signing_keys) {
+      if (other.name == key.name) {
+        invalid(at + ".name", "'" + key.name + "' is given twice");
+      }
+    }
+    c.signing_keys.push_back(key);
+  }
+}
+
 void apply_file(ServeConfig& c, const std::filesystem::path& path) {
   const Bytes bytes = read_small_file(path, kMaxConfigFile);
   nlohmann::json j;
@@ -281,6 +311,8 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
       c.webhooks = parse_webhook_config(value, where);
     } else if (key == "registry") {
       apply_registry_object(c, value, where);
+    } else if (key == "signing_keys") {
+      apply_signing_keys(c, value, where);
     } else if (key == "local_images") {
       for (const std::string& dir : string_array_at(value, where)) {
         add_local_images(c, where, dir);
@@ -291,7 +323,8 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
       invalid(where, "unknown key (known: listen, data_dir, kernels, workers, max_queue, "
                      "max_body_bytes, max_kernel_upload_bytes, lease_seconds, "
                      "build_timeout_seconds, shutdown_grace_seconds, "
-                     "log_format, tokens, token_file, registry, local_images, webhooks)");
+                     "log_format, tokens, token_file, registry, local_images, signing_keys, "
+                     "webhooks)");
     }
   }
 }

@@ -15,6 +15,8 @@
 //                 "mirrors": {"docker.io": ["https://mirror.example"]},
 //                 "parallel_downloads": 3, "cache_max_bytes": 10737418240},
 //    "local_images": ["/srv/images"],
+//    "signing_keys": [{"name": "prod", "certificate": "/etc/oci2eif/cert.pem",
+//                      "private_key": "/etc/oci2eif/key.pem"}],     requests name one
 //    "webhooks": {…}}                                  see webhook_config.hpp
 // Registry credentials come from docker's config.json ($DOCKER_CONFIG, else ~/.docker), as for
 // `oci2eif build`. `local_images` is the allow-list for oci-layout:/oci-archive:/docker-archive:
@@ -60,6 +62,13 @@ struct KernelDir {
   std::filesystem::path dir;
 };
 
+// A key builds may be signed with (PCR8): requests name it, the files stay on the server.
+struct SigningKeyFiles {
+  std::string name;
+  std::filesystem::path certificate; // PEM
+  std::filesystem::path private_key; // PEM EC key of that certificate
+};
+
 struct ServeConfig {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -79,6 +88,7 @@ struct ServeConfig {
   // the daemon sets the cache directory and the per-build log.
   registry::RegistryOptions registry;
   std::vector<std::filesystem::path> local_images; // canonical, absolute
+  std::vector<SigningKeyFiles> signing_keys;
   WebhookConfig webhooks;
 };
 

@@ -94,6 +94,8 @@ void add_build(CLI::App& app, cli::BuildOptions& o) {
       ->capture_default_str();
   cmd->add_option("--name", o.name, "ImageName in the metadata");
   cmd->add_option("--version", o.version, "ImageVersion in the metadata");
+  cmd->add_option("--metadata", o.metadata,
+                  "JSON file: an object of custom metadata (at most 4096 bytes)");
   cmd->add_option("--build-time", o.build_time,
                   "BuildTime (default: SOURCE_DATE_EPOCH, else the epoch)");
   cmd->add_option("--signing-certificate", o.signing_certificate, "PEM certificate to sign with");

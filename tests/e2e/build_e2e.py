@@ -150,6 +150,24 @@ def test_signed(e, reference):
           and described.get("SignatureCheck") is True, err + d.stderr)
 
 
+def test_metadata(e, reference):
+    path = os.path.join(e.work, "metadata.json")
+    with open(path, "w") as f:
+        json.dump({"team": "enclaves", "ticket": 42}, f)
+    rc, pcrs, eif, err = e.build("--oci-layout", e.layout("busybox"), "--metadata", path)
+    d = run([e.bin, "describe", "--json", eif])
+    meta = json.loads(d.stdout).get("Metadata", {}) if d.returncode == 0 else {}
+    check("--metadata adds the caller's keys beside the image's, PCRs unchanged",
+          rc == 0 and pcrs_equal(pcrs, reference) and meta.get("team") == "enclaves" and
+          meta.get("ticket") == 42 and meta.get("ImagePlatform") == "linux/amd64", (err, meta))
+    with open(path, "w") as f:
+        json.dump({"ImageConfigDigest": "sha256:forged"}, f)
+    rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--metadata", path)
+    check("--metadata may not set a key oci2eif writes (exit 2, no EIF)",
+          rc == 2 and "custom metadata key 'ImageConfigDigest' is reserved" in err and
+          not os.path.exists(eif), err)
+
+
 def test_matches_umoci(e):
     for name, image in sorted(e.manifest.items()):
         umoci = image.get("umoci", {})
@@ -196,6 +214,7 @@ def main():
         test_reproducible(e, reference)
         test_same_tree_same_pcrs(e, reference)
         test_signed(e, reference)
+        test_metadata(e, reference)
         test_matches_umoci(e)
         test_platforms(e)
         test_aarch64(e)

@@ -21,6 +21,9 @@ real SQLite, real builds of the project's test images, real HTTP.
   - GET /v1/builds/{id}/log?follow=1 streams a fresh build's log until it ends
   - 20 concurrent clients each submit 2 builds (distinct labels) and poll them to the end: no
     HTTP error, all succeeded, no duplicate ids, one row per submission
+  - signing: a request naming the configured key "vec" gets PCR8 = `oci2eif pcr` of the
+    certificate, an EIF whose signature verifies, its metadata in the EIF, and build.json
+    records the key; an unknown key or a reserved metadata key → 400
   - auth (401 without a token, 403 for a read token POSTing) and validation errors
     (malformed JSON, unknown field, a malformed image reference, unknown kernel), Range on image.eif
 
@@ -198,6 +201,68 @@ class Daemon:
         return None
 
 
+VECTOR_INPUTS = os.path.join(TESTS, "data", "eif-vectors", "inputs")
+
+
+def write_signing_config(work):
+    """A configuration file naming the AWS vectors' P-384 certificate and key as signing key
+    "vec" (requests name it; the files stay on the server)."""
+    path = os.path.join(work, "config.json")
+    with open(path, "w") as f:
+        json.dump({"signing_keys": [{
+            "name": "vec", "certificate": os.path.join(VECTOR_INPUTS, "signing-cert-p384.pem"),
+            "private_key": os.path.join(VECTOR_INPUTS, "signing-key-p384.pem")}]}, f)
+    return path
+
+
+def check_signed_build(binary, work, daemon, busybox, unsigned):
+    request = dict(busybox, signing_key="vec", metadata={"team": "enclaves", "ticket": 42})
+    status, b, _ = daemon.request("POST", "/v1/builds", request)
+    done = daemon.wait(b["id"], ("succeeded", "failed")) if status == 202 else None
+    pcr = subprocess.run([binary, "pcr", "--signing-certificate",
+                          os.path.join(VECTOR_INPUTS, "signing-cert-p384.pem")],
+                         capture_output=True, text=True)
+    pcr8 = json.loads(pcr.stdout)["PCR8"] if pcr.returncode == 0 else None
+    pcrs = (done or {}).get("pcrs", {})
+    unsigned = unsigned or {"PCR0": "(the unsigned build failed)"}
+    check("a build signed with a configured key reports PCR8 = `oci2eif pcr` of its certificate, "
+          "PCR0-2 as unsigned", done and done["state"] == "succeeded" and pcr8 and
+          pcrs.get("PCR8") == pcr8 and all(pcrs.get(k) == unsigned[k] for k in ("PCR0", "PCR1", "PCR2")),
+          (status, done, pcr8))
+    if not done or done["state"] != "succeeded":
+        return
+    status, eif, _ = daemon.request("GET", "/v1/builds/%s/artifacts/image.eif" % b["id"], token=READ, raw=True)
+    path = os.path.join(work, "signed.eif")
+    with open(path, "wb") as f:
+        f.write(eif)
+    d = subprocess.run([binary, "describe", "--json", path], capture_output=True, text=True)
+    described = json.loads(d.stdout) if d.returncode == 0 else {}
+    meta = described.get("Metadata", {})
+    check("its EIF verifies (SignatureCheck) and carries the request's metadata beside the image's",
+          described.get("SignatureCheck") is True and meta.get("team") == "enclaves" and
+          meta.get("ticket") == 42 and meta.get("ImageManifestDigest") == done["image_digest"],
+          (d.stderr, meta))
+    status, prov, _ = daemon.request("GET", "/v1/builds/%s/artifacts/build.json" % b["id"], token=READ)
+    check("build.json records the signing key and its PCR8 among the inputs",
+          status == 200 and prov["inputs"].get("signing") == {"name": "vec", "pcr8": pcr8}, prov)
+
+
+def check_bad_signing_key_refused(binary, work, kernel_dir):
+    """A certificate with another key's private key: serve refuses to start, naming the key."""
+    key = os.path.join(work, "other-key.pem")
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
+                   check=True, capture_output=True)
+    config = os.path.join(work, "bad-signing.json")
+    with open(config, "w") as f:
+        json.dump({"signing_keys": [{"name": "bad", "private_key": key, "certificate":
+                                     os.path.join(VECTOR_INPUTS, "signing-cert-p384.pem")}]}, f)
+    r = subprocess.run([binary, "serve", "--config", config, "--listen", "127.0.0.1:%d" % free_port(),
+                        "--data-dir", os.path.join(work, "bad-signing-data"),
+                        "--kernel-dir", "cloud=" + kernel_dir], capture_output=True, text=True, timeout=60)
+    check("serve refuses a signing key whose private key does not match its certificate (exit 2)",
+          r.returncode == 2 and "signing key 'bad'" in r.stderr, (r.returncode, r.stderr[-500:]))
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     work = tempfile.mkdtemp(prefix="serve-e2e-")
@@ -210,7 +275,9 @@ def main():
         blobs = os.path.join(work, "nitro-blobs")
         shutil.copytree(kernel_dir, blobs)
         os.environ["OCI2EIF_NITRO_CLI_BLOBS"] = blobs
+        check_bad_signing_key_refused(binary, work, kernel_dir)
         daemon = Daemon(binary, work, kernel_dir, free_port())
+        daemon.cmd += ["--config", write_signing_config(work)]
         daemon.start()
         busybox = {"image": "oci-layout:%s/busybox:latest" % images, "labels": {"suite": "e2e"}}
 
@@ -247,6 +314,7 @@ def main():
                   and prov["input_key"] == done["input_key"], prov)
             status, log, _ = daemon.request("GET", "/v1/builds/%s/log" % b["id"], token=READ, raw=True)
             check("the build log shows the layers", status == 200 and b"layer 1/" in log, log)
+        unsigned = done["pcrs"] if done and done["state"] == "succeeded" else {}
         status, page, _ = daemon.request("GET", "/v1/builds?label=suite%3De2e&state=succeeded", token=READ)
         check("list filters by label and state", status == 200 and len(page["builds"]) == 1, page)
 
@@ -260,6 +328,7 @@ def main():
         status, page, _ = daemon.request("GET", "/v1/builds?image=" + urllib.request.quote(busybox["image"]),
                                          token=READ)
         check("equal inputs made no new row", status == 200 and len(page["builds"]) == 1, page)
+        check_signed_build(binary, work, daemon, dict(busybox, labels={"case": "signed"}), unsigned)
 
         status, fb, _ = daemon.request("POST", "/v1/builds",
                                        dict(busybox, labels={"case": "follow"}, env=["CASE=follow"]))
@@ -400,6 +469,10 @@ def main():
             ({"image": busybox["image"], "kernel": "nope"}, "field 'kernel': 'nope' is not a configured kernel"),
             ({"image": busybox["image"], "env": ["NOEQUALS"]}, "field 'env[0]': 'NOEQUALS' is not KEY=VALUE"),
             ({}, "field 'image': required"),
+            ({"image": busybox["image"], "signing_key": "nope"},
+             "field 'signing_key': 'nope' is not a configured signing key (configured: vec)"),
+            ({"image": busybox["image"], "metadata": {"ImagePlatform": "x"}},
+             "custom metadata key 'ImagePlatform' is reserved"),
             ({"image": "oci-layout:/etc:latest"}, "not below a directory this server builds local images from"),
             ({"image": "oci-layout:images/busybox:latest"}, "a local image path must be absolute"),
             ({"image": "oci-layout:%s/busybox:latest" % escape}, "not below a directory this server"),

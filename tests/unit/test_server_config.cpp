@@ -226,6 +226,31 @@ TEST_SUITE("server::config") {
     CHECK(error_loading(f).find("registry.mirrors: expected an object") != std::string::npos);
   }
 
+  TEST_CASE("signing keys: named, each with certificate and private key; bad entries refused") {
+    test::TempDir dir;
+    ServeFlags f;
+    f.config = dir / "c.json";
+    write_text(dir / "c.json", R"({"signing_keys": [
+      {"name": "prod", "certificate": "/etc/c.pem", "private_key": "/etc/k.pem"}]})");
+    const ServeConfig c = load_serve_config(f, {});
+    REQUIRE(c.signing_keys.size() == 1);
+    CHECK(c.signing_keys[0].name == "prod");
+    CHECK(c.signing_keys[0].certificate == "/etc/c.pem");
+    CHECK(c.signing_keys[0].private_key == "/etc/k.pem");
+
+    write_text(dir / "c.json", R"({"signing_keys": [{"name": "prod", "certificate": "/c"}]})");
+    CHECK(error_loading(f).find("signing_keys[0]: expected {\"name\": …, \"certificate\": …, "
+                                "\"private_key\": …}") != std::string::npos);
+    write_text(dir / "c.json", R"({"signing_keys": [
+      {"name": "a b", "certificate": "/c", "private_key": "/k"}]})");
+    CHECK(error_loading(f).find("signing_keys[0].name: 'a b' must be 1-64 of [A-Za-z0-9._-]") !=
+          std::string::npos);
+    write_text(dir / "c.json", R"({"signing_keys": [
+      {"name": "a", "certificate": "/c", "private_key": "/k"},
+      {"name": "a", "certificate": "/c", "private_key": "/k"}]})");
+    CHECK(error_loading(f).find("signing_keys[1].name: 'a' is given twice") != std::string::npos);
+  }
+
   TEST_CASE("local image directories: absolute, existing, kept canonical") {
     test::TempDir dir;
     std::filesystem::create_directories(dir / "images" / "sub");
