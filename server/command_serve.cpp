@@ -5,6 +5,7 @@
 #include "api/http_api.hpp"
 #include "core/error.hpp"
 #include "server/artifact_store.hpp"
+#include "server/build_request.hpp"
 #include "server/build_runner.hpp"
 #include "server/json_log.hpp"
 #include "server/service_metrics.hpp"
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <csignal>
 #include <fcntl.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <thread>
@@ -45,6 +47,29 @@ private:
   int fd_ = -1;
 };
 
+// Webhook rules name kernels and signing keys that only the loaded catalog knows: a typo there
+// would otherwise surface as a failed build on the first push.
+void check_webhook_templates(const server::ServeConfig& config, const server::BuildRunner& runner) {
+  const auto& rules = config.webhooks.rules;
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    nlohmann::json probe = nlohmann::json::parse(rules[i].build_json);
+    probe["image"] = "docker.io/library/template-check:latest";
+    const server::BuildRequest request = server::parse_build_request(probe.dump());
+    const std::string where = "configuration: webhooks.rules[" + std::to_string(i) + "].build: ";
+    const std::string kernel = request.kernel.value_or(runner.default_kernel());
+    if (kernel.empty() || !runner.has_kernel(kernel)) {
+      throw Error(ErrorCode::InvalidInput,
+                  where + (kernel.empty() ? "no kernel is configured (--kernel-dir NAME=DIR)"
+                                          : "kernel '" + kernel + "' is not configured"));
+    }
+    try {
+      runner.signing_identity(request);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::InvalidInput, where + e.what());
+    }
+  }
+}
+
 void setup_logging(const server::ServeConfig& c) {
   if (c.log_format == "json") {
     server::use_json_log_format();
@@ -68,6 +93,7 @@ void run_serve(const server::ServeFlags& flags) {
   }
   const server::ArtifactStore artifacts(config.data_dir / "artifacts");
   const server::BuildRunner runner(config, artifacts);
+  check_webhook_templates(config, runner);
 
   server::Metrics metrics;
   server::declare_service_metrics(metrics);

@@ -23,7 +23,8 @@ real SQLite, real builds of the project's test images, real HTTP.
     HTTP error, all succeeded, no duplicate ids, one row per submission
   - signing: a request naming the configured key "vec" gets PCR8 = `oci2eif pcr` of the
     certificate, an EIF whose signature verifies, its metadata in the EIF, and build.json
-    records the key; an unknown key or a reserved metadata key → 400
+    records the key; an unknown key or a reserved metadata key → 400; serve refuses to start
+    with a mismatched key pair, or a webhook rule naming an unknown key or kernel
   - auth (401 without a token, 403 for a read token POSTing) and validation errors
     (malformed JSON, unknown field, a malformed image reference, unknown kernel), Range on image.eif
 
@@ -247,20 +248,35 @@ def check_signed_build(binary, work, daemon, busybox, unsigned):
           status == 200 and prov["inputs"].get("signing") == {"name": "vec", "pcr8": pcr8}, prov)
 
 
-def check_bad_signing_key_refused(binary, work, kernel_dir):
-    """A certificate with another key's private key: serve refuses to start, naming the key."""
+def serve_refuses(binary, work, kernel_dir, name, config):
+    """Starts serve with `config`; returns (exit code, stderr) once it exits (bounded)."""
+    path = os.path.join(work, name + ".json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    r = subprocess.run([binary, "serve", "--config", path, "--listen", "127.0.0.1:%d" % free_port(),
+                        "--data-dir", os.path.join(work, name + "-data"),
+                        "--kernel-dir", "cloud=" + kernel_dir], capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stderr[-500:]
+
+
+def check_bad_configs_refused(binary, work, kernel_dir):
     key = os.path.join(work, "other-key.pem")
     subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
                    check=True, capture_output=True)
-    config = os.path.join(work, "bad-signing.json")
-    with open(config, "w") as f:
-        json.dump({"signing_keys": [{"name": "bad", "private_key": key, "certificate":
-                                     os.path.join(VECTOR_INPUTS, "signing-cert-p384.pem")}]}, f)
-    r = subprocess.run([binary, "serve", "--config", config, "--listen", "127.0.0.1:%d" % free_port(),
-                        "--data-dir", os.path.join(work, "bad-signing-data"),
-                        "--kernel-dir", "cloud=" + kernel_dir], capture_output=True, text=True, timeout=60)
+    rc, err = serve_refuses(binary, work, kernel_dir, "bad-signing", {"signing_keys": [
+        {"name": "bad", "private_key": key,
+         "certificate": os.path.join(VECTOR_INPUTS, "signing-cert-p384.pem")}]})
     check("serve refuses a signing key whose private key does not match its certificate (exit 2)",
-          r.returncode == 2 and "signing key 'bad'" in r.stderr, (r.returncode, r.stderr[-500:]))
+          rc == 2 and "signing key 'bad'" in err, (rc, err))
+    rc, err = serve_refuses(binary, work, kernel_dir, "bad-rule", {"webhooks": {"rules": [
+        {"repository": "*", "build": {"signing_key": "nope"}}]}})
+    check("serve refuses a webhook rule naming an unknown signing key (exit 2)",
+          rc == 2 and "webhooks.rules[0].build: field 'signing_key': 'nope' is not a configured "
+          "signing key" in err, (rc, err))
+    rc, err = serve_refuses(binary, work, kernel_dir, "bad-rule-kernel", {"webhooks": {"rules": [
+        {"repository": "*", "build": {"kernel": "nope"}}]}})
+    check("serve refuses a webhook rule naming an unknown kernel (exit 2)",
+          rc == 2 and "webhooks.rules[0].build: kernel 'nope' is not configured" in err, (rc, err))
 
 
 def main():
@@ -275,7 +291,7 @@ def main():
         blobs = os.path.join(work, "nitro-blobs")
         shutil.copytree(kernel_dir, blobs)
         os.environ["OCI2EIF_NITRO_CLI_BLOBS"] = blobs
-        check_bad_signing_key_refused(binary, work, kernel_dir)
+        check_bad_configs_refused(binary, work, kernel_dir)
         daemon = Daemon(binary, work, kernel_dir, free_port())
         daemon.cmd += ["--config", write_signing_config(work)]
         daemon.start()
