@@ -180,8 +180,9 @@ struct HttpApi::Impl {
         throw Error(ErrorCode::InvalidInput, "Idempotency-Key must be 1-255 characters");
       }
       if (auto existing = ctx.store.find_by_idempotency_key(*key)) {
-        send_existing(res, *existing);
-        return;
+        if (send_existing(res, *existing)) {
+          return;
+        }
       }
     }
     // Resolved before queueing so that a request equal to an earlier one (same image digest,
@@ -190,8 +191,9 @@ struct HttpApi::Impl {
     const std::string input_key = ctx.runner.probe_input_key(request).value_or("");
     if (!input_key.empty()) {
       if (auto existing = ctx.store.find_reusable_by_input_key(input_key)) {
-        send_existing(res, *existing);
-        return;
+        if (send_existing(res, *existing)) {
+          return;
+        } // deleted in the meantime: queue a new one
       }
     }
     if (ctx.store.count_queued() >= ctx.config.max_queue) {
@@ -203,8 +205,7 @@ struct HttpApi::Impl {
     }
     const auto added = ctx.store.enqueue(
         {server::to_json(request), request.image, request.labels, key, input_key});
-    if (!added.created) {
-      send_existing(res, added.id);
+    if (!added.created && send_existing(res, added.id)) {
       return;
     }
     ctx.pool.notify();
@@ -213,10 +214,16 @@ struct HttpApi::Impl {
     send_json(res, 202, build_view(b));
   }
 
-  // 200 with a build that answers the request already (same idempotency key or same inputs).
-  void send_existing(httplib::Response& res, const std::string& id) {
+  // 200 with a build that answers the request already (same idempotency key or same inputs);
+  // false if it was deleted since it was found, so the caller queues a new one instead.
+  bool send_existing(httplib::Response& res, const std::string& id) {
+    const auto b = ctx.store.get(id);
+    if (!b) {
+      return false;
+    }
     res.set_header("Location", "/v1/builds/" + id);
-    send_json(res, 200, build_view(build_or_404(id)));
+    send_json(res, 200, build_view(*b));
+    return true;
   }
 
   void list(const httplib::Request& req, httplib::Response& res) {

@@ -20,7 +20,6 @@ namespace {
 
 constexpr int kMaxRedirects = 5;
 constexpr int kMaxAuthRounds = 2;
-constexpr long kManifestTimeoutMs = 60000;
 constexpr long kMaxBackoffMs = 10000;
 constexpr long kMaxRetryAfterMs = 60000;
 constexpr int kMirrorAttempts = 2; // a failing mirror should not delay the origin for long
@@ -225,7 +224,7 @@ private:
     try {
       HttpRequest probe;
       probe.url = ep.base + "/v2/";
-      probe.timeout_ms = kManifestTimeoutMs;
+      probe.timeout_ms = opt_.manifest_timeout_ms;
       probe.interrupt = opt_.interrupt;
       ep.http->send(probe, [](ByteView) {});
     } catch (const TransportError& e) {
@@ -374,7 +373,7 @@ private:
     HttpRequest req;
     req.url = ep.base + "/v2/" + ref_.repository + "/manifests/" + ref;
     req.headers.emplace_back("Accept", kAccept);
-    req.timeout_ms = kManifestTimeoutMs;
+    req.timeout_ms = opt_.manifest_timeout_ms;
     req.interrupt = opt_.interrupt;
     const int tries = attempts(ep);
     for (int n = 1;; ++n) {

@@ -41,10 +41,11 @@ struct RegistryOptions {
   std::filesystem::path docker_config;          // default: default_docker_config_path()
   std::filesystem::path cache_dir;              // default: BlobCache::default_dir()
   std::uint64_t cache_max_bytes = 10ULL << 30;
-  int max_attempts = 5;       // per request, counting the first
-  long backoff_base_ms = 250; // doubled per attempt, with jitter, capped at 10 s
-  long blob_timeout_ms = 0;   // one blob request; 0: none (stall detection still applies)
-  long stall_seconds = 30;    // a transfer under 1 KiB/s for this long is aborted
+  int max_attempts = 5;             // per request, counting the first
+  long backoff_base_ms = 250;       // doubled per attempt, with jitter, capped at 10 s
+  long blob_timeout_ms = 0;         // one blob request; 0: none (stall detection still applies)
+  long manifest_timeout_ms = 60000; // one manifest request, or the /v2/ check (whole request)
+  long stall_seconds = 30;          // a transfer under 1 KiB/s for this long is aborted
   // Layers fetch_layers() downloads into the cache at once, before they are applied in order.
   // Skipped when the image is larger than the cache bound (layers are then fetched as needed).
   int parallel_downloads = 3;

@@ -12,10 +12,11 @@ build_pkgs=(
 )
 # Only for tests and development: a real kernel and QEMU to boot EIFs, busybox as the test
 # images' userland, umoci as the independent layer unpacker, the aarch64 cross compiler for
-# init, zstd for zstd layers; the registry lab (docker-registry, skopeo, htpasswd, jq, curl).
+# init, zstd for zstd layers; the registry lab (docker-registry, skopeo, htpasswd, jq, curl);
+# systemd for `systemd-analyze verify` of the deploy unit.
 test_pkgs=(
   qemu-system-x86 linux-image-cloud-amd64 busybox-static umoci cpio zstd time
-  docker-registry skopeo apache2-utils jq curl
+  docker-registry skopeo apache2-utils jq curl systemd
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 if [ "${OCI2EIF_DEPS_MINIMAL:-0}" != "1" ]; then

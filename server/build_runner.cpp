@@ -34,6 +34,9 @@ std::string file_digest(const std::filesystem::path& p) {
   return "sha256:" + to_hex(h.finish());
 }
 
+// How long POST may spend resolving an image before it queues the build unresolved.
+constexpr std::chrono::seconds kProbeBudget{5};
+
 std::string text_digest(const std::string& s) {
   return "sha256:" + to_hex(sha256(as_bytes(s)));
 }
@@ -286,10 +289,20 @@ std::optional<std::string> BuildRunner::probe_input_key(const BuildRequest& req)
   if (!kernel || ref.kind == SourceKind::OciArchive || ref.kind == SourceKind::DockerArchive) {
     return std::nullopt; // archives are unpacked to be read: the worker resolves those
   }
-  // One attempt and no layer prefetch: the caller is waiting for its answer; a registry that
-  // does not answer now is the worker's problem, with its retries.
+  // One attempt, no layer prefetch and a short deadline: the caller (and an API thread) is
+  // waiting; a registry that does not answer now is the worker's problem, with its retries.
   ref.options.max_attempts = 1;
   ref.options.parallel_downloads = 1;
+  // The interrupt is not consulted during a TLS handshake: the request timeouts bound that.
+  ref.options.manifest_timeout_ms = ref.options.blob_timeout_ms =
+      std::chrono::milliseconds(kProbeBudget).count();
+  const auto deadline = std::chrono::steady_clock::now() + kProbeBudget;
+  ref.options.interrupt = [deadline] {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw Error(ErrorCode::Timeout,
+                  "no answer within " + std::to_string(kProbeBudget.count()) + " s");
+    }
+  };
   try {
     auto source = open_image_source(ref, data_dir_ / "scratch", [](const std::string&) {});
     const registry::Platform platform =

@@ -150,8 +150,8 @@ public:
   virtual int requeue_all_running() = 0;
 
   virtual std::optional<std::string> find_by_idempotency_key(const std::string& key) = 0;
-  // The newest queued, running or succeeded build with this input key: equal inputs give equal
-  // outputs, so it answers a request for the same build.
+  // The newest queued, running or succeeded build with this input key and no cancel pending:
+  // equal inputs give equal outputs, so it answers a request for the same build.
   virtual std::optional<std::string> find_reusable_by_input_key(const std::string& key) = 0;
   virtual std::size_t count_queued() = 0;
   // How many builds are in each state (states with none are absent).

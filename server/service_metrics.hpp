@@ -10,7 +10,8 @@
 //   oci2eif_blob_cache_hits_total                   counter, blobs a build needed that the cache
 //                                                   held (no download)
 //   oci2eif_blob_cache_misses_total                 counter, blobs downloaded into the cache
-// The registry counters cover every build of this process (registry/pull_counters.hpp).
+// The registry counters cover every pull of this process (registry/pull_counters.hpp): the
+// builds, and the image configs POST /v1/builds reads to resolve a request before queueing it.
 #pragma once
 
 #include "registry/pull_counters.hpp"

@@ -396,10 +396,12 @@ private:
     return v;
   }
 
-  // A failed or cancelled build is not reused: asking again is how a caller retries it.
+  // A failed or cancelled build is not reused: asking again is how a caller retries it. Nor is
+  // one whose cancel is pending: it is about to end cancelled.
   std::optional<std::string> reusable_locked(const std::string& input_key) {
     SqliteStmt q(db_, "SELECT id FROM builds WHERE input_key = ? AND state IN ('queued', "
-                      "'running', 'succeeded') ORDER BY seq DESC LIMIT 1");
+                      "'running', 'succeeded') AND cancel_requested = 0 "
+                      "ORDER BY seq DESC LIMIT 1");
     q.bind(1, input_key);
     return q.step() ? std::optional(q.text(0)) : std::nullopt;
   }

@@ -18,17 +18,13 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, summary  # noqa: E402
 from fixtures import boot_eif, busybox_console, make_kernel_bundle, make_test_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
-results = {"passed": 0, "failed": 0}
 
 
-def check(name, ok, detail=""):
-    results["passed" if ok else "failed"] += 1
-    print(("ok   - " if ok else "FAIL - ") + name + ("" if ok or not detail else ": " + detail), flush=True)
-    return ok
 
 
 def run(cmd, timeout=300, env=None, cwd=None):
@@ -221,8 +217,7 @@ def main():
         test_bad_images(e)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (results["passed"], results["failed"]))
-    return 1 if results["failed"] else 0
+    return summary()
 
 
 if __name__ == "__main__":

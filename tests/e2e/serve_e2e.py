@@ -48,11 +48,11 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, summary  # noqa: E402
 from fixtures import make_kernel_bundle, make_test_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
-results = {"passed": 0, "failed": 0}
 READ = "read-token-0123456789abcdef"
 BUILD = "build-token-0123456789abcdef"
 ADMIN = "admin-token-0123456789abcdef"
@@ -79,10 +79,6 @@ def multipart(fields):
     return out, "multipart/form-data; boundary=" + boundary
 
 
-def check(name, ok, detail=""):
-    results["passed" if ok else "failed"] += 1
-    print(("ok   - " if ok else "FAIL - ") + name + ("" if ok or not detail else ": " + str(detail)), flush=True)
-    return ok
 
 
 def free_port():
@@ -173,7 +169,7 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.kill9()
 
-    def request(self, method, path, body=None, token=BUILD, headers=None, raw=False):
+    def request(self, method, path, body=None, token=BUILD, headers=None, raw=False, timeout=30):
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base + path, data=data, method=method)
         if token:
@@ -181,7 +177,7 @@ class Daemon:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
                 content = r.read()
                 return r.status, (content if raw else json.loads(content or b"null")), r.headers
         except urllib.error.HTTPError as e:
@@ -277,6 +273,28 @@ def check_bad_configs_refused(binary, work, kernel_dir):
         {"repository": "*", "build": {"kernel": "nope"}}]}})
     check("serve refuses a webhook rule naming an unknown kernel (exit 2)",
           rc == 2 and "webhooks.rules[0].build: kernel 'nope' is not configured" in err, (rc, err))
+
+
+def check_silent_registry_does_not_hold_post(daemon):
+    """A registry that accepts connections and never answers: POST still answers (queued
+    unresolved) instead of holding the API thread for the client's 60 s manifest timeout."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        image = "127.0.0.1:%d/silent/app:1" % silent.getsockname()[1]
+        try:
+            status, b, _ = daemon.request("POST", "/v1/builds", {"image": image}, timeout=30)
+        except OSError as e:  # the client's 30 s timeout
+            status, b = None, repr(e)
+        check("POST of an image on a registry that never answers is queued within the client's "
+              "30 s timeout (the pre-queue resolution gives up)", status == 202, (status, b))
+        if status == 202:
+            daemon.request("POST", "/v1/builds/%s/cancel" % b["id"])
+            done = daemon.wait(b["id"], ("cancelled", "failed", "succeeded"), timeout=60)
+            check("and cancelling it stops its build", done and done["state"] == "cancelled", done)
+    finally:
+        silent.close()
 
 
 def main():
@@ -502,6 +520,7 @@ def main():
         check("an oversized body → 413", status == 413, status)
         status, p, _ = daemon.request("GET", "/v1/builds/b-0123", token=READ)
         check("an unknown build → 404 problem", status == 404 and p["code"] == "not_found", (status, p))
+        check_silent_registry_does_not_hold_post(daemon)
 
         # kill -9 during a running build, restart: it completes, one row.
         big = os.path.join(work, "big")
@@ -568,8 +587,7 @@ def main():
         if daemon:
             daemon.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (results["passed"], results["failed"]))
-    return 1 if results["failed"] else 0
+    return summary()
 
 
 if __name__ == "__main__":

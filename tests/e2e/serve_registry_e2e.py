@@ -34,7 +34,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_e2e  # noqa: E402  (Daemon, check, free_port, tokens)
-from serve_e2e import BUILD, READ, check, free_port, results  # noqa: E402
+from serve_e2e import BUILD, READ, free_port  # noqa: E402
+from checks import check, summary  # noqa: E402
 from fixtures import (RegistryLab, boot_eif, busybox_console, make_kernel_bundle,  # noqa: E402
                       make_test_images, write_docker_config)
 
@@ -341,8 +342,7 @@ def main():
         check_no_leftovers(pids)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (results["passed"], results["failed"]))
-    return 1 if results["failed"] else 0
+    return summary()
 
 
 if __name__ == "__main__":

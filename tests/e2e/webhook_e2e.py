@@ -25,7 +25,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_e2e  # noqa: E402  (Daemon, check, free_port, tokens)
-from serve_e2e import BUILD, READ, check, free_port, results  # noqa: E402
+from serve_e2e import BUILD, READ, free_port  # noqa: E402
+from checks import check, summary  # noqa: E402
 from fixtures import make_kernel_bundle, make_test_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -186,8 +187,7 @@ notifications:
             print("work dir kept: " + work)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (results["passed"], results["failed"]))
-    return 1 if results["failed"] else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -353,6 +353,18 @@ TEST_SUITE("server::SqliteJobStore") {
     const auto retry = store->enqueue(other);
     CHECK(retry.created);
     CHECK(retry.id != failed);
+
+    // A build whose cancel is pending is about to end cancelled: not handed out again.
+    NewBuild doomed = request("c");
+    doomed.input_key = "sha256:c";
+    const auto c = store->enqueue(doomed).id;
+    REQUIRE(store->claim("w", 30s)); // the retry of "b"
+    REQUIRE(store->claim("w", 30s)->id == c);
+    CHECK(store->cancel(c) == CancelResult::Requested);
+    CHECK_FALSE(store->find_reusable_by_input_key("sha256:c"));
+    const auto after_cancel = store->enqueue(doomed);
+    CHECK(after_cancel.created);
+    CHECK(after_cancel.id != c);
   }
 
   TEST_CASE("list filters by state, image and label, newest first, in cursor pages") {
