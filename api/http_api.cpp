@@ -188,7 +188,8 @@ struct HttpApi::Impl {
     // Resolved before queueing so that a request equal to an earlier one (same image digest,
     // kernel, options, tool version) gets that build back instead of a rebuild.
     ctx.runner.image_ref(request.image); // the local-image allow-list, as a 400 now
-    const std::string input_key = ctx.runner.probe_input_key(request).value_or("");
+    const auto early = ctx.runner.resolve_early(request).value_or(server::EarlyResolution{});
+    const std::string& input_key = early.input_key;
     if (!input_key.empty()) {
       if (auto existing = ctx.store.find_reusable_by_input_key(input_key)) {
         if (send_existing(res, *existing)) {
@@ -203,8 +204,8 @@ struct HttpApi::Impl {
                              " queued); retry after " + std::to_string(kRetryAfterSeconds) + " s"});
       return;
     }
-    const auto added = ctx.store.enqueue(
-        {server::to_json(request), request.image, request.labels, key, input_key});
+    const auto added = ctx.store.enqueue({server::to_json(request), request.image, request.labels,
+                                          key, input_key, early.pinned_digest});
     if (!added.created && send_existing(res, added.id)) {
       return;
     }

@@ -29,8 +29,16 @@ std::unique_ptr<registry::ImageSource> open_source(const ImageRef& ref,
   if (ref.kind == SourceKind::Registry) {
     registry::RegistryOptions options = ref.options;
     options.log = log;
-    options.interrupt = interrupt;
-    return registry::open_registry(registry::Reference::parse(ref.location), options);
+    if (interrupt) {
+      options.interrupt = interrupt;
+    }
+    registry::Reference reference = registry::Reference::parse(ref.location);
+    if (!ref.pinned_digest.empty() && reference.digest.empty()) {
+      reference.digest = ref.pinned_digest; // the tag stays for the EIF's name and version
+      log("pinned to " + ref.pinned_digest + ", what " + ref.location +
+          " resolved to when the build was requested");
+    }
+    return registry::open_registry(reference, options);
   }
   auto [path, tag] = registry::split_location_tag(ref.location);
   switch (ref.kind) {

@@ -34,6 +34,9 @@ struct ImageRef {
   SourceKind kind = SourceKind::OciLayout;
   std::string location;              // DIR[:TAG], FILE[:TAG], or an image reference
   registry::RegistryOptions options; // for SourceKind::Registry
+  // For SourceKind::Registry: fetch this digest (of the index or manifest the tag named
+  // earlier) instead of resolving the tag again. "" = resolve the tag.
+  std::string pinned_digest;
 };
 
 struct BuildSpec {

@@ -282,7 +282,7 @@ ImageRef BuildRunner::image_ref(const std::string& image) const {
   return ref;
 }
 
-std::optional<std::string> BuildRunner::probe_input_key(const BuildRequest& req) const {
+std::optional<EarlyResolution> BuildRunner::resolve_early(const BuildRequest& req) const {
   const std::string kernel_name = req.kernel.value_or(default_kernel_);
   const auto kernel = find_kernel(kernel_name);
   ImageRef ref = image_ref(req.image);
@@ -310,9 +310,15 @@ std::optional<std::string> BuildRunner::probe_input_key(const BuildRequest& req)
                      : registry::Platform::for_arch(arch_name(kernel->bundle.arch));
     const registry::ResolvedImage image = source->resolve(platform);
     const auto init = default_init_path(kernel->bundle.arch);
-    return build_inputs(req, image, {kernel_name, kernel->digest}, file_digest(init),
-                        req.cmdline.value_or(kernel->bundle.cmdline), signing_identity(req))
-        .key;
+    EarlyResolution out;
+    out.input_key =
+        build_inputs(req, image, {kernel_name, kernel->digest}, file_digest(init),
+                     req.cmdline.value_or(kernel->bundle.cmdline), signing_identity(req))
+            .key;
+    if (const auto* registry = dynamic_cast<const registry::RegistrySource*>(source.get())) {
+      out.pinned_digest = registry->resolved_digest();
+    }
+    return out;
   } catch (const std::exception& e) {
     spdlog::info("image {} not resolved before queueing ({}); the build will resolve it", req.image,
                  e.what());
@@ -360,6 +366,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   BuildOutcome outcome;
   BuildSpec spec;
   spec.image = image_ref(req.image);
+  spec.image.pinned_digest = build.pinned_digest;
   spec.interrupt = stop;
   spec.kernel = kernel->bundle;
   if (req.platform) {

@@ -45,6 +45,11 @@ struct KernelUpload {
   std::optional<std::string> cmdline;
 };
 
+struct EarlyResolution {
+  std::string input_key;     // build_inputs.hpp
+  std::string pinned_digest; // registry images: the digest the tag resolved to, built later
+};
+
 enum class KernelRemoveResult { NotFound, Removed, IsDefault, Configured };
 
 // Throws Error(Cancelled) or Error(Timeout) when the build must stop. Consulted throughout the
@@ -81,9 +86,10 @@ public:
   // and message).
   BuildOutcome run(const BuildRecord& build, const StopCheck& stop) const;
 
-  // The input key (build_inputs.hpp) of `request` if its image can be resolved now (a registry
-  // reference or an OCI layout; one attempt, manifests and config only), else nothing.
-  std::optional<std::string> probe_input_key(const BuildRequest& request) const;
+  // What POST learns by resolving `request`'s image before queueing it (a registry reference or
+  // an OCI layout; one attempt, manifests and config only, a 5 s deadline); nothing if it
+  // could not (the worker resolves it then, with retries).
+  std::optional<EarlyResolution> resolve_early(const BuildRequest& request) const;
 
   // The image source for a request's `image`: local paths only below `local_images` (throws
   // InvalidInput otherwise), registry pulls with the configured registry options.

@@ -21,7 +21,7 @@ server::ImageRef image_ref(const BuildOptions& o) {
                 "FILE[:TAG] or --docker-archive FILE[:TAG]");
   }
   if (o.image) {
-    server::ImageRef ref{server::SourceKind::Registry, *o.image, {}};
+    server::ImageRef ref{server::SourceKind::Registry, *o.image, {}, {}};
     ref.options.insecure_registries = o.insecure_registries;
     ref.options.extra_ca_file = o.registry_ca ? o.registry_ca->string() : "";
     if (o.cache_dir) {
@@ -35,12 +35,12 @@ server::ImageRef image_ref(const BuildOptions& o) {
     return ref;
   }
   if (o.oci_layout) {
-    return {server::SourceKind::OciLayout, *o.oci_layout, {}};
+    return {server::SourceKind::OciLayout, *o.oci_layout, {}, {}};
   }
   if (o.oci_archive) {
-    return {server::SourceKind::OciArchive, *o.oci_archive, {}};
+    return {server::SourceKind::OciArchive, *o.oci_archive, {}, {}};
   }
-  return {server::SourceKind::DockerArchive, *o.docker_archive, {}};
+  return {server::SourceKind::DockerArchive, *o.docker_archive, {}, {}};
 }
 
 // A private scratch directory for one build, removed afterwards (unless the user named one).

@@ -60,6 +60,9 @@ struct NewBuild {
   // The key over the resolved inputs, when the API could resolve them before queueing (see
   // build_inputs.hpp); "" when not known yet (the worker resolves them).
   std::string input_key;
+  // The digest a registry tag resolved to when the request was accepted: the worker builds that
+  // content even if the tag moves meanwhile (so the input key stays true). "" = resolve then.
+  std::string pinned_digest;
 };
 
 struct BuildRecord {
@@ -76,7 +79,8 @@ struct BuildRecord {
   std::string worker_id;             // holder of the lease while running
   std::int64_t lease_expires_ms = 0; // meaningful while running
   bool cancel_requested = false;
-  BuildOutcome outcome; // meaningful once terminal
+  std::string pinned_digest; // NewBuild::pinned_digest
+  BuildOutcome outcome;      // meaningful once terminal
 };
 
 struct BuildFilter {

@@ -1,9 +1,11 @@
-// JobStore over one SQLite file (WAL). Schema (version 1):
+// JobStore over one SQLite file (WAL). Schema (version 2; version 1 lacked pinned_digest and
+// is migrated on open):
 //
 //   schema_version(version)                       one row
 //   builds(seq PK autoincrement, id unique, state, request, image, idempotency_key unique,
 //          input_key, created_ms, started_ms, finished_ms, attempts, worker_id,
-//          lease_expires_ms, cancel_requested, error_code, error_message, result JSON)
+//          lease_expires_ms, cancel_requested, error_code, error_message, result JSON,
+//          pinned_digest)
 //   build_labels(build_id → builds.id, key, value)  PK (build_id, key)
 //
 // `seq` orders builds (claim takes the lowest claimable, list pages newest first by seq; the
@@ -21,7 +23,7 @@
 namespace oci2eif::server {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS builds(
@@ -41,7 +43,8 @@ CREATE TABLE IF NOT EXISTS builds(
   cancel_requested INTEGER NOT NULL DEFAULT 0,
   error_code TEXT,
   error_message TEXT,
-  result TEXT);
+  result TEXT,
+  pinned_digest TEXT);
 CREATE INDEX IF NOT EXISTS builds_state ON builds(state, seq);
 CREATE INDEX IF NOT EXISTS builds_input_key ON builds(input_key, state);
 CREATE TABLE IF NOT EXISTS build_labels(
@@ -54,7 +57,7 @@ CREATE TABLE IF NOT EXISTS build_labels(
 constexpr std::string_view kColumns =
     "seq, id, state, request, image, idempotency_key, created_ms, started_ms, finished_ms, "
     "attempts, worker_id, lease_expires_ms, cancel_requested, error_code, error_message, "
-    "result, input_key";
+    "result, input_key, pinned_digest";
 
 std::string new_build_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -114,6 +117,9 @@ public:
       SqliteStmt(db_, "INSERT INTO schema_version(version) VALUES(?)")
           .bind(1, std::int64_t{kSchemaVersion})
           .run();
+    } else if (version.integer(0) == 1) { // v2 added the digest a registry tag resolved to
+      db_.exec("ALTER TABLE builds ADD COLUMN pinned_digest TEXT");
+      db_.exec("UPDATE schema_version SET version = 2");
     } else if (version.integer(0) != kSchemaVersion) {
       throw Error(ErrorCode::Unsupported,
                   "database " + path + " has schema version " + std::to_string(version.integer(0)) +
@@ -137,13 +143,14 @@ public:
     }
     const std::string id = new_build_id();
     SqliteStmt(db_, "INSERT INTO builds(id, state, request, image, idempotency_key, created_ms, "
-                    "input_key) VALUES(?, 'queued', ?, ?, ?, ?, ?)")
+                    "input_key, pinned_digest) VALUES(?, 'queued', ?, ?, ?, ?, ?, ?)")
         .bind(1, id)
         .bind(2, b.request_json)
         .bind(3, b.image)
         .bind_opt(4, b.idempotency_key)
         .bind(5, clock_())
         .bind_opt(6, b.input_key.empty() ? std::nullopt : std::optional(b.input_key))
+        .bind_opt(7, b.pinned_digest.empty() ? std::nullopt : std::optional(b.pinned_digest))
         .run();
     for (const auto& [key, value] : b.labels) {
       SqliteStmt(db_, "INSERT INTO build_labels(build_id, key, value) VALUES(?, ?, ?)")
@@ -442,6 +449,7 @@ private:
     r.outcome.error_message = q.text(14);
     read_result(q.text(15), r.outcome);
     r.outcome.input_key = q.text(16);
+    r.pinned_digest = q.text(17);
     SqliteStmt labels(db_, "SELECT key, value FROM build_labels WHERE build_id = ?");
     labels.bind(1, r.id);
     while (labels.step()) {

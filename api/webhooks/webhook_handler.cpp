@@ -117,7 +117,7 @@ WebhookReply WebhookHandler::handle(const WebhookDelivery& d) {
     }
     try {
       const auto added =
-          store_.enqueue({server::to_json(build), build.image, build.labels, {}, {}});
+          store_.enqueue({server::to_json(build), build.image, build.labels, {}, {}, {}});
       queued.push_back({{"id", added.id},
                         {"image", build.image},
                         {"links", {{"self", "/v1/builds/" + added.id}}}});

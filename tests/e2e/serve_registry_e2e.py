@@ -8,6 +8,8 @@ docker-registry behind TLS from a throwaway CA, bearer tokens from tokens.py, a 
   - image.eif downloads whole and by Range; `oci2eif describe --json` of it, the API's `pcrs`,
     pcr.json and an `oci2eif build` of the local OCI layout agree on PCR0/1/2
   - the downloaded EIF boots under QEMU and the image's app prints what it should
+  - a build is pinned to the digest its tag named when it was requested: the tag moved while
+    the build waited in the queue, and it still built the earlier digest
   - POSTing the same request again returns that build (200, same id): the API resolved the
     tag through the token registry before queueing
   - the build's image_digest, build.json's manifest digest and the EIF's metadata are the
@@ -89,10 +91,21 @@ def token_log_count(suite, line):
         return sum(1 for entry in f if entry.rstrip("\n") == line)
 
 
+def push(suite, image, target):
+    """skopeo copy of test image IMAGE to TARGET on the token registry (the lab's storage is
+    shared, so every lab registry serves it)."""
+    return suite.skopeo("copy", "--dest-creds", "-q", "--preserve-digests",
+                        "--dest-cert-dir", suite.lab.cert_dir(),
+                        "oci:%s/%s:latest" % (suite.images, image), "docker://" + target)
+
+
+def registry_digest(suite, reference):
+    r = suite.skopeo("inspect", "--creds", "--cert-dir", suite.lab.cert_dir(), "docker://" + reference)
+    return json.loads(r.stdout)["Digest"] if r.returncode == 0 else None
+
+
 def push_busybox(suite):
-    r = suite.skopeo("copy", "--dest-creds", "-q", "--preserve-digests",
-                     "--dest-cert-dir", suite.lab.cert_dir(),
-                     "oci:%s/busybox:latest" % suite.images, "docker://" + suite.busybox)
+    r = push(suite, "busybox", suite.busybox)
     return check("skopeo pushes busybox to the token registry with the lab credentials",
                  r.returncode == 0, r.stderr)
 
@@ -160,10 +173,8 @@ def check_pcrs(suite, daemon, done, eif):
 
 
 def check_image_digest(suite, daemon, done, eif):
-    r = suite.skopeo("inspect", "--creds", "--cert-dir", suite.lab.cert_dir(),
-                     "docker://" + suite.busybox)
-    digest = json.loads(r.stdout)["Digest"] if r.returncode == 0 else None
-    check("skopeo inspect gives the registry's manifest digest", digest is not None, r.stderr)
+    digest = registry_digest(suite, suite.busybox)
+    check("skopeo inspect gives the registry's manifest digest", digest is not None)
     check("the build's image_digest is the registry's manifest digest (%s)" % digest,
           digest is not None and done.get("image_digest") == digest, done.get("image_digest"))
     status, prov, _ = daemon.request("GET", "/v1/builds/%s/artifacts/build.json" % done["id"],
@@ -247,6 +258,33 @@ def check_queue_full(suite, daemon):
           done is not None and done["state"] == "succeeded", (status, done))
 
 
+def check_tag_moved_while_queued(suite, daemon):
+    """A build is pinned to what its tag named when it was requested: the tag moving while it
+    waits in the queue changes nothing (its input key, which answers equal requests, stays true)."""
+    moving = "test/moving:1"
+    before = registry_digest(suite, suite.env["LAB_TOKEN"] + "/" + moving) \
+        if push(suite, "busybox", suite.env["LAB_TOKEN"] + "/" + moving).returncode == 0 else None
+    suite.lab.fault("hold", 4096, count=100)  # keeps the one worker busy with a first build
+    try:
+        status, first, _ = submit(daemon, "%s/test/busybox:latest" % suite.env["LAB_FAULT"], "hold-for-move")
+        daemon.wait(first["id"], ("running",) + FINISHED, timeout=60)
+        status, queued, _ = submit(daemon, "%s/%s" % (suite.env["LAB_PLAIN"], moving), "moving")
+        after = registry_digest(suite, suite.env["LAB_TOKEN"] + "/" + moving) \
+            if push(suite, "busybox-relayered", suite.env["LAB_TOKEN"] + "/" + moving).returncode == 0 else None
+        check("the tag moved while the build was queued (%s → %s)" % (before, after),
+              status == 202 and before and after and before != after, (status, before, after))
+    finally:
+        suite.lab.fault(None, 0)
+    done = daemon.wait(queued["id"], FINISHED, timeout=300) if status == 202 else None
+    check("the queued build built the digest its tag named when requested, not the moved tag",
+          done is not None and done["state"] == "succeeded" and done["image_digest"] == before,
+          done and (done["state"], done.get("image_digest"), done.get("error")))
+    _, log, _ = daemon.request("GET", "/v1/builds/%s/log" % queued["id"], token=READ, raw=True)
+    check("its log says it was pinned to that digest",
+          before is not None and ("pinned to " + before).encode() in log, log[-400:])
+    daemon.wait(first["id"], FINISHED, timeout=300)
+
+
 def check_same_request_reused(suite, daemon, done):
     """The API resolves the tag through the token registry before queueing: equal inputs."""
     status, again, _ = daemon.request("POST", "/v1/builds", {"image": suite.busybox})
@@ -324,6 +362,7 @@ def run(suite, stack, pids):
     stack.callback(queue.stop)
     pids.append(queue.proc.pid)
     check_queue_full(suite, queue)
+    check_tag_moved_while_queued(suite, queue)
     check_wrong_password(suite, queue)
 
 

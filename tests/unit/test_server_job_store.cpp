@@ -28,7 +28,7 @@ struct Fixture {
 
 NewBuild request(const std::string& image, std::map<std::string, std::string> labels = {},
                  std::optional<std::string> key = std::nullopt) {
-  return {R"({"image":")" + image + R"("})", image, std::move(labels), std::move(key), {}};
+  return {R"({"image":")" + image + R"("})", image, std::move(labels), std::move(key), {}, {}};
 }
 
 BuildOutcome success() {
@@ -320,6 +320,50 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(store->count_queued() == 1);
   }
 
+  TEST_CASE("a pinned digest is stored with the build and read back") {
+    Fixture f;
+    auto store = f.open();
+    NewBuild pinned = request("reg.example/app:1");
+    pinned.pinned_digest = "sha256:aaaa";
+    const auto id = store->enqueue(pinned).id;
+    CHECK(store->get(id)->pinned_digest == "sha256:aaaa");
+    CHECK(store->get(store->enqueue(request("b")).id)->pinned_digest.empty());
+    CHECK(store->claim("w", 30s)->pinned_digest == "sha256:aaaa");
+  }
+
+  TEST_CASE("a version 1 database (before pinned digests) is migrated on open, rows kept") {
+    Fixture f;
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(f.path.c_str(), &db) == SQLITE_OK);
+    // The version 1 schema as oci2eif wrote it, with one queued build.
+    const char* v1 = R"sql(
+      CREATE TABLE schema_version(version INTEGER NOT NULL);
+      INSERT INTO schema_version(version) VALUES(1);
+      CREATE TABLE builds(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL, request TEXT NOT NULL, image TEXT NOT NULL,
+        idempotency_key TEXT UNIQUE, input_key TEXT, created_ms INTEGER NOT NULL,
+        started_ms INTEGER, finished_ms INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+        worker_id TEXT, lease_expires_ms INTEGER, cancel_requested INTEGER NOT NULL DEFAULT 0,
+        error_code TEXT, error_message TEXT, result TEXT);
+      CREATE TABLE build_labels(build_id TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+        key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(build_id, key));
+      INSERT INTO builds(id, state, request, image, created_ms)
+        VALUES('b-old', 'queued', '{"image":"a"}', 'a', 5);)sql";
+    REQUIRE(sqlite3_exec(db, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+
+    auto store = f.open();
+    const auto old = store->get("b-old");
+    REQUIRE(old);
+    CHECK(old->state == BuildState::Queued);
+    CHECK(old->pinned_digest.empty());
+    NewBuild pinned = request("c");
+    pinned.pinned_digest = "sha256:bbbb";
+    CHECK(store->get(store->enqueue(pinned).id)->pinned_digest == "sha256:bbbb");
+    store.reset();
+    CHECK(f.open()->get("b-old")); // and opens again as version 2
+  }
+
   TEST_CASE("equal input keys: a queued, running or succeeded build is reused, a failed one not") {
     Fixture f;
     auto store = f.open();
@@ -419,7 +463,7 @@ TEST_SUITE("server::SqliteJobStore") {
     sqlite3_close(db);
     CHECK(test::error_of([&] {
             f.open();
-          }).find("schema version 9; this oci2eif reads version 1") != std::string::npos);
+          }).find("schema version 9; this oci2eif reads version 2") != std::string::npos);
   }
 
   TEST_CASE("worker pool cancel stops a running build at once, not at the next heartbeat") {
