@@ -189,13 +189,12 @@ struct HttpApi::Impl {
     // kernel, options, tool version) gets that build back instead of a rebuild.
     ctx.runner.image_ref(request.image); // the local-image allow-list, as a 400 now
     const auto early = ctx.runner.resolve_early(request).value_or(server::EarlyResolution{});
-    const std::string& input_key = early.input_key;
-    if (!input_key.empty()) {
-      if (auto existing = ctx.store.find_reusable_by_input_key(input_key)) {
-        if (send_existing(res, *existing)) {
-          return;
-        } // deleted in the meantime: queue a new one
-      }
+    const server::NewBuild build{server::to_json(request), request.image,      request.labels, key,
+                                 early.input_key,          early.pinned_digest};
+    if (auto existing = ctx.store.reuse(build)) { // even with the queue full
+      if (send_existing(res, *existing)) {
+        return;
+      } // deleted in the meantime: queue a new one
     }
     if (ctx.store.count_queued() >= ctx.config.max_queue) {
       res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
@@ -204,8 +203,7 @@ struct HttpApi::Impl {
                              " queued); retry after " + std::to_string(kRetryAfterSeconds) + " s"});
       return;
     }
-    const auto added = ctx.store.enqueue({server::to_json(request), request.image, request.labels,
-                                          key, input_key, early.pinned_digest});
+    const auto added = ctx.store.enqueue(build);
     if (!added.created && send_existing(res, added.id)) {
       return;
     }

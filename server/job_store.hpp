@@ -113,9 +113,14 @@ class JobStore {
 public:
   virtual ~JobStore() = default;
 
-  // Adds a queued build. With an idempotency key already used, or an input key equal to that of
-  // a queued, running or succeeded build, returns that build (created = false) and adds nothing.
+  // Adds a queued build, unless reuse() finds one that answers it: then returns that build
+  // (created = false) and adds nothing. Atomic: two equal requests make one build.
   virtual EnqueueResult enqueue(const NewBuild& build) = 0;
+
+  // The build that already answers `build`: the one its idempotency key was answered with, else
+  // the newest reusable one with its input key (find_reusable_by_input_key), which from then on
+  // also answers the idempotency key. Nothing if there is none.
+  virtual std::optional<std::string> reuse(const NewBuild& build) = 0;
 
   // Takes the oldest claimable build (queued, or running with an expired lease) for `worker`
   // until now + lease. Returns nothing when there is no work.

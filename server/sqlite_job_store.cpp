@@ -7,6 +7,9 @@
 //          lease_expires_ms, cancel_requested, error_code, error_message, result JSON,
 //          pinned_digest)
 //   build_labels(build_id → builds.id, key, value)  PK (build_id, key)
+//   idempotency_keys(key PK, build_id → builds.id)  keys of requests answered with an existing
+//                                                   build (equal inputs); a new build keeps its
+//                                                   key in builds.idempotency_key
 //
 // `seq` orders builds (claim takes the lowest claimable, list pages newest first by seq; the
 // cursor is the last seq seen). Writes run in BEGIN IMMEDIATE transactions, so a claim is a
@@ -52,6 +55,9 @@ CREATE TABLE IF NOT EXISTS build_labels(
   key TEXT NOT NULL,
   value TEXT NOT NULL,
   PRIMARY KEY(build_id, key));
+CREATE TABLE IF NOT EXISTS idempotency_keys(
+  key TEXT PRIMARY KEY,
+  build_id TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE);
 )sql";
 
 constexpr std::string_view kColumns =
@@ -119,6 +125,7 @@ public:
           .run();
     } else if (version.integer(0) == 1) { // v2 added the digest a registry tag resolved to
       db_.exec("ALTER TABLE builds ADD COLUMN pinned_digest TEXT");
+      db_.exec(std::string(kSchema)); // the tables v2 added (the others exist: IF NOT EXISTS)
       db_.exec("UPDATE schema_version SET version = 2");
     } else if (version.integer(0) != kSchemaVersion) {
       throw Error(ErrorCode::Unsupported,
@@ -128,18 +135,20 @@ public:
     tx.commit();
   }
 
+  std::optional<std::string> reuse(const NewBuild& b) override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction tx(db_);
+    auto id = reuse_locked(b);
+    tx.commit();
+    return id;
+  }
+
   EnqueueResult enqueue(const NewBuild& b) override {
     std::lock_guard lock(mutex_);
     SqliteTransaction tx(db_);
-    if (b.idempotency_key) {
-      if (auto id = idempotent_locked(*b.idempotency_key)) {
-        return {*id, false};
-      }
-    }
-    if (!b.input_key.empty()) {
-      if (auto id = reusable_locked(b.input_key)) {
-        return {*id, false};
-      }
+    if (auto existing = reuse_locked(b)) {
+      tx.commit();
+      return {*existing, false};
     }
     const std::string id = new_build_id();
     SqliteStmt(db_, "INSERT INTO builds(id, state, request, image, idempotency_key, created_ms, "
@@ -259,6 +268,7 @@ public:
       return RemoveResult::NotFinished;
     }
     SqliteStmt(db_, "DELETE FROM build_labels WHERE build_id = ?").bind(1, id).run();
+    SqliteStmt(db_, "DELETE FROM idempotency_keys WHERE build_id = ?").bind(1, id).run();
     SqliteStmt(db_, "DELETE FROM builds WHERE id = ?").bind(1, id).run();
     tx.commit();
     return RemoveResult::Removed;
@@ -413,7 +423,33 @@ private:
     return q.step() ? std::optional(q.text(0)) : std::nullopt;
   }
 
+  // The build that answers `b` already: its idempotency key's, else one with equal inputs, which
+  // then answers the key too (a retry with the key gets this build even if the inputs change).
+  std::optional<std::string> reuse_locked(const NewBuild& b) {
+    if (b.idempotency_key) {
+      if (auto id = idempotent_locked(*b.idempotency_key)) {
+        return id;
+      }
+    }
+    if (b.input_key.empty()) {
+      return std::nullopt;
+    }
+    auto id = reusable_locked(b.input_key);
+    if (id && b.idempotency_key) {
+      SqliteStmt(db_, "INSERT INTO idempotency_keys(key, build_id) VALUES(?, ?)")
+          .bind(1, *b.idempotency_key)
+          .bind(2, *id)
+          .run();
+    }
+    return id;
+  }
+
   std::optional<std::string> idempotent_locked(const std::string& key) {
+    SqliteStmt answered(db_, "SELECT build_id FROM idempotency_keys WHERE key = ?");
+    answered.bind(1, key);
+    if (answered.step()) {
+      return answered.text(0);
+    }
     SqliteStmt q(db_, "SELECT id FROM builds WHERE idempotency_key = ?");
     q.bind(1, key);
     return q.step() ? std::optional(q.text(0)) : std::nullopt;

@@ -320,6 +320,32 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(store->count_queued() == 1);
   }
 
+  TEST_CASE("an idempotency key answered by an equal build keeps naming it") {
+    Fixture f;
+    auto store = f.open();
+    NewBuild first = request("a");
+    first.input_key = "sha256:k";
+    const auto a = store->enqueue(first).id;
+    NewBuild keyed = first;
+    keyed.idempotency_key = "retry-1";
+    CHECK(store->reuse(keyed) == a);
+    CHECK(store->find_by_idempotency_key("retry-1") == a);
+    // Even once the inputs no longer match (the build failed), the key still names that build.
+    REQUIRE(store->claim("w", 30s));
+    BuildOutcome failure;
+    failure.state = BuildState::Failed;
+    store->finish(a, "w", failure);
+    keyed.input_key = "sha256:other";
+    const auto again = store->enqueue(keyed);
+    CHECK_FALSE(again.created);
+    CHECK(again.id == a);
+    // Removing the build frees the key.
+    CHECK(store->remove(a) == RemoveResult::Removed);
+    CHECK_FALSE(store->find_by_idempotency_key("retry-1"));
+    CHECK(store->enqueue(keyed).created);
+    CHECK_FALSE(store->reuse(request("nothing")));
+  }
+
   TEST_CASE("a pinned digest is stored with the build and read back") {
     Fixture f;
     auto store = f.open();
