@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/bytes.hpp"
+#include "core/interrupt.hpp"
 #include "registry/manifest.hpp"
 
 #include <cstdint>
@@ -69,11 +70,14 @@ ResolvedImage resolve_image(ImageSource& source, const Platform& platform);
 std::unique_ptr<ImageSource> open_oci_layout(const std::filesystem::path& dir, std::string tag);
 // oci-archive / docker-archive tarballs, unpacked (names checked, nothing outside `scratch`)
 // into `scratch`, which must be an empty directory owned by the build.
+// `interrupt` is consulted while unpacking (every few MiB), so a large archive can be stopped.
 std::unique_ptr<ImageSource> open_oci_archive(const std::filesystem::path& archive, std::string tag,
-                                              const std::filesystem::path& scratch);
+                                              const std::filesystem::path& scratch,
+                                              const Interrupt& interrupt = {});
 std::unique_ptr<ImageSource> open_docker_archive(const std::filesystem::path& archive,
                                                  std::string tag,
-                                                 const std::filesystem::path& scratch);
+                                                 const std::filesystem::path& scratch,
+                                                 const Interrupt& interrupt = {});
 
 // Splits "DIR:TAG" (the tag is what follows the last ':' if it has no '/').
 std::pair<std::filesystem::path, std::string> split_location_tag(const std::string& location);

@@ -88,8 +88,10 @@ private:
 
 // Unpacks regular files and directories of a tarball under `dest`; names are made canonical
 // (and refused if they escape), links are copied from what was already unpacked.
-void unpack(const std::filesystem::path& archive, const std::filesystem::path& dest) {
-  FileSource in(archive);
+void unpack(const std::filesystem::path& archive, const std::filesystem::path& dest,
+            const Interrupt& interrupt) {
+  FileSource file(archive);
+  InterruptingSource in(file, interrupt);
   TarReader tar(in, archive.string());
   TarEntry e;
   while (tar.next(e)) {
@@ -250,15 +252,17 @@ std::unique_ptr<ImageSource> open_oci_layout(const std::filesystem::path& dir, s
 }
 
 std::unique_ptr<ImageSource> open_oci_archive(const std::filesystem::path& archive, std::string tag,
-                                              const std::filesystem::path& scratch) {
-  unpack(archive, scratch);
+                                              const std::filesystem::path& scratch,
+                                              const Interrupt& interrupt) {
+  unpack(archive, scratch, interrupt);
   return std::make_unique<OciLayout>(scratch, std::move(tag), "oci-archive");
 }
 
 std::unique_ptr<ImageSource> open_docker_archive(const std::filesystem::path& archive,
                                                  std::string tag,
-                                                 const std::filesystem::path& scratch) {
-  unpack(archive, scratch);
+                                                 const std::filesystem::path& scratch,
+                                                 const Interrupt& interrupt) {
+  unpack(archive, scratch, interrupt);
   // Docker 25 and later save an OCI layout (plus manifest.json); read that when present.
   if (std::filesystem::is_regular_file(scratch / "oci-layout")) {
     return std::make_unique<OciLayout>(scratch, std::move(tag), "docker-archive");

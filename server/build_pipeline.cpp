@@ -48,10 +48,10 @@ std::unique_ptr<registry::ImageSource> open_source(const ImageRef& ref,
     return registry::open_oci_layout(path, tag);
   case SourceKind::OciArchive:
     std::filesystem::create_directories(scratch / "source");
-    return registry::open_oci_archive(path, tag, scratch / "source");
+    return registry::open_oci_archive(path, tag, scratch / "source", interrupt);
   case SourceKind::DockerArchive:
     std::filesystem::create_directories(scratch / "source");
-    return registry::open_docker_archive(path, tag, scratch / "source");
+    return registry::open_docker_archive(path, tag, scratch / "source", interrupt);
   }
   throw Error(ErrorCode::Internal, "unknown image source kind");
 }
