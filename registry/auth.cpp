@@ -8,7 +8,6 @@ namespace oci2eif::registry {
 namespace {
 
 constexpr std::size_t kMaxTokenResponse = 1 << 20;
-constexpr long kTokenTimeoutMs = 60000;
 constexpr int kDefaultTokenSeconds = 60;
 
 std::string url_escape(const std::string& s) {
@@ -87,8 +86,10 @@ std::vector<Challenge> parse_www_authenticate(const std::string& value) {
 }
 
 Authenticator::Authenticator(HttpClient& http, std::string registry,
-                             std::optional<Credentials> credentials)
-    : http_(http), registry_(std::move(registry)), credentials_(std::move(credentials)) {
+                             std::optional<Credentials> credentials, Interrupt interrupt,
+                             long token_timeout_ms)
+    : http_(http), registry_(std::move(registry)), credentials_(std::move(credentials)),
+      interrupt_(std::move(interrupt)), token_timeout_ms_(token_timeout_ms) {
 }
 
 std::optional<std::string> Authenticator::authorization(const std::string& scope) {
@@ -129,7 +130,8 @@ Authenticator::Token Authenticator::fetch_token(const Challenge& challenge,
   const std::string service =
       challenge.params.count("service") != 0 ? challenge.params.at("service") : "";
   HttpRequest req;
-  req.timeout_ms = kTokenTimeoutMs;
+  req.timeout_ms = token_timeout_ms_;
+  req.interrupt = interrupt_;
   if (credentials_ && !credentials_->identity_token.empty()) {
     req.method = "POST";
     req.url = realm;

@@ -8,6 +8,7 @@
 // error messages.
 #pragma once
 
+#include "core/interrupt.hpp"
 #include "registry/credentials.hpp"
 #include "registry/http_client.hpp"
 
@@ -29,8 +30,10 @@ std::vector<Challenge> parse_www_authenticate(const std::string& value);
 
 class Authenticator {
 public:
-  // `registry` names the registry in messages ("127.0.0.1:5000").
-  Authenticator(HttpClient& http, std::string registry, std::optional<Credentials> credentials);
+  // `registry` names the registry in messages ("127.0.0.1:5000"). Token requests consult
+  // `interrupt` and take at most `token_timeout_ms` each.
+  Authenticator(HttpClient& http, std::string registry, std::optional<Credentials> credentials,
+                Interrupt interrupt = {}, long token_timeout_ms = 60000);
 
   // Whether any credentials are configured (for messages).
   bool has_credentials() const { return credentials_.has_value(); }
@@ -52,6 +55,8 @@ private:
   HttpClient& http_;
   std::string registry_;
   std::optional<Credentials> credentials_;
+  Interrupt interrupt_;
+  long token_timeout_ms_;
   std::optional<std::string> basic_;    // "Basic …" once the registry asked for it
   std::map<std::string, Token> tokens_; // by scope
 };

@@ -175,8 +175,11 @@ private:
     ep->mirror = mirror;
     ep->http_options = http_options(domain, opt_);
     ep->http = make_curl_http_client(ep->http_options);
+    // Token requests are bounded like manifest requests (the daemon's pre-queue resolution
+    // shortens both) and stop with the pull.
     ep->auth =
-        std::make_unique<Authenticator>(*ep->http, domain, credentials_for(domain, opt_, !mirror));
+        std::make_unique<Authenticator>(*ep->http, domain, credentials_for(domain, opt_, !mirror),
+                                        opt_.interrupt, opt_.manifest_timeout_ms);
     endpoints_.push_back(std::move(ep));
   }
 

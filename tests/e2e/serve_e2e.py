@@ -32,6 +32,7 @@ usage: serve_e2e.py OCI2EIF_BINARY   (python3, the Debian cloud kernel in /boot)
 Last line: "N passed, M failed".
 """
 import hashlib
+import http.server
 import json
 import os
 import shutil
@@ -275,26 +276,68 @@ def check_bad_configs_refused(binary, work, kernel_dir):
           rc == 2 and "webhooks.rules[0].build: kernel 'nope' is not configured" in err, (rc, err))
 
 
-def check_silent_registry_does_not_hold_post(daemon):
-    """A registry that accepts connections and never answers: POST still answers (queued
-    unresolved) instead of holding the API thread for the client's 60 s manifest timeout."""
+class SilentTokenRegistry:
+    """A registry on 127.0.0.1 that answers every request 401 with a Bearer challenge whose
+    token server (another socket) accepts connections and never answers."""
+
+    def __init__(self):
+        self.token = socket.socket()
+        self.token.bind(("127.0.0.1", 0))
+        self.token.listen(8)
+        realm = "http://127.0.0.1:%d/token" % self.token.getsockname()[1]
+
+        class Challenge(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Bearer realm="%s",service="silent"' % realm)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_HEAD = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Challenge)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.token.close()
+
+
+def post_is_queued_despite(daemon, image, what):
+    """POSTs `image`; checks it is queued within the client's 30 s (the pre-queue resolution
+    gives up after its 5 s budget instead of waiting out the 60 s timeouts), then cancels it."""
+    try:
+        status, b, _ = daemon.request("POST", "/v1/builds", {"image": image}, timeout=30)
+    except OSError as e:  # the client's 30 s timeout
+        status, b = None, repr(e)
+    check("POST of an image on %s is queued within the client's 30 s timeout" % what,
+          status == 202, (status, b))
+    if status == 202:
+        daemon.request("POST", "/v1/builds/%s/cancel" % b["id"])
+        done = daemon.wait(b["id"], ("cancelled", "failed", "succeeded"), timeout=90)
+        check("and cancelling it stops its build", done and done["state"] == "cancelled", done)
+
+
+def check_silent_registries_do_not_hold_post(daemon):
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
     try:
-        image = "127.0.0.1:%d/silent/app:1" % silent.getsockname()[1]
-        try:
-            status, b, _ = daemon.request("POST", "/v1/builds", {"image": image}, timeout=30)
-        except OSError as e:  # the client's 30 s timeout
-            status, b = None, repr(e)
-        check("POST of an image on a registry that never answers is queued within the client's "
-              "30 s timeout (the pre-queue resolution gives up)", status == 202, (status, b))
-        if status == 202:
-            daemon.request("POST", "/v1/builds/%s/cancel" % b["id"])
-            done = daemon.wait(b["id"], ("cancelled", "failed", "succeeded"), timeout=60)
-            check("and cancelling it stops its build", done and done["state"] == "cancelled", done)
+        post_is_queued_despite(daemon, "127.0.0.1:%d/silent/app:1" % silent.getsockname()[1],
+                               "a registry that never answers")
     finally:
         silent.close()
+    registry = SilentTokenRegistry()
+    try:
+        post_is_queued_despite(daemon, "127.0.0.1:%d/silent/app:2" % registry.port,
+                               "a registry whose token server never answers")
+    finally:
+        registry.close()
 
 
 def main():
@@ -520,7 +563,7 @@ def main():
         check("an oversized body → 413", status == 413, status)
         status, p, _ = daemon.request("GET", "/v1/builds/b-0123", token=READ)
         check("an unknown build → 404 problem", status == 404 and p["code"] == "not_found", (status, p))
-        check_silent_registry_does_not_hold_post(daemon)
+        check_silent_registries_do_not_hold_post(daemon)
 
         # kill -9 during a running build, restart: it completes, one row.
         big = os.path.join(work, "big")
