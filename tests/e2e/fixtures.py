@@ -6,8 +6,10 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -116,3 +118,47 @@ def write_docker_config(directory, auths):
     with open(os.path.join(directory, "config.json"), "w") as f:
         json.dump({"auths": entries}, f)
     return directory
+
+
+def require_tools(script, tools):
+    """Exits naming the first missing tool: a missing package is an error, not a skip."""
+    for tool in tools:
+        if not shutil.which(tool):
+            raise SystemExit("%s: %s is missing (scripts/install-deps.sh)" % (script, tool))
+
+
+def start_process(cmd, log_path):
+    """Starts `cmd` in its own session with stdout and stderr to `log_path`."""
+    return subprocess.Popen(cmd, stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop_process(proc):
+    """SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    if proc and proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def wait_http(url, timeout=15):
+    """True once `url` answers 200 (bounded poll)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url],
+                           capture_output=True, text=True)
+        if r.stdout == "200":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def remove_work(work):
+    """Removes a test's work directory, unless KEEP_WORK is set (for looking at it after)."""
+    if os.environ.get("KEEP_WORK"):
+        print("work dir kept: " + work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)

@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_e2e  # noqa: E402  (Daemon, check, free_port, tokens)
 from serve_e2e import BUILD, READ, free_port  # noqa: E402
 from checks import check, summary  # noqa: E402
-from fixtures import make_kernel_bundle, make_test_images  # noqa: E402
+from fixtures import (make_kernel_bundle, make_test_images, require_tools, start_process,  # noqa: E402
+                      remove_work, stop_process, wait_http)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACCEPT = ("application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json,"
@@ -99,32 +99,6 @@ def wait_log(daemon, build_id, needle, timeout=60):
     while time.time() < deadline:
         status, log, _ = daemon.request("GET", "/v1/builds/%s/log" % build_id, token=READ, raw=True)
         if status == 200 and needle in log.decode(errors="replace"):
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def start(cmd, log_path):
-    return subprocess.Popen(cmd, stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def stop(proc):
-    if proc and proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-def wait_http(url, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url],
-                           capture_output=True, text=True)
-        if r.stdout == "200":
             return True
         time.sleep(0.1)
     return False
@@ -207,9 +181,7 @@ def slow_layer_build(daemon, proxy, fault_url, image, layer, label):
 
 def main():
     binary = os.path.abspath(sys.argv[1])
-    for tool in ("docker-registry", "skopeo", "curl"):
-        if not shutil.which(tool):
-            raise SystemExit("observe_e2e: %s is missing (scripts/install-deps.sh)" % tool)
+    require_tools("observe_e2e", ("docker-registry", "skopeo", "curl"))
     work = tempfile.mkdtemp(prefix="observe-e2e-")
     daemon = timed = registry = proxy_proc = None
     try:
@@ -220,10 +192,10 @@ def main():
         with open(os.path.join(work, "registry.yml"), "w") as f:
             f.write("version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: %s/storage}}\n"
                     "http: {addr: %s, secret: observe-e2e}\n" % (work, reg))
-        registry = start(["docker-registry", "serve", os.path.join(work, "registry.yml")],
+        registry = start_process(["docker-registry", "serve", os.path.join(work, "registry.yml")],
                          os.path.join(work, "registry.log"))
         proxy_log = os.path.join(work, "proxy.requests")
-        proxy_proc = start([sys.executable, os.path.join(HERE, "reglab", "faults.py"), "--port",
+        proxy_proc = start_process([sys.executable, os.path.join(HERE, "reglab", "faults.py"), "--port",
                             str(proxy_port), "--upstream", reg, "--log", proxy_log],
                            os.path.join(work, "proxy.log"))
         if not (wait_http("http://%s/v2/" % reg) and wait_http("http://%s/v2/" % proxy)):
@@ -335,12 +307,9 @@ def main():
         for d in (daemon, timed):
             if d:
                 d.stop()
-        stop(proxy_proc)
-        stop(registry)
-        if os.environ.get("KEEP_WORK"):
-            print("work dir kept: " + work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stop_process(proxy_proc)
+        stop_process(registry)
+        remove_work(work)
     return summary()
 
 

@@ -39,7 +39,7 @@ import serve_e2e  # noqa: E402  (Daemon, check, free_port, tokens)
 from serve_e2e import BUILD, READ, free_port  # noqa: E402
 from checks import check, summary  # noqa: E402
 from fixtures import (RegistryLab, boot_eif, busybox_console, make_kernel_bundle,  # noqa: E402
-                      make_test_images, write_docker_config)
+                      make_test_images, require_tools, write_docker_config)
 
 PCRS = ("PCR0", "PCR1", "PCR2")
 WRONG_PASSWORD = "not-the-lab-password-5c1e"
@@ -368,9 +368,7 @@ def run(suite, stack, pids):
 
 def main():
     binary = os.path.abspath(sys.argv[1])
-    for tool in ("docker-registry", "skopeo", "qemu-system-x86_64"):
-        if not shutil.which(tool):
-            raise SystemExit("serve_registry_e2e: %s is missing (scripts/install-deps.sh)" % tool)
+    require_tools("serve_registry_e2e", ("docker-registry", "skopeo", "qemu-system-x86_64"))
     work = tempfile.mkdtemp(prefix="serve-registry-e2e-")
     pids = []
     try:

@@ -16,7 +16,6 @@ Last line: "N passed, M failed".
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,24 +26,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_e2e  # noqa: E402  (Daemon, check, free_port, tokens)
 from serve_e2e import BUILD, READ, free_port  # noqa: E402
 from checks import check, summary  # noqa: E402
-from fixtures import make_kernel_bundle, make_test_images  # noqa: E402
+from fixtures import (make_kernel_bundle, make_test_images, require_tools, start_process,  # noqa: E402
+                      remove_work, stop_process, wait_http)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 DIST_SECRET = "dist-secret-0123456789abcdef"
 HUB_SECRET = "hub-secret-0123456789abcdef"
 GITHUB_SECRET = "github-secret-0123456789abcdef"
-
-
-def wait_http(url, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url],
-                           capture_output=True, text=True)
-        if r.stdout == "200":
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def builds_with(daemon, label):
@@ -64,9 +53,7 @@ def wait_for_build(daemon, label, timeout=120):
 
 def main():
     binary = os.path.abspath(sys.argv[1])
-    for tool in ("docker-registry", "skopeo", "curl"):
-        if not shutil.which(tool):
-            raise SystemExit("webhook_e2e: %s is missing (scripts/install-deps.sh)" % tool)
+    require_tools("webhook_e2e", ("docker-registry", "skopeo", "curl"))
     work = tempfile.mkdtemp(prefix="webhook-e2e-")
     daemon, registry = None, None
     try:
@@ -102,9 +89,8 @@ notifications:
       threshold: 3
       backoff: 1s
 """ % (work, reg, api_port, DIST_SECRET))
-        registry = subprocess.Popen(["docker-registry", "serve", os.path.join(work, "registry.yml")],
-                                    stdout=open(os.path.join(work, "registry.log"), "w"),
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+        registry = start_process(["docker-registry", "serve", os.path.join(work, "registry.yml")],
+                                 os.path.join(work, "registry.log"))
         if not wait_http("http://%s/v2/" % reg):
             raise SystemExit("docker-registry did not start: " + open(os.path.join(work, "registry.log")).read())
 
@@ -180,13 +166,8 @@ notifications:
     finally:
         if daemon:
             daemon.stop()
-        if registry and registry.poll() is None:
-            registry.terminate()
-            registry.wait(timeout=10)
-        if os.environ.get("KEEP_WORK"):
-            print("work dir kept: " + work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stop_process(registry)
+        remove_work(work)
     return summary()
 
 
