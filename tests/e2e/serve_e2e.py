@@ -51,6 +51,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, summary  # noqa: E402
 from fixtures import make_kernel_bundle, make_test_images  # noqa: E402
+from ports import free_port  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -80,12 +81,6 @@ def multipart(fields):
     return out, "multipart/form-data; boundary=" + boundary
 
 
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def blob(layout, data):

@@ -23,8 +23,9 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import serve_e2e  # noqa: E402  (Daemon, check, free_port, tokens)
-from serve_e2e import BUILD, READ, free_port  # noqa: E402
+import serve_e2e  # noqa: E402  (Daemon, check, tokens)
+from serve_e2e import BUILD, READ  # noqa: E402
+from ports import free_port  # noqa: E402
 from checks import check, summary  # noqa: E402
 from fixtures import (make_kernel_bundle, make_test_images, require_tools, start_process,  # noqa: E402
                       remove_work, stop_process, wait_http)
