@@ -68,8 +68,7 @@ bool is_kernel_name(const std::string& name);
 
 BuildRunner::Kernel BuildRunner::load(const std::string& name, const std::filesystem::path& dir,
                                       const std::string& source) {
-  const Arch arch =
-      std::filesystem::is_regular_file(dir / "bzImage") ? Arch::X86_64 : Arch::Aarch64;
+  const Arch arch = bundle_arch(dir).value_or(Arch::X86_64); // neither: load names bzImage
   Kernel kernel{load_kernel_bundle(dir, arch), "", {}};
   KernelInfo& info = kernel.info;
   info.name = name;

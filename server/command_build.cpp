@@ -94,6 +94,18 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   f.commit();
 }
 
+// --arch when given; else the kernel bundle's (a nitro-cli blobs directory holds one kernel,
+// bzImage or Image, so it names the architecture); else x86_64.
+Arch enclave_arch(const BuildOptions& o) {
+  if (o.arch) {
+    return parse_arch(*o.arch);
+  }
+  if (o.kernel_dir) {
+    return server::bundle_arch(*o.kernel_dir).value_or(Arch::X86_64);
+  }
+  return Arch::X86_64;
+}
+
 registry::Platform platform_of(const BuildOptions& o, Arch arch) {
   return o.platform ? registry::Platform::parse(*o.platform)
                     : registry::Platform::for_arch(arch_name(arch));
@@ -102,7 +114,7 @@ registry::Platform platform_of(const BuildOptions& o, Arch arch) {
 } // namespace
 
 void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
-  const Arch arch = parse_arch(o.arch);
+  const Arch arch = enclave_arch(o);
   if (o.compress != "none" && o.compress != "gzip") {
     throw Error(ErrorCode::InvalidInput,
                 "--compress must be none or gzip, not '" + o.compress + "'");
@@ -155,7 +167,7 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
 }
 
 void run_rootfs(const BuildOptions& o, std::ostream& out, std::ostream& log) {
-  const Arch arch = parse_arch(o.arch);
+  const Arch arch = enclave_arch(o);
   Scratch scratch(o.scratch_dir);
   out << server::flatten_listing(
       image_ref(o), platform_of(o, arch), scratch.path(),
@@ -176,7 +188,7 @@ void run_pull(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   if (!o.image || o.oci_layout || o.oci_archive || o.docker_archive) {
     throw Error(ErrorCode::InvalidInput, "pull takes an image reference and --oci-layout DIR");
   }
-  const Arch arch = parse_arch(o.arch);
+  const Arch arch = enclave_arch(o);
   server::ImageRef ref = image_ref(o);
   ref.options.log = [&](const std::string& line) { log << "oci2eif: " << line << "\n"; };
   auto source = registry::open_registry(registry::Reference::parse(ref.location), ref.options);

@@ -63,7 +63,7 @@ struct BuildOptions {
   std::optional<std::filesystem::path> kernel;
   std::optional<std::filesystem::path> kernel_config;
   std::optional<std::string> cmdline;
-  std::string arch = "x86_64";
+  std::optional<std::string> arch; // default: the --kernel-dir bundle's, else x86_64
   std::optional<std::string> platform;
   std::vector<std::string> entrypoint; // each occurrence is one argv element
   bool entrypoint_set = false;

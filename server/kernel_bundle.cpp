@@ -22,6 +22,16 @@ std::string trimmed(const Bytes& b) {
 }
 } // namespace
 
+std::optional<Arch> bundle_arch(const std::filesystem::path& dir) {
+  if (std::filesystem::is_regular_file(dir / "bzImage")) {
+    return Arch::X86_64;
+  }
+  if (std::filesystem::is_regular_file(dir / "Image")) {
+    return Arch::Aarch64;
+  }
+  return std::nullopt;
+}
+
 KernelBundle load_kernel_bundle(const std::filesystem::path& dir, Arch arch) {
   const std::string image = arch == Arch::Aarch64 ? "Image" : "bzImage";
   KernelBundle b;

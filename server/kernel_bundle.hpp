@@ -27,6 +27,10 @@ struct KernelBundle {
 // trimmed), so PCRs of our EIFs are comparable with nitro-cli's.
 std::string default_cmdline(Arch arch);
 
+// The architecture of the kernel a bundle directory holds: x86_64 for a bzImage, else aarch64
+// for an Image; nullopt when it has neither.
+std::optional<Arch> bundle_arch(const std::filesystem::path& dir);
+
 // Loads a bundle directory for `arch`; throws NotFound naming the missing file.
 KernelBundle load_kernel_bundle(const std::filesystem::path& dir, Arch arch);
 

@@ -69,8 +69,9 @@ void add_image_options(CLI::App* cmd, cli::BuildOptions& o) {
   cmd->add_option("--oci-layout", o.oci_layout, "OCI image layout directory, DIR[:TAG]");
   cmd->add_option("--oci-archive", o.oci_archive, "oci-archive tarball, FILE[:TAG]");
   cmd->add_option("--docker-archive", o.docker_archive, "docker save tarball, FILE[:TAG]");
-  cmd->add_option("--arch", o.arch, "Enclave architecture: x86_64 or aarch64")
-      ->capture_default_str();
+  cmd->add_option("--arch", o.arch,
+                  "Enclave architecture: x86_64 or aarch64 (default: the --kernel-dir "
+                  "bundle's, else x86_64)");
   cmd->add_option("--platform", o.platform,
                   "Image platform, os/arch[/variant] (default: from --arch)");
   cmd->add_option("--scratch-dir", o.scratch_dir, "Empty directory for temporary files");
@@ -125,8 +126,7 @@ void add_pull(CLI::App& app, cli::BuildOptions& o) {
       app.add_subcommand("pull", "Pull an image for one platform into an OCI layout directory");
   cmd->add_option("image", o.image, "Image reference")->required();
   cmd->add_option("--oci-layout", o.output, "Directory to write the OCI layout to")->required();
-  cmd->add_option("--arch", o.arch, "Enclave architecture: x86_64 or aarch64")
-      ->capture_default_str();
+  cmd->add_option("--arch", o.arch, "Enclave architecture: x86_64 or aarch64 (default: x86_64)");
   cmd->add_option("--platform", o.platform,
                   "Image platform, os/arch[/variant] (default: from --arch)");
   add_registry_options(cmd, o);
