@@ -214,8 +214,7 @@ def main():
         uncompressed = {d["digest"]: len(gzip.decompress(curl("http://%s/v2/test/busybox/blobs/%s" % (reg, d["digest"]))))
                         for d in layers}
 
-        with open(os.path.join(work, "tokens"), "w") as f:
-            f.write("read %s reader\nbuild %s ci\n" % (READ, BUILD))
+        serve_e2e.write_tokens(work)
         daemon = serve_e2e.Daemon(binary, work, kernel_dir, free_port())
         daemon.cmd += ["--log-format", "json"]
         daemon.start()

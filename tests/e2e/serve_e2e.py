@@ -126,6 +126,12 @@ def make_big_image(layout, size):
         f.write('{"imageLayoutVersion": "1.0.0"}')
 
 
+def write_tokens(work):
+    """WORK/tokens, the --token-file of Daemon: one token per role (READ, BUILD, ADMIN)."""
+    with open(os.path.join(work, "tokens"), "w") as f:
+        f.write("read %s reader\nbuild %s ci\nadmin %s ops\n" % (READ, BUILD, ADMIN))
+
+
 class Daemon:
     def __init__(self, binary, work, kernel_dir, port):
         self.cmd = [binary, "serve", "--listen", "127.0.0.1:%d" % port, "--data-dir",
@@ -342,8 +348,7 @@ def main():
     try:
         images = make_test_images(os.path.join(work, "images"))
         kernel_dir = make_kernel_bundle(os.path.join(work, "kernel"))
-        with open(os.path.join(work, "tokens"), "w") as f:
-            f.write("read %s reader\nbuild %s ci\nadmin %s ops\n" % (READ, BUILD, ADMIN))
+        write_tokens(work)
         blobs = os.path.join(work, "nitro-blobs")
         shutil.copytree(kernel_dir, blobs)
         os.environ["OCI2EIF_NITRO_CLI_BLOBS"] = blobs

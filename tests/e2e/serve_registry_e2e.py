@@ -66,8 +66,7 @@ class Suite:
         `password` for the token registry in its DOCKER_CONFIG; `config`: its JSON file."""
         home = os.path.join(self.work, name)
         os.makedirs(home)
-        with open(os.path.join(home, "tokens"), "w") as f:
-            f.write("read %s reader\nbuild %s ci\n" % (READ, BUILD))
+        serve_e2e.write_tokens(home)
         d = serve_e2e.Daemon(self.bin, home, self.kernel_dir, free_port())
         d.cmd += ["--registry-ca", self.env["LAB_CA"]]
         if config is not None:

@@ -60,8 +60,7 @@ def main():
     try:
         images = make_test_images(os.path.join(work, "images"))
         kernel_dir = make_kernel_bundle(os.path.join(work, "kernel"))
-        with open(os.path.join(work, "tokens"), "w") as f:
-            f.write("read %s reader\nbuild %s ci\n" % (READ, BUILD))
+        serve_e2e.write_tokens(work)
 
         reg_port, api_port = free_port(), free_port()
         reg = "127.0.0.1:%d" % reg_port
