@@ -10,13 +10,14 @@ build_pkgs=(
   libarchive-dev libspdlog-dev libfmt-dev doctest-dev libsqlite3-dev libcli11-dev
   clang-format python3 openssl zlib1g-dev
 )
-# Only for tests and development: a real kernel and QEMU to boot EIFs, busybox as the test
-# images' userland, umoci as the independent layer unpacker, the aarch64 cross compiler for
-# init, zstd for zstd layers; the registry lab (docker-registry, skopeo, htpasswd, jq, curl);
-# systemd for `systemd-analyze verify` of the deploy unit.
+# Only for tests and development: a real kernel and QEMU to boot EIFs (and QEMU for aarch64),
+# busybox as the test images' userland, umoci as the independent layer unpacker, the aarch64
+# cross compiler for init, zstd for zstd layers; the registry lab (docker-registry, skopeo,
+# htpasswd, jq, curl); systemd for `systemd-analyze verify` of the deploy unit; file for
+# fetch-arm64-parts.sh.
 test_pkgs=(
-  qemu-system-x86 linux-image-cloud-amd64 busybox-static umoci cpio zstd time
-  docker-registry skopeo apache2-utils jq curl systemd
+  qemu-system-x86 qemu-system-arm linux-image-cloud-amd64 busybox-static umoci cpio zstd time
+  docker-registry skopeo apache2-utils jq curl systemd file
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 if [ "${OCI2EIF_DEPS_MINIMAL:-0}" != "1" ]; then
@@ -34,3 +35,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 echo "install-deps: all ${#build_pkgs[@]} packages present"
+if [ "${OCI2EIF_DEPS_MINIMAL:-0}" != "1" ]; then
+  # The arm64 kernel and busybox for the aarch64 boot test: not installable on amd64.
+  bash "$(dirname "$0")/fetch-arm64-parts.sh"
+fi

@@ -83,8 +83,9 @@ def test_boot_and_overrides(e):
 
 
 def test_aarch64(e):
-    # No arm64 kernel here to boot, so an opaque stand-in: the EIF must carry the arm64 image,
-    # the aarch64 flag and our aarch64 init in the bootstrap ramdisk.
+    # The arm64 entry of a multi-arch index, with an opaque kernel stand-in: the EIF must carry
+    # the arm64 image, the aarch64 flag and our aarch64 init in the bootstrap ramdisk. (Booting
+    # an aarch64 EIF with a real arm64 kernel is aarch64_e2e.py.)
     bundle = os.path.join(e.work, "kernel-arm64")
     os.makedirs(bundle)
     with open(os.path.join(bundle, "Image"), "wb") as f:

@@ -16,9 +16,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 
 
-def make_test_images(out_dir):
-    """Runs tests/images/make_images.py into out_dir; exits the test on failure."""
-    r = subprocess.run([sys.executable, os.path.join(TESTS, "images", "make_images.py"), out_dir],
+# Debian's arm64 cloud kernel and an arm64 busybox, which an amd64 machine cannot apt-install:
+# scripts/fetch-arm64-parts.sh (run by install-deps.sh) puts them here.
+ARM64_PARTS = os.environ.get("OCI2EIF_ARM64_PARTS", "/usr/local/lib/oci2eif-tests/arm64")
+
+
+def arm64_parts():
+    """ARM64_PARTS, complete; exits the test naming the script that fetches it otherwise."""
+    for name in ("Image", "Image.config", "busybox"):
+        if not os.path.isfile(os.path.join(ARM64_PARTS, name)):
+            raise SystemExit("%s/%s is missing: run scripts/fetch-arm64-parts.sh (install-deps.sh "
+                             "does)" % (ARM64_PARTS, name))
+    return ARM64_PARTS
+
+
+def make_test_images(out_dir, busybox_arm64=None):
+    """Runs tests/images/make_images.py into out_dir; exits the test on failure. With
+    busybox_arm64 (a static arm64 busybox) the busybox-arm64 image is made too."""
+    extra = ["--busybox-arm64", busybox_arm64] if busybox_arm64 else []
+    r = subprocess.run([sys.executable, os.path.join(TESTS, "images", "make_images.py"), out_dir] + extra,
                        capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         raise SystemExit("make_images.py failed: " + r.stderr)
@@ -37,7 +53,15 @@ def make_kernel_bundle(bundle_dir):
     return bundle_dir
 
 
-def boot_eif(binary, eif, expect, timeout=240):
+def make_arm64_kernel_bundle(bundle_dir):
+    """A nitro-cli-style aarch64 bundle (Image, Image.config) from arm64_parts()."""
+    os.makedirs(bundle_dir)
+    for name in ("Image", "Image.config"):
+        shutil.copy(os.path.join(arm64_parts(), name), os.path.join(bundle_dir, name))
+    return bundle_dir
+
+
+def boot_eif(binary, eif, expect, timeout=240, arch="x86_64"):
     """Extracts an EIF with `oci2eif describe --extract` and boots its kernel and ramdisks under
     QEMU (tests/tools/qemu_boot.py), expecting each string of `expect` on the console.
     Returns (extracted, booted, detail): whether describe validated the EIF, whether the guest
@@ -53,18 +77,19 @@ def boot_eif(binary, eif, expect, timeout=240):
            "--kernel", os.path.join(extract, "kernel"),
            "--initrd", os.path.join(extract, "ramdisk-0"),
            "--initrd", os.path.join(extract, "ramdisk-1"),
-           "--append", cmdline, "--timeout", str(timeout), "--log", eif + ".console"]
+           "--append", cmdline, "--timeout", str(timeout), "--log", eif + ".console",
+           "--arch", arch]
     for e in expect:
         cmd += ["--expect", e]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 60)
     return True, r.returncode == 0, r.stdout[-1500:] + r.stderr[-500:]
 
 
-def busybox_console(images_dir):
-    """What the busybox test image's app prints when it runs unchanged, and how init reports
+def busybox_console(images_dir, image="busybox"):
+    """What a busybox test image's app prints when it runs unchanged, and how init reports
     its exit: from the generator's manifest.json, written from the image definition."""
     with open(os.path.join(images_dir, "manifest.json")) as f:
-        run = json.load(f)["images"]["busybox"]["expect"]["run"]
+        run = json.load(f)["images"][image]["expect"]["run"]
     return run["console"] + ["exited with status %d" % run["exit_code"]]
 
 

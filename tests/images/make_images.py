@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Write oci2eif's deterministic test images.
 
-  make_images.py OUTDIR [--busybox /bin/busybox]
+  make_images.py OUTDIR [--busybox /bin/busybox] [--busybox-arm64 PATH]
 
 For each image, OUTDIR/<name>/ is an OCI image layout tagged `latest` (index.json's
 org.opencontainers.image.ref.name). Some images also get OUTDIR/<name>.oci.tar (an oci-archive:
 a tar of the layout) and OUTDIR/<name>.docker.tar (a `docker save` archive). OUTDIR/hostile/
 holds single hostile layer tars and their README.json. OUTDIR/manifest.json lists every image
 with its digests and the facts (`expect`) a test can assert on the flattened tree.
+
+With --busybox-arm64 (a static arm64 busybox, scripts/fetch-arm64-parts.sh), also
+`busybox-arm64`: the busybox image for linux/arm64/v8, same layers and config, so the same run
+output is expected from it on an aarch64 enclave.
 
 Running it twice gives byte-identical output whatever the TZ, umask or cwd: see imagelib.py.
 Python stdlib only; the `zstd` CLI for the zstd image. OUTDIR must be empty or absent.
@@ -334,10 +338,22 @@ def multiarch(out, bb_base):
                 "(all of multiarch's blobs are kept)", expect["per_platform"][key])
 
 
+def busybox_arm64(out, path):
+    with open(path, "rb") as f:
+        binary = f.read()
+    lay = Layout()
+    b = build_image(lay, [(busybox_base(binary), "gzip"), (busybox_app_layer(), "gzip")],
+                    BUSYBOX_CONFIG, arch="arm64", variant="v8")
+    single(lay, b)
+    out.add("busybox-arm64", lay, [b], "busybox for linux/arm64/v8: busybox's layers and config "
+            "around an arm64 busybox", BUSYBOX_EXPECT)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("outdir")
     ap.add_argument("--busybox", default="/bin/busybox", help="a static busybox binary")
+    ap.add_argument("--busybox-arm64", help="a static arm64 busybox: adds the busybox-arm64 image")
     a = ap.parse_args()
     if os.path.exists(a.outdir) and os.listdir(a.outdir):
         sys.exit(f"make_images.py: {a.outdir} is not empty; give a new or empty directory")
@@ -379,6 +395,8 @@ def main():
                  umoci={"unpack": "fails", "error_contains": "not correct mediatype: " + OCI["zstd"],
                         "why": "umoci 0.4.7 has no zstd support",
                         "reference_layout": "busybox"})
+    if a.busybox_arm64:
+        busybox_arm64(out, a.busybox_arm64)
     bad_images(out)
 
     os.makedirs(out.path("hostile"))

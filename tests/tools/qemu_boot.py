@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Boots a kernel and initramfs under QEMU (x86_64, TCG) and checks its serial console.
+"""Boots a kernel and initramfs under QEMU (x86_64 or aarch64, TCG) and checks its serial console.
 
     qemu_boot.py --kernel K --initrd F [--initrd F ...] --append "CMDLINE" --timeout SECONDS
-                 --log FILE [--expect STRING ...] [--forbid STRING ...]
+                 --log FILE [--arch x86_64|aarch64] [--expect STRING ...] [--forbid STRING ...]
 
 The initrds are concatenated in order into one temporary file, as a boot loader (or the Nitro
 hypervisor with an EIF's ramdisk sections) hands them to the kernel. The guest gets 512 MiB,
@@ -26,7 +26,15 @@ import sys
 import tempfile
 import time
 
-QEMU = "qemu-system-x86_64"
+# Per guest architecture: the QEMU binary, its machine, and the serial console's device name.
+# x86_64: a q35 PC, 16550 UART. aarch64: QEMU's `virt` board (device tree, PSCI for power-off),
+# a Cortex-A57 and its PL011 UART.
+MACHINES = {
+    "x86_64": {"qemu": "qemu-system-x86_64", "machine": ["-M", "q35"], "console": "ttyS0",
+               "package": "qemu-system-x86"},
+    "aarch64": {"qemu": "qemu-system-aarch64", "machine": ["-M", "virt", "-cpu", "cortex-a57"],
+                "console": "ttyAMA0", "package": "qemu-system-arm"},
+}
 KILL_GRACE = 3.0  # seconds reserved within --timeout for SIGTERM then SIGKILL
 
 
@@ -40,6 +48,7 @@ def parse_args():
     p.add_argument("--expect", action="append", default=[], help="must appear on the console")
     p.add_argument("--forbid", action="append", default=[], help="must not appear")
     p.add_argument("--memory", default="512", help="guest memory in MiB (default 512)")
+    p.add_argument("--arch", default="x86_64", choices=sorted(MACHINES), help="guest architecture")
     return p.parse_args()
 
 
@@ -71,10 +80,11 @@ def main():
         if not os.path.isfile(path):
             print(f"qemu_boot: {path}: no such file", file=sys.stderr)
             return 2
-    qemu = shutil.which(QEMU)
+    machine = MACHINES[args.arch]
+    qemu = shutil.which(machine["qemu"])
     if not qemu:
-        print(f"qemu_boot: {QEMU} not found in PATH (Debian: apt-get install qemu-system-x86)",
-              file=sys.stderr)
+        print(f"qemu_boot: {machine['qemu']} not found in PATH "
+              f"(Debian: apt-get install {machine['package']})", file=sys.stderr)
         return 2
     # SIGTERM to the runner (CTest, a CI job) goes through the same cleanup as a timeout.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -87,11 +97,11 @@ def main():
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out)
         cmd = [
-            qemu, "-M", "q35", "-m", args.memory, "-accel", "tcg",
+            qemu, *machine["machine"], "-m", args.memory, "-accel", "tcg",
             "-nodefaults", "-no-user-config", "-nographic", "-monitor", "none",
             "-serial", "stdio", "-nic", "none", "-no-reboot",
             "-kernel", args.kernel, "-initrd", initrd,
-            "-append", f"{args.append} console=ttyS0 panic=-1".strip(),
+            "-append", f"{args.append} console={machine['console']} panic=-1".strip(),
         ]
         start = time.monotonic()
         with open(args.log, "wb") as log:
