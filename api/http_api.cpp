@@ -7,6 +7,7 @@
 #include "api/webhooks/webhook_handler.hpp"
 #include "core/error.hpp"
 #include "server/build_request.hpp"
+#include "server/disk_space.hpp"
 #include "server/service_metrics.hpp"
 
 #include <atomic>
@@ -24,7 +25,11 @@ using server::Role;
 
 constexpr int kRetryAfterSeconds = 10;
 
+// 429 (a limit) and 503 (shutting down, not ready, disk full) are worth retrying: say when.
 void send_problem(httplib::Response& res, const Problem& p) {
+  if (p.status == 429 || p.status == 503) {
+    res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
+  }
   res.status = p.status;
   res.set_content(problem_json(p), "application/problem+json");
 }
@@ -66,7 +71,6 @@ struct HttpApi::Impl {
     if (!draining) {
       return false;
     }
-    res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
     send_problem(res, {503, "shutting_down",
                        "the service is shutting down and takes no new builds; retry after " +
                            std::to_string(kRetryAfterSeconds) + " s (or on another instance)"});
@@ -115,9 +119,6 @@ struct HttpApi::Impl {
     ctx.metrics.add(server::kMetricWebhookDeliveries,
                     {{"source", source}, {"outcome", reply.outcome}});
     if (reply.problem) {
-      if (reply.problem->status == 429) {
-        res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
-      }
       send_problem(res, *reply.problem);
       return;
     }
@@ -196,8 +197,10 @@ struct HttpApi::Impl {
         return;
       } // deleted in the meantime: queue a new one
     }
+    if (auto low = server::check_free_space(ctx.config.data_dir, ctx.config.min_free_bytes)) {
+      throw Error(ErrorCode::NoSpace, "no new builds: " + *low);
+    }
     if (ctx.store.count_queued() >= ctx.config.max_queue) {
-      res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
       send_problem(res, {429, "queue_full",
                          "the build queue is full (" + std::to_string(ctx.config.max_queue) +
                              " queued); retry after " + std::to_string(kRetryAfterSeconds) + " s"});
@@ -295,7 +298,6 @@ struct HttpApi::Impl {
     }
     if (++followers > kMaxFollowers) {
       --followers;
-      res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
       send_problem(res, {429, "too_many_followers",
                          "at most " + std::to_string(kMaxFollowers) +
                              " logs are followed at once; retry, or poll without follow"});
@@ -516,14 +518,21 @@ struct HttpApi::Impl {
       return;
     }
     ctx.store.count_queued();
+    if (auto low = server::check_free_space(ctx.config.data_dir, ctx.config.min_free_bytes)) {
+      send_problem(res, {503, "disk_full", *low});
+      return;
+    }
     const auto probe = ctx.config.data_dir / ".readyz";
-    std::ofstream(probe) << "ok";
-    if (!std::filesystem::exists(probe)) {
+    std::ofstream out(probe);
+    out << "ok";
+    out.close();
+    const bool written = !out.fail() && std::filesystem::exists(probe);
+    std::filesystem::remove(probe);
+    if (!written) {
       send_problem(res, {503, "not_ready",
                          "data directory " + ctx.config.data_dir.string() + " is not writable"});
       return;
     }
-    std::filesystem::remove(probe);
     send_json(res, 200, {{"status", "ready"}});
   }
 
@@ -567,6 +576,7 @@ struct HttpApi::Impl {
       try {
         server::refresh_store_metrics(ctx.metrics, ctx.store, ctx.pool.running());
         server::refresh_registry_metrics(ctx.metrics, ctx.runner.pull_counters());
+        server::refresh_disk_metrics(ctx.metrics, ctx.config.data_dir);
         res.set_content(ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
       } catch (const std::exception& e) {
         send_problem(res, {503, "metrics_unavailable", e.what()});

@@ -25,6 +25,8 @@ int status_for(ErrorCode code) {
     return 429;
   case ErrorCode::Timeout:
     return 504;
+  case ErrorCode::NoSpace:
+    return 503; // the service's disk, not the request: retry later (with Retry-After)
   case ErrorCode::Io:
   case ErrorCode::Internal:
     return 500;
@@ -50,6 +52,8 @@ std::string title_for(int status) {
     return "Unprocessable Content";
   case 429:
     return "Too Many Requests";
+  case 503:
+    return "Service Unavailable";
   case 504:
     return "Gateway Timeout";
   default:

@@ -18,7 +18,7 @@ struct Problem {
 
 // The HTTP status for an error code: invalid_input/unsupported 400, unauthorized 401,
 // not_found 404, cancelled 409, corrupt/digest_mismatch 422, rate_limited 429, timeout 504,
-// io/internal 500.
+// disk_full 503 (with Retry-After), io/internal 500.
 Problem problem_for(const Error& error);
 
 // {"type": "about:blank", "title": …, "status": …, "code": …, "detail": …}

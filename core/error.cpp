@@ -25,6 +25,8 @@ std::string_view error_code_name(ErrorCode code) {
     return "unsupported";
   case ErrorCode::Io:
     return "io";
+  case ErrorCode::NoSpace:
+    return "disk_full";
   case ErrorCode::Cancelled:
     return "cancelled";
   case ErrorCode::Internal:
@@ -35,7 +37,14 @@ std::string_view error_code_name(ErrorCode code) {
 
 void throw_errno(const std::string& what) {
   const int saved = errno;
-  throw Error(ErrorCode::Io, what + ": " + std::strerror(saved));
+  throw Error(code_for(std::error_code(saved, std::generic_category())),
+              what + ": " + std::strerror(saved));
+}
+
+ErrorCode code_for(const std::error_code& ec) {
+  const bool full =
+      ec == std::errc::no_space_on_device || ec == std::error_code(EDQUOT, std::generic_category());
+  return full ? ErrorCode::NoSpace : ErrorCode::Io;
 }
 
 } // namespace oci2eif

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace oci2eif {
 
@@ -24,6 +25,7 @@ enum class ErrorCode {
   DigestMismatch, // content does not match its declared digest
   Unsupported,    // well-formed, but something we deliberately do not handle
   Io,             // the operating system refused a read or write
+  NoSpace,        // a disk (or quota) is full: not the input's fault; retry once space is freed
   Cancelled,      // the operation was stopped on request
   Internal,       // a bug: an invariant did not hold
 };
@@ -40,7 +42,12 @@ private:
   ErrorCode code_;
 };
 
-// Throws Error(ErrorCode::Io, "<what>: <strerror(errno)>"). Call right after a failed syscall.
+// Throws Error(code, "<what>: <strerror(errno)>") right after a failed syscall; the code is
+// NoSpace for ENOSPC and EDQUOT, else Io.
 [[noreturn]] void throw_errno(const std::string& what);
+
+// The code for a failed operating-system call reported as std::error_code (std::filesystem):
+// NoSpace for "no space on device" and "disk quota exceeded", else Io.
+ErrorCode code_for(const std::error_code& ec);
 
 } // namespace oci2eif

@@ -152,7 +152,7 @@ BlobCache::BlobCache(std::filesystem::path dir, std::uint64_t max_bytes, Log log
     std::error_code ec;
     std::filesystem::create_directories(dir_ / sub, ec);
     if (ec) {
-      throw Error(ErrorCode::Io,
+      throw Error(code_for(ec),
                   "cannot create cache directory " + (dir_ / sub).string() + ": " + ec.message());
     }
   }

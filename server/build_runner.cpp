@@ -339,6 +339,10 @@ BuildOutcome BuildRunner::run(const BuildRecord& build, const StopCheck& stop) c
     outcome.state = e.code() == ErrorCode::Cancelled ? BuildState::Cancelled : BuildState::Failed;
     outcome.error_code = error_code_name(e.code());
     outcome.error_message = e.what();
+  } catch (const std::filesystem::filesystem_error& e) {
+    outcome.state = BuildState::Failed;
+    outcome.error_code = error_code_name(code_for(e.code()));
+    outcome.error_message = e.what();
   } catch (const std::exception& e) {
     outcome.state = BuildState::Failed;
     outcome.error_code = "io";

@@ -7,6 +7,7 @@
 #include "server/artifact_store.hpp"
 #include "server/build_request.hpp"
 #include "server/build_runner.hpp"
+#include "server/disk_space.hpp"
 #include "server/json_log.hpp"
 #include "server/service_metrics.hpp"
 #include "server/worker_pool.hpp"
@@ -103,6 +104,13 @@ void run_serve(const server::ServeFlags& flags) {
   options.lease = config.lease;
   options.build_timeout = config.build_timeout;
   options.node = "pid" + std::to_string(::getpid());
+  options.hold = [&config]() -> std::optional<std::string> {
+    try {
+      return server::check_free_space(config.data_dir, config.min_free_bytes);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+  };
   server::WorkerPool pool(
       *store,
       [&](const server::BuildRecord& b, const std::function<void()>& stop) {

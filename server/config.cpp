@@ -271,6 +271,8 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
       c.workers = static_cast<unsigned>(count_at(value, where, 1, 256));
     } else if (key == "max_queue") {
       c.max_queue = count_at(value, where, 1, 1'000'000);
+    } else if (key == "min_free_mb") {
+      c.min_free_bytes = count_at(value, where, 0, 1'000'000) << 20;
     } else if (key == "max_body_bytes") {
       c.max_body_bytes = count_at(value, where, 1024, 64 << 20);
     } else if (key == "max_kernel_upload_bytes") {
@@ -321,7 +323,7 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
       invalid(where, "expected an array");
     } else {
       invalid(where, "unknown key (known: listen, data_dir, kernels, workers, max_queue, "
-                     "max_body_bytes, max_kernel_upload_bytes, lease_seconds, "
+                     "min_free_mb, max_body_bytes, max_kernel_upload_bytes, lease_seconds, "
                      "build_timeout_seconds, shutdown_grace_seconds, "
                      "log_format, tokens, token_file, registry, local_images, signing_keys, "
                      "webhooks)");
@@ -339,6 +341,8 @@ void apply_env(ServeConfig& c, const Environment& env) {
       c.workers = static_cast<unsigned>(parse_count(key, value, 1, 256));
     } else if (key == "OCI2EIF_MAX_QUEUE") {
       c.max_queue = parse_count(key, value, 1, 1'000'000);
+    } else if (key == "OCI2EIF_MIN_FREE_MB") {
+      c.min_free_bytes = parse_count(key, value, 0, 1'000'000) << 20;
     } else if (key == "OCI2EIF_TOKEN_FILE") {
       read_token_file(c, key, value);
     } else if (key == "OCI2EIF_SHUTDOWN_GRACE_SECONDS") {

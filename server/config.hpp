@@ -7,6 +7,7 @@
 //   {"listen": "127.0.0.1:8080", "data_dir": "/var/lib/oci2eif",
 //    "kernels": [{"name": "cloud", "dir": "/srv/kernels/cloud"}],   first = default
 //    "workers": 2, "max_queue": 64, "max_body_bytes": 65536, "lease_seconds": 30,
+//    "min_free_mb": 100,
 //    "max_kernel_upload_bytes": 67108864,
 //    "build_timeout_seconds": 3600, "shutdown_grace_seconds": 30, "log_format": "text" | "json",
 //    "tokens": [{"name": "ci", "token": "…", "role": "read" | "build" | "admin"}],
@@ -24,7 +25,7 @@
 // an API caller cannot make the daemon read arbitrary paths).
 // Token file: one token a line, `ROLE TOKEN [NAME]`; blank lines and `#` comments ignored.
 // Environment: OCI2EIF_LISTEN, OCI2EIF_DATA_DIR, OCI2EIF_KERNEL_DIRS (NAME=DIR,NAME=DIR),
-// OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_TOKEN_FILE, OCI2EIF_LOG_FORMAT,
+// OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_MIN_FREE_MB, OCI2EIF_TOKEN_FILE, OCI2EIF_LOG_FORMAT,
 // OCI2EIF_SHUTDOWN_GRACE_SECONDS, OCI2EIF_INSECURE_REGISTRIES (HOST[:PORT],…),
 // OCI2EIF_REGISTRY_CA, OCI2EIF_REGISTRY_MIRRORS (DOMAIN=URL,…), OCI2EIF_PARALLEL_DOWNLOADS,
 // OCI2EIF_LOCAL_IMAGES (DIR,DIR), OCI2EIF_NITRO_CLI_BLOBS (default
@@ -76,6 +77,8 @@ struct ServeConfig {
   std::vector<KernelDir> kernels; // the first is the default
   unsigned workers = 1;           // default: the number of cores
   std::size_t max_queue = 64;
+  // Below this much free space in data_dir the service takes no new work (disk_space.hpp).
+  std::uint64_t min_free_bytes = std::uint64_t{100} << 20;
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_kernel_upload_bytes = 64 << 20; // POST /v1/kernels (multipart)
   std::chrono::seconds lease{30};

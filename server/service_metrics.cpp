@@ -1,11 +1,15 @@
 #include "server/service_metrics.hpp"
 
+#include "server/disk_space.hpp"
+
 namespace oci2eif::server {
 
 void declare_service_metrics(Metrics& m) {
   m.declare_gauge(kMetricBuilds, "Builds in the job store by state.");
   m.declare_gauge(kMetricQueueDepth, "Builds waiting for a worker.");
   m.declare_gauge(kMetricWorkersBusy, "Builds running in this process.");
+  m.declare_gauge(kMetricDataDirFree,
+                  "Bytes still free for the data directory (below min_free_mb: no new builds).");
   // Seconds: small images build in about a second, large ones in minutes; the timeout is 1 h.
   m.declare_histogram(kMetricBuildDuration,
                       "Wall time of a build attempt, from claim to finish, by final state.",
@@ -28,6 +32,10 @@ void refresh_store_metrics(Metrics& m, JobStore& store, std::size_t workers_busy
   const auto queued = counts.find(BuildState::Queued);
   m.set(kMetricQueueDepth, {}, queued == counts.end() ? 0.0 : static_cast<double>(queued->second));
   m.set(kMetricWorkersBusy, {}, static_cast<double>(workers_busy));
+}
+
+void refresh_disk_metrics(Metrics& m, const std::filesystem::path& data_dir) {
+  m.set(kMetricDataDirFree, {}, static_cast<double>(available_bytes(data_dir)));
 }
 
 void refresh_registry_metrics(Metrics& m, const registry::PullCounters& counters) {

@@ -2,6 +2,7 @@
 //   oci2eif_builds{state}                           gauge, from the job store at scrape time
 //   oci2eif_queue_depth                             gauge, queued builds
 //   oci2eif_workers_busy                            gauge, builds running in this process
+//   oci2eif_data_dir_available_bytes                gauge, free space for the data directory
 //   oci2eif_build_duration_seconds{state}           histogram, one sample per finished attempt
 //   oci2eif_webhook_deliveries_total{source,outcome} counter; outcome: queued, ignored,
 //                                                   duplicate, unauthorized, invalid, error
@@ -18,11 +19,14 @@
 #include "server/job_store.hpp"
 #include "server/metrics.hpp"
 
+#include <filesystem>
+
 namespace oci2eif::server {
 
 inline constexpr const char* kMetricBuilds = "oci2eif_builds";
 inline constexpr const char* kMetricQueueDepth = "oci2eif_queue_depth";
 inline constexpr const char* kMetricWorkersBusy = "oci2eif_workers_busy";
+inline constexpr const char* kMetricDataDirFree = "oci2eif_data_dir_available_bytes";
 inline constexpr const char* kMetricBuildDuration = "oci2eif_build_duration_seconds";
 inline constexpr const char* kMetricWebhookDeliveries = "oci2eif_webhook_deliveries_total";
 inline constexpr const char* kMetricRegistryBytesPulled = "oci2eif_registry_bytes_pulled_total";
@@ -33,6 +37,9 @@ void declare_service_metrics(Metrics& metrics);
 
 // Sets the store-derived gauges (every state, 0 included) just before a scrape.
 void refresh_store_metrics(Metrics& metrics, JobStore& store, std::size_t workers_busy);
+
+// Sets the data directory's free space just before a scrape.
+void refresh_disk_metrics(Metrics& metrics, const std::filesystem::path& data_dir);
 
 // Copies the registry counters into their metrics just before a scrape.
 void refresh_registry_metrics(Metrics& metrics, const registry::PullCounters& counters);

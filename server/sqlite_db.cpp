@@ -44,7 +44,10 @@ int SqliteDb::changes() const {
 }
 
 void SqliteDb::fail(const std::string& what) const {
-  throw Error(ErrorCode::Io, "database " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+  // SQLITE_FULL: the disk (or max_page_count) is full, which the caller may wait out.
+  const bool full = (sqlite3_extended_errcode(db_) & 0xff) == SQLITE_FULL;
+  throw Error(full ? ErrorCode::NoSpace : ErrorCode::Io,
+              "database " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
 }
 
 SqliteStmt::SqliteStmt(SqliteDb& db, std::string_view sql) : db_(db) {

@@ -82,7 +82,9 @@ void WorkerPool::work(const std::string& worker) {
     }
     std::optional<BuildRecord> build;
     try {
-      build = store_.claim(worker, options_.lease);
+      if (!held()) {
+        build = store_.claim(worker, options_.lease);
+      }
     } catch (const std::exception& e) {
       spdlog::error("{}: cannot claim a build: {}", worker, e.what());
     }
@@ -93,6 +95,21 @@ void WorkerPool::work(const std::string& worker) {
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_; });
   }
+}
+
+bool WorkerPool::held() {
+  std::optional<std::string> reason;
+  if (options_.hold) {
+    reason = options_.hold();
+  }
+  std::lock_guard lock(mutex_);
+  if (reason && !holding_) {
+    spdlog::warn("workers take no builds while {}", *reason);
+  } else if (!reason && holding_) {
+    spdlog::info("workers take builds again");
+  }
+  holding_ = reason.has_value();
+  return holding_;
 }
 
 void WorkerPool::run_one(const std::string& worker, const BuildRecord& build) {

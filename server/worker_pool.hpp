@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +30,9 @@ struct WorkerPoolOptions {
   std::chrono::milliseconds build_timeout{3'600'000};
   std::chrono::milliseconds idle_poll{1'000}; // how often an idle worker looks again
   std::string node = "node";                  // prefix of worker ids
+  // When set and it gives a reason, idle workers claim nothing (queued builds stay queued) and
+  // look again after idle_poll; the reason is logged when holding starts and when it ends.
+  std::function<std::optional<std::string>()> hold;
 };
 
 using RunBuild = std::function<BuildOutcome(const BuildRecord&, const std::function<void()>&)>;
@@ -64,6 +68,7 @@ private:
     std::chrono::steady_clock::time_point deadline;
   };
   void work(const std::string& worker);
+  bool held(); // options_.hold gave a reason (logged on change)
   void heartbeat();
   void run_one(const std::string& worker, const BuildRecord& build);
   void forget(const std::string& id); // the build left active_
@@ -74,6 +79,7 @@ private:
   std::vector<std::thread> threads_;
   mutable std::mutex mutex_;
   std::condition_variable wake_; // idle workers
+  bool holding_ = false;         // under mutex_: the last held() gave a reason
   std::condition_variable beat_; // the heartbeat thread
   std::condition_variable idle_; // drain(): the last running build ended
   bool stopping_ = false;

@@ -105,6 +105,18 @@ TEST_SUITE("server::config") {
     CHECK(error_loading(flags).find("--shutdown-grace") != std::string::npos);
   }
 
+  TEST_CASE("min_free_mb: default 100 MiB; file, then environment; 0 turns the floor off") {
+    test::TempDir dir;
+    CHECK(load_serve_config({}, {}).min_free_bytes == std::uint64_t{100} << 20);
+    write_text(dir / "c.json", R"({"min_free_mb": 2048})");
+    ServeFlags flags;
+    flags.config = dir / "c.json";
+    CHECK(load_serve_config(flags, {}).min_free_bytes == std::uint64_t{2048} << 20);
+    CHECK(load_serve_config(flags, {{"OCI2EIF_MIN_FREE_MB", "0"}}).min_free_bytes == 0);
+    write_text(dir / "c.json", R"({"min_free_mb": -1})");
+    CHECK(error_loading(flags).find("c.json: min_free_mb") != std::string::npos);
+  }
+
   TEST_CASE("an invalid setting names its source, key and reason") {
     test::TempDir dir;
     SUBCASE("unknown key in the file") {
