@@ -13,11 +13,11 @@ build_pkgs=(
 # Only for tests and development: a real kernel and QEMU to boot EIFs (and QEMU for aarch64),
 # busybox as the test images' userland, umoci as the independent layer unpacker, the aarch64
 # cross compiler for init, zstd for zstd layers; the registry lab (docker-registry, skopeo,
-# htpasswd, jq, curl); systemd for `systemd-analyze verify` of the deploy unit; file for
-# fetch-arm64-parts.sh.
+# htpasswd, jq, curl); systemd for `systemd-analyze verify` of the deploy unit; python3-yaml to
+# read the Kubernetes manifest; file for fetch-arm64-parts.sh.
 test_pkgs=(
   qemu-system-x86 qemu-system-arm linux-image-cloud-amd64 busybox-static umoci cpio zstd time
-  docker-registry skopeo apache2-utils jq curl systemd file
+  docker-registry skopeo apache2-utils jq curl systemd file python3-yaml
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 if [ "${OCI2EIF_DEPS_MINIMAL:-0}" != "1" ]; then

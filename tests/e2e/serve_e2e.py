@@ -190,10 +190,10 @@ class Daemon:
                 pass
             return e.code, content, e.headers
 
-    def wait(self, build_id, states, timeout=300):
+    def wait(self, build_id, states, timeout=300, token=READ):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            status, b, _ = self.request("GET", "/v1/builds/" + build_id, token=READ)
+            status, b, _ = self.request("GET", "/v1/builds/" + build_id, token=token)
             if status == 200 and b["state"] in states:
                 return b
             time.sleep(0.05)
