@@ -6,14 +6,18 @@ over: the number comes from the ephemeral range, so any client connection opened
 the same number. A CI run failed on exactly that ("bind: address already in use").
 
 So ports come from below the kernel's ephemeral range, where no outgoing connection lands, and
-each is reserved by creating a file with O_EXCL in a directory every suite of this user shares.
-A reservation is never released by the suite; one older than RESERVATION_TTL is stale and may be
-taken again (the range holds thousands of ports, a CI run uses about a hundred).
+each is reserved by a file in a directory every suite of this user shares (only this user's:
+checked), under an flock so that racing suites take turns. A reservation is never released by
+the suite; one older than RESERVATION_TTL is stale and may be taken again (the range holds
+thousands of ports, a CI run uses about a hundred). OCI2EIF_TEST_PORTS=FIRST-LAST narrows the
+range (ports_test.py uses it to make collisions certain if the reservations did not work).
 
   python3 ports.py N    prints the first of N consecutive reserved ports (for reglab/lab.sh)
 """
+import fcntl
 import os
 import random
+import stat
 import socket
 import sys
 import tempfile
@@ -35,7 +39,11 @@ def ephemeral_range():
 
 
 def candidate_range(count):
-    """[first, last] to draw a base from: below the ephemeral range, else above it."""
+    """[first, last] to draw a base from: OCI2EIF_TEST_PORTS, else below the ephemeral range,
+    else above it."""
+    if os.environ.get("OCI2EIF_TEST_PORTS"):
+        first, last = (int(v) for v in os.environ["OCI2EIF_TEST_PORTS"].split("-"))
+        return first, last - count + 1
     low, high = ephemeral_range()
     if low - LOWEST >= 1000 + count:
         return LOWEST, low - count
@@ -45,13 +53,21 @@ def candidate_range(count):
 
 
 def reservation_dir():
+    """This user's reservation directory: a real directory (not a symlink), owned by us, 0700."""
     path = os.path.join(tempfile.gettempdir(), "oci2eif-test-ports-%d" % os.getuid())
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise SystemExit("ports.py: %s is not a private directory of this user" % path)
     return path
 
 
 def reserve(directory, port):
-    """True when this call now owns `port` (a fresh O_EXCL file, or a stale one replaced)."""
+    """True when this call now owns `port` (a fresh O_EXCL file, or a stale one replaced).
+    Called under the directory's lock, so check-then-replace of a stale file is safe."""
     path = os.path.join(directory, str(port))
     try:
         if time.time() - os.stat(path).st_mtime > RESERVATION_TTL:
@@ -80,6 +96,12 @@ def free_ports(count):
     first, last = candidate_range(count)
     directory = reservation_dir()
     rng = random.SystemRandom()
+    with open(os.path.join(directory, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return draw(directory, rng, first, last, count)
+
+
+def draw(directory, rng, first, last, count):
     for _ in range(ATTEMPTS):
         base = rng.randint(first, last)
         # Ports reserved before a failure stay reserved (until the TTL): harmless, and a port

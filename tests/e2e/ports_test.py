@@ -4,6 +4,7 @@ range, reserved, bindable, and never handed out twice, even to processes racing 
 
 usage: ports_test.py
 """
+import contextlib
 import os
 import socket
 import subprocess
@@ -42,16 +43,24 @@ def main():
         ports.candidate_range = real_range
         check("a listening port is not handed out", "no 1 consecutive free ports" in str(got), got)
 
-    # Four processes at once (as CTest -j runs suites) never share a port.
-    procs = [subprocess.Popen([sys.executable, os.path.join(HERE, "ports.py"), "9"],
-                              stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    # Eight processes at once, each taking 5 single ports from a window of 60: if reservations
+    # did not hold across processes, 40 random picks from 60 would all but surely collide.
+    base = ports.free_ports(60)  # a window nobody else uses or will be handed
+    window = dict(os.environ, OCI2EIF_TEST_PORTS="%d-%d" % (base, base + 59))
+    for p in range(base, base + 60):  # hand the window back to the racers
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(ports.reservation_dir(), str(p)))
+    racer = "import ports; print(' '.join(str(ports.free_port()) for _ in range(5)))"
+    procs = [subprocess.Popen([sys.executable, "-c", racer], cwd=HERE, env=window,
+                              stdout=subprocess.PIPE, text=True) for _ in range(8)]
     racing = []
     for p in procs:
-        out, _ = p.communicate(timeout=60)
-        check("ports.py exits 0", p.returncode == 0, p.returncode)
-        racing += [int(out) + i for i in range(9)]
-    check("racing processes get disjoint ports",
-          len(set(racing + handed)) == len(racing + handed))
+        out, _ = p.communicate(timeout=120)
+        check("a racing process gets its ports", p.returncode == 0, p.returncode)
+        racing += [int(v) for v in out.split()]
+    check("40 ports taken by 8 racing processes are all different and inside the window",
+          len(racing) == 40 and len(set(racing)) == 40 and all(base <= p < base + 60 for p in racing),
+          sorted(racing))
 
     # A stale reservation (older than the TTL) is taken again; a fresh one is not.
     stale = os.path.join(ports.reservation_dir(), str(handed[0]))
