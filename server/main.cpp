@@ -70,8 +70,8 @@ void add_image_options(CLI::App* cmd, cli::BuildOptions& o) {
   cmd->add_option("--oci-archive", o.oci_archive, "oci-archive tarball, FILE[:TAG]");
   cmd->add_option("--docker-archive", o.docker_archive, "docker save tarball, FILE[:TAG]");
   cmd->add_option("--arch", o.arch,
-                  "Enclave architecture: x86_64 or aarch64 (default: the --kernel-dir "
-                  "bundle's, else x86_64)");
+                  "Enclave architecture: x86_64 or aarch64 (default: x86_64, or aarch64 for "
+                  "a --kernel-dir bundle with an Image)");
   cmd->add_option("--platform", o.platform,
                   "Image platform, os/arch[/variant] (default: from --arch)");
   cmd->add_option("--scratch-dir", o.scratch_dir, "Empty directory for temporary files");

@@ -86,8 +86,6 @@ def main():
         if check("describe validates the aarch64 EIF", extracted, detail):
             check("the aarch64 EIF boots under qemu-system-aarch64 and its app prints "
                   + "; ".join(expect), booted, detail)
-        check("the arm64 image's expected run is the x86_64 busybox image's",
-              expect == busybox_console(images), (expect, busybox_console(images)))
 
         other = tempfile.mkdtemp(dir=work)
         env = dict(os.environ, TZ="Pacific/Kiritimati", LC_ALL="C.UTF-8", TMPDIR=other)

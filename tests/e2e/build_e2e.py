@@ -92,10 +92,17 @@ def test_aarch64(e):
         f.write(b"arm64 kernel stand-in")
     e.counter += 1
     out = os.path.join(e.work, "arm.eif")
-    r = run([e.bin, "build", "--oci-layout", e.layout("multiarch"), "--arch", "aarch64",
+    # No --arch: a bundle with only an Image is an aarch64 bundle.
+    r = run([e.bin, "build", "--oci-layout", e.layout("multiarch"),
              "--kernel-dir", bundle, "--output", out, "--rootfs-listing", out + ".txt"])
-    if not check("multiarch builds for aarch64", r.returncode == 0, r.stderr):
+    if not check("multiarch builds for aarch64, the arch taken from the Image-only bundle",
+                 r.returncode == 0, r.stderr):
         return
+    x86 = run([e.bin, "build", "--oci-layout", e.layout("multiarch"), "--arch", "x86_64",
+               "--kernel-dir", bundle, "--output", out + ".x86"])
+    check("an explicit --arch x86_64 wins over the bundle, and then its bzImage is missing",
+          x86.returncode == 1 and "has no bzImage (the x86_64 kernel)" in x86.stderr
+          and not os.path.exists(out + ".x86"), x86.stderr)
     d = run([e.bin, "describe", "--json", out, "--extract", out + ".x"])
     info = json.loads(d.stdout)
     boot = open(os.path.join(out + ".x", "ramdisk-0"), "rb").read()
