@@ -11,6 +11,7 @@
 #include "server/service_metrics.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <fcntl.h>
 #include <fstream>
 #include <httplib.h>
@@ -65,6 +66,7 @@ struct HttpApi::Impl {
   httplib::Server http;
   std::vector<ApiRoute> table;
   std::atomic<bool> draining{false};
+  std::atomic<std::uint64_t> probes{0}; // /readyz probe file names
 
   // True (and the 503 sent) while the service shuts down: it takes no new builds.
   bool refuse_if_draining(httplib::Response& res) {
@@ -112,6 +114,9 @@ struct HttpApi::Impl {
     } catch (const Error& e) {
       reply.problem = problem_for(e);
       reply.outcome = "error";
+    } catch (const std::filesystem::filesystem_error& e) {
+      reply.problem = problem_for(e);
+      reply.outcome = "error";
     } catch (const std::exception& e) {
       reply.problem = Problem{500, "internal", e.what()};
       reply.outcome = "error";
@@ -143,6 +148,8 @@ struct HttpApi::Impl {
         }
         handler(req, res);
       } catch (const Error& e) {
+        send_problem(res, problem_for(e));
+      } catch (const std::filesystem::filesystem_error& e) {
         send_problem(res, problem_for(e));
       } catch (const std::exception& e) {
         send_problem(res, {500, "internal", e.what()});
@@ -488,6 +495,9 @@ struct HttpApi::Impl {
                          "a kernel named '" + *name + "' already exists; delete it first"});
       return;
     }
+    if (auto low = server::check_free_space(ctx.config.data_dir, ctx.config.min_free_bytes)) {
+      throw Error(ErrorCode::NoSpace, "no kernel uploads: " + *low);
+    }
     const server::KernelInfo k = ctx.runner.add_kernel(*name, upload);
     res.set_header("Location", "/v1/kernels/" + k.name);
     send_json(res, 201, kernel_view(k));
@@ -522,7 +532,8 @@ struct HttpApi::Impl {
       send_problem(res, {503, "disk_full", *low});
       return;
     }
-    const auto probe = ctx.config.data_dir / ".readyz";
+    // One file per probe: concurrent probes must not remove each other's.
+    const auto probe = ctx.config.data_dir / (".readyz-" + std::to_string(++probes));
     std::ofstream out(probe);
     out << "ok";
     out.close();

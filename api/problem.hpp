@@ -2,6 +2,7 @@
 // ErrorCode's name, or an API-specific one such as "unknown_field") and a precise `detail`.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 namespace oci2eif {
@@ -20,6 +21,8 @@ struct Problem {
 // not_found 404, cancelled 409, corrupt/digest_mismatch 422, rate_limited 429, timeout 504,
 // disk_full 503 (with Retry-After), io/internal 500.
 Problem problem_for(const Error& error);
+// A std::filesystem failure: disk_full (503) for "no space"/"quota exceeded", else io (500).
+Problem problem_for(const std::filesystem::filesystem_error& error);
 
 // {"type": "about:blank", "title": …, "status": …, "code": …, "detail": …}
 std::string problem_json(const Problem& problem);

@@ -348,13 +348,14 @@ BuildOutcome BuildRunner::run(const BuildRecord& build, const StopCheck& stop) c
     outcome.error_code = "io";
     outcome.error_message = e.what();
   }
+  // Scratch first: on a full disk, the space it frees lets the last log line be written.
+  std::error_code ec;
+  std::filesystem::remove_all(data_dir_ / "scratch" / build.id, ec);
   log << (outcome.state == BuildState::Succeeded
               ? "succeeded"
               : outcome.error_code + ": " + outcome.error_message)
       << "\n"
       << std::flush;
-  std::error_code ec;
-  std::filesystem::remove_all(data_dir_ / "scratch" / build.id, ec);
   return outcome;
 }
 

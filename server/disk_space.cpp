@@ -37,6 +37,9 @@ std::optional<std::string> low_space_reason(const std::filesystem::path& dir,
 
 std::optional<std::string> check_free_space(const std::filesystem::path& dir,
                                             std::uint64_t min_free_bytes) {
+  if (min_free_bytes == 0) {
+    return std::nullopt; // off: not even a statvfs that could fail
+  }
   return low_space_reason(dir, available_bytes(dir), min_free_bytes);
 }
 

@@ -10,6 +10,15 @@ namespace {
 // How long a writer waits for another connection's write lock before giving up.
 constexpr int kBusyTimeoutMs = 10000;
 
+// A full disk reaches SQLite as SQLITE_FULL, or as an I/O error (a failed write, a WAL shared
+// memory file that cannot grow, a journal that cannot be created) whose errno says so.
+ErrorCode code_of(sqlite3* db) {
+  if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL) {
+    return ErrorCode::NoSpace;
+  }
+  return code_for(std::error_code(sqlite3_system_errno(db), std::generic_category()));
+}
+
 } // namespace
 
 SqliteDb::SqliteDb(const std::string& path) : path_(path) {
@@ -18,9 +27,10 @@ SqliteDb::SqliteDb(const std::string& path) : path_(path) {
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    const ErrorCode code = db_ ? code_of(db_) : ErrorCode::Io;
     sqlite3_close(db_);
     db_ = nullptr;
-    throw Error(ErrorCode::Io, "cannot open database " + path + ": " + message);
+    throw Error(code, "cannot open database " + path + ": " + message);
   }
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   exec("PRAGMA journal_mode=WAL");
@@ -44,10 +54,7 @@ int SqliteDb::changes() const {
 }
 
 void SqliteDb::fail(const std::string& what) const {
-  // SQLITE_FULL: the disk (or max_page_count) is full, which the caller may wait out.
-  const bool full = (sqlite3_extended_errcode(db_) & 0xff) == SQLITE_FULL;
-  throw Error(full ? ErrorCode::NoSpace : ErrorCode::Io,
-              "database " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+  throw Error(code_of(db_), "database " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
 }
 
 SqliteStmt::SqliteStmt(SqliteDb& db, std::string_view sql) : db_(db) {

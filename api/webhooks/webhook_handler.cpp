@@ -4,6 +4,7 @@
 #include "api/webhooks/signature.hpp"
 #include "core/error.hpp"
 #include "server/build_request.hpp"
+#include "server/disk_space.hpp"
 
 namespace oci2eif::api::webhooks {
 namespace {
@@ -103,6 +104,11 @@ WebhookReply WebhookHandler::handle(const WebhookDelivery& d) {
     } catch (const Error& e) {
       return problem(400, "invalid_payload",
                      "push of " + push.repository + ":" + push.tag + ": " + e.what(), "invalid");
+    }
+    if (auto low = server::check_free_space(config_.data_dir, config_.min_free_bytes)) {
+      return problem(503, "disk_full",
+                     "push of " + push.repository + ":" + push.tag + ": no new builds: " + *low,
+                     "disk_full");
     }
     if (store_.count_queued() >= config_.max_queue) {
       WebhookReply full = problem(429, "queue_full",

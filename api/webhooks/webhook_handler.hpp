@@ -29,7 +29,7 @@ struct WebhookReply {
   int status = 200;               // 202 when a build was queued, else 200
   nlohmann::json body;            // {"queued": [{id, image, links}], "ignored": n, "duplicates": n}
   std::string outcome; // for metrics: queued, ignored, duplicate, disabled, unauthorized,
-                       // invalid, queue_full
+                       // invalid, queue_full, disk_full
 };
 
 class WebhookHandler {

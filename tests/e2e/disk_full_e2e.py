@@ -16,6 +16,7 @@ usage: disk_full_e2e.py OCI2EIF_BINARY   (root, the Debian cloud kernel)
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,10 @@ def check_serve(binary, work, images, kernel):
                                           token=READ, raw=True)
             check("the failed build publishes no image.eif", status == 404, status)
         check("no temporary file is left in the data directory", leftovers(mnt) == [], leftovers(mnt))
+        scratch = os.path.join(mnt, "data", "scratch")
+        check("the failed build's scratch directory is gone",
+              not os.path.exists(scratch) or os.listdir(scratch) == [],
+              os.listdir(scratch) if os.path.exists(scratch) else None)
 
         # Below the floor.
         fill_to(mnt, filler, FLOOR_MB * MIB // 2)
@@ -176,6 +181,8 @@ def main():
     binary = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
         raise SystemExit("disk_full_e2e: needs root to mount tmpfs file systems")
+    # CTest's timeout sends SIGTERM: exit through the finally blocks, which unmount.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     work = tempfile.mkdtemp(prefix="disk-full-e2e-")
     try:
         images = make_test_images(os.path.join(work, "images"))

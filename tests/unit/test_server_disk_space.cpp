@@ -1,5 +1,6 @@
 // A full disk: errno and SQLite's SQLITE_FULL become ErrorCode::NoSpace ("disk_full"), the
 // free-space floor, and workers that leave queued builds queued while below it.
+#include "api/problem.hpp"
 #include "core/error.hpp"
 #include "server/disk_space.hpp"
 #include "server/job_store.hpp"
@@ -41,6 +42,20 @@ TEST_SUITE("server::disk_space") {
             errno = ENOSPC;
             throw_errno("cannot write /data/x");
           }) == "cannot write /data/x: No space left on device");
+  }
+
+  TEST_CASE("the API answers a std::filesystem 'no space' failure 503 disk_full, others 500 io") {
+    const auto full = api::problem_for(
+        std::filesystem::filesystem_error("cannot create directory", "/data/kernels/k",
+                                          std::make_error_code(std::errc::no_space_on_device)));
+    CHECK(full.status == 503);
+    CHECK(full.code == "disk_full");
+    CHECK(full.detail.find("/data/kernels/k") != std::string::npos);
+    const auto denied = api::problem_for(std::filesystem::filesystem_error(
+        "cannot create directory", std::make_error_code(std::errc::permission_denied)));
+    CHECK(denied.status == 500);
+    CHECK(denied.code == "io");
+    CHECK(api::problem_for(Error(ErrorCode::NoSpace, "x")).status == 503);
   }
 
   TEST_CASE("the floor: below it a reason naming the directory and both sizes, else none") {
