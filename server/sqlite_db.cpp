@@ -11,12 +11,17 @@ namespace {
 constexpr int kBusyTimeoutMs = 10000;
 
 // A full disk reaches SQLite as SQLITE_FULL, or as an I/O error (a failed write, a WAL shared
-// memory file that cannot grow, a journal that cannot be created) whose errno says so.
+// memory file that cannot grow, a journal that cannot be created) whose errno says so. The
+// errno is only current after those two kinds of error.
 ErrorCode code_of(sqlite3* db) {
-  if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL) {
+  const int primary = sqlite3_extended_errcode(db) & 0xff;
+  if (primary == SQLITE_FULL) {
     return ErrorCode::NoSpace;
   }
-  return code_for(std::error_code(sqlite3_system_errno(db), std::generic_category()));
+  if (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) {
+    return code_for(std::error_code(sqlite3_system_errno(db), std::generic_category()));
+  }
+  return ErrorCode::Io;
 }
 
 } // namespace

@@ -80,6 +80,10 @@ WebhookReply WebhookHandler::handle(const WebhookDelivery& d) {
   WebhookReply reply;
   nlohmann::json queued = nlohmann::json::array();
   std::size_t ignored = parsed.ignored, duplicates = 0;
+  // Read once: the first push that would be queued gets the 503, before anything is queued.
+  const auto low = parsed.pushes.empty()
+                       ? std::nullopt
+                       : server::check_free_space(config_.data_dir, config_.min_free_bytes);
   for (const PushEvent& push : parsed.pushes) {
     const server::WebhookRule* rule =
         server::match_webhook_rule(config_.webhooks, push.repository, push.tag);
@@ -105,7 +109,7 @@ WebhookReply WebhookHandler::handle(const WebhookDelivery& d) {
       return problem(400, "invalid_payload",
                      "push of " + push.repository + ":" + push.tag + ": " + e.what(), "invalid");
     }
-    if (auto low = server::check_free_space(config_.data_dir, config_.min_free_bytes)) {
+    if (low) {
       return problem(503, "disk_full",
                      "push of " + push.repository + ":" + push.tag + ": no new builds: " + *low,
                      "disk_full");

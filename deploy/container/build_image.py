@@ -13,7 +13,8 @@ No shell, no package manager.
 
 Two layers (libraries and system files; then oci2eif), every entry owned by root except the
 data directory, every time SOURCE_DATE_EPOCH (default 0), sorted, gzip without a timestamp: the
-same install tree and libraries give the same image digest, whatever the umask, TZ or cwd.
+same install tree and libraries give the same image digest, whatever the umask, TZ or cwd. (The
+gzip bytes come from Python's zlib: the same digest needs the same Python/zlib, e.g. Debian 12's.)
 
 The image's architecture is this machine's (amd64 on x86_64, arm64 on aarch64).
 """
@@ -109,7 +110,7 @@ def copy_host_path(tree, path):
         if i < len(parts):
             tree.add_dir(here[1:])
     with open(path, "rb") as f:
-        tree.add_file(path[1:], f.read(), 0o755 if os.access(path, os.X_OK) else 0o644)
+        tree.add_file(path[1:], f.read(), 0o755 if os.stat(path).st_mode & 0o111 else 0o644)
 
 
 def shared_libraries(binary):

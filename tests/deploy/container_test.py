@@ -10,8 +10,12 @@
 - The image's default configuration, without its token file, refuses to start and says why.
 - The image, unpacked by umoci, runs like the manifest runs it: chroot as user 10001, the root
   file system read-only, tmpfs at /tmp and at the data volume, the ConfigMap's config.json and
-  the Secret's tokens at their mount paths. It answers /healthz and /readyz, builds busybox with
-  the Secret's build token to the build tree's PCRs, and exits 0 on SIGTERM.
+  the Secret's tokens (placeholders filled in) at their mount paths. It answers /healthz and
+  /readyz, builds busybox with the build token to the build tree's PCRs, and exits 0 on SIGTERM.
+- The Secret as shipped (placeholder tokens) is refused.
+
+CTest runs it in its own mount and PID namespaces (unshare), so that even a SIGKILL on timeout
+leaves no mount and no daemon behind.
 
 usage: container_test.py BUILD_DIR   (root, Debian's python3 with python3-yaml, umoci, the
                                       Debian cloud kernel)
@@ -119,7 +123,7 @@ def prepare_rootfs(rootfs, docs, mounts, kernel, images, mounted):
         with open(rootfs + path, "w") as f:
             f.write(text)
     put(os.path.join(mounts["config"], "config.json"), docs["ConfigMap"]["data"]["config.json"])
-    put(os.path.join(mounts["tokens"], "tokens"), docs["Secret"]["stringData"]["tokens"])
+    put(os.path.join(mounts["tokens"], "tokens"), filled_secret(docs))
     shutil.copytree(kernel, rootfs + "/srv/kernel")
     shutil.copytree(os.path.join(images, "busybox"), rootfs + "/srv/images/busybox")
     for d in ("/proc", "/dev"):
@@ -151,26 +155,45 @@ def unmount_all(mounted, work):
 
 
 def in_image(rootfs, *argv):
-    """The image's binary as the pod runs it: user 10001, a bare environment."""
-    return ["env", "-i", "PATH=/usr/bin", "DOCKER_CONFIG=/etc/oci2eif/docker",
+    """The image's binary as the pod runs it: user 10001, a bare environment (plus the
+    sanitizer options of the ASan+UBSan pass, for a sanitized binary)."""
+    sanitizers = ["%s=%s" % (k, v) for k, v in sorted(os.environ.items()) if k.endswith("SAN_OPTIONS")]
+    return ["env", "-i", "PATH=/usr/bin", "DOCKER_CONFIG=/etc/oci2eif/docker", *sanitizers,
             shutil.which("chroot"), "--userspec=10001:10001", rootfs, "/usr/bin/oci2eif", *argv]
 
 
-def token_of(docs, role):
+# What an operator puts in place of the Secret's placeholders.
+TOKENS = {"build": "container-test-build-" + os.urandom(8).hex(),
+          "read": "container-test-read-" + os.urandom(8).hex()}
+
+
+def filled_secret(docs):
+    """The Secret's token file with each role's placeholder replaced by TOKENS[role]."""
+    lines = []
     for line in docs["Secret"]["stringData"]["tokens"].splitlines():
         f = line.split()
-        if f and f[0] == role:
-            return f[1]
-    return None
+        lines.append(" ".join([f[0], TOKENS[f[0]]] + f[2:]) if f and f[0] in TOKENS else line)
+    return "\n".join(lines) + "\n"
 
 
-def check_runs(work, rootfs, docs, mounts, reference_pcrs):
+def check_refusals(rootfs, docs):
+    """The image's default config refuses to start without its token file, and with the
+    manifest's Secret as shipped (placeholder tokens); both say why."""
     port = free_port()
-    r = run(in_image(rootfs, "serve", "--config", "/etc/oci2eif/config.json", "--listen",
-                     "127.0.0.1:%d" % port), timeout=30)
+    argv = ("serve", "--config", "/etc/oci2eif/config.json", "--listen", "127.0.0.1:%d" % port)
+    r = run(in_image(rootfs, *argv), timeout=60)
     check("the image's default config without its token file refuses to start, naming the file",
           r.returncode != 0 and "/etc/oci2eif/tokens" in r.stderr, (r.returncode, r.stderr[-400:]))
+    with open(rootfs + "/etc/oci2eif/tokens", "w") as f:
+        f.write(docs["Secret"]["stringData"]["tokens"])
+    r = run(in_image(rootfs, *argv), timeout=60)
+    check("the manifest's Secret as shipped is refused: its placeholders are too short",
+          r.returncode != 0 and "shorter than 16 characters" in r.stderr, (r.returncode, r.stderr[-400:]))
+    os.unlink(rootfs + "/etc/oci2eif/tokens")
 
+
+def check_runs(work, rootfs, mounts, reference_pcrs):
+    port = free_port()
     daemon = serve_e2e.Daemon("unused", work, "unused", port)
     daemon.cmd = in_image(rootfs, "serve", "--config", os.path.join(mounts["config"], "config.json"),
                           "--listen", "127.0.0.1:%d" % port, "--kernel-dir", "cloud=/srv/kernel",
@@ -181,8 +204,8 @@ def check_runs(work, rootfs, docs, mounts, reference_pcrs):
               daemon.request("GET", "/readyz", token=None)[0] == 200)
         status, b, _ = daemon.request("POST", "/v1/builds",
                                       {"image": "oci-layout:/srv/images/busybox:latest"},
-                                      token=token_of(docs, "build"))
-        done = (daemon.wait(b["id"], ("succeeded", "failed"), token=token_of(docs, "read"))
+                                      token=TOKENS["build"])
+        done = (daemon.wait(b["id"], ("succeeded", "failed"), token=TOKENS["read"])
                 if status == 202 else None)
         if not check("the Secret's build token builds busybox in the image, read-only root and all",
                      done is not None and done["state"] == "succeeded", (status, b, done)):
@@ -201,9 +224,10 @@ def main():
     build_dir = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
         raise SystemExit("container_test: needs root (chroot, mounts)")
-    # CTest's timeout sends SIGTERM: exit through the finally blocks, which unmount.
+    # SIGTERM (a person, a CI job) exits through the finally blocks, which unmount. CTest's own
+    # timeout kills outright: CMakeLists runs this in private mount and PID namespaces for that.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    work = tempfile.mkdtemp(prefix="oci2eif-container-")
+    work = os.path.realpath(tempfile.mkdtemp(prefix="oci2eif-container-"))
     mounted = []
     try:
         prefix = os.path.join(work, "prefix")
@@ -233,8 +257,9 @@ def main():
                  "--kernel-dir", kernel, "--output", os.path.join(work, "reference.eif")])
         reference = json.loads(r.stdout)["Measurements"] if r.returncode == 0 else {}
         rootfs = os.path.join(bundle, "rootfs")
+        check_refusals(rootfs, docs)
         prepare_rootfs(rootfs, docs, mounts, kernel, images, mounted)
-        check_runs(work, rootfs, docs, mounts, reference)
+        check_runs(work, rootfs, mounts, reference)
     finally:
         if unmount_all(mounted, work):
             remove_work(work)

@@ -181,7 +181,8 @@ def main():
     binary = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
         raise SystemExit("disk_full_e2e: needs root to mount tmpfs file systems")
-    # CTest's timeout sends SIGTERM: exit through the finally blocks, which unmount.
+    # SIGTERM (a person, a CI job) exits through the finally blocks, which unmount. CTest's own
+    # timeout kills outright: CMakeLists runs this in private mount and PID namespaces for that.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     work = tempfile.mkdtemp(prefix="disk-full-e2e-")
     try:
