@@ -187,7 +187,8 @@ void add_serve(CLI::App& app, server::ServeFlags& o) {
 
 int main(int argc, char** argv) {
   CLI::App app{"oci2eif: build and inspect AWS Nitro Enclave image files (EIF)", "oci2eif"};
-  app.set_version_flag("--version-info", std::string("oci2eif ") + kVersion);
+  // --version, as users of nitro-cli and most tools expect; --version-info, the older name.
+  app.set_version_flag("--version,--version-info", std::string("oci2eif ") + kVersion);
   app.require_subcommand(1);
   cli::AssembleOptions assemble;
   cli::DescribeOptions describe;

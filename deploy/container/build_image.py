@@ -172,7 +172,7 @@ class Layout:
 
 
 def version_of(binary):
-    r = subprocess.run([binary, "--version-info"], capture_output=True, text=True, check=True)
+    r = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
     return r.stdout.split()[-1]
 
 

@@ -39,6 +39,15 @@ SOURCE_DATE_EPOCH=1704067200 "$bin" assemble --kernel "$in/kernel.bin" --cmdline
   --ramdisk "$in/ramdisk-bootstrap.cpio" --output "$work/d.eif" >/dev/null 2>&1
 expect "SOURCE_DATE_EPOCH gives vector D's bytes" "$(sha256sum <"$work/d.eif" | cut -d' ' -f1)" "$(vector "d['d']['sha256']")"
 
+# --version: the program's version, as CMakeLists.txt declares it; a subcommand's --version is
+# still the image version that goes into the metadata (eif_build's flag).
+project_version=$(sed -n 's/^project(oci2eif VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")
+expect "--version prints the project's version" "$("$bin" --version)" "oci2eif $project_version"
+"$bin" assemble "${common[@]}" --ramdisk "$in/ramdisk-bootstrap.cpio" --version 7.7 \
+  --output "$work/v.eif" >/dev/null
+expect "assemble --version sets ImageVersion" \
+  "$("$bin" describe --json "$work/v.eif" | python3 -c "import json,sys; print(json.load(sys.stdin)['ImageVersion'])")" "7.7"
+
 # describe: nitro-cli JSON, and a precise non-zero exit on a broken file.
 "$bin" describe --json "$vectors/vector-c.eif" >"$work/c.json"
 expect "describe reports PCR8" "$(python3 -c "import json; print(json.load(open('$work/c.json'))['Measurements']['PCR8'])")" \
