@@ -124,6 +124,7 @@ def prepare_rootfs(rootfs, docs, mounts, kernel, images, mounted):
             f.write(text)
     put(os.path.join(mounts["config"], "config.json"), docs["ConfigMap"]["data"]["config.json"])
     put(os.path.join(mounts["tokens"], "tokens"), filled_secret(docs))
+    put(SHIPPED_TOKENS, docs["Secret"]["stringData"]["tokens"])
     shutil.copytree(kernel, rootfs + "/srv/kernel")
     shutil.copytree(os.path.join(images, "busybox"), rootfs + "/srv/images/busybox")
     for d in ("/proc", "/dev"):
@@ -154,11 +155,11 @@ def unmount_all(mounted, work):
         return not any(line.split()[1].startswith(work + "/") for line in f)
 
 
-def in_image(rootfs, *argv):
-    """The image's binary as the pod runs it: user 10001, a bare environment (plus the
-    sanitizer options of the ASan+UBSan pass, for a sanitized binary)."""
+def in_image(rootfs, *argv, env=()):
+    """The image's binary as the pod runs it: user 10001, a bare environment (plus `env`, and
+    the sanitizer options of the ASan+UBSan pass, for a sanitized binary)."""
     sanitizers = ["%s=%s" % (k, v) for k, v in sorted(os.environ.items()) if k.endswith("SAN_OPTIONS")]
-    return ["env", "-i", "PATH=/usr/bin", "DOCKER_CONFIG=/etc/oci2eif/docker", *sanitizers,
+    return ["env", "-i", "PATH=/usr/bin", "DOCKER_CONFIG=/etc/oci2eif/docker", *env, *sanitizers,
             shutil.which("chroot"), "--userspec=10001:10001", rootfs, "/usr/bin/oci2eif", *argv]
 
 
@@ -176,20 +177,21 @@ def filled_secret(docs):
     return "\n".join(lines) + "\n"
 
 
-def check_refusals(rootfs, docs):
-    """The image's default config refuses to start without its token file, and with the
-    manifest's Secret as shipped (placeholder tokens); both say why."""
-    port = free_port()
-    argv = ("serve", "--config", "/etc/oci2eif/config.json", "--listen", "127.0.0.1:%d" % port)
-    r = run(in_image(rootfs, *argv), timeout=60)
+SHIPPED_TOKENS = "/etc/oci2eif/shipped/tokens"  # the manifest's Secret, placeholders and all
+
+
+def check_refusals(rootfs, mounts):
+    """The image's default config refuses to start without its token file, and the manifest's
+    Secret as shipped (placeholder tokens) is refused; both say why. (Run in the prepared root:
+    a sanitized binary needs /proc even to fail.)"""
+    listen = ("--listen", "127.0.0.1:%d" % free_port())
+    r = run(in_image(rootfs, "serve", "--config", "/etc/oci2eif/config.json", *listen), timeout=60)
     check("the image's default config without its token file refuses to start, naming the file",
           r.returncode != 0 and "/etc/oci2eif/tokens" in r.stderr, (r.returncode, r.stderr[-400:]))
-    with open(rootfs + "/etc/oci2eif/tokens", "w") as f:
-        f.write(docs["Secret"]["stringData"]["tokens"])
-    r = run(in_image(rootfs, *argv), timeout=60)
+    r = run(in_image(rootfs, "serve", "--config", os.path.join(mounts["config"], "config.json"),
+                     *listen, env=["OCI2EIF_TOKEN_FILE=" + SHIPPED_TOKENS]), timeout=60)
     check("the manifest's Secret as shipped is refused: its placeholders are too short",
           r.returncode != 0 and "shorter than 16 characters" in r.stderr, (r.returncode, r.stderr[-400:]))
-    os.unlink(rootfs + "/etc/oci2eif/tokens")
 
 
 def check_runs(work, rootfs, mounts, reference_pcrs):
@@ -257,8 +259,8 @@ def main():
                  "--kernel-dir", kernel, "--output", os.path.join(work, "reference.eif")])
         reference = json.loads(r.stdout)["Measurements"] if r.returncode == 0 else {}
         rootfs = os.path.join(bundle, "rootfs")
-        check_refusals(rootfs, docs)
         prepare_rootfs(rootfs, docs, mounts, kernel, images, mounted)
+        check_refusals(rootfs, mounts)
         check_runs(work, rootfs, mounts, reference)
     finally:
         if unmount_all(mounted, work):
