@@ -2,12 +2,10 @@
 // ErrorCode's name, or an API-specific one such as "unknown_field") and a precise `detail`.
 #pragma once
 
+#include "core/error.hpp"
+
 #include <filesystem>
 #include <string>
-
-namespace oci2eif {
-class Error;
-}
 
 namespace oci2eif::api {
 

@@ -8,7 +8,7 @@ thresholds, just figures.
 
 Needs GNU time (Debian package `time`).
 
-usage: bench/bench_assemble.py [--oci2eif build/server/oci2eif] [--size-mib 1024] [--runs 3]
+usage: bench/bench_assemble.py [--oci2eif build/cli/oci2eif] [--size-mib 1024] [--runs 3]
 """
 import argparse
 import os
@@ -33,7 +33,7 @@ def measure(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--oci2eif", default=os.path.join(ROOT, "build", "server", "oci2eif"))
+    ap.add_argument("--oci2eif", default=os.path.join(ROOT, "build", "cli", "oci2eif"))
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()

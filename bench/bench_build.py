@@ -30,7 +30,7 @@ Run as root (umoci unpack keeps owners only as root). Needs GNU time (Debian pac
 umoci and cpio. Everything is written under one temp dir in /tmp, removed at the end, also on
 failure or SIGTERM/SIGINT.
 
-usage: bench/bench_build.py [--oci2eif build/server/oci2eif] [--size-mib 1024] [--runs 2]
+usage: bench/bench_build.py [--oci2eif build/cli/oci2eif] [--size-mib 1024] [--runs 2]
                             [--umoci-raw]
 """
 import argparse
@@ -288,7 +288,7 @@ def best(runs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--oci2eif", default=os.path.join(ROOT, "build", "server", "oci2eif"))
+    ap.add_argument("--oci2eif", default=os.path.join(ROOT, "build", "cli", "oci2eif"))
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--umoci-raw", action="store_true",

@@ -10,7 +10,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 cmake -S . -B build -G Ninja >/dev/null
 cmake --build build -j "$(nproc)" --target oci2eif
-bin=build/server/oci2eif
+bin=build/cli/oci2eif
 in=tests/data/eif-vectors/inputs
 out=build/sample
 

@@ -13,7 +13,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 cmake -S . -B build -G Ninja >/dev/null
 cmake --build build -j "$(nproc)" --target oci2eif
-bin=$PWD/build/server/oci2eif
+bin=$PWD/build/cli/oci2eif
 data=${OCI2EIF_DATA_DIR:-$PWD/build/data}
 listen=${OCI2EIF_LISTEN:-127.0.0.1:8080}
 mkdir -p "$data"

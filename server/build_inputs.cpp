@@ -1,7 +1,7 @@
 #include "server/build_inputs.hpp"
 
 #include "core/sha.hpp"
-#include "server/version.hpp"
+#include "pipeline/version.hpp"
 
 namespace oci2eif::server {
 
@@ -20,7 +20,7 @@ BuildInputs build_inputs(const BuildRequest& request, const registry::ResolvedIm
                 {"kernel", {{"name", kernel.name}, {"digest", kernel.digest}}},
                 {"init", {{"digest", init_digest}}},
                 {"cmdline", cmdline},
-                {"tool", {{"name", "oci2eif"}, {"version", kVersion}}}};
+                {"tool", {{"name", "oci2eif"}, {"version", pipeline::kVersion}}}};
   if (signing) {
     out.inputs["signing"] = {{"name", signing->name}, {"pcr8", signing->pcr8}};
   }

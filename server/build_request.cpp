@@ -2,8 +2,9 @@
 
 #include "core/eif_metadata.hpp"
 #include "core/error.hpp"
+#include "pipeline/build_pipeline.hpp"
+#include "pipeline/image_reference.hpp"
 #include "registry/image_source.hpp"
-#include "server/image_reference.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -124,7 +125,7 @@ BuildRequest parse_build_request(const std::string& text) {
         bad(key, std::string("expected a JSON object, found ") + value.type_name());
       }
       try {
-        check_custom_metadata(value);
+        pipeline::check_custom_metadata(value);
       } catch (const Error& e) {
         bad(key, e.what());
       }
@@ -143,7 +144,7 @@ BuildRequest parse_build_request(const std::string& text) {
   if (!j.contains("image")) {
     bad("image", "required");
   }
-  parse_image_reference(r.image); // validates the prefix now, not in the worker
+  pipeline::parse_image_reference(r.image); // validates the prefix now, not in the worker
   return r;
 }
 

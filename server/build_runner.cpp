@@ -5,10 +5,10 @@
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "core/sha.hpp"
+#include "pipeline/build_pipeline.hpp"
+#include "pipeline/image_reference.hpp"
 #include "server/build_inputs.hpp"
-#include "server/build_pipeline.hpp"
 #include "server/build_request.hpp"
-#include "server/image_reference.hpp"
 #include "server/local_image_policy.hpp"
 
 #include <chrono>
@@ -68,8 +68,9 @@ bool is_kernel_name(const std::string& name);
 
 BuildRunner::Kernel BuildRunner::load(const std::string& name, const std::filesystem::path& dir,
                                       const std::string& source) {
-  const Arch arch = bundle_arch(dir).value_or(Arch::X86_64); // neither: load names bzImage
-  Kernel kernel{load_kernel_bundle(dir, arch), "", {}};
+  const Arch arch =
+      pipeline::bundle_arch(dir).value_or(Arch::X86_64); // neither: load names bzImage
+  Kernel kernel{pipeline::load_kernel_bundle(dir, arch), "", {}};
   KernelInfo& info = kernel.info;
   info.name = name;
   info.arch = arch;
@@ -272,10 +273,10 @@ KernelRemoveResult BuildRunner::remove_kernel(const std::string& name) const {
   return KernelRemoveResult::Removed;
 }
 
-ImageRef BuildRunner::image_ref(const std::string& image) const {
-  ImageRef ref = parse_image_reference(image);
+pipeline::ImageRef BuildRunner::image_ref(const std::string& image) const {
+  pipeline::ImageRef ref = pipeline::parse_image_reference(image);
   check_local_image_allowed(ref, local_images_);
-  if (ref.kind == SourceKind::Registry) {
+  if (ref.kind == pipeline::SourceKind::Registry) {
     ref.options = registry_;
   }
   return ref;
@@ -284,8 +285,9 @@ ImageRef BuildRunner::image_ref(const std::string& image) const {
 std::optional<EarlyResolution> BuildRunner::resolve_early(const BuildRequest& req) const {
   const std::string kernel_name = req.kernel.value_or(default_kernel_);
   const auto kernel = find_kernel(kernel_name);
-  ImageRef ref = image_ref(req.image);
-  if (!kernel || ref.kind == SourceKind::OciArchive || ref.kind == SourceKind::DockerArchive) {
+  pipeline::ImageRef ref = image_ref(req.image);
+  if (!kernel || ref.kind == pipeline::SourceKind::OciArchive ||
+      ref.kind == pipeline::SourceKind::DockerArchive) {
     return std::nullopt; // archives are unpacked to be read: the worker resolves those
   }
   // One attempt, no layer prefetch and a short deadline: the caller (and an API thread) is
@@ -303,12 +305,13 @@ std::optional<EarlyResolution> BuildRunner::resolve_early(const BuildRequest& re
     }
   };
   try {
-    auto source = open_image_source(ref, data_dir_ / "scratch", [](const std::string&) {});
+    auto source =
+        pipeline::open_image_source(ref, data_dir_ / "scratch", [](const std::string&) {});
     const registry::Platform platform =
         req.platform ? registry::Platform::parse(*req.platform)
                      : registry::Platform::for_arch(arch_name(kernel->bundle.arch));
     const registry::ResolvedImage image = source->resolve(platform);
-    const auto init = default_init_path(kernel->bundle.arch);
+    const auto init = pipeline::default_init_path(kernel->bundle.arch);
     EarlyResolution out;
     out.input_key =
         build_inputs(req, image, {kernel_name, kernel->digest}, file_digest(init),
@@ -368,7 +371,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
     throw Error(ErrorCode::InvalidInput, "kernel '" + kernel_name + "' is not configured");
   }
   BuildOutcome outcome;
-  BuildSpec spec;
+  pipeline::BuildSpec spec;
   spec.image = image_ref(req.image);
   spec.image.pinned_digest = build.pinned_digest;
   spec.interrupt = stop;
@@ -377,7 +380,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
     spec.platform = registry::Platform::parse(*req.platform);
   }
   spec.cmdline = req.cmdline;
-  spec.init = default_init_path(spec.kernel.arch);
+  spec.init = pipeline::default_init_path(spec.kernel.arch);
   spec.entrypoint = req.entrypoint;
   spec.cmd = req.cmd;
   spec.env = req.env;
@@ -396,9 +399,9 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   // The pipeline consults `stop` itself; once it returns, the EIF is complete and the build is
   // no longer stopped (its artifacts take a moment).
   const auto log_line = [&](const std::string& line) { log << line << "\n" << std::flush; };
-  const BuildResult r = run_build(spec, log_line);
+  const pipeline::BuildResult r = pipeline::run_build(spec, log_line);
   outcome.steps = r.steps;
-  StepTimer steps(outcome.steps, log_line);
+  pipeline::StepTimer steps(outcome.steps, log_line);
 
   const BuildInputs inputs =
       build_inputs(req, r.image, {kernel_name, kernel->digest}, file_digest(spec.init),

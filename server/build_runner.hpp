@@ -1,17 +1,18 @@
 // BuildRunner: one claimed build, from its stored request to published artifacts. It runs the
-// same pipeline as `oci2eif build` (run_build) and adds what the service needs: the kernel
-// catalog, a private scratch directory, a per-build log, the artifact files and the input key.
+// same pipeline as `oci2eif build` (pipeline::run_build) and adds what the service needs: the
+// kernel catalog, a private scratch directory, a per-build log, the artifact files and the input
+// key.
 #pragma once
 
 #include "core/eif_signature.hpp"
+#include "pipeline/build_pipeline.hpp"
+#include "pipeline/kernel_bundle.hpp"
 #include "registry/pull_counters.hpp"
 #include "server/artifact_store.hpp"
 #include "server/build_inputs.hpp"
-#include "server/build_pipeline.hpp"
 #include "server/build_request.hpp"
 #include "server/config.hpp"
 #include "server/job_store.hpp"
-#include "server/kernel_bundle.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -93,7 +94,7 @@ public:
 
   // The image source for a request's `image`: local paths only below `local_images` (throws
   // InvalidInput otherwise), registry pulls with the configured registry options.
-  ImageRef image_ref(const std::string& image) const;
+  pipeline::ImageRef image_ref(const std::string& image) const;
 
   // Where the build's log is appended while it runs (GET /v1/builds/{id}/log).
   std::filesystem::path log_path(const std::string& build_id) const;
@@ -104,7 +105,7 @@ public:
 
 private:
   struct Kernel {
-    KernelBundle bundle;
+    pipeline::KernelBundle bundle;
     std::string digest; // over the kernel, its config and cmdline
     KernelInfo info;
   };

@@ -10,7 +10,7 @@
 // Implementations are safe to call from several threads.
 #pragma once
 
-#include "server/step_timing.hpp"
+#include "pipeline/step_timing.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -49,7 +49,7 @@ struct BuildOutcome {
   std::string image_digest;                // resolved manifest (or config) digest
   std::map<std::string, std::string> pcrs; // "PCR0" → hex
   std::vector<ArtifactInfo> artifacts;
-  std::vector<StepTiming> steps;
+  std::vector<pipeline::StepTiming> steps;
 };
 
 struct NewBuild {

@@ -23,9 +23,9 @@ std::string listed(const std::vector<std::filesystem::path>& roots) {
 
 } // namespace
 
-void check_local_image_allowed(const ImageRef& image,
+void check_local_image_allowed(const pipeline::ImageRef& image,
                                const std::vector<std::filesystem::path>& roots) {
-  if (image.kind == SourceKind::Registry) {
+  if (image.kind == pipeline::SourceKind::Registry) {
     return;
   }
   const std::filesystem::path path = registry::split_location_tag(image.location).first;

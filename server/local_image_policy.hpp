@@ -7,7 +7,7 @@
 // only by people trusted with what the daemon can read.
 #pragma once
 
-#include "server/build_pipeline.hpp"
+#include "pipeline/build_pipeline.hpp"
 
 #include <filesystem>
 #include <vector>
@@ -16,7 +16,7 @@ namespace oci2eif::server {
 
 // Throws InvalidInput (naming the image and the allowed directories) unless `image` is a
 // registry reference or its path resolves below one of `roots` (canonical, absolute).
-void check_local_image_allowed(const ImageRef& image,
+void check_local_image_allowed(const pipeline::ImageRef& image,
                                const std::vector<std::filesystem::path>& roots);
 
 } // namespace oci2eif::server

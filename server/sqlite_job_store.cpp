@@ -84,7 +84,7 @@ nlohmann::json result_json(const BuildOutcome& o) {
     artifacts.push_back({{"name", a.name}, {"size", a.size}, {"sha256", a.sha256}});
   }
   nlohmann::json steps = nlohmann::json::array();
-  for (const StepTiming& s : o.steps) {
+  for (const pipeline::StepTiming& s : o.steps) {
     steps.push_back({{"step", s.step}, {"seconds", s.seconds}});
   }
   return {{"image_digest", o.image_digest},

@@ -245,7 +245,7 @@ def main():
         check("built again under another umask, TZ and directory: the same digest %s" % first,
               second is not None and second == first, (first, second, err[-400:]))
 
-        binary = os.path.join(build_dir, "server", "oci2eif")
+        binary = os.path.join(build_dir, "cli", "oci2eif")
         check_listing(binary, layout)
         docs, _, mounts, _ = check_manifest(image_config(layout))
 

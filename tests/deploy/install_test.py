@@ -60,7 +60,7 @@ def main():
         images = make_test_images(os.path.join(work, "images"))
         kernel = make_kernel_bundle(os.path.join(work, "kernel"))
         ours, err1 = build(installed, images, kernel, os.path.join(work, "installed.eif"))
-        tree, err2 = build(os.path.join(build_dir, "server", "oci2eif"), images, kernel,
+        tree, err2 = build(os.path.join(build_dir, "cli", "oci2eif"), images, kernel,
                            os.path.join(work, "tree.eif"))
         check("the installed binary builds with its installed init: the build tree's PCRs",
               ours is not None and ours == tree, (err1, err2))

@@ -1,5 +1,5 @@
 #include "core/error.hpp"
-#include "server/image_reference.hpp"
+#include "pipeline/image_reference.hpp"
 #include "server/local_image_policy.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -11,7 +11,8 @@ using namespace oci2eif::server;
 namespace {
 
 std::string refusal(const std::string& image, const std::vector<std::filesystem::path>& roots) {
-  return test::error_of([&] { check_local_image_allowed(parse_image_reference(image), roots); });
+  return test::error_of(
+      [&] { check_local_image_allowed(pipeline::parse_image_reference(image), roots); });
 }
 
 } // namespace

@@ -1,4 +1,4 @@
-#include "server/build_pipeline.hpp"
+#include "pipeline/build_pipeline.hpp"
 
 #include "core/digest.hpp"
 #include "core/error.hpp"
@@ -8,14 +8,14 @@
 #include "core/ramdisk_writer.hpp"
 #include "core/rootfs_listing.hpp"
 #include "core/tar_reader.hpp"
+#include "pipeline/version.hpp"
 #include "registry/reference.hpp"
-#include "server/version.hpp"
 
 #include <chrono>
 #include <cstdlib>
 #include <unistd.h>
 
-namespace oci2eif::server {
+namespace oci2eif::pipeline {
 namespace {
 
 using registry::ResolvedImage;
@@ -334,4 +334,4 @@ BuildResult run_build(const BuildSpec& spec, const ProgressLog& log) {
   return result;
 }
 
-} // namespace oci2eif::server
+} // namespace oci2eif::pipeline

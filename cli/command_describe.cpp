@@ -1,8 +1,8 @@
+#include "cli/commands.hpp"
 #include "core/eif_describe.hpp"
 #include "core/eif_reader.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
-#include "server/commands.hpp"
 
 #include <cstdio>
 #include <map>

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace oci2eif::server {
+namespace oci2eif::pipeline {
 
 struct StepTiming {
   std::string step;
@@ -31,4 +31,4 @@ private:
 // "1.234": seconds with millisecond precision, for log lines.
 std::string format_seconds(double seconds);
 
-} // namespace oci2eif::server
+} // namespace oci2eif::pipeline

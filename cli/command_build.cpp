@@ -1,8 +1,8 @@
+#include "cli/commands.hpp"
 #include "core/eif_describe.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
-#include "server/build_pipeline.hpp"
-#include "server/commands.hpp"
+#include "pipeline/build_pipeline.hpp"
 
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -12,7 +12,7 @@
 namespace oci2eif::cli {
 namespace {
 
-server::ImageRef image_ref(const BuildOptions& o) {
+pipeline::ImageRef image_ref(const BuildOptions& o) {
   const int given = o.oci_layout.has_value() + o.oci_archive.has_value() +
                     o.docker_archive.has_value() + o.image.has_value();
   if (given != 1) {
@@ -21,7 +21,7 @@ server::ImageRef image_ref(const BuildOptions& o) {
                 "FILE[:TAG] or --docker-archive FILE[:TAG]");
   }
   if (o.image) {
-    server::ImageRef ref{server::SourceKind::Registry, *o.image, {}, {}};
+    pipeline::ImageRef ref{pipeline::SourceKind::Registry, *o.image, {}, {}};
     ref.options.insecure_registries = o.insecure_registries;
     ref.options.extra_ca_file = o.registry_ca ? o.registry_ca->string() : "";
     if (o.cache_dir) {
@@ -35,12 +35,12 @@ server::ImageRef image_ref(const BuildOptions& o) {
     return ref;
   }
   if (o.oci_layout) {
-    return {server::SourceKind::OciLayout, *o.oci_layout, {}, {}};
+    return {pipeline::SourceKind::OciLayout, *o.oci_layout, {}, {}};
   }
   if (o.oci_archive) {
-    return {server::SourceKind::OciArchive, *o.oci_archive, {}, {}};
+    return {pipeline::SourceKind::OciArchive, *o.oci_archive, {}, {}};
   }
-  return {server::SourceKind::DockerArchive, *o.docker_archive, {}, {}};
+  return {pipeline::SourceKind::DockerArchive, *o.docker_archive, {}, {}};
 }
 
 // A private scratch directory for one build, removed afterwards (unless the user named one).
@@ -80,12 +80,12 @@ private:
   bool owned_ = false;
 };
 
-server::KernelBundle kernel_bundle(const BuildOptions& o, Arch arch) {
+pipeline::KernelBundle kernel_bundle(const BuildOptions& o, Arch arch) {
   if (o.kernel_dir.has_value() == o.kernel.has_value()) {
     throw Error(ErrorCode::InvalidInput, "give either --kernel-dir DIR or --kernel FILE");
   }
-  return o.kernel_dir ? server::load_kernel_bundle(*o.kernel_dir, arch)
-                      : server::kernel_bundle_from_files(*o.kernel, o.kernel_config, arch);
+  return o.kernel_dir ? pipeline::load_kernel_bundle(*o.kernel_dir, arch)
+                      : pipeline::kernel_bundle_from_files(*o.kernel, o.kernel_config, arch);
 }
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
@@ -101,7 +101,7 @@ Arch enclave_arch(const BuildOptions& o) {
     return parse_arch(*o.arch);
   }
   if (o.kernel_dir) {
-    return server::bundle_arch(*o.kernel_dir).value_or(Arch::X86_64);
+    return pipeline::bundle_arch(*o.kernel_dir).value_or(Arch::X86_64);
   }
   return Arch::X86_64;
 }
@@ -127,12 +127,12 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   if (o.signing_certificate) {
     signer = EifSigner::load(*o.signing_certificate, *o.private_key);
   }
-  server::BuildSpec spec;
+  pipeline::BuildSpec spec;
   spec.image = image_ref(o);
   spec.kernel = kernel_bundle(o, arch);
   spec.platform = platform_of(o, arch);
   spec.cmdline = o.cmdline;
-  spec.init = o.init ? *o.init : server::default_init_path(arch);
+  spec.init = o.init ? *o.init : pipeline::default_init_path(arch);
   if (o.entrypoint_set) {
     spec.entrypoint = o.entrypoint;
   }
@@ -153,7 +153,7 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   Scratch scratch(o.scratch_dir);
   spec.scratch_dir = scratch.path();
 
-  const server::BuildResult r = server::run_build(spec, [&](const std::string& line) {
+  const pipeline::BuildResult r = pipeline::run_build(spec, [&](const std::string& line) {
     log << "oci2eif: " << line << "\n" << std::flush;
   });
   const std::string pcrs = measurements_document(r.eif.measurements).dump(2) + "\n";
@@ -169,7 +169,7 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
 void run_rootfs(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   const Arch arch = enclave_arch(o);
   Scratch scratch(o.scratch_dir);
-  out << server::flatten_listing(
+  out << pipeline::flatten_listing(
       image_ref(o), platform_of(o, arch), scratch.path(),
       [&](const std::string& line) { log << "oci2eif: " << line << "\n"; });
 }
@@ -189,7 +189,7 @@ void run_pull(const BuildOptions& o, std::ostream& out, std::ostream& log) {
     throw Error(ErrorCode::InvalidInput, "pull takes an image reference and --oci-layout DIR");
   }
   const Arch arch = enclave_arch(o);
-  server::ImageRef ref = image_ref(o);
+  pipeline::ImageRef ref = image_ref(o);
   ref.options.log = [&](const std::string& line) { log << "oci2eif: " << line << "\n"; };
   auto source = registry::open_registry(registry::Reference::parse(ref.location), ref.options);
   const registry::Platform platform = platform_of(o, arch);

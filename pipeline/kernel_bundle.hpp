@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-namespace oci2eif::server {
+namespace oci2eif::pipeline {
 
 struct KernelBundle {
   Arch arch = Arch::X86_64;
@@ -38,4 +38,4 @@ KernelBundle load_kernel_bundle(const std::filesystem::path& dir, Arch arch);
 KernelBundle kernel_bundle_from_files(const std::filesystem::path& kernel,
                                       std::optional<std::filesystem::path> config, Arch arch);
 
-} // namespace oci2eif::server
+} // namespace oci2eif::pipeline

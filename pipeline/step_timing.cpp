@@ -1,8 +1,8 @@
-#include "server/step_timing.hpp"
+#include "pipeline/step_timing.hpp"
 
 #include <cstdio>
 
-namespace oci2eif::server {
+namespace oci2eif::pipeline {
 
 StepTimer::StepTimer(std::vector<StepTiming>& out, std::function<void(const std::string&)> log)
     : out_(out), log_(std::move(log)) {
@@ -24,4 +24,4 @@ std::string format_seconds(double seconds) {
   return buf;
 }
 
-} // namespace oci2eif::server
+} // namespace oci2eif::pipeline

@@ -1,9 +1,9 @@
+#include "cli/commands.hpp"
 #include "core/certificate.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "core/pcr.hpp"
 #include "core/sha.hpp"
-#include "server/commands.hpp"
 
 #include <nlohmann/json.hpp>
 #include <ostream>

@@ -1,4 +1,4 @@
-#include "server/image_reference.hpp"
+#include "pipeline/image_reference.hpp"
 
 #include "core/error.hpp"
 #include "registry/reference.hpp"
@@ -6,7 +6,7 @@
 #include <array>
 #include <utility>
 
-namespace oci2eif::server {
+namespace oci2eif::pipeline {
 namespace {
 
 constexpr std::array<std::pair<std::string_view, SourceKind>, 3> kPrefixes{{
@@ -47,4 +47,4 @@ ImageRef parse_image_reference(const std::string& image) {
   return {SourceKind::Registry, image, {}, {}};
 }
 
-} // namespace oci2eif::server
+} // namespace oci2eif::pipeline

@@ -14,10 +14,11 @@
 #include "core/interrupt.hpp"
 #include "core/layer_flattener.hpp"
 #include "core/ramdisk_writer.hpp"
+#include "pipeline/image_reference.hpp"
+#include "pipeline/kernel_bundle.hpp"
+#include "pipeline/step_timing.hpp"
 #include "registry/image_source.hpp"
 #include "registry/registry_source.hpp"
-#include "server/kernel_bundle.hpp"
-#include "server/step_timing.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -26,18 +27,7 @@
 #include <string>
 #include <vector>
 
-namespace oci2eif::server {
-
-enum class SourceKind { OciLayout, OciArchive, DockerArchive, Registry };
-
-struct ImageRef {
-  SourceKind kind = SourceKind::OciLayout;
-  std::string location;              // DIR[:TAG], FILE[:TAG], or an image reference
-  registry::RegistryOptions options; // for SourceKind::Registry
-  // For SourceKind::Registry: fetch this digest (of the index or manifest the tag named
-  // earlier) instead of resolving the tag again. "" = resolve the tag.
-  std::string pinned_digest;
-};
+namespace oci2eif::pipeline {
 
 struct BuildSpec {
   ImageRef image;
@@ -100,4 +90,4 @@ AppConfig app_config_for(const registry::ImageConfig& config,
 // executable (../init in the build tree, ../lib/oci2eif when installed).
 std::filesystem::path default_init_path(Arch arch);
 
-} // namespace oci2eif::server
+} // namespace oci2eif::pipeline

@@ -1,6 +1,6 @@
 // `oci2eif serve`: wires configuration, job store, artifact store, workers and the HTTP API.
 // Part of the executable (not of a library) because it is the one place that sees every layer.
-#include "server/command_serve.hpp"
+#include "cli/command_serve.hpp"
 
 #include "api/http_api.hpp"
 #include "core/error.hpp"

@@ -1,9 +1,9 @@
+#include "cli/commands.hpp"
 #include "core/eif_describe.hpp"
 #include "core/eif_writer.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
-#include "server/commands.hpp"
-#include "server/version.hpp"
+#include "pipeline/version.hpp"
 
 #include <memory>
 #include <ostream>
@@ -20,7 +20,7 @@ EifMetadata metadata_for(const AssembleOptions& o) {
   m.build.build_time = resolve_build_time(o.build_time, o.source_date_epoch);
   m.build.build_tool = o.build_tool;
   m.build.build_tool_version =
-      o.build_tool_version.empty() ? std::string(kVersion) : o.build_tool_version;
+      o.build_tool_version.empty() ? std::string(pipeline::kVersion) : o.build_tool_version;
   KernelIdentity identity{"OS", "kernel"};
   if (o.kernel_config) {
     const Bytes text = read_small_file(*o.kernel_config, kMaxKernelConfigSize);

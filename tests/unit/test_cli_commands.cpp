@@ -1,5 +1,5 @@
+#include "cli/commands.hpp"
 #include "core/error.hpp"
-#include "server/commands.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -31,7 +31,7 @@ const nlohmann::json& vector(const char* name) {
 
 } // namespace
 
-TEST_SUITE("server::commands") {
+TEST_SUITE("cli::commands") {
   TEST_CASE("assemble with eif_build's flags reproduces vector A and prints its measurements") {
     test::TempDir dir;
     std::ostringstream out, log;

@@ -1,9 +1,9 @@
-#include "server/kernel_bundle.hpp"
+#include "pipeline/kernel_bundle.hpp"
 
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 
-namespace oci2eif::server {
+namespace oci2eif::pipeline {
 
 std::string default_cmdline(Arch arch) {
   if (arch == Arch::Aarch64) {
@@ -63,4 +63,4 @@ KernelBundle kernel_bundle_from_files(const std::filesystem::path& kernel,
   return b;
 }
 
-} // namespace oci2eif::server
+} // namespace oci2eif::pipeline

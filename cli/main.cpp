@@ -1,9 +1,9 @@
 // oci2eif: turns container images into AWS Nitro Enclave image files.
 // This file only maps the command line onto the run_* functions in commands.hpp.
+#include "cli/command_serve.hpp"
+#include "cli/commands.hpp"
 #include "core/error.hpp"
-#include "server/command_serve.hpp"
-#include "server/commands.hpp"
-#include "server/version.hpp"
+#include "pipeline/version.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
@@ -188,7 +188,7 @@ void add_serve(CLI::App& app, server::ServeFlags& o) {
 int main(int argc, char** argv) {
   CLI::App app{"oci2eif: build and inspect AWS Nitro Enclave image files (EIF)", "oci2eif"};
   // --version, as users of nitro-cli and most tools expect; --version-info, the older name.
-  app.set_version_flag("--version,--version-info", std::string("oci2eif ") + kVersion);
+  app.set_version_flag("--version,--version-info", std::string("oci2eif ") + pipeline::kVersion);
   app.require_subcommand(1);
   cli::AssembleOptions assemble;
   cli::DescribeOptions describe;

@@ -1,0 +1,31 @@
+// The `image` string of a build request mapped to an
+// image source. The one place that knows the prefixes, so the registry kind plugs in here:
+//
+//   oci-layout:DIR[:TAG]      an OCI image layout directory
+//   oci-archive:FILE[:TAG]    a tar of an OCI image layout
+//   docker-archive:FILE[:TAG] `docker save` output
+//   anything else             a registry reference (docker.io/library/busybox:latest, ...)
+#pragma once
+
+#include "registry/registry_source.hpp"
+
+#include <string>
+
+namespace oci2eif::pipeline {
+
+enum class SourceKind { OciLayout, OciArchive, DockerArchive, Registry };
+
+struct ImageRef {
+  SourceKind kind = SourceKind::OciLayout;
+  std::string location;              // DIR[:TAG], FILE[:TAG], or an image reference
+  registry::RegistryOptions options; // for SourceKind::Registry
+  // For SourceKind::Registry: fetch this digest (of the index or manifest the tag named
+  // earlier) instead of resolving the tag again. "" = resolve the tag.
+  std::string pinned_digest;
+};
+
+// Throws InvalidInput for an empty location or a malformed reference, naming the string and
+// the accepted forms.
+ImageRef parse_image_reference(const std::string& image);
+
+} // namespace oci2eif::pipeline
