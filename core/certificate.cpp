@@ -8,7 +8,6 @@
 
 #include <ctime>
 #include <openssl/asn1.h>
-#include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/pem.h>
 
@@ -125,13 +124,7 @@ std::string Certificate::ec_group() const {
   if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
     return "";
   }
-  char name[64] = {0};
-  std::size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) !=
-      1) {
-    return "";
-  }
-  return std::string(name, len);
+  return openssl::ec_group_name(key);
 }
 
 bool Certificate::verify_ecdsa(ByteView message, ByteView raw_signature) const {

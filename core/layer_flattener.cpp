@@ -109,8 +109,7 @@ void LayerFlattener::collect(ByteSource& tar, const std::string& layer,
       reject(layer, e.path, "replaces the root directory with a non-directory");
     }
     if (e.type == TarEntryType::Socket) {
-      dropped_sockets_.push_back(p.path);
-      continue;
+      continue; // a socket is a live endpoint, not content: as with `tar -x`, none is made
     }
     if (e.has_xattrs) {
       xattr_paths_.push_back(p.path);

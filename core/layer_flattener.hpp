@@ -15,7 +15,7 @@
 //   than PATH_MAX (4096) are refused: the initramfs unpacker could not create them anyway.
 // - Missing parent directories are created (0755, 0:0), as tar extraction does.
 // - Extended attributes cannot be carried into a newc cpio: the paths that had some are
-//   recorded in xattr_paths() for the build log. Sockets are dropped the same way.
+//   recorded in xattr_paths() for the build log. Socket entries are skipped.
 //
 // Nothing is written to the host except file contents, into the ContentSpool.
 //
@@ -54,7 +54,6 @@ public:
 
   const FileTree& tree() const { return tree_; }
   const std::vector<std::string>& xattr_paths() const { return xattr_paths_; }
-  const std::vector<std::string>& dropped_sockets() const { return dropped_sockets_; }
 
 private:
   struct Pending;
@@ -75,7 +74,6 @@ private:
   std::uint64_t total_entries_ = 0;
   std::uint64_t next_link_group_ = 1;
   std::vector<std::string> xattr_paths_;
-  std::vector<std::string> dropped_sockets_;
 };
 
 } // namespace oci2eif

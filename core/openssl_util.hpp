@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -74,6 +75,17 @@ inline std::string last_error() {
     out += buf;
   }
   return out;
+}
+
+// The OpenSSL group name of an EC key ("secp384r1"); "" when the key has none.
+inline std::string ec_group_name(EVP_PKEY* key) {
+  char name[64] = {0};
+  std::size_t len = 0;
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) !=
+      1) {
+    return "";
+  }
+  return std::string(name, len);
 }
 
 } // namespace oci2eif::openssl

@@ -3,7 +3,6 @@
 #include "core/error.hpp"
 #include "core/openssl_util.hpp"
 
-#include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -20,16 +19,6 @@ namespace {
 int no_passphrase(char*, int, int, void* flag) {
   *static_cast<bool*>(flag) = true;
   return -1;
-}
-
-std::string group_name(EVP_PKEY* key) {
-  char name[64] = {0};
-  std::size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) !=
-      1) {
-    return "";
-  }
-  return std::string(name, len);
 }
 
 } // namespace
@@ -54,7 +43,7 @@ SigningKey SigningKey::from_pem(ByteView pem, const std::string& source) {
         source + ": " + (name != nullptr ? name : "this") +
             " keys are not supported; EIF signing needs an EC key on P-256, P-384 or P-521");
   }
-  const std::string group = group_name(key.get());
+  const std::string group = openssl::ec_group_name(key.get());
   const EcCurve* curve = ec_curve_by_group(group);
   if (curve == nullptr) {
     throw Error(ErrorCode::InvalidInput,

@@ -176,9 +176,6 @@ bool TarReader::next(TarEntry& out) {
     const char* s = archive_entry_symlink_utf8(e);
     out.link_target = s != nullptr ? s : string_or_empty(archive_entry_symlink(e));
   }
-  if (out.type != TarEntryType::File) {
-    out.size = out.type == TarEntryType::Hardlink ? 0 : out.size;
-  }
   out.rdev_major = static_cast<std::uint32_t>(archive_entry_rdevmajor(e));
   out.rdev_minor = static_cast<std::uint32_t>(archive_entry_rdevminor(e));
   out.has_xattrs = archive_entry_xattr_count(e) > 0;

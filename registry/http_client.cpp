@@ -43,7 +43,6 @@ struct Transfer {
   const HttpRequest* request = nullptr;
   bool head_reported = false;
   const BodyCallback* on_body = nullptr;
-  bool in_final_headers = true;
   std::exception_ptr callback_error;
 };
 
