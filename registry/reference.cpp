@@ -104,6 +104,72 @@ void check_domain(std::string_view text, std::string_view domain) {
   }
 }
 
+// Cuts "@sha256:…" off the end of `rest`; returns the digest ("" when there is none).
+std::string take_digest(std::string_view text, std::string_view& rest) {
+  const std::size_t at = rest.find('@');
+  if (at == std::string_view::npos) {
+    return "";
+  }
+  std::string digest(rest.substr(at + 1));
+  rest = rest.substr(0, at);
+  if (digest.rfind("sha256:", 0) != 0) {
+    bad(text, "digest '" + digest + "' must be sha256:<64 hex digits>");
+  }
+  try {
+    validate_digest(digest, "image reference");
+  } catch (const Error&) {
+    bad(text, "digest '" + digest + "' must be sha256:<64 lower-case hex digits>");
+  }
+  return digest;
+}
+
+// Cuts the domain off the front of `rest` when the first element looks like one.
+std::string take_domain(std::string_view& rest) {
+  const std::size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) {
+    return "";
+  }
+  const std::string_view first = rest.substr(0, slash);
+  if (first.find_first_of(".:") == std::string_view::npos && first != "localhost" &&
+      (first.empty() || first.front() != '[')) {
+    return "";
+  }
+  rest = rest.substr(slash + 1);
+  return std::string(first);
+}
+
+// Cuts the tag, after the last ':' of the path (which has no ':' otherwise), off `rest`.
+std::string take_tag(std::string_view text, std::string_view& rest) {
+  const std::size_t colon = rest.rfind(':');
+  if (colon == std::string_view::npos) {
+    return "";
+  }
+  std::string tag(rest.substr(colon + 1));
+  rest = rest.substr(0, colon);
+  if (!valid_tag(tag)) {
+    bad(text, "tag '" + tag + "' must be 1-128 of [A-Za-z0-9_.-], not starting with '.' or '-'");
+  }
+  return tag;
+}
+
+void check_path(std::string_view text, std::string_view path) {
+  if (path.empty()) {
+    bad(text, "no repository name");
+  }
+  for (std::size_t start = 0;;) {
+    const std::size_t end = path.find('/', start);
+    const std::string_view c = path.substr(start, end - start);
+    if (!valid_component(c)) {
+      bad(text, "repository component '" + std::string(c) +
+                    "' must be lower-case letters and digits, separated by '.', '_', '__' or '-'");
+    }
+    if (end == std::string_view::npos) {
+      return;
+    }
+    start = end + 1;
+  }
+}
+
 } // namespace
 
 Reference Reference::parse(std::string_view text) {
@@ -115,52 +181,10 @@ Reference Reference::parse(std::string_view text) {
   }
   Reference r;
   std::string_view rest = text;
-  if (const std::size_t at = rest.find('@'); at != std::string_view::npos) {
-    r.digest = std::string(rest.substr(at + 1));
-    rest = rest.substr(0, at);
-    if (r.digest.rfind("sha256:", 0) != 0) {
-      bad(text, "digest '" + r.digest + "' must be sha256:<64 hex digits>");
-    }
-    try {
-      validate_digest(r.digest, "image reference");
-    } catch (const Error&) {
-      bad(text, "digest '" + r.digest + "' must be sha256:<64 lower-case hex digits>");
-    }
-  }
-  // The domain is the first element if it looks like one.
-  const std::size_t slash = rest.find('/');
-  if (slash != std::string_view::npos) {
-    const std::string_view first = rest.substr(0, slash);
-    if (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
-        (!first.empty() && first.front() == '[')) {
-      r.domain = std::string(first);
-      rest = rest.substr(slash + 1);
-    }
-  }
-  // The tag follows the last ':' of the path (which has no ':' otherwise).
-  if (const std::size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
-    r.tag = std::string(rest.substr(colon + 1));
-    rest = rest.substr(0, colon);
-    if (!valid_tag(r.tag)) {
-      bad(text,
-          "tag '" + r.tag + "' must be 1-128 of [A-Za-z0-9_.-], not starting with '.' or '-'");
-    }
-  }
-  if (rest.empty()) {
-    bad(text, "no repository name");
-  }
-  for (std::size_t start = 0;;) {
-    const std::size_t end = rest.find('/', start);
-    const std::string_view c = rest.substr(start, end - start);
-    if (!valid_component(c)) {
-      bad(text, "repository component '" + std::string(c) +
-                    "' must be lower-case letters and digits, separated by '.', '_', '__' or '-'");
-    }
-    if (end == std::string_view::npos) {
-      break;
-    }
-    start = end + 1;
-  }
+  r.digest = take_digest(text, rest);
+  r.domain = take_domain(rest);
+  r.tag = take_tag(text, rest);
+  check_path(text, rest);
   if (r.domain.empty()) {
     r.domain = "docker.io";
   } else {
