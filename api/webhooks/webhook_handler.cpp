@@ -32,6 +32,18 @@ std::string default_host(const std::string& source) {
   return "";
 }
 
+// The rule's build template with the pushed image and the webhook's labels, validated as a POST
+// /v1/builds body would be.
+server::BuildRequest build_request_for(const std::string& source, const PushEvent& push,
+                                       const server::WebhookRule& rule, const std::string& host) {
+  nlohmann::json request = nlohmann::json::parse(rule.build_json);
+  request["image"] =
+      host + "/" + push.repository + (push.digest ? "@" + *push.digest : ":" + push.tag);
+  request["labels"]["webhook.source"] = source;
+  request["labels"]["webhook.tag"] = push.tag;
+  return server::parse_build_request(request.dump());
+}
+
 WebhookReply problem(int status, std::string code, std::string detail, std::string outcome) {
   WebhookReply r;
   r.problem = Problem{status, std::move(code), std::move(detail)};
@@ -47,14 +59,12 @@ WebhookHandler::WebhookHandler(const server::ServeConfig& config, server::JobSto
     : config_(config), store_(store), dedupe_(dedupe), notify_(std::move(notify)) {
 }
 
-WebhookReply WebhookHandler::handle(const WebhookDelivery& d) {
+std::optional<WebhookReply> WebhookHandler::refuse_unauthenticated(const WebhookDelivery& d) const {
   const auto secret = config_.webhooks.secrets.find(d.source);
   if (secret == config_.webhooks.secrets.end()) {
     return problem(404, "webhook_disabled",
-                   "the " + d.source +
-                       " webhook is not enabled on this server (configure "
-                       "webhooks.secrets." +
-                       d.source + ")",
+                   "the " + d.source + " webhook is not enabled on this server (configure " +
+                       "webhooks.secrets." + d.source + ")",
                    "disabled");
   }
   if (d.source == "github") {
@@ -70,80 +80,90 @@ WebhookReply WebhookHandler::handle(const WebhookDelivery& d) {
                        " webhook secret",
                    "unauthorized");
   }
+  return std::nullopt;
+}
+
+WebhookReply WebhookHandler::handle(const WebhookDelivery& d) {
+  if (auto refusal = refuse_unauthenticated(d)) {
+    return *refusal;
+  }
   ParsedDelivery parsed;
   try {
     parsed = parse(d);
   } catch (const Error& e) {
     return problem(400, "invalid_payload", e.what(), "invalid");
   }
-
-  WebhookReply reply;
-  nlohmann::json queued = nlohmann::json::array();
-  std::size_t ignored = parsed.ignored, duplicates = 0;
+  Tally tally;
+  tally.ignored = parsed.ignored;
   // Read once: the first push that would be queued gets the 503, before anything is queued.
   const auto low = parsed.pushes.empty()
                        ? std::nullopt
                        : server::check_free_space(config_.data_dir, config_.min_free_bytes);
   for (const PushEvent& push : parsed.pushes) {
-    const server::WebhookRule* rule =
-        server::match_webhook_rule(config_.webhooks, push.repository, push.tag);
-    const std::string host = rule && !rule->registry.empty()
-                                 ? rule->registry
-                                 : (push.host.empty() ? default_host(d.source) : push.host);
-    if (!rule || host.empty()) {
-      ++ignored;
-      continue;
-    }
-    const std::string image =
-        host + "/" + push.repository + (push.digest ? "@" + *push.digest : ":" + push.tag);
-    const std::string key = d.source + "|" + host + "/" + push.repository + "|" + push.tag + "|" +
-                            (push.digest ? *push.digest : push.event_id);
-    nlohmann::json request = nlohmann::json::parse(rule->build_json);
-    request["image"] = image;
-    request["labels"]["webhook.source"] = d.source;
-    request["labels"]["webhook.tag"] = push.tag;
-    server::BuildRequest build;
-    try {
-      build = server::parse_build_request(request.dump());
-    } catch (const Error& e) {
-      return problem(400, "invalid_payload",
-                     "push of " + push.repository + ":" + push.tag + ": " + e.what(), "invalid");
-    }
-    if (low) {
-      return problem(503, "disk_full",
-                     "push of " + push.repository + ":" + push.tag + ": no new builds: " + *low,
-                     "disk_full");
-    }
-    if (store_.count_queued() >= config_.max_queue) {
-      WebhookReply full = problem(429, "queue_full",
-                                  "the build queue is full (" + std::to_string(config_.max_queue) +
-                                      " queued); retry later",
-                                  "queue_full");
-      return full;
-    }
-    if (!dedupe_.claim(key)) {
-      ++duplicates;
-      continue;
-    }
-    try {
-      const auto added =
-          store_.enqueue({server::to_json(build), build.image, build.labels, {}, {}, {}});
-      queued.push_back({{"id", added.id},
-                        {"image", build.image},
-                        {"links", {{"self", "/v1/builds/" + added.id}}}});
-    } catch (...) {
-      dedupe_.release(key);
-      throw;
+    if (auto refusal = queue_push(d.source, push, low, tally)) {
+      return *refusal;
     }
   }
-  if (!queued.empty()) {
+  if (!tally.queued.empty()) {
     notify_();
   }
-  reply.status = queued.empty() ? 200 : 202;
-  reply.outcome = !queued.empty() ? "queued" : (duplicates > 0 ? "duplicate" : "ignored");
-  reply.body = {
-      {"source", d.source}, {"queued", queued}, {"ignored", ignored}, {"duplicates", duplicates}};
+  WebhookReply reply;
+  reply.status = tally.queued.empty() ? 200 : 202;
+  reply.outcome =
+      !tally.queued.empty() ? "queued" : (tally.duplicates > 0 ? "duplicate" : "ignored");
+  reply.body = {{"source", d.source},
+                {"queued", tally.queued},
+                {"ignored", tally.ignored},
+                {"duplicates", tally.duplicates}};
   return reply;
+}
+
+std::optional<WebhookReply> WebhookHandler::queue_push(const std::string& source,
+                                                       const PushEvent& push,
+                                                       const std::optional<std::string>& low,
+                                                       Tally& tally) {
+  const server::WebhookRule* rule =
+      server::match_webhook_rule(config_.webhooks, push.repository, push.tag);
+  const std::string host = rule && !rule->registry.empty()
+                               ? rule->registry
+                               : (push.host.empty() ? default_host(source) : push.host);
+  if (!rule || host.empty()) {
+    ++tally.ignored;
+    return std::nullopt;
+  }
+  const std::string what = "push of " + push.repository + ":" + push.tag;
+  server::BuildRequest build;
+  try {
+    build = build_request_for(source, push, *rule, host);
+  } catch (const Error& e) {
+    return problem(400, "invalid_payload", what + ": " + e.what(), "invalid");
+  }
+  if (low) {
+    return problem(503, "disk_full", what + ": no new builds: " + *low, "disk_full");
+  }
+  if (store_.count_queued() >= config_.max_queue) {
+    return problem(429, "queue_full",
+                   "the build queue is full (" + std::to_string(config_.max_queue) +
+                       " queued); retry later",
+                   "queue_full");
+  }
+  const std::string key = source + "|" + host + "/" + push.repository + "|" + push.tag + "|" +
+                          (push.digest ? *push.digest : push.event_id);
+  if (!dedupe_.claim(key)) {
+    ++tally.duplicates;
+    return std::nullopt;
+  }
+  try {
+    const auto added =
+        store_.enqueue({server::to_json(build), build.image, build.labels, {}, {}, {}});
+    tally.queued.push_back({{"id", added.id},
+                            {"image", build.image},
+                            {"links", {{"self", "/v1/builds/" + added.id}}}});
+  } catch (...) {
+    dedupe_.release(key);
+    throw;
+  }
+  return std::nullopt;
 }
 
 } // namespace oci2eif::api::webhooks

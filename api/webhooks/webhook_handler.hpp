@@ -5,6 +5,7 @@
 #pragma once
 
 #include "api/problem.hpp"
+#include "api/webhooks/push_event.hpp"
 #include "server/config.hpp"
 #include "server/job_store.hpp"
 #include "server/webhook_dedupe.hpp"
@@ -40,6 +41,19 @@ public:
   WebhookReply handle(const WebhookDelivery& delivery);
 
 private:
+  // What one delivery did so far, for the reply.
+  struct Tally {
+    nlohmann::json queued = nlohmann::json::array();
+    std::size_t ignored = 0;
+    std::size_t duplicates = 0;
+  };
+  // The reply refusing a disabled source or a wrong secret/signature; nullopt when accepted.
+  std::optional<WebhookReply> refuse_unauthenticated(const WebhookDelivery& delivery) const;
+  // Queues the build a rule makes of `push` (or counts it ignored or duplicate); a reply when
+  // the whole delivery must be refused (invalid template result, disk low, queue full).
+  std::optional<WebhookReply> queue_push(const std::string& source, const PushEvent& push,
+                                         const std::optional<std::string>& low, Tally& tally);
+
   const server::ServeConfig& config_;
   server::JobStore& store_;
   server::WebhookDedupe& dedupe_;
