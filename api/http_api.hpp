@@ -1,5 +1,5 @@
 // The HTTP API of `oci2eif serve` (/v1/builds, /healthz, /readyz) over cpp-httplib, whose
-// header stays in http_api.cpp. Routes:
+// header stays in the .cpp files; the routes live by resource in *_routes.cpp. Routes:
 //   POST /v1/builds                          build   → 202 {id, state, links}; 503 draining
 //   GET  /v1/builds?state=&image=&label=K=V&limit=&cursor=   read
 //   GET  /v1/builds/{id}                     read

@@ -67,10 +67,6 @@ Problem problem_for(const Error& error) {
   return {status_for(error.code()), std::string(error_code_name(error.code())), error.what()};
 }
 
-Problem problem_for(const std::filesystem::filesystem_error& error) {
-  return problem_for(Error(code_for(error.code()), error.what()));
-}
-
 std::string problem_json(const Problem& p) {
   return nlohmann::json{{"type", "about:blank"},
                         {"title", title_for(p.status)},

@@ -4,7 +4,6 @@
 
 #include "core/error.hpp"
 
-#include <filesystem>
 #include <string>
 
 namespace oci2eif::api {
@@ -17,10 +16,9 @@ struct Problem {
 
 // The HTTP status for an error code: invalid_input/unsupported 400, unauthorized 401,
 // not_found 404, cancelled 409, corrupt/digest_mismatch 422, rate_limited 429, timeout 504,
-// disk_full 503 (with Retry-After), io/internal 500.
+// disk_full 503 (with Retry-After), io/internal 500. Any other exception is first made an
+// Error by current_error() / error_from_exception() (core/error.hpp).
 Problem problem_for(const Error& error);
-// A std::filesystem failure: disk_full (503) for "no space"/"quota exceeded", else io (500).
-Problem problem_for(const std::filesystem::filesystem_error& error);
 
 // {"type": "about:blank", "title": …, "status": …, "code": …, "detail": …}
 std::string problem_json(const Problem& problem);

@@ -8,7 +8,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <ctime>
-#include <filesystem>
 #include <iostream>
 
 namespace {
@@ -145,6 +144,19 @@ void add_describe(CLI::App& app, cli::DescribeOptions& o) {
   });
 }
 
+// sysexits.h's EX_USAGE (2) for a wrong invocation, EX_SOFTWARE (70) for a bug; 1 for a
+// failure that is not the program's fault (a corrupt file, a refused pull, a full disk).
+int exit_code_for(ErrorCode code) {
+  switch (code) {
+  case ErrorCode::InvalidInput:
+    return 2;
+  case ErrorCode::Internal:
+    return 70;
+  default:
+    return 1;
+  }
+}
+
 void add_pcr(CLI::App& app, cli::PcrOptions& o) {
   CLI::App* cmd = app.add_subcommand("pcr", "Compute a PCR value as nitro-cli pcr does");
   auto* input = cmd->add_option("--input", o.input, "File whose bytes are measured");
@@ -206,15 +218,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const Error& e) {
-    std::cerr << "oci2eif: error: " << e.what() << "\n";
-    return e.code() == ErrorCode::InvalidInput ? 2 : 1;
-  } catch (const std::filesystem::filesystem_error& e) {
-    std::cerr << "oci2eif: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "oci2eif: internal error: " << e.what() << "\n";
-    return 70;
+  } catch (...) {
+    const Error e = current_error();
+    const bool internal = e.code() == ErrorCode::Internal;
+    std::cerr << "oci2eif: " << (internal ? "internal error: " : "error: ") << e.what() << "\n";
+    return exit_code_for(e.code());
   }
   return 0;
 }

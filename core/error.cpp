@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <new>
 
 namespace oci2eif {
 
@@ -45,6 +47,29 @@ ErrorCode code_for(const std::error_code& ec) {
   const bool full =
       ec == std::errc::no_space_on_device || ec == std::error_code(EDQUOT, std::generic_category());
   return full ? ErrorCode::NoSpace : ErrorCode::Io;
+}
+
+Error error_from_exception(const std::exception_ptr& exception) {
+  if (!exception) {
+    return Error(ErrorCode::Internal, "an error was reported without an exception");
+  }
+  try {
+    std::rethrow_exception(exception);
+  } catch (const Error& e) {
+    return e;
+  } catch (const std::filesystem::filesystem_error& e) {
+    return Error(code_for(e.code()), e.what());
+  } catch (const std::bad_alloc&) {
+    return Error(ErrorCode::Internal, "out of memory");
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::Internal, e.what());
+  } catch (...) {
+    return Error(ErrorCode::Internal, "an exception of unknown type");
+  }
+}
+
+Error current_error() {
+  return error_from_exception(std::current_exception());
 }
 
 } // namespace oci2eif

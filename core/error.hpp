@@ -8,6 +8,7 @@
 // almost every failure aborts the whole operation, so unwinding is the natural control flow.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -49,5 +50,19 @@ private:
 // The code for a failed operating-system call reported as std::error_code (std::filesystem):
 // NoSpace for "no space on device" and "disk quota exceeded", else Io.
 ErrorCode code_for(const std::error_code& ec);
+
+// The one mapping from an exception to the error vocabulary, so that every edge (the CLI's exit
+// code, the API's problem+json, a build's outcome) classifies a failure the same way:
+//   Error                              itself
+//   std::filesystem::filesystem_error  NoSpace for "no space"/"quota exceeded", else Io; its
+//                                      message names the operation and the path(s)
+//   std::bad_alloc                     Internal, "out of memory"
+//   other std::exception               Internal, with its what(): we did not expect it, a bug
+//   anything else, or a null pointer   Internal
+// Never throws (but for bad_alloc while building the message).
+Error error_from_exception(const std::exception_ptr& exception);
+
+// error_from_exception(std::current_exception()). REQUIRES: called inside a catch block.
+Error current_error();
 
 } // namespace oci2eif

@@ -338,17 +338,10 @@ BuildOutcome BuildRunner::run(const BuildRecord& build, const StopCheck& stop) c
   BuildOutcome outcome;
   try {
     outcome = run_or_throw(build, stop, log);
-  } catch (const Error& e) {
+  } catch (...) {
+    const Error e = current_error();
     outcome.state = e.code() == ErrorCode::Cancelled ? BuildState::Cancelled : BuildState::Failed;
     outcome.error_code = error_code_name(e.code());
-    outcome.error_message = e.what();
-  } catch (const std::filesystem::filesystem_error& e) {
-    outcome.state = BuildState::Failed;
-    outcome.error_code = error_code_name(code_for(e.code()));
-    outcome.error_message = e.what();
-  } catch (const std::exception& e) {
-    outcome.state = BuildState::Failed;
-    outcome.error_code = "io";
     outcome.error_message = e.what();
   }
   // Scratch first: on a full disk, the space it frees lets the last log line be written.

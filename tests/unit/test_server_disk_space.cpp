@@ -45,14 +45,15 @@ TEST_SUITE("server::disk_space") {
   }
 
   TEST_CASE("the API answers a std::filesystem 'no space' failure 503 disk_full, others 500 io") {
-    const auto full = api::problem_for(
+    const auto full = api::problem_for(error_from_exception(std::make_exception_ptr(
         std::filesystem::filesystem_error("cannot create directory", "/data/kernels/k",
-                                          std::make_error_code(std::errc::no_space_on_device)));
+                                          std::make_error_code(std::errc::no_space_on_device)))));
     CHECK(full.status == 503);
     CHECK(full.code == "disk_full");
     CHECK(full.detail.find("/data/kernels/k") != std::string::npos);
-    const auto denied = api::problem_for(std::filesystem::filesystem_error(
-        "cannot create directory", std::make_error_code(std::errc::permission_denied)));
+    const auto denied = api::problem_for(
+        error_from_exception(std::make_exception_ptr(std::filesystem::filesystem_error(
+            "cannot create directory", std::make_error_code(std::errc::permission_denied)))));
     CHECK(denied.status == 500);
     CHECK(denied.code == "io");
     CHECK(api::problem_for(Error(ErrorCode::NoSpace, "x")).status == 503);

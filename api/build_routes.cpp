@@ -1,0 +1,376 @@
+// /v1/builds: submit (with idempotency keys and reuse of an equal build), list, get, the log
+// (optionally followed as it grows), artifacts (Range served by httplib), cancel and delete.
+#include "api/build_view.hpp"
+#include "api/routes.hpp"
+#include "core/error.hpp"
+#include "server/build_request.hpp"
+#include "server/disk_space.hpp"
+
+#include <chrono>
+#include <fcntl.h>
+#include <fstream>
+#include <httplib.h>
+#include <memory>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace oci2eif::api {
+namespace {
+
+using server::Role;
+
+std::string content_type_of(const std::string& name) {
+  if (name.ends_with(".json")) {
+    return "application/json";
+  }
+  if (name.ends_with(".txt") || name.ends_with(".log")) {
+    return "text/plain; charset=utf-8";
+  }
+  return "application/octet-stream";
+}
+
+// Query parameter `name` as a whole number from 1 to `max` (at most 4 digits); else
+// InvalidInput naming the parameter and the range. REQUIRES: the parameter is present.
+int bounded_param(const httplib::Request& req, const std::string& name, int max) {
+  const std::string v = req.get_param_value(name);
+  if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(v) < 1 || std::stoi(v) > max) {
+    throw Error(ErrorCode::InvalidInput,
+                "query '" + name + "': '" + v + "' is not 1 to " + std::to_string(max));
+  }
+  return std::stoi(v);
+}
+
+// The filter of GET /v1/builds: ?state=&image=&label=K=V&limit=&cursor=.
+server::BuildFilter build_filter(const httplib::Request& req) {
+  server::BuildFilter f;
+  if (req.has_param("state")) {
+    f.state = server::parse_build_state(req.get_param_value("state"));
+    if (!f.state) {
+      throw Error(ErrorCode::InvalidInput,
+                  "query 'state': '" + req.get_param_value("state") +
+                      "' is not queued, running, succeeded, failed or cancelled");
+    }
+  }
+  if (req.has_param("image")) {
+    f.image = req.get_param_value("image");
+  }
+  if (req.has_param("label")) {
+    const std::string l = req.get_param_value("label");
+    const auto eq = l.find('=');
+    if (eq == std::string::npos) {
+      throw Error(ErrorCode::InvalidInput, "query 'label': '" + l + "' is not KEY=VALUE");
+    }
+    f.label = {l.substr(0, eq), l.substr(eq + 1)};
+  }
+  if (req.has_param("limit")) {
+    f.limit = static_cast<std::size_t>(bounded_param(req, "limit", 1000));
+  }
+  f.cursor = req.get_param_value("cursor");
+  return f;
+}
+
+class BuildRoutes {
+public:
+  explicit BuildRoutes(RouteContext& routes) : routes_(routes), ctx_(routes.ctx) {}
+
+  void submit(const httplib::Request& req, httplib::Response& res);
+  void list(const httplib::Request& req, httplib::Response& res);
+  void get(const httplib::Request& req, httplib::Response& res);
+  void log(const httplib::Request& req, httplib::Response& res);
+  void artifact(const httplib::Request& req, httplib::Response& res);
+  void cancel(const httplib::Request& req, httplib::Response& res);
+  void remove(const httplib::Request& req, httplib::Response& res);
+
+private:
+  // Followers of a log hold a server thread each, so at most this many at once; more get 429.
+  static constexpr int kMaxFollowers = 4;
+
+  server::BuildRecord build_or_404(const std::string& id) const;
+  // The state name of build `id` ("running"), for messages; NotFound if it is gone.
+  std::string state_of(const std::string& id) const;
+  // Checks a request against what the server can build (kernel, signing key, local-image
+  // allow-list) so that a wrong one is a 400 now rather than a failed build later.
+  void check_buildable(const server::BuildRequest& request) const;
+  // The Idempotency-Key header, if sent; InvalidInput unless 1-255 characters.
+  static std::optional<std::string> idempotency_key(const httplib::Request& req);
+  bool send_existing(httplib::Response& res, const std::string& id) const;
+  void follow_log(const server::BuildRecord& b, int timeout_seconds, httplib::Response& res);
+
+  RouteContext& routes_;
+  const ApiContext& ctx_;
+  std::atomic<int> followers_{0};
+};
+
+server::BuildRecord BuildRoutes::build_or_404(const std::string& id) const {
+  auto b = ctx_.store.get(id);
+  if (!b) {
+    throw Error(ErrorCode::NotFound, "no build with id '" + id + "'");
+  }
+  return *b;
+}
+
+std::string BuildRoutes::state_of(const std::string& id) const {
+  return std::string(server::build_state_name(build_or_404(id).state));
+}
+
+void BuildRoutes::check_buildable(const server::BuildRequest& request) const {
+  const std::string kernel = request.kernel.value_or(ctx_.runner.default_kernel());
+  if (kernel.empty()) {
+    throw Error(ErrorCode::InvalidInput,
+                "no kernel is configured on this server; start it with --kernel-dir NAME=DIR");
+  }
+  if (!ctx_.runner.has_kernel(kernel)) {
+    throw Error(ErrorCode::InvalidInput, "field 'kernel': '" + kernel +
+                                             "' is not a configured kernel (default: '" +
+                                             ctx_.runner.default_kernel() + "')");
+  }
+  ctx_.runner.signing_identity(request); // an unknown signing key is a 400 now, not a failed build
+}
+
+std::optional<std::string> BuildRoutes::idempotency_key(const httplib::Request& req) {
+  if (!req.has_header("Idempotency-Key")) {
+    return std::nullopt;
+  }
+  std::string key = req.get_header_value("Idempotency-Key");
+  if (key.empty() || key.size() > 255) {
+    throw Error(ErrorCode::InvalidInput, "Idempotency-Key must be 1-255 characters");
+  }
+  return key;
+}
+
+// 200 with a build that answers the request already (same idempotency key or same inputs);
+// false if it was deleted since it was found, so the caller queues a new one instead.
+bool BuildRoutes::send_existing(httplib::Response& res, const std::string& id) const {
+  const auto b = ctx_.store.get(id);
+  if (!b) {
+    return false;
+  }
+  res.set_header("Location", "/v1/builds/" + id);
+  send_json(res, 200, build_view(*b));
+  return true;
+}
+
+void BuildRoutes::submit(const httplib::Request& req, httplib::Response& res) {
+  if (routes_.refuse_if_draining(res)) {
+    return;
+  }
+  const server::BuildRequest request = server::parse_build_request(req.body);
+  check_buildable(request);
+  const std::optional<std::string> key = idempotency_key(req);
+  if (key) {
+    if (auto existing = ctx_.store.find_by_idempotency_key(*key)) {
+      if (send_existing(res, *existing)) {
+        return;
+      }
+    }
+  }
+  // Resolved before queueing so that a request equal to an earlier one (same image digest,
+  // kernel, options, tool version) gets that build back instead of a rebuild.
+  ctx_.runner.image_ref(request.image); // the local-image allow-list, as a 400 now
+  const auto early = ctx_.runner.resolve_early(request).value_or(server::EarlyResolution{});
+  const server::NewBuild build{server::to_json(request), request.image,      request.labels, key,
+                               early.input_key,          early.pinned_digest};
+  if (auto existing = ctx_.store.reuse(build)) { // even with the queue full
+    if (send_existing(res, *existing)) {
+      return;
+    } // deleted in the meantime: queue a new one
+  }
+  if (auto low = server::check_free_space(ctx_.config.data_dir, ctx_.config.min_free_bytes)) {
+    throw Error(ErrorCode::NoSpace, "no new builds: " + *low);
+  }
+  if (ctx_.store.count_queued() >= ctx_.config.max_queue) {
+    send_problem(res, {429, "queue_full",
+                       "the build queue is full (" + std::to_string(ctx_.config.max_queue) +
+                           " queued); retry after " + std::to_string(kRetryAfterSeconds) + " s"});
+    return;
+  }
+  const auto added = ctx_.store.enqueue(build);
+  if (!added.created && send_existing(res, added.id)) {
+    return;
+  }
+  ctx_.pool.notify();
+  const auto b = build_or_404(added.id);
+  res.set_header("Location", "/v1/builds/" + b.id);
+  send_json(res, 202, build_view(b));
+}
+
+void BuildRoutes::list(const httplib::Request& req, httplib::Response& res) {
+  const server::BuildPage page = ctx_.store.list(build_filter(req));
+  nlohmann::json builds = nlohmann::json::array();
+  for (const auto& b : page.builds) {
+    builds.push_back(build_view(b));
+  }
+  nlohmann::json body = {{"builds", builds}};
+  if (!page.next_cursor.empty()) {
+    body["next_cursor"] = page.next_cursor;
+  }
+  send_json(res, 200, body);
+}
+
+void BuildRoutes::get(const httplib::Request& req, httplib::Response& res) {
+  send_json(res, 200, build_view(build_or_404(req.matches[1])));
+}
+
+// GET /v1/builds/{id}/log[?follow=1[&timeout=S]]: with follow, the log is streamed (chunked)
+// as it grows until the build ends (the tail after the end included) or `timeout` seconds
+// (default 600, at most 3600) pass.
+void BuildRoutes::log(const httplib::Request& req, httplib::Response& res) {
+  const auto b = build_or_404(req.matches[1]);
+  const std::string follow = req.get_param_value("follow");
+  if (follow != "1" && follow != "true") {
+    std::ifstream in(ctx_.runner.log_path(b.id));
+    std::stringstream text;
+    text << in.rdbuf();
+    res.set_content(text.str(), "text/plain; charset=utf-8");
+    return;
+  }
+  const int timeout = req.has_param("timeout") ? bounded_param(req, "timeout", 3600) : 600;
+  if (++followers_ > kMaxFollowers) {
+    --followers_;
+    send_problem(res, {429, "too_many_followers",
+                       "at most " + std::to_string(kMaxFollowers) +
+                           " logs are followed at once; retry, or poll without follow"});
+    return;
+  }
+  follow_log(b, timeout, res);
+}
+
+// Streams the log from its start, polling it (every 200 ms while it does not grow) until the
+// build has ended and everything written is sent, or the deadline passes.
+void BuildRoutes::follow_log(const server::BuildRecord& b, int timeout_seconds,
+                             httplib::Response& res) {
+  struct Follow {
+    std::string id;
+    std::filesystem::path path;
+    std::uint64_t offset = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  auto state = std::make_shared<Follow>(
+      Follow{b.id, ctx_.runner.log_path(b.id), 0,
+             std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds)});
+  res.set_chunked_content_provider(
+      "text/plain; charset=utf-8",
+      [this, state](std::size_t, httplib::DataSink& sink) {
+        // The state is read before the file, so the tail written before the end is sent.
+        const auto now_b = ctx_.store.get(state->id);
+        const bool ended = !now_b || server::is_terminal(now_b->state);
+        std::ifstream in(state->path, std::ios::binary);
+        bool wrote = false;
+        if (in) {
+          in.seekg(static_cast<std::streamoff>(state->offset));
+          char buf[1 << 16];
+          while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+            const auto n = static_cast<std::size_t>(in.gcount());
+            if (!sink.write(buf, n)) {
+              return false;
+            }
+            state->offset += n;
+            wrote = true;
+          }
+        }
+        if (ended || std::chrono::steady_clock::now() >= state->deadline) {
+          sink.done();
+          return true;
+        }
+        if (!wrote) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        return true;
+      },
+      [this](bool) { --followers_; });
+}
+
+void BuildRoutes::artifact(const httplib::Request& req, httplib::Response& res) {
+  const auto b = build_or_404(req.matches[1]);
+  const std::string name = req.matches[2];
+  const auto path = ctx_.artifacts.find(b.id, name);
+  if (!path || b.state != server::BuildState::Succeeded) {
+    throw Error(ErrorCode::NotFound, "build " + b.id + " (" +
+                                         std::string(server::build_state_name(b.state)) +
+                                         ") has no artifact '" + name + "'");
+  }
+  const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw_errno("open " + path->string());
+  }
+  auto owner = std::shared_ptr<int>(new int(fd), [](int* p) {
+    ::close(*p);
+    delete p;
+  });
+  const auto size = static_cast<std::size_t>(std::filesystem::file_size(*path));
+  // httplib answers Range requests (206) itself for a provider of known length.
+  res.set_content_provider(
+      size, content_type_of(name),
+      [owner](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        char buf[1 << 16];
+        const ssize_t n =
+            ::pread(*owner, buf, std::min(length, sizeof buf), static_cast<off_t>(offset));
+        return n > 0 && sink.write(buf, static_cast<std::size_t>(n));
+      });
+}
+
+void BuildRoutes::cancel(const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches[1];
+  switch (ctx_.store.cancel(id)) {
+  case server::CancelResult::NotFound:
+    throw Error(ErrorCode::NotFound, "no build with id '" + id + "'");
+  case server::CancelResult::AlreadyFinished:
+    send_problem(
+        res, {409, "already_finished", "build " + id + " already ended (" + state_of(id) + ")"});
+    return;
+  case server::CancelResult::Requested:
+    ctx_.pool.cancel(id); // stop it now if it runs here, not at the next heartbeat
+    send_json(res, 202, build_view(build_or_404(id)));
+    return;
+  case server::CancelResult::Cancelled:
+    send_json(res, 202, build_view(build_or_404(id)));
+    return;
+  }
+}
+
+// DELETE /v1/builds/{id}: the row goes (GET answers 404 afterwards, and the idempotency key
+// and input key no longer name it), then its artifacts and log. Only a finished build.
+void BuildRoutes::remove(const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches[1];
+  switch (ctx_.store.remove(id)) {
+  case server::RemoveResult::NotFound:
+    throw Error(ErrorCode::NotFound, "no build with id '" + id + "'");
+  case server::RemoveResult::NotFinished:
+    send_problem(res, {409, "not_finished",
+                       "build " + id + " is " + state_of(id) + "; cancel it (POST /v1/builds/" +
+                           id + "/cancel) and delete it once it has ended"});
+    return;
+  case server::RemoveResult::Removed:
+    ctx_.artifacts.remove(id);
+    std::filesystem::remove(ctx_.runner.log_path(id));
+    res.status = 204;
+    return;
+  }
+}
+
+} // namespace
+
+void add_build_routes(RouteContext& routes) {
+  auto b = std::make_shared<BuildRoutes>(routes);
+  using R = const httplib::Request&;
+  using W = httplib::Response&;
+  const std::string id = "([^/]+)";
+  routes.add("POST", "/v1/builds", "/v1/builds",
+             routes.guarded(Role::Build, [b](R q, W s) { b->submit(q, s); }));
+  routes.add("GET", "/v1/builds", "/v1/builds",
+             routes.guarded(Role::Read, [b](R q, W s) { b->list(q, s); }));
+  routes.add("GET", "/v1/builds/{id}", "/v1/builds/" + id,
+             routes.guarded(Role::Read, [b](R q, W s) { b->get(q, s); }));
+  routes.add("GET", "/v1/builds/{id}/log", "/v1/builds/" + id + "/log",
+             routes.guarded(Role::Read, [b](R q, W s) { b->log(q, s); }));
+  routes.add("GET", "/v1/builds/{id}/artifacts/{name}", "/v1/builds/" + id + "/artifacts/([^/]+)",
+             routes.guarded(Role::Read, [b](R q, W s) { b->artifact(q, s); }));
+  routes.add("DELETE", "/v1/builds/{id}", "/v1/builds/" + id,
+             routes.guarded(Role::Build, [b](R q, W s) { b->remove(q, s); }));
+  routes.add("POST", "/v1/builds/{id}/cancel", "/v1/builds/" + id + "/cancel",
+             routes.guarded(Role::Build, [b](R q, W s) { b->cancel(q, s); }));
+}
+
+} // namespace oci2eif::api

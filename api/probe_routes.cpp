@@ -1,0 +1,85 @@
+// The open probes: liveness, readiness, Prometheus metrics and the OpenAPI document.
+#include "api/openapi.hpp"
+#include "api/routes.hpp"
+#include "server/disk_space.hpp"
+#include "server/service_metrics.hpp"
+
+#include <cstdint>
+#include <fstream>
+#include <httplib.h>
+#include <memory>
+
+namespace oci2eif::api {
+namespace {
+
+class Readiness {
+public:
+  explicit Readiness(const RouteContext& routes) : routes_(routes) {}
+
+  // 200 when the service takes builds: not draining, the database answers, the data directory
+  // has its free-space floor and can be written; else 503 naming why.
+  void answer(httplib::Response& res) {
+    const ApiContext& ctx = routes_.ctx;
+    if (routes_.draining()) {
+      send_problem(res, {503, "shutting_down", "the service is shutting down"});
+      return;
+    }
+    ctx.store.count_queued();
+    if (auto low = server::check_free_space(ctx.config.data_dir, ctx.config.min_free_bytes)) {
+      send_problem(res, {503, "disk_full", *low});
+      return;
+    }
+    // One file per probe: concurrent probes must not remove each other's.
+    const auto probe = ctx.config.data_dir / (".readyz-" + std::to_string(++probes_));
+    std::ofstream out(probe);
+    out << "ok";
+    out.close();
+    const bool written = !out.fail() && std::filesystem::exists(probe);
+    std::filesystem::remove(probe);
+    if (!written) {
+      send_problem(res, {503, "not_ready",
+                         "data directory " + ctx.config.data_dir.string() + " is not writable"});
+      return;
+    }
+    send_json(res, 200, {{"status", "ready"}});
+  }
+
+private:
+  const RouteContext& routes_;
+  std::atomic<std::uint64_t> probes_{0}; // names the probe files
+};
+
+} // namespace
+
+void add_probe_routes(RouteContext& routes) {
+  routes.add("GET", "/healthz", "/healthz", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"status", "ok"}});
+  });
+  auto readiness = std::make_shared<Readiness>(routes);
+  routes.add("GET", "/readyz", "/readyz",
+             [readiness](const httplib::Request&, httplib::Response& res) {
+               try {
+                 readiness->answer(res);
+               } catch (const std::exception& e) {
+                 send_problem(res, {503, "not_ready", e.what()});
+               }
+             });
+  routes.add("GET", "/metrics", "/metrics",
+             [&routes](const httplib::Request&, httplib::Response& res) {
+               const ApiContext& ctx = routes.ctx;
+               try {
+                 server::refresh_store_metrics(ctx.metrics, ctx.store, ctx.pool.running());
+                 server::refresh_registry_metrics(ctx.metrics, ctx.runner.pull_counters());
+                 server::refresh_disk_metrics(ctx.metrics, ctx.config.data_dir);
+                 res.set_content(ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+               } catch (const std::exception& e) {
+                 send_problem(res, {503, "metrics_unavailable", e.what()});
+               }
+             });
+  routes.add("GET", "/v1/openapi.json", "/v1/openapi.json",
+             [](const httplib::Request&, httplib::Response& res) {
+               res.set_content(std::string(openapi_document()), "application/json");
+             });
+}
+
+} // namespace oci2eif::api
