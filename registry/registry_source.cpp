@@ -111,9 +111,8 @@ class Registry final : public RegistrySource {
 public:
   Registry(Reference ref, RegistryOptions options)
       : ref_(std::move(ref)), opt_(std::move(options)),
-        cache_(
-            opt_.cache_dir.empty() ? BlobCache::default_dir() : opt_.cache_dir,
-            opt_.cache_max_bytes, [this](const std::string& line) { log(line); }, opt_.interrupt),
+        cache_(open_blob_cache({opt_.cache_dir, opt_.cache_max_bytes,
+                                [this](const std::string& line) { log(line); }, opt_.interrupt})),
         scope_("repository:" + ref_.repository + ":pull"), rng_(std::random_device{}()) {
     for (const Mirror& m : opt_.mirrors) {
       if (m.domain == ref_.domain) {
@@ -451,7 +450,7 @@ private:
     bool downloaded = false;
     std::uint64_t received = 0;
     const std::filesystem::path path =
-        cache_.get(d.digest, d.size, what_blob(d.digest), [&](BlobDownload& download) {
+        cache_->get(d.digest, d.size, what_blob(d.digest), [&](BlobDownload& download) {
           downloaded = true;
           count(&PullCounters::cache_misses, 1);
           log(label + ": downloading " + std::to_string(d.size) + " bytes");
@@ -495,7 +494,7 @@ private:
       total += d.size;
       const bool seen = std::any_of(todo.begin(), todo.end(),
                                     [&](const auto& t) { return t.first.digest == d.digest; });
-      if (!seen && !cache_.contains(d.digest)) {
+      if (!seen && !cache_->contains(d.digest)) {
         todo.emplace_back(d, "layer " + std::to_string(i + 1) + "/" +
                                  std::to_string(layers.size()) + " " + d.digest);
       }
@@ -619,7 +618,7 @@ private:
   Reference ref_;
   RegistryOptions opt_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_; // mirrors first, the origin last
-  BlobCache cache_;
+  std::unique_ptr<BlobCache> cache_;
   std::string scope_;
   std::mt19937 rng_;
   std::mutex rng_mutex_;

@@ -1,7 +1,7 @@
 #include "core/error.hpp"
 #include "registry/auth.hpp"
-#include "registry/blob_cache.hpp"
 #include "registry/credentials.hpp"
+#include "registry/directory_blob_cache.hpp"
 #include "registry/http_client.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -92,7 +92,7 @@ TEST_SUITE("registry::BlobCache") {
 
   TEST_CASE("a fetched blob is verified, stored, and then served without fetching") {
     test::TempDir dir;
-    BlobCache cache(dir.path(), 1 << 20, [](const std::string&) {});
+    DirectoryBlobCache cache(dir.path(), 1 << 20, [](const std::string&) {});
     int fetches = 0;
     auto fetch = [&](BlobDownload& d) {
       ++fetches;
@@ -106,7 +106,7 @@ TEST_SUITE("registry::BlobCache") {
 
   TEST_CASE("a wrong digest or size keeps the blob out of the cache") {
     test::TempDir dir;
-    BlobCache cache(dir.path(), 1 << 20, [](const std::string&) {});
+    DirectoryBlobCache cache(dir.path(), 1 << 20, [](const std::string&) {});
     CHECK_THROWS_WITH_AS(cache.get(kAbc, 3, "blob abc",
                                    [](BlobDownload& d) { d.append(as_bytes(std::string("abd"))); }),
                          doctest::Contains("blob abc: digest mismatch"), Error);
@@ -121,7 +121,7 @@ TEST_SUITE("registry::BlobCache") {
   TEST_CASE("a corrupt cached blob is removed and fetched again") {
     test::TempDir dir;
     std::vector<std::string> log;
-    BlobCache cache(dir.path(), 1 << 20, [&](const std::string& l) { log.push_back(l); });
+    DirectoryBlobCache cache(dir.path(), 1 << 20, [&](const std::string& l) { log.push_back(l); });
     auto fetch = [](BlobDownload& d) { d.append(as_bytes(std::string("abc"))); };
     const auto path = cache.get(kAbc, 3, "blob abc", fetch);
     test::write_file(path, as_bytes(std::string("xyz")));

@@ -2,8 +2,8 @@
 // the --registry-mirror syntax.
 #include "core/digest.hpp"
 #include "core/error.hpp"
-#include "registry/blob_cache.hpp"
 #include "registry/credentials.hpp"
+#include "registry/directory_blob_cache.hpp"
 #include "registry/registry_source.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -80,7 +80,7 @@ TEST_SUITE("registry::BlobCache") {
   TEST_CASE("over its bound the cache evicts the least recently used blobs") {
     test::TempDir dir;
     std::vector<std::string> log;
-    BlobCache cache(dir.path(), 10, [&](const std::string& l) { log.push_back(l); });
+    DirectoryBlobCache cache(dir.path(), 10, [&](const std::string& l) { log.push_back(l); });
     const auto a = put(cache, "aaaa");
     const auto b = put(cache, "bbbb");
     set_used(a, 1000);
@@ -96,7 +96,7 @@ TEST_SUITE("registry::BlobCache") {
 
   TEST_CASE("eviction goes oldest first until the total fits, and keeps the blob just used") {
     test::TempDir dir;
-    BlobCache cache(dir.path(), 9, [](const std::string&) {});
+    DirectoryBlobCache cache(dir.path(), 9, [](const std::string&) {});
     const auto a = put(cache, "aaa");
     const auto b = put(cache, "bbb");
     const auto c = put(cache, "ccc");
@@ -112,7 +112,7 @@ TEST_SUITE("registry::BlobCache") {
 
   TEST_CASE("within its bound nothing is evicted") {
     test::TempDir dir;
-    BlobCache cache(dir.path(), 12, [](const std::string&) {});
+    DirectoryBlobCache cache(dir.path(), 12, [](const std::string&) {});
     const auto a = put(cache, "aaaa");
     set_used(a, 1000);
     put(cache, "bbbb");
@@ -125,7 +125,7 @@ TEST_SUITE("registry::BlobCache") {
     const std::string content = "a blob another process is fetching";
     const std::string digest = digest_of(content);
     int checks = 0;
-    BlobCache cache(
+    DirectoryBlobCache cache(
         dir.path(), 1 << 20, [](const std::string&) {},
         [&] {
           if (++checks == 3) {
@@ -150,9 +150,9 @@ TEST_SUITE("registry::BlobCache") {
   TEST_CASE("an interrupt while a hit is re-hashed stops the build and keeps the blob") {
     test::TempDir dir;
     const std::string content(3 << 20, 'x');
-    BlobCache filler(dir.path(), 1 << 30, [](const std::string&) {});
+    DirectoryBlobCache filler(dir.path(), 1 << 30, [](const std::string&) {});
     const auto path = put(filler, content);
-    BlobCache cache(
+    DirectoryBlobCache cache(
         dir.path(), 1 << 30, [](const std::string&) {},
         [] { throw Error(ErrorCode::Cancelled, "cancelled on request"); });
     CHECK_THROWS_WITH_AS(put(cache, content), "cancelled on request", Error);
