@@ -170,17 +170,17 @@ struct HttpApi::Impl {
       return;
     }
     const server::BuildRequest request = server::parse_build_request(req.body);
-    const std::string kernel = request.kernel.value_or(ctx.runner.default_kernel());
+    const std::string kernel = request.kernel.value_or(ctx.kernels.default_name());
     if (kernel.empty()) {
       throw Error(ErrorCode::InvalidInput,
                   "no kernel is configured on this server; start it with --kernel-dir NAME=DIR");
     }
-    if (!ctx.runner.has_kernel(kernel)) {
+    if (!ctx.kernels.contains(kernel)) {
       throw Error(ErrorCode::InvalidInput, "field 'kernel': '" + kernel +
                                                "' is not a configured kernel (default: '" +
-                                               ctx.runner.default_kernel() + "')");
+                                               ctx.kernels.default_name() + "')");
     }
-    ctx.runner.signing_identity(request); // an unknown signing key is a 400 now, not a failed build
+    ctx.signing_keys.identity(request); // an unknown signing key is a 400 now, not a failed build
     std::optional<std::string> key;
     if (req.has_header("Idempotency-Key")) {
       key = req.get_header_value("Idempotency-Key");
@@ -440,11 +440,11 @@ struct HttpApi::Impl {
   }
 
   server::KernelInfo kernel_or_404(const std::string& name) {
-    auto k = ctx.runner.kernel(name);
+    auto k = ctx.kernels.find(name);
     if (!k) {
       throw Error(ErrorCode::NotFound, "no kernel named '" + name + "'");
     }
-    return *k;
+    return k->info;
   }
 
   // POST /v1/kernels, multipart/form-data: name, arch (x86_64 | aarch64, default x86_64),
@@ -490,7 +490,7 @@ struct HttpApi::Impl {
                            upload.cmdline->find_first_of("\n\r") != std::string::npos)) {
       throw Error(ErrorCode::InvalidInput, "field 'cmdline': must be one line of 1-4096 bytes");
     }
-    if (ctx.runner.has_kernel(*name)) {
+    if (ctx.kernels.contains(*name)) {
       send_problem(res, {409, "already_exists",
                          "a kernel named '" + *name + "' already exists; delete it first"});
       return;
@@ -498,14 +498,14 @@ struct HttpApi::Impl {
     if (auto low = server::check_free_space(ctx.config.data_dir, ctx.config.min_free_bytes)) {
       throw Error(ErrorCode::NoSpace, "no kernel uploads: " + *low);
     }
-    const server::KernelInfo k = ctx.runner.add_kernel(*name, upload);
+    const server::KernelInfo k = ctx.kernels.add(*name, upload);
     res.set_header("Location", "/v1/kernels/" + k.name);
     send_json(res, 201, kernel_view(k));
   }
 
   void remove_kernel(const httplib::Request& req, httplib::Response& res) {
     const std::string name = req.matches[1];
-    switch (ctx.runner.remove_kernel(name)) {
+    switch (ctx.kernels.remove(name)) {
     case server::KernelRemoveResult::NotFound:
       throw Error(ErrorCode::NotFound, "no kernel named '" + name + "'");
     case server::KernelRemoveResult::IsDefault:
@@ -616,7 +616,7 @@ struct HttpApi::Impl {
         guarded(Role::Build, [this](R q, W s) { cancel(q, s); }));
     add("GET", "/v1/kernels", "/v1/kernels", guarded(Role::Read, [this](R, W s) {
           nlohmann::json list = nlohmann::json::array();
-          for (const auto& k : ctx.runner.kernels()) {
+          for (const auto& k : ctx.kernels.list()) {
             list.push_back(kernel_view(k));
           }
           send_json(s, 200, {{"kernels", list}});
@@ -648,7 +648,7 @@ struct HttpApi::Impl {
 HttpApi::HttpApi(ApiContext context) : impl_(std::make_unique<Impl>(context)) {
   for (std::size_t i = 0; i < context.config.webhooks.rules.size(); ++i) {
     const auto j = nlohmann::json::parse(context.config.webhooks.rules[i].build_json);
-    if (j.contains("kernel") && !context.runner.has_kernel(j["kernel"].get<std::string>())) {
+    if (j.contains("kernel") && !context.kernels.contains(j["kernel"].get<std::string>())) {
       throw Error(ErrorCode::InvalidInput,
                   "configuration: webhooks.rules[" + std::to_string(i) + "].build.kernel: '" +
                       j["kernel"].get<std::string>() + "' is not a configured kernel");
