@@ -21,6 +21,7 @@
 #include "server/job_store.hpp"
 #include "server/kernel_catalog.hpp"
 #include "server/metrics.hpp"
+#include "server/signing_keys.hpp"
 #include "server/worker_pool.hpp"
 
 #include <memory>
