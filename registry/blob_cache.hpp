@@ -5,7 +5,7 @@
 //
 // The embedded default is a directory (directory_blob_cache.hpp); a shared object store can sit
 // behind the same calls as a second level. The conformance suite
-// (tests/unit/blob_cache_conformance.hpp) states what every implementation must do.
+// (tests/unit/test_registry_blob_cache.cpp) states what every implementation must do.
 #pragma once
 
 #include "core/bytes.hpp"

@@ -4,7 +4,7 @@
 //
 // The embedded default keeps one directory per build (directory_artifact_store.cpp); a shared
 // object store can take its place behind the same calls. Implementations are safe to call from
-// several threads; the conformance suite (tests/unit/artifact_store_conformance.hpp) states
+// several threads; the conformance suite (tests/unit/test_server_artifact_store.cpp) states
 // what every one must do.
 #pragma once
 
