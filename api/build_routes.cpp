@@ -116,17 +116,17 @@ std::string BuildRoutes::state_of(const std::string& id) const {
 }
 
 void BuildRoutes::check_buildable(const server::BuildRequest& request) const {
-  const std::string kernel = request.kernel.value_or(ctx_.runner.default_kernel());
+  const std::string kernel = request.kernel.value_or(ctx_.kernels.default_name());
   if (kernel.empty()) {
     throw Error(ErrorCode::InvalidInput,
                 "no kernel is configured on this server; start it with --kernel-dir NAME=DIR");
   }
-  if (!ctx_.runner.has_kernel(kernel)) {
+  if (!ctx_.kernels.contains(kernel)) {
     throw Error(ErrorCode::InvalidInput, "field 'kernel': '" + kernel +
                                              "' is not a configured kernel (default: '" +
-                                             ctx_.runner.default_kernel() + "')");
+                                             ctx_.kernels.default_name() + "')");
   }
-  ctx_.runner.signing_identity(request); // an unknown signing key is a 400 now, not a failed build
+  ctx_.signing_keys.identity(request); // an unknown signing key is a 400 now, not a failed build
 }
 
 std::optional<std::string> BuildRoutes::idempotency_key(const httplib::Request& req) {

@@ -19,7 +19,9 @@
 #include "server/build_runner.hpp"
 #include "server/config.hpp"
 #include "server/job_store.hpp"
+#include "server/kernel_catalog.hpp"
 #include "server/metrics.hpp"
+#include "server/signing_keys.hpp"
 #include "server/worker_pool.hpp"
 
 #include <memory>
@@ -31,8 +33,10 @@ namespace oci2eif::api {
 struct ApiContext {
   const server::ServeConfig& config;
   server::JobStore& store;
-  const server::ArtifactStore& artifacts;
-  const server::BuildRunner& runner;
+  server::ArtifactStore& artifacts;
+  server::BuildRunner& runner;
+  server::KernelCatalog& kernels;
+  const server::SigningKeys& signing_keys;
   server::WorkerPool& pool;
   server::Metrics& metrics; // declared with declare_service_metrics()
 };

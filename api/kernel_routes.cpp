@@ -26,11 +26,11 @@ nlohmann::json kernel_view(const server::KernelInfo& k) {
 }
 
 server::KernelInfo kernel_or_404(const ApiContext& ctx, const std::string& name) {
-  auto k = ctx.runner.kernel(name);
+  auto k = ctx.kernels.find(name);
   if (!k) {
     throw Error(ErrorCode::NotFound, "no kernel named '" + name + "'");
   }
-  return *k;
+  return k->info;
 }
 
 struct NamedUpload {
@@ -88,7 +88,7 @@ NamedUpload parse_kernel_upload(const httplib::Request& req) {
 
 void list_kernels(const ApiContext& ctx, httplib::Response& res) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& k : ctx.runner.kernels()) {
+  for (const auto& k : ctx.kernels.list()) {
     list.push_back(kernel_view(k));
   }
   send_json(res, 200, {{"kernels", list}});
@@ -96,7 +96,7 @@ void list_kernels(const ApiContext& ctx, httplib::Response& res) {
 
 void upload_kernel(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const NamedUpload u = parse_kernel_upload(req);
-  if (ctx.runner.has_kernel(u.name)) {
+  if (ctx.kernels.contains(u.name)) {
     send_problem(res, {409, "already_exists",
                        "a kernel named '" + u.name + "' already exists; delete it first"});
     return;
@@ -104,14 +104,14 @@ void upload_kernel(const ApiContext& ctx, const httplib::Request& req, httplib::
   if (auto low = server::check_free_space(ctx.config.data_dir, ctx.config.min_free_bytes)) {
     throw Error(ErrorCode::NoSpace, "no kernel uploads: " + *low);
   }
-  const server::KernelInfo k = ctx.runner.add_kernel(u.name, u.upload);
+  const server::KernelInfo k = ctx.kernels.add(u.name, u.upload);
   res.set_header("Location", "/v1/kernels/" + k.name);
   send_json(res, 201, kernel_view(k));
 }
 
 void remove_kernel(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const std::string name = req.matches[1];
-  switch (ctx.runner.remove_kernel(name)) {
+  switch (ctx.kernels.remove(name)) {
   case server::KernelRemoveResult::NotFound:
     throw Error(ErrorCode::NotFound, "no kernel named '" + name + "'");
   case server::KernelRemoveResult::IsDefault:

@@ -9,7 +9,9 @@
 #include "server/build_runner.hpp"
 #include "server/disk_space.hpp"
 #include "server/json_log.hpp"
+#include "server/kernel_catalog.hpp"
 #include "server/service_metrics.hpp"
+#include "server/signing_keys.hpp"
 #include "server/worker_pool.hpp"
 
 #include <atomic>
@@ -50,21 +52,23 @@ private:
 
 // Webhook rules name kernels and signing keys that only the loaded catalog knows: a typo there
 // would otherwise surface as a failed build on the first push.
-void check_webhook_templates(const server::ServeConfig& config, const server::BuildRunner& runner) {
+void check_webhook_templates(const server::ServeConfig& config,
+                             const server::KernelCatalog& kernels,
+                             const server::SigningKeys& signing_keys) {
   const auto& rules = config.webhooks.rules;
   for (std::size_t i = 0; i < rules.size(); ++i) {
     nlohmann::json probe = nlohmann::json::parse(rules[i].build_json);
     probe["image"] = "docker.io/library/template-check:latest";
     const server::BuildRequest request = server::parse_build_request(probe.dump());
     const std::string where = "configuration: webhooks.rules[" + std::to_string(i) + "].build: ";
-    const std::string kernel = request.kernel.value_or(runner.default_kernel());
-    if (kernel.empty() || !runner.has_kernel(kernel)) {
+    const std::string kernel = request.kernel.value_or(kernels.default_name());
+    if (kernel.empty() || !kernels.contains(kernel)) {
       throw Error(ErrorCode::InvalidInput,
                   where + (kernel.empty() ? "no kernel is configured (--kernel-dir NAME=DIR)"
                                           : "kernel '" + kernel + "' is not configured"));
     }
     try {
-      runner.signing_identity(request);
+      signing_keys.identity(request);
     } catch (const Error& e) {
       throw Error(ErrorCode::InvalidInput, where + e.what());
     }
@@ -92,9 +96,12 @@ void run_serve(const server::ServeFlags& flags) {
   if (const int n = store->requeue_all_running(); n > 0) {
     spdlog::warn("{} build(s) interrupted by a previous stop re-queued", n);
   }
-  const server::ArtifactStore artifacts(config.data_dir / "artifacts");
-  const server::BuildRunner runner(config, artifacts);
-  check_webhook_templates(config, runner);
+  // The embedded backends; a scale-out deployment would choose others here.
+  const auto artifacts = server::open_directory_artifact_store(config.data_dir / "artifacts");
+  server::KernelCatalog kernels(config.kernels, config.data_dir / "kernels");
+  const server::SigningKeys signing_keys(config.signing_keys);
+  server::BuildRunner runner(config, kernels, signing_keys, *artifacts);
+  check_webhook_templates(config, kernels, signing_keys);
 
   server::Metrics metrics;
   server::declare_service_metrics(metrics);
@@ -123,7 +130,7 @@ void run_serve(const server::ServeFlags& flags) {
         return outcome;
       },
       options);
-  api::HttpApi http({config, *store, artifacts, runner, pool, metrics});
+  api::HttpApi http({config, *store, *artifacts, runner, kernels, signing_keys, pool, metrics});
 
   // SIGTERM/SIGINT are taken by one thread (blocked everywhere else): it stops taking builds
   // (the API answers 503 to POSTs but keeps serving reads), gives the running builds the grace

@@ -2,6 +2,8 @@
 
 #include "core/error.hpp"
 
+#include <array>
+
 namespace oci2eif {
 
 void validate_digest(std::string_view digest, const std::string& context) {
@@ -23,6 +25,16 @@ void validate_digest(std::string_view digest, const std::string& context) {
 
 std::string sha256_digest(ByteView data) {
   return "sha256:" + to_hex(sha256(data));
+}
+
+std::string sha256_file_digest(const std::filesystem::path& path) {
+  FileSource in(path);
+  Hasher hasher(HashAlgorithm::Sha256);
+  std::array<std::uint8_t, 1 << 16> buf;
+  for (std::size_t n; (n = in.read(buf)) > 0;) {
+    hasher.write(ByteView(buf.data(), n));
+  }
+  return "sha256:" + to_hex(hasher.finish());
 }
 
 VerifyingSource::VerifyingSource(ByteSource& inner, std::string expected_digest,

@@ -19,6 +19,8 @@ namespace oci2eif {
 void validate_digest(std::string_view digest, const std::string& context);
 
 std::string sha256_digest(ByteView data);
+// The digest of a file's contents, streamed (an EIF or a kernel is never read whole).
+std::string sha256_file_digest(const std::filesystem::path& path);
 
 // Passes `inner` through and, when it is exhausted, checks that the bytes had `expected_digest`
 // and (if known) `expected_size`. A mismatch throws Error(DigestMismatch) naming `subject`.

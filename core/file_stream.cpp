@@ -74,8 +74,6 @@ void write_all_at(int fd, ByteView data, std::uint64_t offset, const std::filesy
   }
 }
 
-namespace {
-
 void fsync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -87,8 +85,6 @@ void fsync_directory(const std::filesystem::path& dir) {
     throw_errno("cannot fsync directory " + dir.string());
   }
 }
-
-} // namespace
 
 FileSink::FileSink(const std::filesystem::path& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

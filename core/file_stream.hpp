@@ -30,6 +30,10 @@ private:
   std::uint64_t size_ = 0;
 };
 
+// Makes a rename or unlink inside `dir` durable ("" is the working directory). Throws Io naming
+// the directory.
+void fsync_directory(const std::filesystem::path& dir);
+
 // pwrite()s all of `data` at `offset`, retrying short writes and EINTR; `path` names the file in
 // errors.
 void write_all_at(int fd, ByteView data, std::uint64_t offset, const std::filesystem::path& path);

@@ -1,18 +1,11 @@
-// A content-addressed blob cache shared by builds and processes:
+// BlobCache: content-addressed storage of the registry blobs builds need (docs/DESIGN.md,
+// "Seams"), shared by builds and processes. get() hands out a verified local file for a digest,
+// fetching it through the caller's Fetcher on a miss; a blob enters the cache only after its
+// size and sha256 matched the descriptor, so a hit is always the content its digest names.
 //
-//   <dir>/blobs/sha256/<hex>   complete, verified blobs (mtime = last use, for LRU eviction)
-//   <dir>/tmp/<hex>.<pid>.<n>  downloads in progress (removed on failure)
-//   <dir>/locks/<hex>.lock     flock()ed while a process fetches <hex>, so two processes
-//                              needing the same blob download it once
-//
-// A blob enters the cache only after its size and sha256 matched the descriptor (temp file,
-// fsync, rename, fsync of the directory). A hit is re-hashed before use: a corrupt file is
-// deleted and fetched again. After an insert, least recently used blobs are evicted until the
-// total is under the bound (the blob just used is kept even if it alone exceeds it).
-//
-// The cache's Interrupt (a stopped build) is consulted while a hit is re-hashed and while get()
-// waits for another process's download; what it throws leaves get() with the cache unchanged
-// (a download in progress is removed with its temporary file, never renamed into place).
+// The embedded default is a directory (directory_blob_cache.hpp); a shared object store can sit
+// behind the same calls as a second level. The conformance suite
+// (tests/unit/test_registry_blob_cache.cpp) states what every implementation must do.
 #pragma once
 
 #include "core/bytes.hpp"
@@ -22,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace oci2eif::registry {
@@ -53,32 +47,39 @@ private:
 
 class BlobCache {
 public:
+  // Fills the download with the blob's bytes (throws what the transfer throws).
   using Fetcher = std::function<void(BlobDownload&)>;
   using Log = std::function<void(const std::string&)>;
 
-  BlobCache(std::filesystem::path dir, std::uint64_t max_bytes, Log log, Interrupt interrupt = {});
+  virtual ~BlobCache() = default;
 
-  // The path of blob `digest` (of `size` bytes), verified. On a miss (or a corrupt hit) `fetch`
-  // fills a BlobDownload under the blob's lock. `subject` names the blob in errors.
-  std::filesystem::path get(const std::string& digest, std::uint64_t size,
-                            const std::string& subject, const Fetcher& fetch);
+  // A local file holding blob `digest` (of `size` bytes), verified against both. On a miss (or
+  // a hit found corrupt, which is logged, dropped and fetched again) `fetch` fills a
+  // BlobDownload; if it throws, or the bytes do not match (DigestMismatch or Corrupt naming
+  // `subject`), get() throws that and the cache holds nothing for the digest. Concurrent calls
+  // for one digest, from threads or processes, fetch it once. The cache's interrupt (a stopped
+  // build) may end get() with Cancelled or Timeout, leaving the cache as it was. Throws
+  // InvalidInput for a digest that is not "sha256:<64 hex>". The file stays valid while the
+  // build uses it (eviction keeps the blob last returned).
+  virtual std::filesystem::path get(const std::string& digest, std::uint64_t size,
+                                    const std::string& subject, const Fetcher& fetch) = 0;
 
-  // Whether a complete blob file is present (not verified).
-  bool contains(const std::string& digest) const;
-  const std::filesystem::path& dir() const { return dir_; }
-
-  // The default location: $XDG_CACHE_HOME/oci2eif, else $HOME/.cache/oci2eif.
-  static std::filesystem::path default_dir();
-
-private:
-  std::filesystem::path blob_path(const std::string& digest) const;
-  bool verify(const std::filesystem::path& path, const std::string& digest, std::uint64_t size);
-  void evict(const std::filesystem::path& keep);
-
-  std::filesystem::path dir_;
-  std::uint64_t max_bytes_;
-  Log log_;
-  Interrupt interrupt_;
+  // Whether a complete blob is present (not verified: get() verifies). A cheap hint, for
+  // planning downloads.
+  virtual bool contains(const std::string& digest) const = 0;
 };
+
+struct BlobCacheOptions {
+  std::filesystem::path dir;   // the local directory (default_blob_cache_dir() if empty)
+  std::uint64_t max_bytes = 0; // bound on the total; least recently used blobs go first
+  BlobCache::Log log;          // one line per notable event (eviction, corrupt hit, waiting)
+  Interrupt interrupt;         // consulted while get() hashes or waits; may be empty
+};
+
+// The construction point of every cache a pull uses: today a DirectoryBlobCache.
+std::unique_ptr<BlobCache> open_blob_cache(const BlobCacheOptions& options);
+
+// The default location: $XDG_CACHE_HOME/oci2eif, else $HOME/.cache/oci2eif.
+std::filesystem::path default_blob_cache_dir();
 
 } // namespace oci2eif::registry

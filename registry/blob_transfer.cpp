@@ -13,9 +13,9 @@ namespace oci2eif::registry {
 BlobTransfer::BlobTransfer(const Reference& ref, const RegistryOptions& options,
                            RegistryEndpoints& endpoints)
     : ref_(ref), opt_(options), endpoints_(endpoints),
-      cache_(
-          opt_.cache_dir.empty() ? BlobCache::default_dir() : opt_.cache_dir, opt_.cache_max_bytes,
-          [this](const std::string& line) { endpoints_.log(line); }, opt_.interrupt) {
+      cache_(open_blob_cache({opt_.cache_dir, opt_.cache_max_bytes,
+                              [this](const std::string& line) { endpoints_.log(line); },
+                              opt_.interrupt})) {
 }
 
 std::string BlobTransfer::subject(const std::string& digest) const {
@@ -40,7 +40,7 @@ std::filesystem::path BlobTransfer::cached_blob(const Descriptor& d, Clients* cl
   bool downloaded = false;
   std::uint64_t received = 0;
   const std::filesystem::path path =
-      cache_.get(d.digest, d.size, subject(d.digest), [&](BlobDownload& download) {
+      cache_->get(d.digest, d.size, subject(d.digest), [&](BlobDownload& download) {
         downloaded = true;
         count(&PullCounters::cache_misses, 1);
         endpoints_.log(label + ": downloading " + std::to_string(d.size) + " bytes");
@@ -81,7 +81,7 @@ void BlobTransfer::fetch_layers(const std::vector<Descriptor>& layers) {
     total += d.size;
     const bool seen = std::any_of(todo.begin(), todo.end(),
                                   [&](const auto& t) { return t.first.digest == d.digest; });
-    if (!seen && !cache_.contains(d.digest)) {
+    if (!seen && !cache_->contains(d.digest)) {
       todo.emplace_back(d, "layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()) +
                                " " + d.digest);
     }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,7 +23,7 @@ namespace oci2eif::registry {
 class BlobTransfer {
 public:
   // `ref`, `options` and `endpoints` must outlive it. Opens the cache (options.cache_dir, or
-  // BlobCache::default_dir()). Thread-safe: fetch_layers() calls blob_file's work from threads.
+  // default_blob_cache_dir()). Thread-safe: fetch_layers() calls blob_file's work from threads.
   BlobTransfer(const Reference& ref, const RegistryOptions& options, RegistryEndpoints& endpoints);
 
   // The cached, verified file of blob `d`, downloaded if the cache lacks it.
@@ -61,7 +62,7 @@ private:
   const Reference& ref_;
   const RegistryOptions& opt_;
   RegistryEndpoints& endpoints_;
-  BlobCache cache_;
+  std::unique_ptr<BlobCache> cache_;
   mutable std::mutex fetch_mutex_;
   std::map<std::string, BlobFetch> fetches_; // by digest: how this pull got each blob
 };

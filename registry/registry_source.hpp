@@ -39,7 +39,7 @@ struct RegistryOptions {
   std::string extra_ca_file;                    // trusted in addition to certs.d and the system
   std::optional<Credentials> credentials;       // else from the docker config
   std::filesystem::path docker_config;          // default: default_docker_config_path()
-  std::filesystem::path cache_dir;              // default: BlobCache::default_dir()
+  std::filesystem::path cache_dir;              // default: default_blob_cache_dir()
   std::uint64_t cache_max_bytes = 10ULL << 30;
   int max_attempts = 5;             // per request, counting the first
   long backoff_base_ms = 250;       // doubled per attempt, with jitter, capped at 10 s

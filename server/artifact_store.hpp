@@ -1,12 +1,17 @@
-// ArtifactStore: a build's output files, one directory per build (docs/ARCHITECTURE.md,
-// "Seams"): <root>/<build id>/{image.eif, pcr.json, describe.json, build.json, rootfs.txt,
-// build.log}. Each file is published atomically (temp, fsync, rename, fsync dir), so a crash
-// leaves either no file or the whole file; a rebuild of the same id overwrites them.
+// ArtifactStore: a build's output files (docs/DESIGN.md, "Seams"): image.eif, pcr.json,
+// describe.json, build.json, rootfs.txt and build.log, published when the build succeeds, read
+// by GET /v1/builds/{id}/artifacts/{name}, deleted with the build.
+//
+// The embedded default keeps one directory per build (directory_artifact_store.cpp); a shared
+// object store can take its place behind the same calls. Implementations are safe to call from
+// several threads; the conformance suite (tests/unit/test_server_artifact_store.cpp) states
+// what every one must do.
 #pragma once
 
 #include "server/job_store.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,31 +20,39 @@ namespace oci2eif::server {
 
 class ArtifactStore {
 public:
-  explicit ArtifactStore(std::filesystem::path root);
+  virtual ~ArtifactStore() = default;
 
-  // The names an artifact may have; anything else is never served.
-  static bool is_artifact_name(std::string_view name);
+  // Publishes `content` as artifact `name` of build `build_id`, atomically and durably: a reader
+  // (or a crash) sees no artifact or the whole of it, never part; an artifact of that name is
+  // replaced. Returns its size and digest. Throws InvalidInput for an id that is_build_id()
+  // refuses or a name that is_artifact_name() refuses (so neither can name another place).
+  virtual ArtifactInfo publish(const std::string& build_id, const std::string& name,
+                               std::string_view content) = 0;
 
-  // The build's directory, created. Throws InvalidInput for an id that is not one of ours
-  // (so an id can never name a path outside the root).
-  std::filesystem::path directory(const std::string& build_id) const;
+  // Publishes the local file `file` (an artifact too large to hold in memory: the EIF) the
+  // same way; the file is consumed (moved, or copied and removed). Throws like publish(), and
+  // Io if the file cannot be read.
+  virtual ArtifactInfo publish_file(const std::string& build_id, const std::string& name,
+                                    const std::filesystem::path& file) = 0;
 
-  ArtifactInfo publish(const std::string& build_id, const std::string& name,
-                       std::string_view content) const;
-  // Size and sha256 of an artifact already written into directory() (the EIF, which the
-  // pipeline writes atomically itself).
-  ArtifactInfo info(const std::string& build_id, const std::string& name) const;
+  // A local file to read the artifact from (HTTP serves it with Range support), or nothing for
+  // an id or name that is not ours or an artifact never published. Valid until remove().
+  virtual std::optional<std::filesystem::path> find(const std::string& build_id,
+                                                    const std::string& name) const = 0;
 
-  // The artifact's path if it exists.
-  std::optional<std::filesystem::path> find(const std::string& build_id,
-                                            const std::string& name) const;
-  void remove(const std::string& build_id) const;
-
-private:
-  std::filesystem::path root_;
+  // Deletes every artifact of the build; a build with none, or an id that is not ours, is no
+  // error.
+  virtual void remove(const std::string& build_id) = 0;
 };
+
+// The names an artifact may have; anything else is never published or served.
+bool is_artifact_name(std::string_view name);
 
 // True for ids the job store makes: "b-" and 32 lowercase hex digits.
 bool is_build_id(std::string_view id);
+
+// The embedded default, chosen by `oci2eif serve`: <root>/<build id>/<name>, each file written
+// with temp file, fsync, rename, fsync of the directory. Creates `root`.
+std::unique_ptr<ArtifactStore> open_directory_artifact_store(const std::filesystem::path& root);
 
 } // namespace oci2eif::server

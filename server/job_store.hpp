@@ -8,6 +8,8 @@
 // Every mutating call is committed durably before it returns: when enqueue() returns, the build
 // survives a crash. Times are milliseconds since the Unix epoch from an injected clock.
 // Implementations are safe to call from several threads.
+// The conformance suite (tests/unit/test_server_job_store.cpp) states what every backend must
+// do; a new backend joins it in tests/unit/store_backends.hpp.
 #pragma once
 
 #include "pipeline/step_timing.hpp"

@@ -15,8 +15,10 @@ TEST_SUITE("api::openapi") {
     server::ServeConfig config;
     config.data_dir = dir.path();
     auto store = server::open_sqlite_job_store((dir / "jobs.db").string(), server::system_clock());
-    const server::ArtifactStore artifacts(dir / "artifacts");
-    const server::BuildRunner runner(config, artifacts);
+    const auto artifacts = server::open_directory_artifact_store(dir / "artifacts");
+    server::KernelCatalog kernels(config.kernels, dir / "kernels");
+    const server::SigningKeys signing_keys(config.signing_keys);
+    server::BuildRunner runner(config, kernels, signing_keys, *artifacts);
     server::WorkerPool pool(*store,
                             [](const server::BuildRecord&, const std::function<void()>&) {
                               return server::BuildOutcome{};
@@ -24,7 +26,8 @@ TEST_SUITE("api::openapi") {
                             {});
     server::Metrics metrics;
     server::declare_service_metrics(metrics);
-    const api::HttpApi http({config, *store, artifacts, runner, pool, metrics});
+    const api::HttpApi http(
+        {config, *store, *artifacts, runner, kernels, signing_keys, pool, metrics});
 
     std::set<std::pair<std::string, std::string>> served;
     for (const api::ApiRoute& r : http.route_table()) {

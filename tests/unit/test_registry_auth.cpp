@@ -1,6 +1,5 @@
 #include "core/error.hpp"
 #include "registry/auth.hpp"
-#include "registry/blob_cache.hpp"
 #include "registry/credentials.hpp"
 #include "registry/http_client.hpp"
 #include "tests/unit/test_support.hpp"
@@ -83,51 +82,5 @@ TEST_SUITE("registry::auth") {
     CHECK(resolve_location("http://h:1/v2/a/blobs/x", "/files/b") == "http://h:1/files/b");
     CHECK(resolve_location("http://h:1/v2/a", "https://cdn/x") == "https://cdn/x");
     CHECK(resolve_location("https://h/v2/a", "//cdn/x") == "https://cdn/x");
-  }
-}
-
-TEST_SUITE("registry::BlobCache") {
-  const std::string kAbc =
-      "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-
-  TEST_CASE("a fetched blob is verified, stored, and then served without fetching") {
-    test::TempDir dir;
-    BlobCache cache(dir.path(), 1 << 20, [](const std::string&) {});
-    int fetches = 0;
-    auto fetch = [&](BlobDownload& d) {
-      ++fetches;
-      d.append(as_bytes(std::string("abc")));
-    };
-    const auto path = cache.get(kAbc, 3, "blob abc", fetch);
-    CHECK(test::read_file(path).size() == 3);
-    cache.get(kAbc, 3, "blob abc", fetch);
-    CHECK(fetches == 1);
-  }
-
-  TEST_CASE("a wrong digest or size keeps the blob out of the cache") {
-    test::TempDir dir;
-    BlobCache cache(dir.path(), 1 << 20, [](const std::string&) {});
-    CHECK_THROWS_WITH_AS(cache.get(kAbc, 3, "blob abc",
-                                   [](BlobDownload& d) { d.append(as_bytes(std::string("abd"))); }),
-                         doctest::Contains("blob abc: digest mismatch"), Error);
-    CHECK_THROWS_WITH_AS(
-        cache.get(kAbc, 3, "blob abc",
-                  [](BlobDownload& d) { d.append(as_bytes(std::string("abcd"))); }),
-        doctest::Contains("more than the 3 bytes"), Error);
-    CHECK_FALSE(cache.contains(kAbc));
-    CHECK(std::filesystem::is_empty(dir / "tmp"));
-  }
-
-  TEST_CASE("a corrupt cached blob is removed and fetched again") {
-    test::TempDir dir;
-    std::vector<std::string> log;
-    BlobCache cache(dir.path(), 1 << 20, [&](const std::string& l) { log.push_back(l); });
-    auto fetch = [](BlobDownload& d) { d.append(as_bytes(std::string("abc"))); };
-    const auto path = cache.get(kAbc, 3, "blob abc", fetch);
-    test::write_file(path, as_bytes(std::string("xyz")));
-    cache.get(kAbc, 3, "blob abc", fetch);
-    CHECK(test::read_file(path) == Bytes{'a', 'b', 'c'});
-    REQUIRE(log.size() == 1);
-    CHECK(log[0].find("is corrupt") != std::string::npos);
   }
 }

@@ -1,51 +1,41 @@
+// The JobStore conformance suite: what every backend must do (job_store.hpp's contracts),
+// run through each backend of OCI2EIF_JOB_STORE_BACKENDS (store_backends.hpp). What only the
+// SQLite file does is in test_server_sqlite_job_store.cpp.
 #include "core/error.hpp"
 #include "server/job_store.hpp"
-#include "server/worker_pool.hpp"
+#include "tests/unit/job_store_requests.hpp"
+#include "tests/unit/store_backends.hpp"
 #include "tests/unit/test_support.hpp"
 
-#include <atomic>
 #include <doctest/doctest.h>
 #include <set>
-#include <sqlite3.h>
 #include <thread>
 
 using namespace oci2eif;
 using namespace oci2eif::server;
+using namespace oci2eif::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct Fixture {
-  test::TempDir dir;
+// A backend with a clock the test moves by hand; open() may be called again for a second store
+// over the same storage (a second daemon, or the same one after a restart).
+template <class Backend> struct Fixture {
+  Backend backend;
   std::shared_ptr<std::int64_t> now = std::make_shared<std::int64_t>(1'000'000);
-  std::string path = (dir / "jobs.db").string();
   Clock clock() {
     auto n = now;
     return [n] { return *n; };
   }
-  std::unique_ptr<JobStore> open() { return open_sqlite_job_store(path, clock()); }
+  std::unique_ptr<JobStore> open() { return backend.open(clock()); }
 };
-
-NewBuild request(const std::string& image, std::map<std::string, std::string> labels = {},
-                 std::optional<std::string> key = std::nullopt) {
-  return {R"({"image":")" + image + R"("})", image, std::move(labels), std::move(key), {}, {}};
-}
-
-BuildOutcome success() {
-  BuildOutcome o;
-  o.input_key = "sha256:input";
-  o.image_digest = "sha256:manifest";
-  o.pcrs = {{"PCR0", "aa"}, {"PCR1", "bb"}};
-  o.artifacts = {{"image.eif", 123, "sha256:eif"}};
-  o.steps = {{"flatten", 1.5}};
-  return o;
-}
 
 } // namespace
 
-TEST_SUITE("server::SqliteJobStore") {
-  TEST_CASE("an enqueued build is queued, and survives closing and reopening the file") {
-    Fixture f;
+TEST_SUITE("server::JobStore") {
+  TEST_CASE_TEMPLATE("an enqueued build is queued, and survives closing and reopening the store",
+                     Backend, OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     std::string id;
     {
       auto store = f.open();
@@ -63,21 +53,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK_FALSE(store->get("b-nope"));
   }
 
-  TEST_CASE("the file is in WAL mode") {
-    Fixture f;
-    auto store = f.open();
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(f.path.c_str(), &db) == SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-    CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "wal");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-  }
-
-  TEST_CASE("claim takes the oldest queued build with a lease, and nothing when idle") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("claim takes the oldest queued build with a lease, and nothing when idle",
+                     Backend, OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     CHECK_FALSE(store->claim("w1", 30s));
     const auto first = store->enqueue(request("a")).id;
@@ -92,8 +70,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(store->count_queued() == 1);
   }
 
-  TEST_CASE("heartbeat extends the lease of its holder only") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("heartbeat extends the lease of its holder only", Backend,
+                     OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     const auto id = store->enqueue(request("a")).id;
     store->claim("w1", 30s);
@@ -103,8 +82,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK_FALSE(store->heartbeat(id, "w2", 30s).lease_held);
   }
 
-  TEST_CASE("finish records the outcome; a worker that lost the lease cannot finish") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("finish records the outcome; a worker that lost the lease cannot finish",
+                     Backend, OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     const auto id = store->enqueue(request("a")).id;
     store->claim("w1", 30s);
@@ -122,8 +102,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK_FALSE(store->finish(id, "w1", success())); // already finished
   }
 
-  TEST_CASE("a failure keeps its error code and message") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("a failure keeps its error code and message", Backend,
+                     OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     const auto id = store->enqueue(request("a")).id;
     store->claim("w1", 30s);
@@ -138,8 +119,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(b->outcome.error_message == "layer 2: digest mismatch");
   }
 
-  TEST_CASE("two stores on one file: an expired lease is re-claimed by the other") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("two stores on one backend: an expired lease is re-claimed by the other",
+                     Backend, OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto a = f.open();
     auto b = f.open();
     const auto id = a->enqueue(request("a")).id;
@@ -156,8 +138,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(a->get(id)->state == BuildState::Succeeded);
   }
 
-  TEST_CASE("two stores claiming concurrently never hand one build to both") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("two stores claiming concurrently never hand one build to both", Backend,
+                     OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto a = f.open();
     auto b = f.open();
     for (int i = 0; i < 20; ++i) {
@@ -182,8 +165,9 @@ TEST_SUITE("server::SqliteJobStore") {
     }
   }
 
-  TEST_CASE("requeue: expired leases, or every running build after a restart") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("requeue: expired leases, or every running build after a restart", Backend,
+                     OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     const auto x = store->enqueue(request("x")).id;
     const auto y = store->enqueue(request("y")).id;
@@ -201,8 +185,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(by_state.count(BuildState::Running) == 0);
   }
 
-  TEST_CASE("cancel: queued at once, running by request seen in the heartbeat") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("cancel: queued at once, running by request seen in the heartbeat", Backend,
+                     OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     const auto run = store->enqueue(request("r")).id;
     const auto wait = store->enqueue(request("w")).id;
@@ -220,8 +205,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK_FALSE(store->claim("w1", 30s));
   }
 
-  TEST_CASE("release gives a running build back to the queue at once, for its holder only") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("release gives a running build back to the queue at once, for its holder only",
+                     Backend, OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     const auto id = store->enqueue(request("a")).id;
     REQUIRE(store->claim("w1", 60s));
@@ -236,8 +222,10 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK_FALSE(store->release(id, "w1"));
   }
 
-  TEST_CASE("remove deletes a finished build and its labels, never a queued or running one") {
-    Fixture f;
+  TEST_CASE_TEMPLATE(
+      "remove deletes a finished build and its labels, never a queued or running one", Backend,
+      OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     const auto id = store->enqueue(request("a", {{"k", "v"}})).id;
     CHECK(store->remove(id) == RemoveResult::NotFinished);
@@ -253,62 +241,8 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK_FALSE(store->find_reusable_by_input_key("sha256:input"));
   }
 
-  TEST_CASE("worker pool drain: a build that ends within the grace period is finished") {
-    Fixture f;
-    auto store = open_sqlite_job_store(f.path, system_clock());
-    const auto id = store->enqueue(request("a")).id;
-    std::atomic<bool> started{false};
-    WorkerPool pool(*store,
-                    [&](const BuildRecord&, const std::function<void()>&) {
-                      started = true;
-                      std::this_thread::sleep_for(200ms);
-                      return success();
-                    },
-                    {});
-    pool.start();
-    while (!started) {
-      std::this_thread::sleep_for(5ms);
-    }
-    CHECK(pool.drain(5s) == 0);
-    CHECK(store->get(id)->state == BuildState::Succeeded);
-  }
-
-  TEST_CASE("worker pool drain: after the grace period a build is stopped and re-queued") {
-    Fixture f;
-    auto store = open_sqlite_job_store(f.path, system_clock());
-    const auto id = store->enqueue(request("a")).id;
-    const auto second = store->enqueue(request("b")).id;
-    std::atomic<bool> started{false};
-    WorkerPool pool(*store,
-                    [&](const BuildRecord&, const std::function<void()>& stop) {
-                      started = true;
-                      BuildOutcome o;
-                      try {
-                        for (;;) {
-                          stop();
-                          std::this_thread::sleep_for(10ms);
-                        }
-                      } catch (const Error& e) {
-                        o.state = BuildState::Cancelled;
-                        o.error_code = "cancelled";
-                        o.error_message = e.what();
-                      }
-                      return o;
-                    },
-                    {});
-    pool.start();
-    while (!started) {
-      std::this_thread::sleep_for(5ms);
-    }
-    CHECK(pool.drain(100ms) == 1);
-    const auto b = store->get(id);
-    CHECK(b->state == BuildState::Queued);
-    CHECK(b->worker_id.empty());
-    CHECK(store->get(second)->state == BuildState::Queued); // never claimed while draining
-  }
-
-  TEST_CASE("an idempotency key names one build") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("an idempotency key names one build", Backend, OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     const auto first = store->enqueue(request("a", {}, "key-1"));
     const auto again = store->enqueue(request("a", {}, "key-1"));
@@ -320,8 +254,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(store->count_queued() == 1);
   }
 
-  TEST_CASE("an idempotency key answered by an equal build keeps naming it") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("an idempotency key answered by an equal build keeps naming it", Backend,
+                     OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     NewBuild first = request("a");
     first.input_key = "sha256:k";
@@ -346,8 +281,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK_FALSE(store->reuse(request("nothing")));
   }
 
-  TEST_CASE("a pinned digest is stored with the build and read back") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("a pinned digest is stored with the build and read back", Backend,
+                     OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     NewBuild pinned = request("reg.example/app:1");
     pinned.pinned_digest = "sha256:aaaa";
@@ -357,41 +293,10 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(store->claim("w", 30s)->pinned_digest == "sha256:aaaa");
   }
 
-  TEST_CASE("a version 1 database (before pinned digests) is migrated on open, rows kept") {
-    Fixture f;
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(f.path.c_str(), &db) == SQLITE_OK);
-    // The version 1 schema as oci2eif wrote it, with one queued build.
-    const char* v1 = R"sql(
-      CREATE TABLE schema_version(version INTEGER NOT NULL);
-      INSERT INTO schema_version(version) VALUES(1);
-      CREATE TABLE builds(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-        state TEXT NOT NULL, request TEXT NOT NULL, image TEXT NOT NULL,
-        idempotency_key TEXT UNIQUE, input_key TEXT, created_ms INTEGER NOT NULL,
-        started_ms INTEGER, finished_ms INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
-        worker_id TEXT, lease_expires_ms INTEGER, cancel_requested INTEGER NOT NULL DEFAULT 0,
-        error_code TEXT, error_message TEXT, result TEXT);
-      CREATE TABLE build_labels(build_id TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
-        key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(build_id, key));
-      INSERT INTO builds(id, state, request, image, created_ms)
-        VALUES('b-old', 'queued', '{"image":"a"}', 'a', 5);)sql";
-    REQUIRE(sqlite3_exec(db, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-
-    auto store = f.open();
-    const auto old = store->get("b-old");
-    REQUIRE(old);
-    CHECK(old->state == BuildState::Queued);
-    CHECK(old->pinned_digest.empty());
-    NewBuild pinned = request("c");
-    pinned.pinned_digest = "sha256:bbbb";
-    CHECK(store->get(store->enqueue(pinned).id)->pinned_digest == "sha256:bbbb");
-    store.reset();
-    CHECK(f.open()->get("b-old")); // and opens again as version 2
-  }
-
-  TEST_CASE("equal input keys: a queued, running or succeeded build is reused, a failed one not") {
-    Fixture f;
+  TEST_CASE_TEMPLATE(
+      "equal input keys: a queued, running or succeeded build is reused, a failed one not", Backend,
+      OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     NewBuild keyed = request("a");
     keyed.input_key = "sha256:input";
@@ -437,8 +342,9 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(after_cancel.id != c);
   }
 
-  TEST_CASE("list filters by state, image and label, newest first, in cursor pages") {
-    Fixture f;
+  TEST_CASE_TEMPLATE("list filters by state, image and label, newest first, in cursor pages",
+                     Backend, OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
     auto store = f.open();
     std::vector<std::string> ids;
     for (int i = 0; i < 5; ++i) {
@@ -477,63 +383,5 @@ TEST_SUITE("server::SqliteJobStore") {
     BuildFilter bad;
     bad.cursor = "x1";
     CHECK(test::error_of([&] { store->list(bad); }).find("cursor 'x1'") != std::string::npos);
-  }
-
-  TEST_CASE("a database from another schema version is refused, naming both versions") {
-    Fixture f;
-    f.open();
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(f.path.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "UPDATE schema_version SET version = 9", nullptr, nullptr, nullptr) ==
-            SQLITE_OK);
-    sqlite3_close(db);
-    CHECK(test::error_of([&] {
-            f.open();
-          }).find("schema version 9; this oci2eif reads version 2") != std::string::npos);
-  }
-
-  TEST_CASE("worker pool cancel stops a running build at once, not at the next heartbeat") {
-    Fixture f;
-    auto store = open_sqlite_job_store(f.path, system_clock());
-    const auto id = store->enqueue(request("a")).id;
-    std::atomic<bool> started{false};
-    std::atomic<int> checks{0};
-    WorkerPoolOptions options;
-    options.lease = 3600s; // no heartbeat (every lease/3) during the test
-    WorkerPool pool(
-        *store,
-        [&](const BuildRecord&, const std::function<void()>& stop) {
-          started = true;
-          BuildOutcome o;
-          try {
-            for (;; ++checks) {
-              stop();
-              std::this_thread::sleep_for(1ms);
-            }
-          } catch (const Error& e) {
-            o.state = BuildState::Cancelled;
-            o.error_code = "cancelled";
-            o.error_message = e.what();
-          }
-          return o;
-        },
-        options);
-    CHECK_FALSE(pool.cancel(id)); // not running yet
-    pool.start();
-    while (!started) {
-      std::this_thread::sleep_for(5ms);
-    }
-    CHECK(store->cancel(id) == CancelResult::Requested);
-    CHECK(pool.cancel(id));
-    // Bounded wait: without the direct relay, the build would run until the heartbeat in 20 min.
-    std::optional<BuildRecord> b;
-    for (int i = 0; i < 3000 && !(b && is_terminal(b->state)); ++i) {
-      std::this_thread::sleep_for(10ms);
-      b = store->get(id);
-    }
-    REQUIRE(b);
-    CHECK(b->state == BuildState::Cancelled);
-    CHECK(b->outcome.error_message == "cancelled on request");
-    CHECK(checks > 0);
   }
 }

@@ -1,0 +1,104 @@
+// ArtifactStore as one directory per build:
+//
+//   <root>/<build id>/<artifact name>
+//
+// Files are written with AtomicFileWriter (temp file in the same directory, fsync, rename,
+// fsync of the directory); a file the build wrote elsewhere is renamed in when it is on the
+// same filesystem and copied the same way when not.
+#include "core/digest.hpp"
+#include "core/error.hpp"
+#include "core/file_stream.hpp"
+#include "server/artifact_store.hpp"
+
+#include <array>
+#include <cerrno>
+
+namespace oci2eif::server {
+namespace {
+
+class DirectoryArtifactStore final : public ArtifactStore {
+public:
+  explicit DirectoryArtifactStore(std::filesystem::path root) : root_(std::move(root)) {
+    std::filesystem::create_directories(root_);
+  }
+
+  ArtifactInfo publish(const std::string& id, const std::string& name,
+                       std::string_view content) override {
+    const auto path = target(id, name);
+    AtomicFileWriter out(path);
+    out.write(ByteView(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
+    out.commit();
+    return info_of(path, name);
+  }
+
+  ArtifactInfo publish_file(const std::string& id, const std::string& name,
+                            const std::filesystem::path& file) override {
+    const auto path = target(id, name);
+    std::error_code ec;
+    std::filesystem::rename(file, path, ec);
+    if (!ec) {
+      fsync_directory(path.parent_path());
+    } else if (ec == std::errc::cross_device_link) {
+      copy_durably(file, path);
+      std::filesystem::remove(file);
+    } else {
+      throw Error(code_for(ec), "artifact " + name + " of build " + id + ": cannot move " +
+                                    file.string() + " into place: " + ec.message());
+    }
+    return info_of(path, name);
+  }
+
+  std::optional<std::filesystem::path> find(const std::string& id,
+                                            const std::string& name) const override {
+    if (!is_build_id(id) || !is_artifact_name(name)) {
+      return std::nullopt;
+    }
+    const auto path = root_ / id / name;
+    return std::filesystem::is_regular_file(path) ? std::optional(path) : std::nullopt;
+  }
+
+  void remove(const std::string& id) override {
+    if (is_build_id(id)) {
+      std::filesystem::remove_all(root_ / id);
+    }
+  }
+
+private:
+  // <root>/<id>/<name>, its directory created; throws InvalidInput for a foreign id or name.
+  std::filesystem::path target(const std::string& id, const std::string& name) const {
+    if (!is_build_id(id)) {
+      throw Error(ErrorCode::InvalidInput, "'" + id + "' is not a build id");
+    }
+    if (!is_artifact_name(name)) {
+      throw Error(ErrorCode::InvalidInput,
+                  "build " + id + ": '" + name + "' is not an artifact name");
+    }
+    const auto dir = root_ / id;
+    std::filesystem::create_directories(dir);
+    return dir / name;
+  }
+
+  static void copy_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
+    FileSource in(from);
+    AtomicFileWriter out(to);
+    std::array<std::uint8_t, 1 << 16> buf;
+    for (std::size_t n; (n = in.read(buf)) > 0;) {
+      out.write(ByteView(buf.data(), n));
+    }
+    out.commit();
+  }
+
+  static ArtifactInfo info_of(const std::filesystem::path& path, const std::string& name) {
+    return {name, std::filesystem::file_size(path), sha256_file_digest(path)};
+  }
+
+  std::filesystem::path root_;
+};
+
+} // namespace
+
+std::unique_ptr<ArtifactStore> open_directory_artifact_store(const std::filesystem::path& root) {
+  return std::make_unique<DirectoryArtifactStore>(root);
+}
+
+} // namespace oci2eif::server

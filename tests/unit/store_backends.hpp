@@ -1,0 +1,55 @@
+// The storage backends the conformance suites run through, one list per seam (docs/DESIGN.md,
+// "Seams"). Each suite (test_server_job_store.cpp, test_server_artifact_store.cpp,
+// test_registry_blob_cache.cpp) is written once against the interface as a TEST_CASE_TEMPLATE
+// over its list; a new backend adds a type here and its name to the list, and runs every case.
+//
+// A backend type owns one fresh, empty storage location for the duration of a test case and
+// hands out stores over it; stores opened from one backend share that location, as two daemons
+// sharing a database or a bucket would.
+#pragma once
+
+#include "core/interrupt.hpp"
+#include "registry/blob_cache.hpp"
+#include "server/artifact_store.hpp"
+#include "server/job_store.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <memory>
+
+namespace oci2eif::test {
+
+// JobStore: open(clock) gives a store over the backend's database whose time is `clock`.
+struct SqliteJobStoreBackend {
+  TempDir dir;
+  std::unique_ptr<server::JobStore> open(server::Clock clock) {
+    return server::open_sqlite_job_store((dir / "jobs.db").string(), std::move(clock));
+  }
+};
+#define OCI2EIF_JOB_STORE_BACKENDS oci2eif::test::SqliteJobStoreBackend
+
+// ArtifactStore: open() gives a store over the backend's location.
+struct DirectoryArtifactStoreBackend {
+  TempDir dir;
+  std::unique_ptr<server::ArtifactStore> open() {
+    return server::open_directory_artifact_store(dir / "artifacts");
+  }
+};
+#define OCI2EIF_ARTIFACT_STORE_BACKENDS oci2eif::test::DirectoryArtifactStoreBackend
+
+// BlobCache: open() gives a cache over the backend's location with these options (its
+// location ignored).
+struct DirectoryBlobCacheBackend {
+  TempDir dir;
+  std::unique_ptr<registry::BlobCache> open(registry::BlobCacheOptions options) {
+    options.dir = dir.path();
+    return registry::open_blob_cache(options);
+  }
+};
+#define OCI2EIF_BLOB_CACHE_BACKENDS oci2eif::test::DirectoryBlobCacheBackend
+
+} // namespace oci2eif::test
+
+TYPE_TO_STRING_AS("sqlite", oci2eif::test::SqliteJobStoreBackend);
+TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryArtifactStoreBackend);
+TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryBlobCacheBackend);

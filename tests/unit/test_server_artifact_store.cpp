@@ -1,0 +1,145 @@
+// The ArtifactStore conformance suite (artifact_store.hpp's contracts), run through each backend
+// of OCI2EIF_ARTIFACT_STORE_BACKENDS (store_backends.hpp); then the directory store's layout.
+#include "core/error.hpp"
+#include "server/artifact_store.hpp"
+#include "tests/unit/store_backends.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace oci2eif;
+using namespace oci2eif::server;
+
+namespace {
+
+const std::string kBuild = "b-0123456789abcdef0123456789abcdef";
+const std::string kOther = "b-fedcba9876543210fedcba9876543210";
+// sha256("abc"), FIPS 180-2 appendix B.1.
+const std::string kAbc = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+std::string read_artifact(const ArtifactStore& store, const std::string& id,
+                          const std::string& name) {
+  const auto path = store.find(id, name);
+  REQUIRE(path);
+  const Bytes b = test::read_file(*path);
+  return {b.begin(), b.end()};
+}
+
+ErrorCode code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  FAIL("expected an error");
+  return ErrorCode::Internal;
+}
+
+} // namespace
+
+TEST_SUITE("server::ArtifactStore") {
+  TEST_CASE_TEMPLATE("a published artifact can be read back, with its size and sha256", Backend,
+                     OCI2EIF_ARTIFACT_STORE_BACKENDS) {
+    Backend backend;
+    auto store = backend.open();
+    const ArtifactInfo info = store->publish(kBuild, "pcr.json", "abc");
+    CHECK(info.name == "pcr.json");
+    CHECK(info.size == 3);
+    CHECK(info.sha256 == kAbc);
+    CHECK(read_artifact(*store, kBuild, "pcr.json") == "abc");
+    CHECK(read_artifact(*backend.open(), kBuild, "pcr.json") == "abc"); // another store sees it
+  }
+
+  TEST_CASE_TEMPLATE("publishing a name again replaces the whole artifact", Backend,
+                     OCI2EIF_ARTIFACT_STORE_BACKENDS) {
+    Backend backend;
+    auto store = backend.open();
+    store->publish(kBuild, "build.log", "a longer first version\n");
+    CHECK(store->publish(kBuild, "build.log", "abc").size == 3);
+    CHECK(read_artifact(*store, kBuild, "build.log") == "abc");
+  }
+
+  TEST_CASE_TEMPLATE("publish_file takes a local file, which is gone afterwards", Backend,
+                     OCI2EIF_ARTIFACT_STORE_BACKENDS) {
+    Backend backend;
+    test::TempDir scratch;
+    const auto file = scratch / "image.eif";
+    test::write_file(file, as_bytes(std::string("abc")));
+    const ArtifactInfo info = backend.open()->publish_file(kBuild, "image.eif", file);
+    CHECK(info.size == 3);
+    CHECK(info.sha256 == kAbc);
+    CHECK_FALSE(std::filesystem::exists(file));
+    CHECK(read_artifact(*backend.open(), kBuild, "image.eif") == "abc");
+  }
+
+  TEST_CASE_TEMPLATE("a missing artifact, an unknown build or a foreign name is not found", Backend,
+                     OCI2EIF_ARTIFACT_STORE_BACKENDS) {
+    Backend backend;
+    auto store = backend.open();
+    store->publish(kBuild, "pcr.json", "{}");
+    CHECK_FALSE(store->find(kBuild, "build.json"));
+    CHECK_FALSE(store->find(kOther, "pcr.json"));
+    CHECK_FALSE(store->find(kBuild, "jobs.db"));
+    CHECK_FALSE(store->find("../" + kBuild, "pcr.json"));
+    CHECK_FALSE(store->find(kBuild, "../" + kBuild + "/pcr.json"));
+  }
+
+  TEST_CASE_TEMPLATE("an id or a name that could point elsewhere is refused, naming it", Backend,
+                     OCI2EIF_ARTIFACT_STORE_BACKENDS) {
+    Backend backend;
+    auto store = backend.open();
+    CHECK(test::error_of([&] { store->publish("../etc", "pcr.json", "x"); }) ==
+          "'../etc' is not a build id");
+    CHECK(code_of([&] { store->publish("../etc", "pcr.json", "x"); }) == ErrorCode::InvalidInput);
+    CHECK(test::error_of([&] { store->publish(kBuild, "../passwd", "x"); }) ==
+          "build " + kBuild + ": '../passwd' is not an artifact name");
+    test::TempDir scratch;
+    test::write_file(scratch / "f", as_bytes(std::string("x")));
+    CHECK(code_of([&] { store->publish_file(kBuild, "f", scratch / "f"); }) ==
+          ErrorCode::InvalidInput);
+  }
+
+  TEST_CASE_TEMPLATE("remove deletes every artifact of that build and no other", Backend,
+                     OCI2EIF_ARTIFACT_STORE_BACKENDS) {
+    Backend backend;
+    auto store = backend.open();
+    store->publish(kBuild, "pcr.json", "1");
+    store->publish(kBuild, "build.log", "2");
+    store->publish(kOther, "pcr.json", "3");
+    store->remove(kBuild);
+    CHECK_FALSE(store->find(kBuild, "pcr.json"));
+    CHECK_FALSE(store->find(kBuild, "build.log"));
+    CHECK(read_artifact(*store, kOther, "pcr.json") == "3");
+    store->remove(kBuild);         // nothing left: no error
+    store->remove("../" + kOther); // not an id of ours: no error, nothing removed
+    CHECK(store->find(kOther, "pcr.json"));
+  }
+
+  TEST_CASE("the artifact names are the six a build publishes") {
+    for (const char* name :
+         {"image.eif", "pcr.json", "describe.json", "build.json", "rootfs.txt", "build.log"}) {
+      CHECK(is_artifact_name(name));
+    }
+    CHECK_FALSE(is_artifact_name("image.eif.tmp"));
+    CHECK_FALSE(is_artifact_name(""));
+    CHECK(is_build_id(kBuild));
+    CHECK_FALSE(is_build_id("b-0123456789ABCDEF0123456789abcdef")); // upper case
+    CHECK_FALSE(is_build_id("b-0123"));
+  }
+}
+
+TEST_SUITE("server::DirectoryArtifactStore") {
+  TEST_CASE("artifacts live at <root>/<build id>/<name>, with no temporary files left") {
+    test::TempDir dir;
+    auto store = open_directory_artifact_store(dir / "artifacts");
+    store->publish(kBuild, "pcr.json", "abc");
+    store->publish(kBuild, "build.json", "{}");
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "artifacts" / kBuild)) {
+      names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"build.json", "pcr.json"});
+    CHECK(store->find(kBuild, "pcr.json") == dir / "artifacts" / kBuild / "pcr.json");
+  }
+}

@@ -1,0 +1,83 @@
+// What the SQLite job store does beyond the JobStore contract (test_server_job_store.cpp): its
+// file's journal mode, and the schema versions it migrates or refuses.
+#include "server/job_store.hpp"
+#include "tests/unit/job_store_requests.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+using namespace oci2eif;
+using namespace oci2eif::server;
+using namespace oci2eif::test;
+
+namespace {
+
+struct Fixture {
+  TempDir dir;
+  std::string path = (dir / "jobs.db").string();
+  std::unique_ptr<JobStore> open() { return open_sqlite_job_store(path, system_clock()); }
+};
+
+} // namespace
+
+TEST_SUITE("server::SqliteJobStore") {
+  TEST_CASE("the file is in WAL mode") {
+    Fixture f;
+    auto store = f.open();
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(f.path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+
+  TEST_CASE("a version 1 database (before pinned digests) is migrated on open, rows kept") {
+    Fixture f;
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(f.path.c_str(), &db) == SQLITE_OK);
+    // The version 1 schema as oci2eif wrote it, with one queued build.
+    const char* v1 = R"sql(
+      CREATE TABLE schema_version(version INTEGER NOT NULL);
+      INSERT INTO schema_version(version) VALUES(1);
+      CREATE TABLE builds(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL, request TEXT NOT NULL, image TEXT NOT NULL,
+        idempotency_key TEXT UNIQUE, input_key TEXT, created_ms INTEGER NOT NULL,
+        started_ms INTEGER, finished_ms INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+        worker_id TEXT, lease_expires_ms INTEGER, cancel_requested INTEGER NOT NULL DEFAULT 0,
+        error_code TEXT, error_message TEXT, result TEXT);
+      CREATE TABLE build_labels(build_id TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+        key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(build_id, key));
+      INSERT INTO builds(id, state, request, image, created_ms)
+        VALUES('b-old', 'queued', '{"image":"a"}', 'a', 5);)sql";
+    REQUIRE(sqlite3_exec(db, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+
+    auto store = f.open();
+    const auto old = store->get("b-old");
+    REQUIRE(old);
+    CHECK(old->state == BuildState::Queued);
+    CHECK(old->pinned_digest.empty());
+    NewBuild pinned = request("c");
+    pinned.pinned_digest = "sha256:bbbb";
+    CHECK(store->get(store->enqueue(pinned).id)->pinned_digest == "sha256:bbbb");
+    store.reset();
+    CHECK(f.open()->get("b-old")); // and opens again as version 2
+  }
+
+  TEST_CASE("a database from another schema version is refused, naming both versions") {
+    Fixture f;
+    f.open();
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(f.path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE schema_version SET version = 9", nullptr, nullptr, nullptr) ==
+            SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(test::error_of([&] {
+            f.open();
+          }).find("schema version 9; this oci2eif reads version 2") != std::string::npos);
+  }
+}
