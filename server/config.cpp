@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
+#include "core/json_fields.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -310,7 +311,8 @@ void apply_file(ServeConfig& c, const std::filesystem::path& path) {
              parse_role(at + ".role", string_at(t["role"], at + ".role"))});
       }
     } else if (key == "webhooks") {
-      c.webhooks = parse_webhook_config(value, where);
+      c.webhooks = parse_webhook_config(
+          JsonField(j, "configuration: " + path.string(), ErrorCode::InvalidInput)[key]);
     } else if (key == "registry") {
       apply_registry_object(c, value, where);
     } else if (key == "signing_keys") {
