@@ -1,6 +1,7 @@
 #include "core/eif_metadata.hpp"
 
 #include "core/error.hpp"
+#include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 
 #include <ctime>
@@ -13,25 +14,6 @@ using nlohmann::json;
 
 std::string dump(const json& value) {
   return serde_json_text(value);
-}
-
-const json& require(const json& object, const char* key, json::value_t type, const char* where) {
-  const auto it = object.find(key);
-  if (it == object.end()) {
-    throw Error(ErrorCode::Corrupt,
-                std::string("metadata section: ") + where + " lacks the key \"" + key + "\"");
-  }
-  if (type != json::value_t::discarded && it->type() != type) {
-    throw Error(ErrorCode::Corrupt, std::string("metadata section: ") + where + "." + key +
-                                        " must be a " +
-                                        (type == json::value_t::string ? "string" : "object") +
-                                        ", found " + it->type_name());
-  }
-  return *it;
-}
-
-std::string require_string(const json& object, const char* key, const char* where) {
-  return require(object, key, json::value_t::string, where).get<std::string>();
 }
 
 } // namespace
@@ -51,23 +33,19 @@ Bytes encode_metadata(const EifMetadata& m) {
 }
 
 EifMetadata decode_metadata(ByteView section) {
-  json doc = parse_json_bounded(as_chars(section), "metadata section");
-  if (!doc.is_object()) {
-    throw Error(ErrorCode::Corrupt, "metadata section must be a JSON object");
-  }
+  const json doc = parse_json_object(as_chars(section), "metadata section", ErrorCode::Corrupt);
+  const JsonField top(doc, "metadata section", ErrorCode::Corrupt);
   EifMetadata m;
-  m.image_name = require_string(doc, "ImageName", "top level");
-  m.image_version = require_string(doc, "ImageVersion", "top level");
-  const json& build = require(doc, "BuildMetadata", json::value_t::object, "top level");
-  m.build.build_time = require_string(build, "BuildTime", "BuildMetadata");
-  m.build.build_tool = require_string(build, "BuildTool", "BuildMetadata");
-  m.build.build_tool_version = require_string(build, "BuildToolVersion", "BuildMetadata");
-  m.build.operating_system = require_string(build, "OperatingSystem", "BuildMetadata");
-  m.build.kernel_version = require_string(build, "KernelVersion", "BuildMetadata");
-  require(doc, "DockerInfo", json::value_t::discarded, "top level");
-  require(doc, "CustomMetadata", json::value_t::discarded, "top level");
-  m.docker_info = std::move(doc["DockerInfo"]);
-  m.custom_metadata = std::move(doc["CustomMetadata"]);
+  m.image_name = top["ImageName"].string();
+  m.image_version = top["ImageVersion"].string();
+  const JsonField build = top["BuildMetadata"].object();
+  m.build.build_time = build["BuildTime"].string();
+  m.build.build_tool = build["BuildTool"].string();
+  m.build.build_tool_version = build["BuildToolVersion"].string();
+  m.build.operating_system = build["OperatingSystem"].string();
+  m.build.kernel_version = build["KernelVersion"].string();
+  m.docker_info = top["DockerInfo"].value(); // any JSON, null included, but present
+  m.custom_metadata = top["CustomMetadata"].value();
   return m;
 }
 

@@ -87,10 +87,11 @@ void write(const json& v, std::string& out) {
 
 } // namespace
 
-nlohmann::json parse_json_bounded(std::string_view text, const std::string& what, ErrorCode code) {
+nlohmann::json parse_json_bounded(std::string_view text, const std::string& what, ErrorCode code,
+                                  int max_depth) {
   const json::parser_callback_t limit = [&](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxJsonDepth) {
-      throw Error(code, what + " nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    if (depth > max_depth) {
+      throw Error(code, what + " nests deeper than " + std::to_string(max_depth) + " levels");
     }
     return true;
   };

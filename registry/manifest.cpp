@@ -2,8 +2,10 @@
 
 #include "core/digest.hpp"
 #include "core/error.hpp"
-#include "core/json_text.hpp"
+#include "core/json_fields.hpp"
 
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace oci2eif::registry {
@@ -11,80 +13,41 @@ namespace {
 
 using nlohmann::json;
 
-[[noreturn]] void bad(const std::string& what, const std::string& why) {
-  throw Error(ErrorCode::Corrupt, what + ": " + why);
-}
-
+// A document from a registry: over `limit` bytes or not a JSON object is Corrupt.
 json parse_json(ByteView bytes, std::size_t limit, const std::string& what) {
   if (bytes.size() > limit) {
-    bad(what, "is " + std::to_string(bytes.size()) + " bytes, more than the " +
-                  std::to_string(limit) + "-byte limit");
+    throw Error(ErrorCode::Corrupt, what + ": is " + std::to_string(bytes.size()) +
+                                        " bytes, more than the " + std::to_string(limit) +
+                                        "-byte limit");
   }
-  json doc = parse_json_bounded(as_chars(bytes), what);
-  if (!doc.is_object()) {
-    bad(what, "is not a JSON object");
-  }
-  return doc;
+  return parse_json_object(as_chars(bytes), what, ErrorCode::Corrupt);
 }
 
-std::string string_field(const json& obj, const char* key, const std::string& what, bool required) {
-  const auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) {
-    if (required) {
-      bad(what, std::string("lacks \"") + key + "\"");
-    }
-    return "";
-  }
-  if (!it->is_string()) {
-    bad(what, std::string("\"") + key + "\" must be a string");
-  }
-  return it->get<std::string>();
-}
-
-std::vector<std::string> string_list(const json& obj, const char* key, const std::string& what) {
-  const auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) {
-    return {};
-  }
-  if (!it->is_array()) {
-    bad(what, std::string("\"") + key + "\" must be an array of strings");
-  }
-  std::vector<std::string> out;
-  for (const auto& v : *it) {
-    if (!v.is_string()) {
-      bad(what, std::string("\"") + key + "\" must be an array of strings");
-    }
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
-Descriptor descriptor(const json& d, const std::string& what) {
-  if (!d.is_object()) {
-    bad(what, "has a descriptor that is not an object");
-  }
-  Descriptor out;
-  out.media_type = string_field(d, "mediaType", what, true);
-  out.digest = string_field(d, "digest", what, true);
+// validate_digest's refusal, as Corrupt: the registry served it.
+void check_digest(const JsonField& field, const std::string& digest) {
   try {
-    validate_digest(out.digest, what);
+    validate_digest(digest, field.subject());
   } catch (const Error& e) {
-    bad(what, std::string("bad descriptor: ") + e.what());
+    throw Error(ErrorCode::Corrupt, e.what());
   }
-  const auto size = d.find("size");
-  if (size == d.end() || !size->is_number_unsigned()) {
-    bad(what, "descriptor " + out.digest + " lacks a non-negative integer \"size\"");
-  }
-  out.size = size->get<std::uint64_t>();
-  if (const auto p = d.find("platform"); p != d.end() && p->is_object()) {
+}
+
+Descriptor descriptor(const JsonField& d) {
+  d.object();
+  Descriptor out;
+  out.media_type = d["mediaType"].string();
+  out.digest = d["digest"].string();
+  check_digest(d["digest"], out.digest);
+  out.size = d["size"].whole_number(0, std::numeric_limits<std::uint64_t>::max());
+  if (const JsonField p = d["platform"]; p.present() && p.value().is_object()) {
     Platform platform;
-    platform.os = string_field(*p, "os", what, true);
-    platform.architecture = string_field(*p, "architecture", what, true);
-    platform.variant = string_field(*p, "variant", what, false);
+    platform.os = p["os"].string();
+    platform.architecture = p["architecture"].string();
+    platform.variant = p["variant"].optional_string().value_or("");
     out.platform = platform;
   }
-  if (const auto a = d.find("annotations"); a != d.end() && a->is_object()) {
-    for (const auto& [k, v] : a->items()) {
+  if (const JsonField a = d["annotations"]; a.present() && a.value().is_object()) {
+    for (const auto& [k, v] : a.value().items()) {
       if (v.is_string()) {
         out.annotations[k] = v.get<std::string>();
       }
@@ -93,10 +56,10 @@ Descriptor descriptor(const json& d, const std::string& what) {
   return out;
 }
 
-void check_declared_type(const json& doc, const std::string& expected, const std::string& what) {
-  const std::string declared = string_field(doc, "mediaType", what, false);
+void check_declared_type(const JsonField& doc, const std::string& expected) {
+  const std::string declared = doc["mediaType"].optional_string().value_or("");
   if (!declared.empty() && declared != expected) {
-    bad(what, "declares mediaType " + declared + " but was served as " + expected);
+    doc.fail("declares mediaType " + declared + " but was served as " + expected);
   }
 }
 
@@ -129,13 +92,9 @@ Compression layer_compression(const std::string& t, const std::string& layer) {
 
 ImageIndex parse_index(ByteView bytes, const std::string& what) {
   const json doc = parse_json(bytes, kMaxManifestSize, what);
-  const auto m = doc.find("manifests");
-  if (m == doc.end() || !m->is_array()) {
-    bad(what, "lacks a \"manifests\" array");
-  }
   ImageIndex index;
-  for (const auto& d : *m) {
-    index.manifests.push_back(descriptor(d, what));
+  for (const JsonField& d : JsonField(doc, what, ErrorCode::Corrupt)["manifests"].elements()) {
+    index.manifests.push_back(descriptor(d));
   }
   return index;
 }
@@ -147,49 +106,37 @@ ImageManifest parse_manifest(ByteView bytes, const std::string& type, const std:
                        "push the image again with a current client to get schema 2 or OCI");
   }
   const json doc = parse_json(bytes, kMaxManifestSize, what);
-  check_declared_type(doc, type, what);
-  const auto schema = doc.find("schemaVersion");
-  if (schema == doc.end() || !schema->is_number_integer() || schema->get<int>() != 2) {
-    bad(what, "must have schemaVersion 2");
-  }
-  const auto config = doc.find("config");
-  const auto layers = doc.find("layers");
-  if (config == doc.end() || layers == doc.end() || !layers->is_array()) {
-    bad(what, "lacks \"config\" or \"layers\"");
-  }
+  const JsonField top(doc, what, ErrorCode::Corrupt);
+  check_declared_type(top, type);
+  top["schemaVersion"].whole_number(2, 2);
   ImageManifest out;
   out.media_type = type;
-  out.config = descriptor(*config, what);
-  for (const auto& l : *layers) {
-    out.layers.push_back(descriptor(l, what));
+  out.config = descriptor(top["config"]);
+  for (const JsonField& l : top["layers"].elements()) {
+    out.layers.push_back(descriptor(l));
   }
   return out;
 }
 
 ImageConfig parse_config(ByteView bytes, const std::string& what) {
   const json doc = parse_json(bytes, kMaxConfigSize, what);
+  const JsonField top(doc, what, ErrorCode::Corrupt);
   ImageConfig out;
-  out.platform.os = string_field(doc, "os", what, true);
-  out.platform.architecture = string_field(doc, "architecture", what, true);
-  out.platform.variant = string_field(doc, "variant", what, false);
-  if (const auto c = doc.find("config"); c != doc.end() && c->is_object()) {
-    out.entrypoint = string_list(*c, "Entrypoint", what + " config");
-    out.cmd = string_list(*c, "Cmd", what + " config");
-    out.env = string_list(*c, "Env", what + " config");
-    out.working_dir = string_field(*c, "WorkingDir", what + " config", false);
-    out.user = string_field(*c, "User", what + " config", false);
+  out.platform.os = top["os"].string();
+  out.platform.architecture = top["architecture"].string();
+  out.platform.variant = top["variant"].optional_string().value_or("");
+  // Images built FROM scratch with no settings may have no "config" at all.
+  if (const JsonField c = top["config"]; c.present() && c.value().is_object()) {
+    out.entrypoint = c["Entrypoint"].optional_strings();
+    out.cmd = c["Cmd"].optional_strings();
+    out.env = c["Env"].optional_strings();
+    out.working_dir = c["WorkingDir"].optional_string().value_or("");
+    out.user = c["User"].optional_string().value_or("");
   }
-  const auto rootfs = doc.find("rootfs");
-  if (rootfs == doc.end() || !rootfs->is_object()) {
-    bad(what, "lacks \"rootfs\"");
-  }
-  out.diff_ids = string_list(*rootfs, "diff_ids", what + " rootfs");
-  for (const std::string& d : out.diff_ids) {
-    try {
-      validate_digest(d, what);
-    } catch (const Error& e) {
-      bad(what, std::string("bad diff_id: ") + e.what());
-    }
+  const JsonField diff_ids = top["rootfs"].object()["diff_ids"];
+  out.diff_ids = diff_ids.optional_strings();
+  for (std::size_t i = 0; i < out.diff_ids.size(); ++i) {
+    check_digest(diff_ids[i], out.diff_ids[i]);
   }
   return out;
 }

@@ -28,9 +28,15 @@
 // OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_MIN_FREE_MB, OCI2EIF_TOKEN_FILE, OCI2EIF_LOG_FORMAT,
 // OCI2EIF_SHUTDOWN_GRACE_SECONDS, OCI2EIF_INSECURE_REGISTRIES (HOST[:PORT],…),
 // OCI2EIF_REGISTRY_CA, OCI2EIF_REGISTRY_MIRRORS (DOMAIN=URL,…), OCI2EIF_PARALLEL_DOWNLOADS,
-// OCI2EIF_LOCAL_IMAGES (DIR,DIR), OCI2EIF_NITRO_CLI_BLOBS (default
+// OCI2EIF_LOCAL_IMAGES (DIR,DIR). Any other OCI2EIF_* variable fails the start, naming the
+// closest known one, except those read elsewhere: OCI2EIF_NITRO_CLI_BLOBS (default
 // /usr/share/nitro_enclaves/blobs: if it holds a kernel, it is offered as kernel `nitro-cli`,
-// the default only when no other kernel is configured).
+// the default only when no other kernel is configured), OCI2EIF_INIT_DIR (the enclave init) and
+// the test harnesses' OCI2EIF_TEST_PORTS, OCI2EIF_ARM64_PARTS and OCI2EIF_DEPS_MINIMAL.
+//
+// Each setting is described once, in the table `settings()` in config.cpp: its file key,
+// variable, flag, bounds and parser; the file, environment and flag layers walk that table.
+// serve_setting_names() lists its rows.
 #pragma once
 
 #include "registry/registry_source.hpp"
@@ -116,7 +122,18 @@ using Environment = std::map<std::string, std::string>;
 // The process environment's OCI2EIF_* variables.
 Environment oci2eif_environment();
 
-// Defaults ← file (flags.config) ← environment ← flags; then validated.
+// The names a setting goes by in each layer ("" where a layer does not offer it); file keys
+// inside an object are dotted ("registry.ca_file").
+struct SettingNames {
+  std::string_view file_key;
+  std::string_view env;
+  std::string_view flag;
+};
+// Every row of the settings table, in its order (for documentation and tests).
+std::vector<SettingNames> serve_setting_names();
+
+// Defaults ← file (flags.config) ← environment ← flags; then validated. An OCI2EIF_* variable
+// that is neither a setting nor read elsewhere fails, naming the closest known one.
 ServeConfig load_serve_config(const ServeFlags& flags, const Environment& env);
 
 // True for 127.0.0.0/8, ::1 and "localhost".

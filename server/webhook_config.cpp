@@ -1,6 +1,7 @@
 #include "server/webhook_config.hpp"
 
 #include "core/error.hpp"
+#include "core/json_fields.hpp"
 #include "server/build_request.hpp"
 
 #include <algorithm>
@@ -11,51 +12,57 @@ namespace oci2eif::server {
 namespace {
 
 constexpr std::size_t kMinSecretLength = 16;
+constexpr std::uint64_t kMaxDedupeWindow = 7 * 86400;
 
-[[noreturn]] void invalid(const std::string& where, const std::string& why) {
-  throw Error(ErrorCode::InvalidInput, "configuration: " + where + ": " + why);
+// A rule's "build": a POST /v1/builds body without "image", checked now by parsing it with a
+// placeholder image, so that a bad template fails at start rather than at the first push.
+std::string build_template(const JsonField& build) {
+  if (!build.present() || !build.value().is_object() || build.value().contains("image")) {
+    build.fail("expected a build request object without \"image\" (the push names it)");
+  }
+  nlohmann::json probe = build.value();
+  probe["image"] = "oci-layout:/template-check";
+  try {
+    parse_build_request(probe.dump());
+  } catch (const Error& e) {
+    build.fail(e.what());
+  }
+  return build.value().dump();
 }
 
-std::string text_at(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_string()) {
-    invalid(where, "expected a string, found " + std::string(j.type_name()));
-  }
-  return j.get<std::string>();
-}
-
-WebhookRule parse_rule(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_object()) {
-    invalid(where, "expected an object");
-  }
+WebhookRule parse_rule(const JsonField& rule) {
   WebhookRule r;
-  for (const auto& [key, value] : j.items()) {
-    const std::string at = where + "." + key;
+  for (const auto& [key, value] : rule.members()) {
     if (key == "repository") {
-      r.repository = text_at(value, at);
+      r.repository = value.string();
     } else if (key == "tag") {
-      r.tag = text_at(value, at);
+      r.tag = value.string();
     } else if (key == "registry") {
-      r.registry = text_at(value, at);
+      r.registry = value.string();
       if (r.registry.empty() || r.registry.find_first_of("/@ ") != std::string::npos) {
-        invalid(at, "'" + r.registry + "' is not HOST[:PORT]");
+        value.fail("'" + r.registry + "' is not HOST[:PORT]");
       }
     } else if (key == "build") {
-      if (!value.is_object() || value.contains("image")) {
-        invalid(at, "expected a build request object without \"image\" (the push names it)");
-      }
-      nlohmann::json probe = value;
-      probe["image"] = "oci-layout:/template-check";
-      try {
-        parse_build_request(probe.dump());
-      } catch (const Error& e) {
-        invalid(at, e.what());
-      }
-      r.build_json = value.dump();
+      r.build_json = build_template(value);
     } else {
-      invalid(at, "unknown key (known: repository, tag, registry, build)");
+      value.fail("unknown key (known: repository, tag, registry, build)");
     }
   }
   return r;
+}
+
+void add_secrets(WebhookConfig& c, const JsonField& secrets) {
+  for (const auto& [source, secret] : secrets.members()) {
+    const auto& known = webhook_sources();
+    if (std::find(known.begin(), known.end(), source) == known.end()) {
+      secret.fail("unknown source (known: distribution, harbor, dockerhub, github)");
+    }
+    const std::string s = secret.string();
+    if (s.size() < kMinSecretLength) {
+      secret.fail("shorter than " + std::to_string(kMinSecretLength) + " characters");
+    }
+    c.secrets[source] = s;
+  }
 }
 
 } // namespace
@@ -65,44 +72,19 @@ const std::vector<std::string>& webhook_sources() {
   return kSources;
 }
 
-WebhookConfig parse_webhook_config(const nlohmann::json& section, const std::string& where) {
-  if (!section.is_object()) {
-    invalid(where, "expected an object");
-  }
+WebhookConfig parse_webhook_config(const JsonField& section) {
   WebhookConfig c;
-  for (const auto& [key, value] : section.items()) {
-    const std::string at = where + "." + key;
+  for (const auto& [key, value] : section.members()) {
     if (key == "secrets") {
-      if (!value.is_object()) {
-        invalid(at, "expected an object of source: secret");
-      }
-      for (const auto& [source, secret] : value.items()) {
-        const auto& known = webhook_sources();
-        if (std::find(known.begin(), known.end(), source) == known.end()) {
-          invalid(at + "." + source, "unknown source (known: distribution, harbor, dockerhub, "
-                                     "github)");
-        }
-        const std::string s = text_at(secret, at + "." + source);
-        if (s.size() < kMinSecretLength) {
-          invalid(at + "." + source,
-                  "shorter than " + std::to_string(kMinSecretLength) + " characters");
-        }
-        c.secrets[source] = s;
-      }
+      add_secrets(c, value);
     } else if (key == "rules") {
-      if (!value.is_array()) {
-        invalid(at, "expected an array");
-      }
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        c.rules.push_back(parse_rule(value[i], at + "[" + std::to_string(i) + "]"));
+      for (const JsonField& rule : value.elements()) {
+        c.rules.push_back(parse_rule(rule));
       }
     } else if (key == "dedupe_window_seconds") {
-      if (!value.is_number_unsigned() || value.get<std::uint64_t>() > 7 * 86400) {
-        invalid(at, "expected a whole number of seconds from 0 to 604800");
-      }
-      c.dedupe_window = std::chrono::seconds(value.get<std::uint64_t>());
+      c.dedupe_window = std::chrono::seconds(value.whole_number(0, kMaxDedupeWindow));
     } else {
-      invalid(at, "unknown key (known: secrets, rules, dedupe_window_seconds)");
+      value.fail("unknown key (known: secrets, rules, dedupe_window_seconds)");
     }
   }
   return c;

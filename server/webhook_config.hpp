@@ -14,9 +14,10 @@
 // is a POST /v1/builds body without `image`, validated at start.
 #pragma once
 
+#include "core/json_fields.hpp"
+
 #include <chrono>
 #include <map>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,8 +40,9 @@ struct WebhookConfig {
 // "distribution", "harbor", "dockerhub", "github".
 const std::vector<std::string>& webhook_sources();
 
-// Parses and validates the section; throws InvalidInput "configuration: WHERE.key: why".
-WebhookConfig parse_webhook_config(const nlohmann::json& section, const std::string& where);
+// Parses and validates the section; throws the section's error code (InvalidInput from the
+// config file) naming the field, e.g. "configuration: c.json: webhooks.rules[0].tag: why".
+WebhookConfig parse_webhook_config(const JsonField& section);
 
 // The first rule matching, or nothing.
 const WebhookRule* match_webhook_rule(const WebhookConfig& config, const std::string& repository,

@@ -1,7 +1,6 @@
 // Docker Distribution notifications (the envelope docker-registry POSTs to its endpoints).
-#include "api/webhooks/json_fields.hpp"
 #include "api/webhooks/push_event.hpp"
-#include "core/error.hpp"
+#include "core/json_fields.hpp"
 
 #include <array>
 #include <string_view>
@@ -28,33 +27,26 @@ bool is_manifest_type(const std::string& media_type) {
 } // namespace
 
 ParsedDelivery parse_distribution(const std::string& body) {
-  const nlohmann::json j = parse_object("distribution", body);
-  const nlohmann::json& events = required_member(j, "events", "distribution", true);
+  const JsonDocument doc(body, "distribution payload", ErrorCode::InvalidInput);
   ParsedDelivery out;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    const std::string where = "distribution events[" + std::to_string(i) + "]";
-    const nlohmann::json& e = events[i];
-    if (!e.is_object()) {
-      throw Error(ErrorCode::InvalidInput, where + ": expected an object");
-    }
-    const std::string action = optional_string(e, "action", where);
-    const nlohmann::json& target = required_member(e, "target", where);
-    const std::string media_type = optional_string(target, "mediaType", where + ".target");
-    const std::string tag = optional_string(target, "tag", where + ".target");
+  for (const JsonField& e : doc.root()["events"].elements()) {
+    e.object();
+    const std::string action = e["action"].string_or("");
+    const JsonField target = e["target"].object();
+    const std::string media_type = target["mediaType"].string_or("");
+    const std::string tag = target["tag"].string_or("");
     if (action != "push" || !is_manifest_type(media_type) || tag.empty()) {
       ++out.ignored;
       continue;
     }
     PushEvent p;
-    p.repository = required_string(target, "repository", where + ".target");
+    p.repository = target["repository"].non_empty_string();
     p.tag = tag;
-    if (const std::string d = optional_string(target, "digest", where + ".target"); !d.empty()) {
+    if (const std::string d = target["digest"].string_or(""); !d.empty()) {
       p.digest = d;
     }
-    if (e.contains("request")) {
-      p.host = optional_string(e["request"], "host", where + ".request");
-    }
-    p.event_id = optional_string(e, "id", where);
+    p.host = e["request"]["host"].string_or("");
+    p.event_id = e["id"].string_or("");
     out.pushes.push_back(std::move(p));
   }
   return out;

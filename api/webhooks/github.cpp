@@ -1,6 +1,6 @@
 // GitHub "package" and "registry_package" events for container packages (ghcr.io).
-#include "api/webhooks/json_fields.hpp"
 #include "api/webhooks/push_event.hpp"
+#include "core/json_fields.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -17,37 +17,30 @@ std::string lower(std::string s) {
 } // namespace
 
 ParsedDelivery parse_github(const std::string& body, const std::string& event) {
-  const nlohmann::json j = parse_object("github", body);
+  const JsonDocument doc(body, "github payload", ErrorCode::InvalidInput);
+  const JsonField& j = doc.root();
   ParsedDelivery out;
   if ((event != "package" && event != "registry_package") ||
-      optional_string(j, "action", "github") != "published") {
+      j["action"].string_or("") != "published") {
     out.ignored = 1; // ping, updated, deleted, other events
     return out;
   }
-  const std::string key = j.contains("registry_package") ? "registry_package" : "package";
-  const std::string where = "github." + key;
-  const nlohmann::json& pkg = required_member(j, key, "github");
-  if (lower(optional_string(pkg, "package_type", where)) != "container") {
+  const JsonField pkg = j[j["registry_package"].exists() ? "registry_package" : "package"].object();
+  if (lower(pkg["package_type"].string_or("")) != "container") {
     out.ignored = 1;
     return out;
   }
-  std::string owner = optional_string(pkg, "namespace", where);
-  if (owner.empty() && pkg.contains("owner")) {
-    owner = optional_string(pkg["owner"], "login", where + ".owner");
+  std::string owner = pkg["namespace"].string_or("");
+  if (owner.empty()) {
+    owner = pkg["owner"]["login"].string_or("");
   }
-  const std::string name = required_string(pkg, "name", where);
-  const nlohmann::json& version = required_member(pkg, "package_version", where);
-  const std::string vwhere = where + ".package_version";
-  std::string tag, digest;
-  if (version.contains("container_metadata") && version["container_metadata"].is_object() &&
-      version["container_metadata"].contains("tag")) {
-    const nlohmann::json& t = version["container_metadata"]["tag"];
-    tag = optional_string(t, "name", vwhere + ".container_metadata.tag");
-    digest = optional_string(t, "digest", vwhere + ".container_metadata.tag");
-  }
+  const std::string name = pkg["name"].non_empty_string();
+  const JsonField version = pkg["package_version"].object();
+  const JsonField tag_metadata = version["container_metadata"]["tag"];
+  std::string tag = tag_metadata["name"].string_or("");
+  std::string digest = tag_metadata["digest"].string_or("");
   if (digest.empty()) {
-    if (const std::string v = optional_string(version, "version", vwhere);
-        v.starts_with("sha256:")) {
+    if (const std::string v = version["version"].string_or(""); v.starts_with("sha256:")) {
       digest = v;
     }
   }
@@ -61,9 +54,7 @@ ParsedDelivery parse_github(const std::string& body, const std::string& event) {
   if (!digest.empty()) {
     p.digest = digest;
   }
-  std::string host = pkg.contains("registry") && pkg["registry"].is_object()
-                         ? optional_string(pkg["registry"], "url", where + ".registry")
-                         : "";
+  std::string host = pkg["registry"]["url"].string_or("");
   for (const std::string_view scheme : {"https://", "http://"}) {
     if (host.starts_with(scheme)) {
       host = host.substr(scheme.size());

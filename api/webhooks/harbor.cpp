@@ -1,24 +1,20 @@
 // Harbor webhooks (policy type "http", payload format "Default").
-#include "api/webhooks/json_fields.hpp"
 #include "api/webhooks/push_event.hpp"
+#include "core/json_fields.hpp"
 
 namespace oci2eif::api::webhooks {
 
 ParsedDelivery parse_harbor(const std::string& body) {
-  const nlohmann::json j = parse_object("harbor", body);
+  const JsonDocument doc(body, "harbor payload", ErrorCode::InvalidInput);
   ParsedDelivery out;
-  if (required_string(j, "type", "harbor") != "PUSH_ARTIFACT") {
+  if (doc.root()["type"].non_empty_string() != "PUSH_ARTIFACT") {
     out.ignored = 1;
     return out;
   }
-  const nlohmann::json& data = required_member(j, "event_data", "harbor");
-  const std::string repository =
-      required_string(required_member(data, "repository", "harbor.event_data"), "repo_full_name",
-                      "harbor.event_data.repository");
-  const nlohmann::json& resources = required_member(data, "resources", "harbor.event_data", true);
-  for (std::size_t i = 0; i < resources.size(); ++i) {
-    const std::string where = "harbor.event_data.resources[" + std::to_string(i) + "]";
-    const std::string tag = optional_string(resources[i], "tag", where);
+  const JsonField data = doc.root()["event_data"].object();
+  const std::string repository = data["repository"].object()["repo_full_name"].non_empty_string();
+  for (const JsonField& resource : data["resources"].elements()) {
+    const std::string tag = resource["tag"].string_or("");
     if (tag.empty()) {
       ++out.ignored;
       continue;
@@ -26,11 +22,11 @@ ParsedDelivery parse_harbor(const std::string& body) {
     PushEvent p;
     p.repository = repository;
     p.tag = tag;
-    if (const std::string d = optional_string(resources[i], "digest", where); !d.empty()) {
+    if (const std::string d = resource["digest"].string_or(""); !d.empty()) {
       p.digest = d;
     }
     // resource_url is "HOST/REPOSITORY:TAG" (or @DIGEST): the host is what precedes the repository.
-    const std::string url = optional_string(resources[i], "resource_url", where);
+    const std::string url = resource["resource_url"].string_or("");
     if (const auto at = url.find("/" + repository); at != std::string::npos && at > 0) {
       p.host = url.substr(0, at);
     }

@@ -2,6 +2,7 @@
 #include "api/webhooks/signature.hpp"
 #include "api/webhooks/webhook_handler.hpp"
 #include "core/error.hpp"
+#include "core/json_fields.hpp"
 #include "server/webhook_config.hpp"
 #include "server/webhook_dedupe.hpp"
 #include "tests/unit/test_support.hpp"
@@ -16,6 +17,13 @@ using namespace oci2eif::api::webhooks;
 using nlohmann::json;
 
 namespace {
+
+// The "webhooks" section of a config file, as load_serve_config hands it over.
+server::WebhookConfig webhook_config(const json& section) {
+  const json file = {{"webhooks", section}};
+  return server::parse_webhook_config(
+      JsonField(file, "configuration", ErrorCode::InvalidInput)["webhooks"]);
+}
 
 // The envelope a real docker-registry sent for `skopeo copy … test/busybox:oci`, plus a pull
 // and a layer push (both to be ignored).
@@ -72,11 +80,36 @@ TEST_SUITE("api::webhooks") {
     CHECK(test::error_of([] { parse_distribution("{not json"); }).find("not valid JSON") !=
           std::string::npos);
     CHECK(test::error_of([] { parse_distribution("{}"); }) ==
-          "distribution.events: required array");
+          "distribution payload: events: missing; expected an array");
     CHECK(test::error_of([] {
             parse_distribution(R"({"events":[{"action":"push","target":{"mediaType":
               "application/vnd.oci.image.manifest.v1+json","tag":"x"}}]})");
-          }) == "distribution events[0].target.repository: required");
+          }) == "distribution payload: events[0].target.repository: missing; expected a string");
+    CHECK(test::error_of([] {
+            parse_distribution(R"({"events":[{"action":"push","target":{"mediaType":
+              "application/vnd.oci.image.manifest.v1+json","tag":"x","repository":"r",
+              "digest":5}}]})");
+          }) == "distribution payload: events[0].target.digest: expected a string, found number");
+  }
+
+  TEST_CASE("webhook payloads nested beyond 128 levels are refused as invalid input") {
+    // Bodies come from the network before any rule matches: an unbounded parse would let one
+    // request build a value whose recursive walk exhausts the stack.
+    const std::string deep = "{\"events\":" + std::string(100000, '[') + "}";
+    const std::vector<std::function<void()>> parsers{
+        [&] { parse_distribution(deep); }, [&] { parse_harbor(deep); },
+        [&] { parse_dockerhub(deep); }, [&] { parse_github(deep, "package"); }};
+    const std::vector<std::string> names{"distribution", "harbor", "dockerhub", "github"};
+    for (std::size_t i = 0; i < parsers.size(); ++i) {
+      CAPTURE(names[i]);
+      try {
+        parsers[i]();
+        FAIL("accepted");
+      } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::InvalidInput);
+        CHECK(std::string(e.what()) == names[i] + " payload nests deeper than 128 levels");
+      }
+    }
   }
 
   TEST_CASE("webhook harbor: PUSH_ARTIFACT resources - other types ignored") {
@@ -100,7 +133,7 @@ TEST_SUITE("api::webhooks") {
     CHECK_FALSE(d.pushes[0].digest.has_value());
     CHECK(d.pushes[0].event_id == "pushed_at:1417566161");
     CHECK(test::error_of([] { parse_dockerhub(R"({"push_data":{}})"); }) ==
-          "dockerhub.repository: required object");
+          "dockerhub payload: repository: missing; expected an object");
   }
 
   TEST_CASE("webhook github: container package published - ping and other packages ignored") {
@@ -137,15 +170,14 @@ TEST_SUITE("api::webhooks") {
 
   TEST_CASE("webhook rules: configuration is validated and the first matching rule wins") {
     const server::WebhookConfig c =
-        server::parse_webhook_config(json::parse(R"({"secrets": {"github": "0123456789abcdef"},
+        webhook_config(json::parse(R"({"secrets": {"github": "0123456789abcdef"},
           "rules": [{"repository": "test/*", "tag": "v*", "registry": "r.example:5000",
                      "build": {"cmdline": "console=ttyS0", "labels": {"team": "a"}}},
-                    {"repository": "*"}]})"),
-                                     "webhooks");
+                    {"repository": "*"}]})"));
     CHECK(server::match_webhook_rule(c, "test/app", "v1")->registry == "r.example:5000");
     CHECK(server::match_webhook_rule(c, "test/app", "latest")->registry.empty());
     auto error = [](const char* text) {
-      return test::error_of([&] { server::parse_webhook_config(json::parse(text), "webhooks"); });
+      return test::error_of([&] { webhook_config(json::parse(text)); });
     };
     CHECK(error(R"({"secrets": {"gitlab": "0123456789abcdef"}})")
               .find("webhooks.secrets.gitlab: "
@@ -181,11 +213,10 @@ TEST_SUITE("api::webhooks") {
     test::TempDir dir;
     server::ServeConfig config;
     config.data_dir = dir.path();
-    config.webhooks = server::parse_webhook_config(
-        json::parse(R"({"secrets": {"distribution": "dist-secret-0123456789",
+    config.webhooks =
+        webhook_config(json::parse(R"({"secrets": {"distribution": "dist-secret-0123456789",
                                     "github": "hub-secret-0123456789"},
-                        "rules": [{"repository": "test/*", "build": {"labels": {"via": "hook"}}}]})"),
-        "webhooks");
+                        "rules": [{"repository": "test/*", "build": {"labels": {"via": "hook"}}}]})"));
     auto store = server::open_sqlite_job_store((dir / "jobs.db").string(), server::system_clock());
     server::WebhookDedupe dedupe((dir / "jobs.db").string(), server::system_clock(),
                                  std::chrono::seconds(600));

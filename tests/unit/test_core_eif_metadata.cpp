@@ -47,13 +47,13 @@ TEST_SUITE("core::eif_metadata") {
     CHECK_THROWS_WITH_AS(
         decode_metadata(as_bytes(
             R"({"ImageName":"x","BuildMetadata":{},"DockerInfo":null,"CustomMetadata":null})")),
-        "metadata section: top level lacks the key \"ImageVersion\"", Error);
+        "metadata section: ImageVersion: missing; expected a string", Error);
     CHECK_THROWS_WITH_AS(
         decode_metadata(as_bytes(
             R"({"ImageName":"x","ImageVersion":"1","BuildMetadata":{"BuildTime":"t","BuildTool":"b","BuildToolVersion":"v","OperatingSystem":"o"},"DockerInfo":null,"CustomMetadata":null})")),
-        "metadata section: BuildMetadata lacks the key \"KernelVersion\"", Error);
-    CHECK_THROWS_WITH_AS(decode_metadata(as_bytes("[1]")), "metadata section must be a JSON object",
-                         Error);
+        "metadata section: BuildMetadata.KernelVersion: missing; expected a string", Error);
+    CHECK_THROWS_WITH_AS(decode_metadata(as_bytes("[1]")),
+                         "metadata section: expected a JSON object, found array", Error);
     CHECK_THROWS_AS(decode_metadata(as_bytes("{\"ImageName\":")), Error);
   }
 

@@ -76,8 +76,9 @@ TEST_SUITE("registry::manifest") {
             parse_manifest(as_bytes(manifest_json(R"({"mediaType":"x","digest":")" + kDigest +
                                                   R"(","size":-1})")),
                            media_type::kOciManifest, "m");
-          }) == "m: descriptor " + kDigest + " lacks a non-negative integer \"size\"");
-    CHECK(error_of([] { parse_index(as_bytes("[]"), "i"); }) == "i: is not a JSON object");
+          }) == "m: layers[0].size: expected a whole number of at least 0, found -1");
+    CHECK(error_of([] { parse_index(as_bytes("[]"), "i"); }) ==
+          "i: expected a JSON object, found array");
     const std::string huge(kMaxManifestSize + 1, ' ');
     CHECK(error_of([&] { parse_index(as_bytes(huge), "i"); }) ==
           "i: is 4194305 bytes, more than the 4194304-byte limit");
@@ -99,7 +100,7 @@ TEST_SUITE("registry::manifest") {
                 as_bytes(
                     R"({"os":"linux","architecture":"amd64","config":{"Cmd":"sh"},"rootfs":{}})"),
                 "c");
-          }) == "c config: \"Cmd\" must be an array of strings");
+          }) == "c: config.Cmd: expected an array of strings, found string");
   }
 
   TEST_CASE("platform selection lists what the index has") {

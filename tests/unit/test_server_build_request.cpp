@@ -31,7 +31,7 @@ TEST_SUITE("server::build_request") {
   }
 
   TEST_CASE("metadata: an object of at most 4096 bytes, without the keys oci2eif writes") {
-    CHECK(refusal(R"("metadata": [1])") == "field 'metadata': expected a JSON object, found array");
+    CHECK(refusal(R"("metadata": [1])") == "field 'metadata': expected an object, found array");
     CHECK(refusal(R"("metadata": {"ImagePlatform": "linux/s390x"})") ==
           "field 'metadata': custom metadata key 'ImagePlatform' is reserved: oci2eif records the "
           "image there");

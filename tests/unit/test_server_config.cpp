@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 #include <fstream>
+#include <functional>
+#include <set>
 
 using namespace oci2eif;
 using namespace oci2eif::server;
@@ -124,13 +126,15 @@ TEST_SUITE("server::config") {
       ServeFlags f;
       f.config = dir / "c.json";
       const std::string e = error_loading(f);
-      CHECK(e.find("c.json: wrokers: unknown key") != std::string::npos);
+      CHECK(e.find("c.json: wrokers: unknown key; did you mean workers? (known: listen, ") !=
+            std::string::npos);
     }
     SUBCASE("a string where a number belongs") {
       write_text(dir / "c.json", R"({"workers": "two"})");
       ServeFlags f;
       f.config = dir / "c.json";
-      CHECK(error_loading(f).find("c.json: workers: expected a whole number, found \"two\"") !=
+      CHECK(error_loading(f).find(
+                "c.json: workers: expected a whole number from 1 to 256, found \"two\"") !=
             std::string::npos);
     }
     SUBCASE("malformed JSON") {
@@ -326,5 +330,134 @@ TEST_SUITE("server::config") {
     CHECK(load_serve_config(flags, env).log_format == "text");
     flags.log_format = "yaml";
     CHECK(error_loading(flags, env) == "configuration: log_format: 'yaml' is not text or json");
+  }
+
+  TEST_CASE("an unknown OCI2EIF_ variable is refused, naming the closest known one") {
+    CHECK(error_loading({}, {{"OCI2EIF_WORKER", "2"}}) ==
+          "configuration: OCI2EIF_WORKER: unknown environment variable; did you mean "
+          "OCI2EIF_WORKERS? (known: OCI2EIF_LISTEN, OCI2EIF_DATA_DIR, OCI2EIF_KERNEL_DIRS, "
+          "OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_MIN_FREE_MB, "
+          "OCI2EIF_SHUTDOWN_GRACE_SECONDS, OCI2EIF_LOG_FORMAT, OCI2EIF_TOKEN_FILE, "
+          "OCI2EIF_INSECURE_REGISTRIES, OCI2EIF_REGISTRY_CA, OCI2EIF_REGISTRY_MIRRORS, "
+          "OCI2EIF_PARALLEL_DOWNLOADS, OCI2EIF_LOCAL_IMAGES)");
+    const std::string far = error_loading({}, {{"OCI2EIF_BANANA", "1"}});
+    CHECK(far.starts_with("configuration: OCI2EIF_BANANA: unknown environment variable (known: "));
+  }
+
+  TEST_CASE("OCI2EIF_ variables read elsewhere or by the test harnesses are accepted") {
+    CHECK_NOTHROW(load_serve_config({}, {{"OCI2EIF_NITRO_CLI_BLOBS", "/nonexistent"},
+                                         {"OCI2EIF_INIT_DIR", "/nonexistent"},
+                                         {"OCI2EIF_TEST_PORTS", "20000-20059"},
+                                         {"OCI2EIF_ARM64_PARTS", "/nonexistent"},
+                                         {"OCI2EIF_DEPS_MINIMAL", "1"}}));
+  }
+
+  TEST_CASE("every setting's variable and file key of the table is honoured") {
+    test::TempDir dir;
+    const std::string kernels = kernel_dir(dir, "k").string();
+    write_text(dir / "tokens", "admin 0123456789abcdef0123 ci\n");
+    write_text(dir / "ca.pem", "ca");
+    std::filesystem::create_directories(dir / "images");
+    const std::string images = (dir / "images").string();
+    using Check = std::function<bool(const ServeConfig&)>;
+    // name → value (the environment's text), and what it must have set.
+    const std::map<std::string, std::pair<std::string, Check>> variables{
+        {"OCI2EIF_LISTEN", {"127.0.0.1:9000", [](auto& c) { return c.listen_port == 9000; }}},
+        {"OCI2EIF_DATA_DIR", {"/d", [](auto& c) { return c.data_dir == "/d"; }}},
+        {"OCI2EIF_KERNEL_DIRS", {"k=" + kernels, [](auto& c) { return c.kernels[0].name == "k"; }}},
+        {"OCI2EIF_WORKERS", {"3", [](auto& c) { return c.workers == 3; }}},
+        {"OCI2EIF_MAX_QUEUE", {"5", [](auto& c) { return c.max_queue == 5; }}},
+        {"OCI2EIF_MIN_FREE_MB", {"1", [](auto& c) { return c.min_free_bytes == 1 << 20; }}},
+        {"OCI2EIF_SHUTDOWN_GRACE_SECONDS",
+         {"7", [](auto& c) { return c.shutdown_grace == std::chrono::seconds(7); }}},
+        {"OCI2EIF_LOG_FORMAT", {"json", [](auto& c) { return c.log_format == "json"; }}},
+        {"OCI2EIF_TOKEN_FILE",
+         {(dir / "tokens").string(), [](auto& c) { return c.tokens.at(0).name == "ci"; }}},
+        {"OCI2EIF_INSECURE_REGISTRIES",
+         {"r.example:5000", [](auto& c) { return c.registry.insecure_registries.size() == 1; }}},
+        {"OCI2EIF_REGISTRY_CA",
+         {(dir / "ca.pem").string(), [](auto& c) { return !c.registry.extra_ca_file.empty(); }}},
+        {"OCI2EIF_REGISTRY_MIRRORS",
+         {"docker.io=https://m.example",
+          [](auto& c) { return c.registry.mirrors.at(0).domain == "docker.io"; }}},
+        {"OCI2EIF_PARALLEL_DOWNLOADS",
+         {"5", [](auto& c) { return c.registry.parallel_downloads == 5; }}},
+        {"OCI2EIF_LOCAL_IMAGES", {images, [](auto& c) { return c.local_images.size() == 1; }}},
+    };
+    const nlohmann::json kernel = {{"name", "k"}, {"dir", kernels}};
+    const nlohmann::json token = {{"token", "0123456789abcdef0123"}, {"role", "read"}};
+    const nlohmann::json key = {{"name", "s"}, {"certificate", "c"}, {"private_key", "k"}};
+    // key → value in the file, and what it must have set.
+    const std::map<std::string, std::pair<nlohmann::json, Check>> keys{
+        {"listen", {"127.0.0.1:9000", [](auto& c) { return c.listen_port == 9000; }}},
+        {"data_dir", {"/d", [](auto& c) { return c.data_dir == "/d"; }}},
+        {"kernels",
+         {nlohmann::json::array({kernel}), [](auto& c) { return c.kernels.at(0).name == "k"; }}},
+        {"workers", {3, [](auto& c) { return c.workers == 3; }}},
+        {"max_queue", {5, [](auto& c) { return c.max_queue == 5; }}},
+        {"min_free_mb", {1, [](auto& c) { return c.min_free_bytes == 1 << 20; }}},
+        {"max_body_bytes", {2048, [](auto& c) { return c.max_body_bytes == 2048; }}},
+        {"max_kernel_upload_bytes",
+         {4096, [](auto& c) { return c.max_kernel_upload_bytes == 4096; }}},
+        {"lease_seconds", {9, [](auto& c) { return c.lease == std::chrono::seconds(9); }}},
+        {"build_timeout_seconds",
+         {60, [](auto& c) { return c.build_timeout == std::chrono::seconds(60); }}},
+        {"shutdown_grace_seconds",
+         {7, [](auto& c) { return c.shutdown_grace == std::chrono::seconds(7); }}},
+        {"log_format", {"json", [](auto& c) { return c.log_format == "json"; }}},
+        {"tokens",
+         {nlohmann::json::array({token}),
+          [](auto& c) { return c.tokens.at(0).name == "token-0"; }}},
+        {"token_file",
+         {(dir / "tokens").string(), [](auto& c) { return c.tokens.at(0).name == "ci"; }}},
+        {"registry.insecure",
+         {{"r.example:5000"}, [](auto& c) { return c.registry.insecure_registries.size() == 1; }}},
+        {"registry.ca_file",
+         {(dir / "ca.pem").string(), [](auto& c) { return !c.registry.extra_ca_file.empty(); }}},
+        {"registry.mirrors",
+         {{{"docker.io", {"https://m.example"}}},
+          [](auto& c) { return c.registry.mirrors.at(0).url == "https://m.example"; }}},
+        {"registry.parallel_downloads",
+         {5, [](auto& c) { return c.registry.parallel_downloads == 5; }}},
+        {"registry.cache_max_bytes",
+         {1 << 21, [](auto& c) { return c.registry.cache_max_bytes == 1 << 21; }}},
+        {"local_images", {{images}, [](auto& c) { return c.local_images.size() == 1; }}},
+        {"signing_keys",
+         {nlohmann::json::array({key}), [](auto& c) { return c.signing_keys.at(0).name == "s"; }}},
+        {"webhooks",
+         {{{"dedupe_window_seconds", 5}},
+          [](auto& c) { return c.webhooks.dedupe_window == std::chrono::seconds(5); }}},
+    };
+    std::set<std::string> documented_variables, documented_keys;
+    for (const SettingNames& s : serve_setting_names()) {
+      if (!s.env.empty()) {
+        documented_variables.emplace(s.env);
+      }
+      documented_keys.emplace(s.file_key);
+    }
+    for (const std::string& name : documented_variables) {
+      CAPTURE(name);
+      REQUIRE(variables.count(name) == 1); // a new row needs a line here
+      const auto& [value, check] = variables.at(name);
+      CHECK(check(load_serve_config({}, {{name, value}, {"OCI2EIF_NITRO_CLI_BLOBS", "/none"}})));
+    }
+    for (const std::string& name : documented_keys) {
+      CAPTURE(name);
+      REQUIRE(keys.count(name) == 1);
+      const auto& [value, check] = keys.at(name);
+      nlohmann::json file;
+      const auto dot = name.find('.');
+      if (dot == std::string::npos) {
+        file[name] = value;
+      } else {
+        file[name.substr(0, dot)][name.substr(dot + 1)] = value;
+      }
+      write_text(dir / "c.json", file.dump());
+      ServeFlags flags;
+      flags.config = dir / "c.json";
+      CHECK(check(load_serve_config(flags, {{"OCI2EIF_NITRO_CLI_BLOBS", "/none"}})));
+    }
+    CHECK(documented_variables.size() == variables.size());
+    CHECK(documented_keys.size() == keys.size());
   }
 }
