@@ -153,7 +153,7 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   Scratch scratch(o.scratch_dir);
   spec.scratch_dir = scratch.path();
 
-  const pipeline::BuildResult r = pipeline::run_build(spec, [&](const std::string& line) {
+  const pipeline::BuildResult r = pipeline::build_eif(spec, [&](const std::string& line) {
     log << "oci2eif: " << line << "\n" << std::flush;
   });
   const std::string pcrs = measurements_document(r.eif.measurements).dump(2) + "\n";

@@ -120,7 +120,7 @@ void run_serve(const server::ServeFlags& flags) {
   };
   server::WorkerPool pool(
       *store,
-      [&](const server::BuildRecord& b, const std::function<void()>& stop) {
+      [&](const server::BuildRecord& b, const Interrupt& stop) {
         const auto started = std::chrono::steady_clock::now();
         server::BuildOutcome outcome = runner.run(b, stop);
         metrics.observe(

@@ -290,7 +290,7 @@ std::string flatten_listing(const ImageRef& ref, const registry::Platform& platf
   return listing_of(flattener.tree());
 }
 
-BuildResult run_build(const BuildSpec& spec, const ProgressLog& log) {
+BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
   const auto started = std::chrono::steady_clock::now();
   BuildResult result;
   StepTimer steps(result.steps, log);

@@ -68,7 +68,7 @@ std::unique_ptr<registry::ImageSource> open_image_source(const ImageRef& ref,
                                                          const std::filesystem::path& scratch,
                                                          const ProgressLog& log);
 
-BuildResult run_build(const BuildSpec& spec, const ProgressLog& log);
+BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log);
 
 // Throws InvalidInput unless `metadata` is null or an object without the keys the pipeline
 // writes itself (ImageConfigDigest, ImageManifestDigest, ImagePlatform): a caller setting one

@@ -5,6 +5,7 @@
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/interrupt.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -29,7 +30,7 @@ struct HttpRequest {
   std::function<void(const HttpResponse&)> on_head;
   // Called while the request runs, as data arrives and at least about once a second while it
   // waits; an exception it throws aborts the transfer and send() rethrows it unchanged.
-  std::function<void()> interrupt;
+  Interrupt interrupt;
 };
 
 struct HttpResponse {

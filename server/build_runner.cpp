@@ -113,7 +113,7 @@ std::filesystem::path BuildRunner::log_path(const std::string& id) const {
   return data_dir_ / "logs" / (id + ".log");
 }
 
-BuildOutcome BuildRunner::run(const BuildRecord& build, const StopCheck& stop) {
+BuildOutcome BuildRunner::run(const BuildRecord& build, const Interrupt& stop) {
   std::ofstream log(log_path(build.id), std::ios::app);
   log << "attempt " << build.attempts << " by " << build.worker_id << "\n" << std::flush;
   BuildOutcome outcome;
@@ -136,7 +136,7 @@ BuildOutcome BuildRunner::run(const BuildRecord& build, const StopCheck& stop) {
   return outcome;
 }
 
-BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck& stop,
+BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt& stop,
                                        std::ostream& log) {
   const BuildRequest req = parse_build_request(build.request_json);
   const CatalogKernel kernel = kernel_for(req);
@@ -168,7 +168,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const StopCheck
   // The pipeline consults `stop` itself; once it returns, the EIF is complete and the build is
   // no longer stopped (its artifacts take a moment).
   const auto log_line = [&](const std::string& line) { log << line << "\n" << std::flush; };
-  const pipeline::BuildResult r = pipeline::run_build(spec, log_line);
+  const pipeline::BuildResult r = pipeline::build_eif(spec, log_line);
   outcome.steps = r.steps;
   pipeline::StepTimer steps(outcome.steps, log_line);
 

@@ -1,9 +1,10 @@
 // BuildRunner: one claimed build, from its stored request to published artifacts, and the
 // early resolution POST /v1/builds does before queueing. It runs the same pipeline as
-// `oci2eif build` (pipeline::run_build) and adds what the service needs: a kernel from the
+// `oci2eif build` (pipeline::build_eif) and adds what the service needs: a kernel from the
 // catalog, a private scratch directory, a per-build log, the artifact files and the input key.
 #pragma once
 
+#include "core/interrupt.hpp"
 #include "pipeline/build_pipeline.hpp"
 #include "registry/pull_counters.hpp"
 #include "server/artifact_store.hpp"
@@ -30,7 +31,6 @@ struct EarlyResolution {
 // Throws Error(Cancelled) or Error(Timeout) when the build must stop. Consulted throughout the
 // build (between steps, during downloads, every few MiB of a layer, ramdisk or EIF), from the
 // worker's thread and from download threads: it must be thread-safe.
-using StopCheck = std::function<void()>;
 
 class BuildRunner {
 public:
@@ -42,7 +42,7 @@ public:
   // Runs the build; never throws: a failure is an outcome (Failed or Cancelled, with the code
   // and message). Safe to call from several workers at once (each build has its own scratch
   // directory and log; the pull counters are atomic).
-  BuildOutcome run(const BuildRecord& build, const StopCheck& stop);
+  BuildOutcome run(const BuildRecord& build, const Interrupt& stop);
 
   // What POST learns by resolving `request`'s image before queueing it (a registry reference or
   // an OCI layout; one attempt, manifests and config only, a 5 s deadline); nothing if it
@@ -62,7 +62,7 @@ public:
   const registry::PullCounters& pull_counters() const { return pull_counters_; }
 
 private:
-  BuildOutcome run_or_throw(const BuildRecord& build, const StopCheck& stop, std::ostream& log);
+  BuildOutcome run_or_throw(const BuildRecord& build, const Interrupt& stop, std::ostream& log);
   // The kernel the request names (or the default); throws InvalidInput naming it if unknown.
   CatalogKernel kernel_for(const BuildRequest& request) const;
 

@@ -3,11 +3,13 @@
 // Each worker loops: claim (with a lease) → run → finish. One heartbeat thread renews the
 // leases of all running builds every lease/3 and relays cancellation requests (the API also
 // relays one at once through cancel()); a build whose lease is lost or that was cancelled or
-// timed out is stopped at the runner's next StopCheck, which the pipeline consults throughout.
+// timed out is stopped the next time the pipeline consults the build's Interrupt (it does so
+// throughout).
 // Nothing is queued in memory: a build that was never claimed stays in the store for the next
 // worker (or the next process).
 #pragma once
 
+#include "core/interrupt.hpp"
 #include "server/job_store.hpp"
 
 #include <atomic>
@@ -35,7 +37,7 @@ struct WorkerPoolOptions {
   std::function<std::optional<std::string>()> hold;
 };
 
-using RunBuild = std::function<BuildOutcome(const BuildRecord&, const std::function<void()>&)>;
+using RunBuild = std::function<BuildOutcome(const BuildRecord&, const Interrupt&)>;
 
 class WorkerPool {
 public:
@@ -55,7 +57,7 @@ public:
   // once, by this store's next user). Returns how many were released.
   int drain(std::chrono::milliseconds grace);
   std::size_t running() const;
-  // Stops build `id` if this pool runs it: its StopCheck throws Cancelled from now on, without
+  // Stops build `id` if this pool runs it: its Interrupt throws Cancelled from now on, without
   // waiting for the heartbeat to relay the store's cancel flag. False if it is not running here.
   bool cancel(const std::string& id);
 

@@ -19,11 +19,9 @@ TEST_SUITE("api::openapi") {
     server::KernelCatalog kernels(config.kernels, dir / "kernels");
     const server::SigningKeys signing_keys(config.signing_keys);
     server::BuildRunner runner(config, kernels, signing_keys, *artifacts);
-    server::WorkerPool pool(*store,
-                            [](const server::BuildRecord&, const std::function<void()>&) {
-                              return server::BuildOutcome{};
-                            },
-                            {});
+    server::WorkerPool pool(
+        *store, [](const server::BuildRecord&, const Interrupt&) { return server::BuildOutcome{}; },
+        {});
     server::Metrics metrics;
     server::declare_service_metrics(metrics);
     const api::HttpApi http(

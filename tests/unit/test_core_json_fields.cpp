@@ -18,15 +18,7 @@ JsonField root(ErrorCode code = ErrorCode::InvalidInput) {
   return JsonField(kDoc, "webhook payload", code);
 }
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  FAIL("no error thrown");
-  return ErrorCode::Internal;
-}
+using test::code_of;
 
 } // namespace
 

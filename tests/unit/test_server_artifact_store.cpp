@@ -25,15 +25,7 @@ std::string read_artifact(const ArtifactStore& store, const std::string& id,
   return {b.begin(), b.end()};
 }
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  FAIL("expected an error");
-  return ErrorCode::Internal;
-}
+using test::code_of;
 
 } // namespace
 

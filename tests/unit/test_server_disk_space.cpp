@@ -113,7 +113,7 @@ TEST_SUITE("server::disk_space") {
     };
     WorkerPool pool(
         *store,
-        [&](const BuildRecord&, const std::function<void()>&) {
+        [&](const BuildRecord&, const Interrupt&) {
           ++runs;
           return BuildOutcome{};
         },

@@ -44,7 +44,7 @@ TEST_SUITE("server::WorkerPool") {
     const auto id = store->enqueue(request("a")).id;
     std::atomic<bool> started{false};
     WorkerPool pool(*store,
-                    [&](const BuildRecord&, const std::function<void()>&) {
+                    [&](const BuildRecord&, const Interrupt&) {
                       started = true;
                       std::this_thread::sleep_for(200ms);
                       return success();
@@ -65,7 +65,7 @@ TEST_SUITE("server::WorkerPool") {
     const auto second = store->enqueue(request("b")).id;
     std::atomic<bool> started{false};
     WorkerPool pool(*store,
-                    [&](const BuildRecord&, const std::function<void()>& stop) {
+                    [&](const BuildRecord&, const Interrupt& stop) {
                       started = true;
                       return until_stopped(stop, 10ms);
                     },
@@ -91,7 +91,7 @@ TEST_SUITE("server::WorkerPool") {
     options.lease = 3600s; // no heartbeat (every lease/3) during the test
     WorkerPool pool(
         *store,
-        [&](const BuildRecord&, const std::function<void()>& stop) {
+        [&](const BuildRecord&, const Interrupt& stop) {
           started = true;
           return until_stopped(stop, 1ms, &checks);
         },

@@ -43,6 +43,15 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
+std::optional<ErrorCode> code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return std::nullopt;
+}
+
 Bytes read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

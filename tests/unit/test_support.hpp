@@ -3,11 +3,13 @@
 #pragma once
 
 #include "core/bytes.hpp"
+#include "core/error.hpp"
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace oci2eif::test {
@@ -22,6 +24,8 @@ const nlohmann::json& vectors_json();
 
 // The message of the oci2eif::Error that `f` throws, or "" if it returns normally.
 std::string error_of(const std::function<void()>& f);
+// The code of the oci2eif::Error that `f` throws, or nullopt if it returns normally.
+std::optional<ErrorCode> code_of(const std::function<void()>& f);
 
 Bytes read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, ByteView data);
