@@ -1,4 +1,4 @@
-// BlobCache: content-addressed storage of the registry blobs builds need (docs/DESIGN.md,
+// BlobCache: content-addressed storage of the registry blobs builds need (docs/ARCHITECTURE.md,
 // "Seams"), shared by builds and processes. get() hands out a verified local file for a digest,
 // fetching it through the caller's Fetcher on a miss; a blob enters the cache only after its
 // size and sha256 matched the descriptor, so a hit is always the content its digest names.

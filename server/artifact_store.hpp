@@ -1,4 +1,4 @@
-// ArtifactStore: a build's output files (docs/DESIGN.md, "Seams"): image.eif, pcr.json,
+// ArtifactStore: a build's output files (docs/ARCHITECTURE.md, "Seams"): image.eif, pcr.json,
 // describe.json, build.json, rootfs.txt and build.log, published when the build succeeds, read
 // by GET /v1/builds/{id}/artifacts/{name}, deleted with the build.
 //

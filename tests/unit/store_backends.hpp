@@ -1,4 +1,4 @@
-// The storage backends the conformance suites run through, one list per seam (docs/DESIGN.md,
+// The storage backends the conformance suites run through, one list per seam (docs/ARCHITECTURE.md,
 // "Seams"). Each suite (test_server_job_store.cpp, test_server_artifact_store.cpp,
 // test_registry_blob_cache.cpp) is written once against the interface as a TEST_CASE_TEMPLATE
 // over its list; a new backend adds a type here and its name to the list, and runs every case.
