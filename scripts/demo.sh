@@ -5,11 +5,7 @@
 # oci2eif and its boot tests, not a production Nitro kernel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" -eq 0 ]; then
-  bash scripts/install-deps.sh
-fi
-cmake -S . -B build -G Ninja >/dev/null
-cmake --build build -j "$(nproc)" --target oci2eif
+bash scripts/build-binary.sh
 bin=build/cli/oci2eif
 in=tests/data/eif-vectors/inputs
 out=build/sample

@@ -8,11 +8,7 @@
 # not a production Nitro Enclaves kernel (use nitro-cli's blobs or your own with --kernel-dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" -eq 0 ]; then
-  bash scripts/install-deps.sh
-fi
-cmake -S . -B build -G Ninja >/dev/null
-cmake --build build -j "$(nproc)" --target oci2eif
+bash scripts/build-binary.sh
 bin=$PWD/build/cli/oci2eif
 data=${OCI2EIF_DATA_DIR:-$PWD/build/data}
 listen=${OCI2EIF_LISTEN:-127.0.0.1:8080}
