@@ -2,11 +2,11 @@
 // produce the same EIF (the build is reproducible), so the API answers the second with the
 // first build instead of building again; build.json records the same inputs as provenance.
 //
-// The key covers what determines the output: the image's resolved manifest and config digests
-// and platform (not the tag, which can move), the kernel bundle's digest, the init binary's
-// digest, the effective command line, the signing certificate, every build option, and the
-// tool version. Labels are not
-// inputs: they only annotate a build.
+// The key covers what determines the output: the image as requested (its name and tag become the
+// EIF's default name and version), its resolved manifest and config digests and platform (so a
+// tag that moved is a new key), the kernel bundle's digest, the init binary's digest, the
+// effective command line, the signing certificate, every build option, and the tool version.
+// Labels are not inputs: they only annotate a build.
 #pragma once
 
 #include "registry/image_source.hpp"
