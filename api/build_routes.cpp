@@ -6,14 +6,14 @@
 #include "server/build_request.hpp"
 #include "server/disk_space.hpp"
 
+#include <array>
 #include <chrono>
-#include <fcntl.h>
 #include <fstream>
 #include <httplib.h>
 #include <memory>
+#include <span>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 namespace oci2eif::api {
 namespace {
@@ -285,29 +285,20 @@ void BuildRoutes::follow_log(const server::BuildRecord& b, int timeout_seconds,
 void BuildRoutes::artifact(const httplib::Request& req, httplib::Response& res) {
   const auto b = build_or_404(req.matches[1]);
   const std::string name = req.matches[2];
-  const auto path = ctx_.artifacts.find(b.id, name);
-  if (!path || b.state != server::BuildState::Succeeded) {
+  std::shared_ptr<server::ArtifactReader> reader = ctx_.artifacts.open(b.id, name);
+  if (!reader || b.state != server::BuildState::Succeeded) {
     throw Error(ErrorCode::NotFound, "build " + b.id + " (" +
                                          std::string(server::build_state_name(b.state)) +
                                          ") has no artifact '" + name + "'");
   }
-  const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw_errno("open " + path->string());
-  }
-  auto owner = std::shared_ptr<int>(new int(fd), [](int* p) {
-    ::close(*p);
-    delete p;
-  });
-  const auto size = static_cast<std::size_t>(std::filesystem::file_size(*path));
   // httplib answers Range requests (206) itself for a provider of known length.
   res.set_content_provider(
-      size, content_type_of(name),
-      [owner](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-        char buf[1 << 16];
-        const ssize_t n =
-            ::pread(*owner, buf, std::min(length, sizeof buf), static_cast<off_t>(offset));
-        return n > 0 && sink.write(buf, static_cast<std::size_t>(n));
+      static_cast<std::size_t>(reader->size()), content_type_of(name),
+      [reader](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        std::array<std::uint8_t, 1 << 16> buf;
+        const std::size_t n =
+            reader->read_at(offset, std::span(buf.data(), std::min(length, buf.size())));
+        return n > 0 && sink.write(reinterpret_cast<const char*>(buf.data()), n);
       });
 }
 

@@ -10,13 +10,25 @@
 
 #include "server/job_store.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 namespace oci2eif::server {
+
+// A published artifact being read. Reads at any offset, so HTTP Range requests are served
+// without a local copy (an object store answers them with ranged GETs).
+class ArtifactReader {
+public:
+  virtual ~ArtifactReader() = default;
+  virtual std::uint64_t size() const = 0;
+  // Up to out.size() bytes from `offset`; 0 at or past the end. Throws Io naming the artifact.
+  virtual std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) = 0;
+};
 
 class ArtifactStore {
 public:
@@ -35,10 +47,11 @@ public:
   virtual ArtifactInfo publish_file(const std::string& build_id, const std::string& name,
                                     const std::filesystem::path& file) = 0;
 
-  // A local file to read the artifact from (HTTP serves it with Range support), or nothing for
-  // an id or name that is not ours or an artifact never published. Valid until remove().
-  virtual std::optional<std::filesystem::path> find(const std::string& build_id,
-                                                    const std::string& name) const = 0;
+  // The artifact opened for reading, or nullptr for an id or name that is not ours or an
+  // artifact never published. The reader keeps what it opened readable even if the build is
+  // removed meanwhile.
+  virtual std::unique_ptr<ArtifactReader> open(const std::string& build_id,
+                                               const std::string& name) const = 0;
 
   // Deletes every artifact of the build; a build with none, or an id that is not ours, is no
   // error.

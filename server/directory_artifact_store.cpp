@@ -12,9 +12,56 @@
 
 #include <array>
 #include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace oci2eif::server {
 namespace {
+
+// An artifact file, opened once: a later remove() unlinks the name, not what is being read.
+class FileArtifactReader final : public ArtifactReader {
+public:
+  explicit FileArtifactReader(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
+      const int err = errno;
+      close_fd();
+      errno = err;
+      throw_errno("cannot open artifact " + path.string());
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+  }
+  ~FileArtifactReader() override { close_fd(); }
+  FileArtifactReader(const FileArtifactReader&) = delete;
+  FileArtifactReader& operator=(const FileArtifactReader&) = delete;
+
+  std::uint64_t size() const override { return size_; }
+  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) override {
+    for (;;) {
+      const ssize_t n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
+      if (n >= 0) {
+        return static_cast<std::size_t>(n);
+      }
+      if (errno != EINTR) {
+        throw_errno("cannot read artifact " + path_.string());
+      }
+    }
+  }
+
+private:
+  void close_fd() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
 
 class DirectoryArtifactStore final : public ArtifactStore {
 public:
@@ -48,13 +95,16 @@ public:
     return info_of(path, name);
   }
 
-  std::optional<std::filesystem::path> find(const std::string& id,
-                                            const std::string& name) const override {
+  std::unique_ptr<ArtifactReader> open(const std::string& id,
+                                       const std::string& name) const override {
     if (!is_build_id(id) || !is_artifact_name(name)) {
-      return std::nullopt;
+      return nullptr;
     }
     const auto path = root_ / id / name;
-    return std::filesystem::is_regular_file(path) ? std::optional(path) : std::nullopt;
+    if (!std::filesystem::is_regular_file(path)) {
+      return nullptr;
+    }
+    return std::make_unique<FileArtifactReader>(path);
   }
 
   void remove(const std::string& id) override {
