@@ -83,6 +83,61 @@ void setup_logging(const server::ServeConfig& c) {
   }
 }
 
+// Builds wait while the data directory is short of space; a failing check holds them too,
+// with its message as the reason.
+server::WorkerPoolOptions worker_pool_options(const server::ServeConfig& config) {
+  server::WorkerPoolOptions options;
+  options.workers = config.workers;
+  options.lease = config.lease;
+  options.build_timeout = config.build_timeout;
+  options.node = "pid" + std::to_string(::getpid());
+  options.hold = [&config]() -> std::optional<std::string> {
+    try {
+      return server::check_free_space(config.data_dir, config.min_free_bytes);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+  };
+  return options;
+}
+
+// The runner, with each build's duration recorded by its final state.
+server::RunBuild timed_build(server::BuildRunner& runner, server::Metrics& metrics) {
+  return [&runner, &metrics](const server::BuildRecord& b, const Interrupt& stop) {
+    const auto started = std::chrono::steady_clock::now();
+    server::BuildOutcome outcome = runner.run(b, stop);
+    metrics.observe(
+        server::kMetricBuildDuration,
+        {{"state", std::string(server::build_state_name(outcome.state))}},
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return outcome;
+  };
+}
+
+// Blocks SIGTERM/SIGINT in the calling thread (and so in every thread it starts later), leaving
+// them to the one thread that sigwait()s for them.
+sigset_t block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// The shutdown sequence, run by the signal thread once a stop signal arrives.
+void drain_and_stop(int sig, const server::ServeConfig& config, api::HttpApi& http,
+                    server::WorkerPool& pool) {
+  spdlog::info("signal {}: stopping; running builds have {} s to finish", sig,
+               config.shutdown_grace.count());
+  http.drain();
+  const int released = pool.drain(config.shutdown_grace);
+  if (released > 0) {
+    spdlog::warn("{} build(s) stopped by the shutdown and re-queued", released);
+  }
+  http.stop();
+}
+
 } // namespace
 
 void run_serve(const server::ServeFlags& flags) {
@@ -106,41 +161,14 @@ void run_serve(const server::ServeFlags& flags) {
   server::Metrics metrics;
   server::declare_service_metrics(metrics);
 
-  server::WorkerPoolOptions options;
-  options.workers = config.workers;
-  options.lease = config.lease;
-  options.build_timeout = config.build_timeout;
-  options.node = "pid" + std::to_string(::getpid());
-  options.hold = [&config]() -> std::optional<std::string> {
-    try {
-      return server::check_free_space(config.data_dir, config.min_free_bytes);
-    } catch (const std::exception& e) {
-      return std::string(e.what());
-    }
-  };
-  server::WorkerPool pool(
-      *store,
-      [&](const server::BuildRecord& b, const Interrupt& stop) {
-        const auto started = std::chrono::steady_clock::now();
-        server::BuildOutcome outcome = runner.run(b, stop);
-        metrics.observe(
-            server::kMetricBuildDuration,
-            {{"state", std::string(server::build_state_name(outcome.state))}},
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        return outcome;
-      },
-      options);
+  server::WorkerPool pool(*store, timed_build(runner, metrics), worker_pool_options(config));
   api::HttpApi http({config, *store, *artifacts, runner, kernels, signing_keys, pool, metrics});
 
   // SIGTERM/SIGINT are taken by one thread (blocked everywhere else): it stops taking builds
   // (the API answers 503 to POSTs but keeps serving reads), gives the running builds the grace
   // period to finish, re-queues the rest (released at once, so the next start claims them
   // without waiting for a lease) and then stops the API, so the process exits 0.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = block_stop_signals();
   std::atomic<bool> run_failed{false};
   std::thread waiter([&] {
     int sig = 0;
@@ -148,14 +176,7 @@ void run_serve(const server::ServeFlags& flags) {
     if (run_failed) { // woken by the catch below: nothing to drain
       return;
     }
-    spdlog::info("signal {}: stopping; running builds have {} s to finish", sig,
-                 config.shutdown_grace.count());
-    http.drain();
-    const int released = pool.drain(config.shutdown_grace);
-    if (released > 0) {
-      spdlog::warn("{} build(s) stopped by the shutdown and re-queued", released);
-    }
-    http.stop();
+    drain_and_stop(sig, config, http, pool);
   });
 
   pool.start();

@@ -58,23 +58,14 @@ public:
     const std::uint8_t initial = byte();
     const auto major = static_cast<Major>(initial >> 5);
     const std::uint8_t info = initial & 0x1f;
-    Value v;
     if (major == kSimple) {
-      if (info == 20) {
-        v.kind = Value::Kind::False;
-      } else if (info == 21) {
-        v.kind = Value::Kind::True;
-      } else if (info == 22) {
-        v.kind = Value::Kind::Null;
-      } else {
-        fail("unsupported simple value or float (initial byte 0x" + hex(initial) + ")");
-      }
-      return v;
+      return simple(initial);
     }
     if (major == kTag) {
       fail("unexpected tag (initial byte 0x" + hex(initial) + ")");
     }
     const std::uint64_t arg = argument(info);
+    Value v;
     switch (major) {
     case kUnsigned:
       v.kind = Value::Kind::Unsigned;
@@ -115,6 +106,22 @@ public:
       break;
     default:
       fail("unreachable major type");
+    }
+    return v;
+  }
+
+  // Major type 7: only false, true and null; floats and other simple values are refused.
+  Value simple(std::uint8_t initial) {
+    Value v;
+    const std::uint8_t info = initial & 0x1f;
+    if (info == 20) {
+      v.kind = Value::Kind::False;
+    } else if (info == 21) {
+      v.kind = Value::Kind::True;
+    } else if (info == 22) {
+      v.kind = Value::Kind::Null;
+    } else {
+      fail("unsupported simple value or float (initial byte 0x" + hex(initial) + ")");
     }
     return v;
   }

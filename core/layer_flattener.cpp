@@ -17,6 +17,22 @@ constexpr std::string_view kWhiteoutMetaPrefix = ".wh..wh.";
   throw Error(ErrorCode::Corrupt, layer + ": entry `" + entry + "` " + why + "; rejected");
 }
 
+// A `.wh.` marker at canonical `path`: `.wh..wh..opq` hides the lower layers' contents of its
+// directory (`opaques`), `.wh.NAME` removes NAME (`whiteouts`), other `.wh..wh.` names are aufs
+// metadata and ignored.
+void note_whiteout(const std::string& layer, const std::string& entry, const std::string& path,
+                   std::vector<std::string>& whiteouts, std::vector<std::string>& opaques) {
+  const std::string base = base_name(path);
+  const std::string victim = base.substr(kWhiteoutPrefix.size());
+  if (base == kOpaqueMarker) {
+    opaques.push_back(parent_path(path));
+  } else if (victim.empty() || victim == "." || victim == "..") {
+    reject(layer, entry, "is a whiteout that names no file");
+  } else if (base.rfind(kWhiteoutMetaPrefix, 0) != 0) {
+    whiteouts.push_back(join_path(parent_path(path), victim));
+  }
+}
+
 FileType file_type(TarEntryType t) {
   switch (t) {
   case TarEntryType::Directory:
@@ -93,16 +109,8 @@ void LayerFlattener::collect(ByteSource& tar, const std::string& layer,
     if (!canonical_path(e.path, p.path)) {
       reject(layer, e.path, "escapes the root");
     }
-    const std::string base = base_name(p.path);
-    if (base.rfind(kWhiteoutPrefix, 0) == 0) {
-      const std::string victim = base.substr(kWhiteoutPrefix.size());
-      if (base == kOpaqueMarker) {
-        opaques.push_back(parent_path(p.path));
-      } else if (victim.empty() || victim == "." || victim == "..") {
-        reject(layer, e.path, "is a whiteout that names no file");
-      } else if (base.rfind(kWhiteoutMetaPrefix, 0) != 0) {
-        whiteouts.push_back(join_path(parent_path(p.path), victim));
-      }
+    if (base_name(p.path).rfind(kWhiteoutPrefix, 0) == 0) {
+      note_whiteout(layer, e.path, p.path, whiteouts, opaques);
       continue; // markers (and aufs metadata) never reach the output
     }
     if (p.path.empty() && e.type != TarEntryType::Directory) {

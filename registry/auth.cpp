@@ -129,25 +129,7 @@ Authenticator::Token Authenticator::fetch_token(const Challenge& challenge,
   const std::string realm = challenge.params.at("realm");
   const std::string service =
       challenge.params.count("service") != 0 ? challenge.params.at("service") : "";
-  HttpRequest req;
-  req.timeout_ms = token_timeout_ms_;
-  req.interrupt = interrupt_;
-  if (credentials_ && !credentials_->identity_token.empty()) {
-    req.method = "POST";
-    req.url = realm;
-    req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-    req.body = "grant_type=refresh_token&client_id=oci2eif&service=" + url_escape(service) +
-               "&scope=" + url_escape(scope) +
-               "&refresh_token=" + url_escape(credentials_->identity_token);
-  } else {
-    req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
-              "service=" + url_escape(service) + "&scope=" + url_escape(scope);
-    if (credentials_ && !credentials_->username.empty()) {
-      req.headers.emplace_back(
-          "Authorization",
-          "Basic " + base64_encode(credentials_->username + ":" + credentials_->password));
-    }
-  }
+  const HttpRequest req = token_request(realm, service, scope);
   std::string body;
   const HttpResponse r = http_.send(req, [&](ByteView chunk) {
     if (body.size() + chunk.size() > kMaxTokenResponse) {
@@ -168,6 +150,35 @@ Authenticator::Token Authenticator::fetch_token(const Challenge& challenge,
     throw Error(r.status == 429 ? ErrorCode::RateLimited : ErrorCode::Io,
                 who + ": HTTP " + std::to_string(r.status));
   }
+  return parse_token_answer(body, who);
+}
+
+HttpRequest Authenticator::token_request(const std::string& realm, const std::string& service,
+                                         const std::string& scope) const {
+  HttpRequest req;
+  req.timeout_ms = token_timeout_ms_;
+  req.interrupt = interrupt_;
+  if (credentials_ && !credentials_->identity_token.empty()) {
+    req.method = "POST";
+    req.url = realm;
+    req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    req.body = "grant_type=refresh_token&client_id=oci2eif&service=" + url_escape(service) +
+               "&scope=" + url_escape(scope) +
+               "&refresh_token=" + url_escape(credentials_->identity_token);
+  } else {
+    req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
+              "service=" + url_escape(service) + "&scope=" + url_escape(scope);
+    if (credentials_ && !credentials_->username.empty()) {
+      req.headers.emplace_back(
+          "Authorization",
+          "Basic " + base64_encode(credentials_->username + ":" + credentials_->password));
+    }
+  }
+  return req;
+}
+
+Authenticator::Token Authenticator::parse_token_answer(const std::string& body,
+                                                       const std::string& who) {
   const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   std::string token;
   if (j.is_object()) {

@@ -51,6 +51,13 @@ private:
     std::chrono::steady_clock::time_point expires;
   };
   Token fetch_token(const Challenge& challenge, const std::string& scope);
+  // The token server's request: a refresh-token POST with an identity token, else a GET that
+  // carries the username and password (if any) as Basic.
+  HttpRequest token_request(const std::string& realm, const std::string& service,
+                            const std::string& scope) const;
+  // The token in a 200 answer (`token` or `access_token`) and when to renew it; throws Corrupt
+  // naming `who` if there is none.
+  static Token parse_token_answer(const std::string& body, const std::string& who);
 
   HttpClient& http_;
   std::string registry_;

@@ -136,15 +136,11 @@ BuildOutcome BuildRunner::run(const BuildRecord& build, const Interrupt& stop) {
   return outcome;
 }
 
-BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt& stop,
-                                       std::ostream& log) {
-  const BuildRequest req = parse_build_request(build.request_json);
-  const CatalogKernel kernel = kernel_for(req);
-  BuildOutcome outcome;
+pipeline::BuildSpec BuildRunner::spec_for(const BuildRecord& build, const BuildRequest& req,
+                                          const CatalogKernel& kernel) const {
   pipeline::BuildSpec spec;
   spec.image = image_ref(req.image);
   spec.image.pinned_digest = build.pinned_digest;
-  spec.interrupt = stop;
   spec.kernel = kernel.bundle;
   if (req.platform) {
     spec.platform = registry::Platform::parse(*req.platform);
@@ -160,9 +156,43 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt
   spec.custom_metadata = req.metadata.value_or(nlohmann::json());
   spec.signer = req.signing_key ? &keys_.signer(*req.signing_key) : nullptr;
   spec.scratch_dir = data_dir_ / "scratch" / build.id;
+  spec.output = spec.scratch_dir / "image.eif"; // published (moved) once the build succeeded
+  return spec;
+}
+
+void BuildRunner::publish_outputs(const std::string& build_id, const std::filesystem::path& eif,
+                                  const pipeline::BuildResult& r, const BuildInputs& inputs,
+                                  BuildOutcome& outcome) {
+  FileSource source(eif);
+  const EifInfo info = read_eif(source, eif.string());
+  outcome.artifacts.push_back(artifacts_.publish_file(build_id, "image.eif", eif));
+  outcome.artifacts.push_back(artifacts_.publish(
+      build_id, "pcr.json", measurements_document(r.eif.measurements).dump(2) + "\n"));
+  outcome.artifacts.push_back(
+      artifacts_.publish(build_id, "describe.json", describe_json(info).dump(2) + "\n"));
+  outcome.artifacts.push_back(artifacts_.publish(build_id, "rootfs.txt", r.rootfs_listing));
+  json outputs = json::array();
+  for (const ArtifactInfo& a : outcome.artifacts) {
+    outputs.push_back({{"name", a.name}, {"size", a.size}, {"sha256", a.sha256}});
+  }
+  const json provenance = {{"input_key", outcome.input_key},
+                           {"inputs", inputs.inputs},
+                           {"options", inputs.options},
+                           {"outputs", outputs},
+                           {"pcrs", outcome.pcrs}};
+  outcome.artifacts.push_back(
+      artifacts_.publish(build_id, "build.json", provenance.dump(2) + "\n"));
+}
+
+BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt& stop,
+                                       std::ostream& log) {
+  const BuildRequest req = parse_build_request(build.request_json);
+  const CatalogKernel kernel = kernel_for(req);
+  BuildOutcome outcome;
+  pipeline::BuildSpec spec = spec_for(build, req, kernel);
+  spec.interrupt = stop;
   std::filesystem::remove_all(spec.scratch_dir);
   std::filesystem::create_directories(spec.scratch_dir);
-  spec.output = spec.scratch_dir / "image.eif"; // published (moved) once the build succeeded
 
   stop();
   // The pipeline consults `stop` itself; once it returns, the EIF is complete and the build is
@@ -180,25 +210,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt
       r.image.manifest_digest.empty() ? r.image.config_digest : r.image.manifest_digest;
   outcome.pcrs = pcr_map(r.eif.measurements);
 
-  FileSource eif(spec.output);
-  const EifInfo info = read_eif(eif, spec.output.string());
-  outcome.artifacts.push_back(artifacts_.publish_file(build.id, "image.eif", spec.output));
-  outcome.artifacts.push_back(artifacts_.publish(
-      build.id, "pcr.json", measurements_document(r.eif.measurements).dump(2) + "\n"));
-  outcome.artifacts.push_back(
-      artifacts_.publish(build.id, "describe.json", describe_json(info).dump(2) + "\n"));
-  outcome.artifacts.push_back(artifacts_.publish(build.id, "rootfs.txt", r.rootfs_listing));
-  json outputs = json::array();
-  for (const ArtifactInfo& a : outcome.artifacts) {
-    outputs.push_back({{"name", a.name}, {"size", a.size}, {"sha256", a.sha256}});
-  }
-  const json provenance = {{"input_key", outcome.input_key},
-                           {"inputs", inputs.inputs},
-                           {"options", inputs.options},
-                           {"outputs", outputs},
-                           {"pcrs", outcome.pcrs}};
-  outcome.artifacts.push_back(
-      artifacts_.publish(build.id, "build.json", provenance.dump(2) + "\n"));
+  publish_outputs(build.id, spec.output, r, inputs, outcome);
   steps.mark("artifacts");
   log << "artifacts published\n" << std::flush;
   std::ifstream in(log_path(build.id));

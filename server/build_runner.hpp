@@ -63,6 +63,15 @@ public:
 
 private:
   BuildOutcome run_or_throw(const BuildRecord& build, const Interrupt& stop, std::ostream& log);
+  // The pipeline's input for `build`: its request, the catalog kernel, its scratch directory.
+  // Throws InvalidInput for an image, platform or signing key the service does not accept.
+  pipeline::BuildSpec spec_for(const BuildRecord& build, const BuildRequest& req,
+                               const CatalogKernel& kernel) const;
+  // Publishes the EIF at `eif`, pcr.json, describe.json, rootfs.txt and last build.json (which
+  // lists the others by digest), appending each to `outcome.artifacts`.
+  void publish_outputs(const std::string& build_id, const std::filesystem::path& eif,
+                       const pipeline::BuildResult& r, const BuildInputs& inputs,
+                       BuildOutcome& outcome);
   // The kernel the request names (or the default); throws InvalidInput naming it if unknown.
   CatalogKernel kernel_for(const BuildRequest& request) const;
 

@@ -124,34 +124,11 @@ void WorkerPool::run_one(const std::string& worker, const BuildRecord& build) {
   }
   const ScopedLogField build_field("build", build.id); // on this thread's lines (JSON logs)
   spdlog::info("{}: build {} started (attempt {})", worker, build.id, build.attempts);
-  const auto stop_check = [&] {
-    if (active->shutdown) {
-      throw Error(ErrorCode::Cancelled, "the service is shutting down; the build is re-queued");
-    }
-    if (active->lost) {
-      throw Error(ErrorCode::Cancelled, "the worker lost its lease on the build (shutdown, or "
-                                        "it was claimed by another worker)");
-    }
-    if (active->cancelled) {
-      throw Error(ErrorCode::Cancelled, "cancelled on request");
-    }
-    if (std::chrono::steady_clock::now() > active->deadline) {
-      throw Error(ErrorCode::Timeout, "the build took longer than its timeout of " +
-                                          std::to_string(options_.build_timeout.count() / 1000) +
-                                          " s");
-    }
-  };
+  const auto stop_check = [&] { check_stop(*active); };
   const BuildOutcome outcome = run_(build, stop_check);
   // Stopped by the shutdown (not failed, not cancelled on request): back to the queue.
   if (active->shutdown && outcome.state == BuildState::Cancelled && !active->cancelled) {
-    try {
-      if (store_.release(build.id, worker)) {
-        ++released_;
-        spdlog::warn("{}: build {} stopped by the shutdown; re-queued", worker, build.id);
-      }
-    } catch (const std::exception& e) {
-      spdlog::error("{}: cannot re-queue build {}: {}", worker, build.id, e.what());
-    }
+    requeue(worker, build.id);
     forget(build.id);
     return;
   }
@@ -160,6 +137,40 @@ void WorkerPool::run_one(const std::string& worker, const BuildRecord& build) {
     spdlog::warn("{}: build {} abandoned; it will be claimed again", worker, build.id);
     return;
   }
+  record_outcome(worker, build, outcome);
+}
+
+void WorkerPool::check_stop(const Active& active) const {
+  if (active.shutdown) {
+    throw Error(ErrorCode::Cancelled, "the service is shutting down; the build is re-queued");
+  }
+  if (active.lost) {
+    throw Error(ErrorCode::Cancelled, "the worker lost its lease on the build (shutdown, or "
+                                      "it was claimed by another worker)");
+  }
+  if (active.cancelled) {
+    throw Error(ErrorCode::Cancelled, "cancelled on request");
+  }
+  if (std::chrono::steady_clock::now() > active.deadline) {
+    throw Error(ErrorCode::Timeout, "the build took longer than its timeout of " +
+                                        std::to_string(options_.build_timeout.count() / 1000) +
+                                        " s");
+  }
+}
+
+void WorkerPool::requeue(const std::string& worker, const std::string& id) {
+  try {
+    if (store_.release(id, worker)) {
+      ++released_;
+      spdlog::warn("{}: build {} stopped by the shutdown; re-queued", worker, id);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}: cannot re-queue build {}: {}", worker, id, e.what());
+  }
+}
+
+void WorkerPool::record_outcome(const std::string& worker, const BuildRecord& build,
+                                const BuildOutcome& outcome) {
   try {
     if (!store_.finish(build.id, worker, outcome)) {
       spdlog::warn("{}: build {} was taken over by another worker; result dropped", worker,

@@ -73,6 +73,13 @@ private:
   bool held(); // options_.hold gave a reason (logged on change)
   void heartbeat();
   void run_one(const std::string& worker, const BuildRecord& build);
+  // The build's Interrupt: throws Cancelled (shutdown, lost lease, cancel) or Timeout.
+  void check_stop(const Active& active) const;
+  // A build stopped by the shutdown goes back to the queue; failures to do so are logged.
+  void requeue(const std::string& worker, const std::string& id);
+  // Stores the outcome unless another worker took the build over; failures are logged.
+  void record_outcome(const std::string& worker, const BuildRecord& build,
+                      const BuildOutcome& outcome);
   void forget(const std::string& id); // the build left active_
 
   JobStore& store_;
