@@ -94,7 +94,8 @@ std::string JsonField::string_or(const std::string& fallback) const {
 
 std::uint64_t JsonField::whole_number(std::uint64_t min, std::uint64_t max) const {
   const std::string expected =
-      max == std::numeric_limits<std::uint64_t>::max()
+      min == max ? "the number " + std::to_string(min)
+      : max == std::numeric_limits<std::uint64_t>::max()
           ? "a whole number of at least " + std::to_string(min)
           : "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
   if (value_ == nullptr || !value_->is_number_unsigned()) {

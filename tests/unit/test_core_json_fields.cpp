@@ -49,6 +49,9 @@ TEST_SUITE("core::JsonFields") {
     CHECK(root()["count"].whole_number(1, 7) == 7);
     CHECK(test::error_of([] { root()["count"].whole_number(1, 6); }) ==
           "webhook payload: count: expected a whole number from 1 to 6, found 7");
+    // One allowed value (a schemaVersion) is named as such, not as a range.
+    CHECK(test::error_of([] { root()["count"].whole_number(2, 2); }) ==
+          "webhook payload: count: expected the number 2, found 7");
     CHECK(test::error_of([] { root()["negative"].whole_number(0, 10); }) ==
           "webhook payload: negative: expected a whole number from 0 to 10, found -1");
     CHECK(test::error_of([] { root()["ratio"].whole_number(0, 10); }) ==
