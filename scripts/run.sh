@@ -19,7 +19,8 @@ if [ -z "$kernel" ]; then
   echo "no /boot/vmlinuz-*-cloud-amd64: run as root so scripts/install-deps.sh installs it" >&2
   exit 1
 fi
-bundle=$data/kernels/debian-cloud
+# Not under $data/kernels: that directory holds the kernels uploaded through the API.
+bundle=$data/dev-kernels/debian-cloud
 mkdir -p "$bundle"
 cp "$kernel" "$bundle/bzImage"
 cp "/boot/config-${kernel#/boot/vmlinuz-}" "$bundle/bzImage.config"
