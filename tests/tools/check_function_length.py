@@ -15,6 +15,8 @@ import re
 import sys
 import tempfile
 
+import source_check
+
 FOLDERS = ["core", "registry", "pipeline", "server", "api", "cli"]
 LIMIT = 60
 # (file, the first line's text up to its '('): why it may be longer.
@@ -79,16 +81,9 @@ def self_test():
     return 0
 
 
-def main():
-    if sys.argv[1:] == ["--self-test"]:
-        return self_test()
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
-    problems = check(os.path.abspath(root))
-    for p in problems:
-        print(p)
-    print(f"function length: {len(problems)} function(s) over {LIMIT} lines outside ALLOWED")
-    return 1 if problems else 0
+def summary(problems):
+    return f"function length: {len(problems)} function(s) over {LIMIT} lines outside ALLOWED"
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(source_check.run(check, self_test, summary))

@@ -18,6 +18,8 @@ import re
 import sys
 import tempfile
 
+import source_check
+
 LAYERS = ["core", "registry", "pipeline", "server", "api", "cli"]
 SOURCE_SUFFIXES = (".hpp", ".cpp", ".h", ".c", ".hpp.in", ".cpp.in")
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"/]+)/')
@@ -99,19 +101,11 @@ def self_test():
     return 0
 
 
-def main():
-    if sys.argv[1:] == ["--self-test"]:
-        return self_test()
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
-    problems = check(os.path.abspath(root))
-    for p in problems:
-        print(p)
+def summary(problems):
     if problems:
-        print(f"layering: {len(problems)} violation(s) of " + " <- ".join(LAYERS))
-        return 1
-    print("layering: " + " <- ".join(LAYERS) + " holds")
-    return 0
+        return f"layering: {len(problems)} violation(s) of " + " <- ".join(LAYERS)
+    return "layering: " + " <- ".join(LAYERS) + " holds"
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(source_check.run(check, self_test, summary))
