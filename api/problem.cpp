@@ -27,6 +27,8 @@ int status_for(ErrorCode code) {
     return 504;
   case ErrorCode::NoSpace:
     return 503; // the service's disk, not the request: retry later (with Retry-After)
+  case ErrorCode::Unavailable:
+    return 503; // the database or object store, not the request: retry later (Retry-After)
   case ErrorCode::Io:
   case ErrorCode::Internal:
     return 500;

@@ -29,6 +29,8 @@ std::string_view error_code_name(ErrorCode code) {
     return "io";
   case ErrorCode::NoSpace:
     return "disk_full";
+  case ErrorCode::Unavailable:
+    return "unavailable";
   case ErrorCode::Cancelled:
     return "cancelled";
   case ErrorCode::Internal:

@@ -27,6 +27,7 @@ enum class ErrorCode {
   Unsupported,    // well-formed, but something we deliberately do not handle
   Io,             // the operating system refused a read or write
   NoSpace,        // a disk (or quota) is full: not the input's fault; retry once space is freed
+  Unavailable,    // a service we depend on (database, object store) cannot be reached: retry later
   Cancelled,      // the operation was stopped on request
   Internal,       // a bug: an invariant did not hold
 };

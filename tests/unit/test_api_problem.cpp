@@ -35,6 +35,13 @@ TEST_SUITE("api::problem_for") {
     CHECK(problem_of(Error(ErrorCode::NoSpace, "full")).code == "disk_full");
   }
 
+  TEST_CASE("a dependency that cannot be reached is 503 unavailable") {
+    const api::Problem p =
+        problem_of(Error(ErrorCode::Unavailable, "PostgreSQL at 127.0.0.1:5432"));
+    CHECK(p.status == 503);
+    CHECK(p.code == "unavailable");
+  }
+
   TEST_CASE("a full disk reported by std::filesystem is 503 disk_full naming the path") {
     const api::Problem p = problem_of(std::filesystem::filesystem_error(
         "cannot copy", "/data/artifacts/b1", std::make_error_code(std::errc::no_space_on_device)));
