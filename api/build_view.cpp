@@ -31,6 +31,9 @@ nlohmann::json build_view(const server::BuildRecord& b) {
   if (b.finished_ms) {
     j["finished_at"] = rfc3339_ms(*b.finished_ms);
   }
+  if (!b.worker_id.empty()) {
+    j["worker"] = b.worker_id; // REPLICA-wN: which replica holds (or last held) the lease
+  }
   if (b.cancel_requested && !server::is_terminal(b.state)) {
     j["cancel_requested"] = true;
   }

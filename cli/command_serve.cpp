@@ -90,7 +90,7 @@ server::WorkerPoolOptions worker_pool_options(const server::ServeConfig& config)
   options.workers = config.workers;
   options.lease = config.lease;
   options.build_timeout = config.build_timeout;
-  options.node = "pid" + std::to_string(::getpid());
+  options.node = config.replica_id; // worker ids are REPLICA-wN: a lease names its replica
   options.hold = [&config]() -> std::optional<std::string> {
     try {
       return server::check_free_space(config.data_dir, config.min_free_bytes);

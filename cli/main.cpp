@@ -168,32 +168,28 @@ void add_pcr(CLI::App& app, cli::PcrOptions& o) {
 
 } // namespace
 
+// One option per row of the daemon's settings table, so every setting with an environment
+// variable has its flag too, and --help lists them with their help.
 void add_serve(CLI::App& app, server::ServeFlags& o) {
   CLI::App* cmd = app.add_subcommand("serve", "Run the build service (HTTP API, queue, workers)");
   cmd->add_option("--config", o.config, "JSON configuration file");
-  cmd->add_option("--listen", o.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
-  cmd->add_option("--data-dir", o.data_dir, "Database, artifacts and logs");
-  cmd->add_option("--kernel-dir", o.kernel_dirs,
-                  "NAME=DIR kernel bundle (repeatable; the first is the default)");
-  cmd->add_option("--workers", o.workers, "Concurrent builds (default: number of cores)");
-  cmd->add_option("--token-file", o.token_file, "API tokens, one `ROLE TOKEN [NAME]` a line");
-  cmd->add_option("--shutdown-grace", o.shutdown_grace_seconds,
-                  "SECONDS running builds may go on after SIGTERM before they are re-queued "
-                  "(default 30)");
-  cmd->add_option("--insecure-registry", o.insecure_registries,
-                  "Registry HOST[:PORT] that may be reached over plain HTTP (repeatable)");
-  cmd->add_option("--registry-ca", o.registry_ca,
-                  "PEM CA file trusted for registries (besides /etc/docker/certs.d)");
-  cmd->add_option("--registry-mirror", o.registry_mirrors,
-                  "DOMAIN=URL: pull DOMAIN's images through this mirror first (repeatable)");
-  cmd->add_option("--parallel-downloads", o.parallel_downloads,
-                  "Layers one build downloads at once (default 3)");
-  cmd->add_option("--local-images", o.local_images,
-                  "DIR below which API requests may name oci-layout:/oci-archive:/docker-archive: "
-                  "images (repeatable; default: none)");
-  cmd->add_option("--log-format", o.log_format,
-                  "text, or json: one JSON object a line with time, level, message and the build "
-                  "id (default text, or OCI2EIF_LOG_FORMAT)");
+  for (const server::SettingNames& s : server::serve_setting_names()) {
+    if (s.flag.empty()) {
+      continue; // file-only (structured) settings
+    }
+    const std::string flag(s.flag);
+    const std::string help(s.help);
+    if (s.is_switch) {
+      cmd->add_flag_callback(
+          flag, [&o, flag] { o.values[flag] = {"true"}; }, help);
+    } else if (s.list) {
+      cmd->add_option_function<std::vector<std::string>>(
+          flag, [&o, flag](const std::vector<std::string>& v) { o.values[flag] = v; }, help);
+    } else {
+      cmd->add_option_function<std::string>(
+          flag, [&o, flag](const std::string& v) { o.values[flag] = {v}; }, help);
+    }
+  }
   cmd->callback([&o] { cli::run_serve(o); });
 }
 

@@ -7,10 +7,12 @@
 #include "server/config_values.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
-#include <type_traits>
+#include <unistd.h>
 
 extern char** environ; // NOLINT(readability-redundant-declaration): POSIX, not in a header
 
@@ -23,162 +25,242 @@ constexpr std::size_t kMinTokenLength = 16;
 constexpr std::uint64_t kMaxParallelDownloads = 16;
 constexpr const char* kNitroCliBlobsVariable = "OCI2EIF_NITRO_CLI_BLOBS";
 
-// A flag's value(s) as the text an environment variable would carry; empty when not given.
-template <class T> std::vector<std::string> given(const std::optional<T>& v) {
-  if (!v) {
-    return {};
-  }
-  if constexpr (std::is_arithmetic_v<T>) {
-    return {std::to_string(*v)};
-  } else {
-    return {std::filesystem::path(*v).string()};
-  }
-}
-template <class T> std::vector<std::string> given(const std::vector<T>& v) {
-  std::vector<std::string> out;
-  for (const T& item : v) {
-    out.push_back(std::filesystem::path(item).string());
-  }
-  return out;
-}
-
-// One setting, described once: its name in each layer and how a value is applied. Exactly one
-// of set_count (whole numbers within [min, max]) and set_text is given. A setting with `clear`
-// is a list: each layer that gives it replaces the lower layers' list; an environment variable
-// carries it comma-separated, a flag repeated, the file as an array of strings unless
-// set_file reads another shape.
+// One setting, described once: its name in each layer, its flag's help and how a value is
+// applied. Exactly one of set_count (whole numbers within [min, max]) and set_text is given,
+// except for file-only settings, which have set_file alone. A setting with `clear` is a list:
+// each layer that gives it replaces the lower layers' list; an environment variable carries it
+// comma-separated, a flag repeated, the file as an array of strings unless set_file reads
+// another shape. A switch's flag takes no value (it carries "true").
 struct Setting {
   std::string_view file_key{}; // dotted inside an object of the file ("registry.ca_file")
   std::string_view env{};
   std::string_view flag{};
+  std::string_view help{};
   std::uint64_t min = 0;
   std::uint64_t max = 0;
   void (*set_count)(ServeConfig&, std::uint64_t) = nullptr;
   void (*set_text)(ServeConfig&, const std::string& where, const std::string& text) = nullptr;
   void (*clear)(ServeConfig&) = nullptr;
   void (*set_file)(ServeConfig&, const JsonField& value, const std::string& file) = nullptr;
-  std::vector<std::string> (*flag_values)(const ServeFlags&) = nullptr;
+  bool is_switch = false;
 };
 
 using Seconds = std::chrono::seconds;
 
-// The table of every setting: defaults are ServeConfig's initializers (workers: the core count).
-const std::vector<Setting>& settings() {
-  static const std::vector<Setting> kSettings{
+// The rows of the daemon's own work: where it listens, keeps data and how much it takes on.
+std::vector<Setting> service_settings() {
+  return {
       {.file_key = "listen",
        .env = "OCI2EIF_LISTEN",
        .flag = "--listen",
-       .set_text = set_listen,
-       .flag_values = [](const ServeFlags& f) { return given(f.listen); }},
+       .help = "HOST:PORT to listen on (default 127.0.0.1:8080)",
+       .set_text = set_listen},
       {.file_key = "data_dir",
        .env = "OCI2EIF_DATA_DIR",
        .flag = "--data-dir",
-       .set_text = [](ServeConfig& c, const std::string&, const std::string& t) { c.data_dir = t; },
-       .flag_values = [](const ServeFlags& f) { return given(f.data_dir); }},
+       .help = "Database, artifacts, logs, scratch space and the layer cache",
+       .set_text = [](ServeConfig& c, const std::string&,
+                      const std::string& t) { c.data_dir = t; }},
       {.file_key = "kernels",
        .env = "OCI2EIF_KERNEL_DIRS",
        .flag = "--kernel-dir",
+       .help = "NAME=DIR kernel bundle (repeatable; the first is the default)",
        .set_text = [](ServeConfig& c, const std::string& where,
                       const std::string& spec) { add_kernel_spec(c, where, spec); },
        .clear = [](ServeConfig& c) { c.kernels.clear(); },
-       .set_file = add_kernels_array,
-       .flag_values = [](const ServeFlags& f) { return given(f.kernel_dirs); }},
+       .set_file = add_kernels_array},
       {.file_key = "workers",
        .env = "OCI2EIF_WORKERS",
        .flag = "--workers",
+       .help = "Concurrent builds (default: number of cores)",
        .min = 1,
        .max = 256,
-       .set_count = [](ServeConfig& c, std::uint64_t n) { c.workers = static_cast<unsigned>(n); },
-       .flag_values = [](const ServeFlags& f) { return given(f.workers); }},
+       .set_count = [](ServeConfig& c, std::uint64_t n) { c.workers = static_cast<unsigned>(n); }},
+      {.file_key = "shutdown_grace_seconds",
+       .env = "OCI2EIF_SHUTDOWN_GRACE_SECONDS",
+       .flag = "--shutdown-grace",
+       .help = "SECONDS running builds may go on after SIGTERM before they are re-queued "
+               "(default 30)",
+       .min = 0,
+       .max = 3600,
+       .set_count = [](ServeConfig& c, std::uint64_t n) { c.shutdown_grace = Seconds(n); }},
+      {.file_key = "log_format",
+       .env = "OCI2EIF_LOG_FORMAT",
+       .flag = "--log-format",
+       .help = "text, or json: one JSON object a line with time, level, message and the build id",
+       .set_text = [](ServeConfig& c, const std::string&,
+                      const std::string& t) { c.log_format = t; }},
+  };
+}
+
+// The rows that bound what the daemon takes on and how long it waits.
+std::vector<Setting> limit_settings() {
+  return {
       {.file_key = "max_queue",
        .env = "OCI2EIF_MAX_QUEUE",
+       .flag = "--max-queue",
+       .help = "Queued builds beyond which POST answers 429 (default 64)",
        .min = 1,
        .max = 1'000'000,
        .set_count = [](ServeConfig& c, std::uint64_t n) { c.max_queue = n; }},
       {.file_key = "min_free_mb",
        .env = "OCI2EIF_MIN_FREE_MB",
+       .flag = "--min-free-mb",
+       .help = "Free MiB in the data directory below which no new work is taken (default 100)",
        .min = 0,
        .max = 1'000'000,
        .set_count = [](ServeConfig& c, std::uint64_t n) { c.min_free_bytes = n << 20; }},
       {.file_key = "max_body_bytes",
+       .env = "OCI2EIF_MAX_BODY_BYTES",
+       .flag = "--max-body-bytes",
+       .help = "Largest JSON request body (default 65536)",
        .min = 1024,
        .max = 64 << 20,
        .set_count = [](ServeConfig& c, std::uint64_t n) { c.max_body_bytes = n; }},
       {.file_key = "max_kernel_upload_bytes",
+       .env = "OCI2EIF_MAX_KERNEL_UPLOAD_BYTES",
+       .flag = "--max-kernel-upload-bytes",
+       .help = "Largest POST /v1/kernels upload (default 64 MiB)",
        .min = 1024,
        .max = std::uint64_t{1} << 30,
        .set_count = [](ServeConfig& c, std::uint64_t n) { c.max_kernel_upload_bytes = n; }},
       {.file_key = "lease_seconds",
+       .env = "OCI2EIF_LEASE_SECONDS",
+       .flag = "--lease-seconds",
+       .help = "A worker's lease on its build, renewed every third of it (default 30)",
        .min = 2,
        .max = 3600,
        .set_count = [](ServeConfig& c, std::uint64_t n) { c.lease = Seconds(n); }},
       {.file_key = "build_timeout_seconds",
+       .env = "OCI2EIF_BUILD_TIMEOUT_SECONDS",
+       .flag = "--build-timeout-seconds",
+       .help = "A build running longer fails with timeout (default 3600)",
        .min = 1,
        .max = 7 * 86400,
        .set_count = [](ServeConfig& c, std::uint64_t n) { c.build_timeout = Seconds(n); }},
-      {.file_key = "shutdown_grace_seconds",
-       .env = "OCI2EIF_SHUTDOWN_GRACE_SECONDS",
-       .flag = "--shutdown-grace",
-       .min = 0,
-       .max = 3600,
-       .set_count = [](ServeConfig& c, std::uint64_t n) { c.shutdown_grace = Seconds(n); },
-       .flag_values = [](const ServeFlags& f) { return given(f.shutdown_grace_seconds); }},
-      {.file_key = "log_format",
-       .env = "OCI2EIF_LOG_FORMAT",
-       .flag = "--log-format",
-       .set_text = [](ServeConfig& c, const std::string&,
-                      const std::string& t) { c.log_format = t; },
-       .flag_values = [](const ServeFlags& f) { return given(f.log_format); }},
+  };
+}
+
+// The rows of who may call the API and what builds may use.
+std::vector<Setting> access_settings() {
+  return {
       {.file_key = "tokens", .set_file = add_tokens_array},
       {.file_key = "token_file",
        .env = "OCI2EIF_TOKEN_FILE",
        .flag = "--token-file",
+       .help = "API tokens, one `ROLE TOKEN [NAME]` a line",
        .set_text = [](ServeConfig& c, const std::string& where,
-                      const std::string& t) { read_token_file(c, where, t); },
-       .flag_values = [](const ServeFlags& f) { return given(f.token_file); }},
-      {.file_key = "registry.insecure",
-       .env = "OCI2EIF_INSECURE_REGISTRIES",
-       .flag = "--insecure-registry",
-       .set_text = add_insecure_registry,
-       .clear = [](ServeConfig& c) { c.registry.insecure_registries.clear(); },
-       .flag_values = [](const ServeFlags& f) { return given(f.insecure_registries); }},
-      {.file_key = "registry.ca_file",
-       .env = "OCI2EIF_REGISTRY_CA",
-       .flag = "--registry-ca",
-       .set_text = [](ServeConfig& c, const std::string&,
-                      const std::string& t) { c.registry.extra_ca_file = t; },
-       .flag_values = [](const ServeFlags& f) { return given(f.registry_ca); }},
-      {.file_key = "registry.mirrors",
-       .env = "OCI2EIF_REGISTRY_MIRRORS",
-       .flag = "--registry-mirror",
-       .set_text = add_mirror,
-       .clear = [](ServeConfig& c) { c.registry.mirrors.clear(); },
-       .set_file = add_mirrors_object,
-       .flag_values = [](const ServeFlags& f) { return given(f.registry_mirrors); }},
-      {.file_key = "registry.parallel_downloads",
-       .env = "OCI2EIF_PARALLEL_DOWNLOADS",
-       .flag = "--parallel-downloads",
-       .min = 1,
-       .max = kMaxParallelDownloads,
-       .set_count = [](ServeConfig& c,
-                       std::uint64_t n) { c.registry.parallel_downloads = static_cast<int>(n); },
-       .flag_values = [](const ServeFlags& f) { return given(f.parallel_downloads); }},
-      {.file_key = "registry.cache_max_bytes",
-       .min = 1 << 20,
-       .max = std::uint64_t{1} << 50,
-       .set_count = [](ServeConfig& c, std::uint64_t n) { c.registry.cache_max_bytes = n; }},
+                      const std::string& t) { read_token_file(c, where, t); }},
       {.file_key = "local_images",
        .env = "OCI2EIF_LOCAL_IMAGES",
        .flag = "--local-images",
+       .help = "DIR below which API requests may name oci-layout:/oci-archive:/docker-archive: "
+               "images (repeatable; default: none)",
        .set_text = [](ServeConfig& c, const std::string& where,
                       const std::string& dir) { add_local_images(c, where, dir); },
-       .clear = [](ServeConfig& c) { c.local_images.clear(); },
-       .flag_values = [](const ServeFlags& f) { return given(f.local_images); }},
+       .clear = [](ServeConfig& c) { c.local_images.clear(); }},
       {.file_key = "signing_keys", .set_file = add_signing_keys},
       {.file_key = "webhooks",
        .set_file = [](ServeConfig& c, const JsonField& value,
                       const std::string&) { c.webhooks = parse_webhook_config(value); }},
   };
+}
+
+// The rows of how images are pulled.
+std::vector<Setting> registry_settings() {
+  return {
+      {.file_key = "registry.insecure",
+       .env = "OCI2EIF_INSECURE_REGISTRIES",
+       .flag = "--insecure-registry",
+       .help = "Registry HOST[:PORT] that may be reached over plain HTTP (repeatable)",
+       .set_text = add_insecure_registry,
+       .clear = [](ServeConfig& c) { c.registry.insecure_registries.clear(); }},
+      {.file_key = "registry.ca_file",
+       .env = "OCI2EIF_REGISTRY_CA",
+       .flag = "--registry-ca",
+       .help = "PEM CA file trusted for registries (besides /etc/docker/certs.d)",
+       .set_text = [](ServeConfig& c, const std::string&,
+                      const std::string& t) { c.registry.extra_ca_file = t; }},
+      {.file_key = "registry.mirrors",
+       .env = "OCI2EIF_REGISTRY_MIRRORS",
+       .flag = "--registry-mirror",
+       .help = "DOMAIN=URL: pull DOMAIN's images through this mirror first (repeatable)",
+       .set_text = add_mirror,
+       .clear = [](ServeConfig& c) { c.registry.mirrors.clear(); },
+       .set_file = add_mirrors_object},
+      {.file_key = "registry.parallel_downloads",
+       .env = "OCI2EIF_PARALLEL_DOWNLOADS",
+       .flag = "--parallel-downloads",
+       .help = "Layers one build downloads at once (default 3)",
+       .min = 1,
+       .max = kMaxParallelDownloads,
+       .set_count = [](ServeConfig& c,
+                       std::uint64_t n) { c.registry.parallel_downloads = static_cast<int>(n); }},
+      {.file_key = "registry.cache_max_bytes",
+       .env = "OCI2EIF_CACHE_MAX_BYTES",
+       .flag = "--cache-max-bytes",
+       .help = "Bound on the local layer cache; least recently used layers go first",
+       .min = 1 << 20,
+       .max = std::uint64_t{1} << 50,
+       .set_count = [](ServeConfig& c, std::uint64_t n) { c.registry.cache_max_bytes = n; }},
+  };
+}
+
+// The rows that make replicas share a database and an object store (docs/scale-out.md).
+std::vector<Setting> scale_out_settings() {
+  return {
+      {.file_key = "database",
+       .env = "OCI2EIF_DATABASE",
+       .flag = "--database",
+       .help = "postgresql://USER@HOST:PORT/DB: the shared job store (default: SQLite in the "
+               "data directory)",
+       .set_text = set_database},
+      {.file_key = "object_store",
+       .env = "OCI2EIF_OBJECT_STORE",
+       .flag = "--object-store",
+       .help = "s3://BUCKET[/PREFIX]: artifacts and the shared layer cache (default: the data "
+               "directory); credentials from AWS_* variables or ~/.aws/credentials",
+       .set_text = set_object_store},
+      {.file_key = "s3_endpoint",
+       .env = "OCI2EIF_S3_ENDPOINT",
+       .flag = "--s3-endpoint",
+       .help = "http(s)://HOST[:PORT] of the S3 API (default: AWS's endpoint for the region)",
+       .set_text = set_s3_endpoint},
+      {.file_key = "s3_region",
+       .env = "OCI2EIF_S3_REGION",
+       .flag = "--s3-region",
+       .help = "The bucket's region, used in request signatures (default us-east-1)",
+       .set_text = [](ServeConfig& c, const std::string& where,
+                      const std::string& t) { c.s3_region = non_empty(where, t); }},
+      {.file_key = "s3_path_style",
+       .env = "OCI2EIF_S3_PATH_STYLE",
+       .flag = "--s3-path-style",
+       .help = "Address the bucket as ENDPOINT/BUCKET/KEY rather than BUCKET.ENDPOINT/KEY",
+       .set_text = [](ServeConfig& c, const std::string& where,
+                      const std::string& t) { c.s3_path_style = parse_switch(where, t); },
+       .set_file = [](ServeConfig& c, const JsonField& v,
+                      const std::string&) { c.s3_path_style = v.boolean(); },
+       .is_switch = true},
+      {.file_key = "replica_id",
+       .env = "OCI2EIF_REPLICA_ID",
+       .flag = "--replica-id",
+       .help = "This replica's name on leases and build records (default HOSTNAME-PID)",
+       .set_text = set_replica_id},
+  };
+}
+
+// The table of every setting: defaults are ServeConfig's initializers (workers: the core count).
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> kSettings = [] {
+    std::vector<Setting> all;
+    for (auto part : {service_settings, limit_settings, access_settings, registry_settings,
+                      scale_out_settings}) {
+      for (Setting& s : part()) {
+        all.push_back(s);
+      }
+    }
+    return all;
+  }();
   return kSettings;
 }
 
@@ -190,7 +272,7 @@ const std::vector<std::string>& variables_read_elsewhere() {
       "OCI2EIF_INIT_DIR",     // pipeline/build_pipeline.cpp: the enclave init to use
       // Set for the test harnesses and scripts (tests/e2e/ports.py, tests/e2e/fixtures.py,
       // scripts/install-deps.sh); daemons those harnesses start inherit them.
-      "OCI2EIF_TEST_PORTS", "OCI2EIF_ARM64_PARTS", "OCI2EIF_DEPS_MINIMAL"};
+      "OCI2EIF_TEST_PORTS", "OCI2EIF_TEST_SERVICES", "OCI2EIF_ARM64_PARTS", "OCI2EIF_DEPS_MINIMAL"};
   return kNames;
 }
 
@@ -221,6 +303,9 @@ void validate(const ServeConfig& c) {
   }
   if (c.data_dir.empty()) {
     invalid("data_dir", "must not be empty");
+  }
+  if (c.object_store.empty() && (!c.s3_endpoint.empty() || c.s3_path_style)) {
+    invalid("s3_endpoint", "S3 settings are given but object_store (s3://BUCKET) is not");
   }
   if (!c.registry.extra_ca_file.empty() &&
       !std::filesystem::is_regular_file(c.registry.extra_ca_file)) {
@@ -340,14 +425,32 @@ void apply_env(ServeConfig& c, const Environment& env) {
 }
 
 void apply_flags(ServeConfig& c, const ServeFlags& flags) {
-  for (const Setting& s : settings()) {
-    if (s.flag_values == nullptr) {
-      continue;
+  for (const auto& [flag, values] : flags.values) {
+    const auto& table = settings();
+    const auto row =
+        std::find_if(table.begin(), table.end(), [&](const Setting& s) { return s.flag == flag; });
+    if (row == table.end()) {
+      invalid(flag, "is no flag of oci2eif serve");
     }
-    if (const std::vector<std::string> values = s.flag_values(flags); !values.empty()) {
-      apply_texts(c, s, std::string(s.flag), values);
+    apply_texts(c, *row, flag, values);
+  }
+}
+
+// HOSTNAME-PID, with any character a replica id may not hold replaced by '-': unique among
+// replicas on distinct hosts (Kubernetes pods) and among processes on one host.
+std::string default_replica_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    std::strcpy(host, "host");
+  }
+  std::string id = host;
+  for (char& ch : id) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-') {
+      ch = '-';
     }
   }
+  const std::string pid = "-" + std::to_string(::getpid());
+  return id.substr(0, 63 - pid.size()) + pid;
 }
 
 // Offers the kernel in nitro-cli's blobs directory as "nitro-cli" unless one is named so.
@@ -396,9 +499,28 @@ bool is_loopback_host(const std::string& host) {
 std::vector<SettingNames> serve_setting_names() {
   std::vector<SettingNames> out;
   for (const Setting& s : settings()) {
-    out.push_back({s.file_key, s.env, s.flag});
+    out.push_back({s.file_key, s.env, s.flag, s.help, s.clear != nullptr, s.is_switch});
   }
   return out;
+}
+
+std::string redacted_database_url(const std::string& url) {
+  // scheme://user:password@host…: the password is what lies between the first ':' after the
+  // scheme and the last '@' before the path.
+  const auto start = url.find("://");
+  if (start == std::string::npos) {
+    return url;
+  }
+  const auto path = url.find('/', start + 3);
+  const auto at = url.rfind('@', path);
+  if (at == std::string::npos || at < start) {
+    return url;
+  }
+  const auto colon = url.find(':', start + 3);
+  if (colon == std::string::npos || colon > at) {
+    return url;
+  }
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
 ServeConfig load_serve_config(const ServeFlags& flags, const Environment& env) {
@@ -410,6 +532,9 @@ ServeConfig load_serve_config(const ServeFlags& flags, const Environment& env) {
   apply_env(c, env);
   apply_flags(c, flags);
   add_nitro_cli_kernel(c, env);
+  if (c.replica_id.empty()) {
+    c.replica_id = default_replica_id();
+  }
   validate(c);
   return c;
 }

@@ -18,21 +18,27 @@
 //    "local_images": ["/srv/images"],
 //    "signing_keys": [{"name": "prod", "certificate": "/etc/oci2eif/cert.pem",
 //                      "private_key": "/etc/oci2eif/key.pem"}],     requests name one
-//    "webhooks": {…}}                                  see webhook_config.hpp
+//    "webhooks": {…},                                  see webhook_config.hpp
+//    "database": "postgresql://…", "object_store": "s3://bucket/prefix", …}   scale-out
 // Registry credentials come from docker's config.json ($DOCKER_CONFIG, else ~/.docker), as for
 // `oci2eif build`. `local_images` is the allow-list for oci-layout:/oci-archive:/docker-archive:
 // images in API requests: a build may only read below these directories (none by default, so
 // an API caller cannot make the daemon read arbitrary paths).
 // Token file: one token a line, `ROLE TOKEN [NAME]`; blank lines and `#` comments ignored.
-// Environment: OCI2EIF_LISTEN, OCI2EIF_DATA_DIR, OCI2EIF_KERNEL_DIRS (NAME=DIR,NAME=DIR),
-// OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_MIN_FREE_MB, OCI2EIF_TOKEN_FILE, OCI2EIF_LOG_FORMAT,
-// OCI2EIF_SHUTDOWN_GRACE_SECONDS, OCI2EIF_INSECURE_REGISTRIES (HOST[:PORT],…),
-// OCI2EIF_REGISTRY_CA, OCI2EIF_REGISTRY_MIRRORS (DOMAIN=URL,…), OCI2EIF_PARALLEL_DOWNLOADS,
-// OCI2EIF_LOCAL_IMAGES (DIR,DIR). Any other OCI2EIF_* variable fails the start, naming the
-// closest known one, except those read elsewhere: OCI2EIF_NITRO_CLI_BLOBS (default
-// /usr/share/nitro_enclaves/blobs: if it holds a kernel, it is offered as kernel `nitro-cli`,
-// the default only when no other kernel is configured), OCI2EIF_INIT_DIR (the enclave init) and
-// the test harnesses' OCI2EIF_TEST_PORTS, OCI2EIF_ARM64_PARTS and OCI2EIF_DEPS_MINIMAL.
+// Environment and flags: every setting that is one value or a list also has an OCI2EIF_*
+// variable (lists comma-separated) and a flag of `oci2eif serve` (lists repeated), named after
+// its file key: "max_queue" is OCI2EIF_MAX_QUEUE and --max-queue, except where the table in
+// config.cpp says otherwise (kernels: OCI2EIF_KERNEL_DIRS, --kernel-dir; shutdown_grace_seconds:
+// --shutdown-grace; registry.*: OCI2EIF_REGISTRY_CA, --registry-ca, …). The structured keys
+// (tokens, signing_keys, webhooks) are file-only. Any other OCI2EIF_* variable fails the
+// start, naming the closest known one, except those read elsewhere: OCI2EIF_NITRO_CLI_BLOBS
+// (default /usr/share/nitro_enclaves/blobs: if it holds a kernel, it is offered as kernel
+// `nitro-cli`, the default only when no other kernel is configured), OCI2EIF_INIT_DIR (the
+// enclave init) and the test harnesses' OCI2EIF_TEST_PORTS, OCI2EIF_TEST_SERVICES,
+// OCI2EIF_ARM64_PARTS and OCI2EIF_DEPS_MINIMAL.
+// Scale-out keys: "database": "postgresql://…", "object_store": "s3://BUCKET/PREFIX",
+// "s3_endpoint", "s3_region", "s3_path_style": true, "replica_id". S3 credentials come only from
+// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN] or the AWS shared credentials file.
 //
 // Each setting is described once, in the table `settings()` in config.cpp: its file key,
 // variable, flag, bounds and parser; the file, environment and flag layers walk that table.
@@ -99,23 +105,28 @@ struct ServeConfig {
   std::vector<std::filesystem::path> local_images; // canonical, absolute
   std::vector<SigningKeyFiles> signing_keys;
   WebhookConfig webhooks;
+
+  // Scale-out (docs/scale-out.md). Empty database: SQLite in data_dir; else a postgresql:// URL
+  // (it may carry a password: never log it, see redacted_database_url()).
+  std::string database;
+  // Empty: artifacts and the layer cache in data_dir only; else s3://BUCKET[/PREFIX].
+  std::string object_store;
+  std::string s3_endpoint; // http(s)://HOST[:PORT]; empty: AWS's regional endpoint
+  std::string s3_region = "us-east-1";
+  bool s3_path_style = false; // https://endpoint/bucket/key instead of https://bucket.endpoint/key
+  // Recorded on each lease (the build's worker id starts with it); default hostname-pid.
+  std::string replica_id;
 };
 
+// The database URL with any password replaced by "***" (for logs and errors).
+std::string redacted_database_url(const std::string& url);
+
+// The flags of `oci2eif serve`: --config, and every setting's flag by name ("--workers") with
+// the values given (a list flag may be repeated; a switch such as --s3-path-style carries
+// "true"). main.cpp registers one option per row of serve_setting_names().
 struct ServeFlags {
   std::optional<std::filesystem::path> config;
-  std::optional<std::string> listen;
-  std::optional<std::filesystem::path> data_dir;
-  std::vector<std::string> kernel_dirs; // NAME=DIR; replaces the file's and environment's
-  std::optional<unsigned> workers;
-  std::optional<std::filesystem::path> token_file;
-  std::optional<unsigned> shutdown_grace_seconds;
-  // Each list, when given, replaces the file's and environment's.
-  std::vector<std::string> insecure_registries; // HOST[:PORT]
-  std::vector<std::string> registry_mirrors;    // DOMAIN=URL
-  std::optional<std::filesystem::path> registry_ca;
-  std::optional<int> parallel_downloads;
-  std::vector<std::filesystem::path> local_images;
-  std::optional<std::string> log_format; // "text" or "json"
+  std::map<std::string, std::vector<std::string>> values;
 };
 
 using Environment = std::map<std::string, std::string>;
@@ -128,6 +139,9 @@ struct SettingNames {
   std::string_view file_key;
   std::string_view env;
   std::string_view flag;
+  std::string_view help;  // the flag's one-line description
+  bool list = false;      // the flag may be repeated
+  bool is_switch = false; // the flag takes no value
 };
 // Every row of the settings table, in its order (for documentation and tests).
 std::vector<SettingNames> serve_setting_names();

@@ -205,4 +205,66 @@ void add_signing_keys(ServeConfig& c, const JsonField& keys, const std::string& 
   }
 }
 
+bool parse_switch(const std::string& where, const std::string& text) {
+  if (text == "true" || text == "1" || text == "yes") {
+    return true;
+  }
+  if (text == "false" || text == "0" || text == "no") {
+    return false;
+  }
+  invalid(where, "'" + text + "' is not true or false");
+}
+
+std::string non_empty(const std::string& where, const std::string& text) {
+  if (text.empty()) {
+    invalid(where, "must not be empty");
+  }
+  return text;
+}
+
+void set_database(ServeConfig& c, const std::string& where, const std::string& url) {
+  if (!url.starts_with("postgresql://") && !url.starts_with("postgres://")) {
+    invalid(where, "'" + redacted_database_url(url) +
+                       "' is not a postgresql:// URL (leave it unset for SQLite in the data "
+                       "directory)");
+  }
+  c.database = url;
+}
+
+void set_object_store(ServeConfig& c, const std::string& where, const std::string& location) {
+  const std::string_view scheme = "s3://";
+  const std::string rest = location.starts_with(scheme) ? location.substr(scheme.size()) : "";
+  const std::string bucket = rest.substr(0, rest.find('/'));
+  const bool name_ok =
+      bucket.size() >= 3 && bucket.size() <= 63 &&
+      std::all_of(bucket.begin(), bucket.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
+      });
+  if (!name_ok) {
+    invalid(where, "'" + location +
+                       "' is not s3://BUCKET[/PREFIX] with a bucket of 3-63 characters a-z, 0-9, "
+                       "'-' and '.'");
+  }
+  c.object_store = location;
+}
+
+void set_s3_endpoint(ServeConfig& c, const std::string& where, const std::string& url) {
+  const bool scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+  const std::string rest = scheme_ok ? url.substr(url.find("//") + 2) : "";
+  if (!scheme_ok || rest.empty() || rest.find('/') != std::string::npos) {
+    invalid(where, "'" + url + "' is not http(s)://HOST[:PORT] (no path)");
+  }
+  c.s3_endpoint = url;
+}
+
+void set_replica_id(ServeConfig& c, const std::string& where, const std::string& id) {
+  const bool ok = !id.empty() && id.size() <= 63 && std::all_of(id.begin(), id.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+  });
+  if (!ok) {
+    invalid(where, "'" + id + "' is not 1-63 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
+  }
+  c.replica_id = id;
+}
+
 } // namespace oci2eif::server::config_values

@@ -35,6 +35,19 @@ void add_mirror(ServeConfig& c, const std::string& where, const std::string& spe
 // An existing absolute directory, stored canonical.
 void add_local_images(ServeConfig& c, const std::string& where, const std::filesystem::path& dir);
 
+// "true"/"1"/"yes" or "false"/"0"/"no" (a switch's flag carries "true").
+bool parse_switch(const std::string& where, const std::string& text);
+// The text itself; refused when empty.
+std::string non_empty(const std::string& where, const std::string& text);
+// postgresql://… or postgres://… (libpq's URI forms); errors never repeat a password.
+void set_database(ServeConfig& c, const std::string& where, const std::string& url);
+// s3://BUCKET[/PREFIX] with a bucket name S3 accepts.
+void set_object_store(ServeConfig& c, const std::string& where, const std::string& location);
+// http://HOST[:PORT] or https://HOST[:PORT], no path.
+void set_s3_endpoint(ServeConfig& c, const std::string& where, const std::string& url);
+// 1-63 of [A-Za-z0-9._-]: it becomes part of worker ids and log lines.
+void set_replica_id(ServeConfig& c, const std::string& where, const std::string& id);
+
 // The file's shapes that are not a string or a list of strings; `file` names the file.
 void add_mirrors_object(ServeConfig& c, const JsonField& mirrors, const std::string& file);
 void add_kernels_array(ServeConfig& c, const JsonField& kernels, const std::string& file);

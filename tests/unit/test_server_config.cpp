@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <unistd.h>
 
 using namespace oci2eif;
 using namespace oci2eif::server;
@@ -57,10 +58,10 @@ TEST_SUITE("server::config") {
     REQUIRE(c.kernels.size() == 1);
     CHECK(c.kernels[0].name == "file");
 
-    flags.workers = 2;
-    flags.data_dir = "/flag";
-    flags.listen = "localhost:7000";
-    flags.kernel_dirs = {"b=" + k2.string(), "a=" + k1.string()};
+    flags.values["--workers"] = {"2"};
+    flags.values["--data-dir"] = {"/flag"};
+    flags.values["--listen"] = {"localhost:7000"};
+    flags.values["--kernel-dir"] = {"b=" + k2.string(), "a=" + k1.string()};
     c = load_serve_config(flags, env);
     CHECK(c.workers == 2);
     CHECK(c.data_dir == "/flag");
@@ -78,12 +79,13 @@ TEST_SUITE("server::config") {
     CHECK(c.kernels[0].name == "nitro-cli"); // the only one, so the default
     CHECK(c.kernels[0].dir == blobs);
     ServeFlags flags;
-    flags.kernel_dirs = {"mine=" + k1.string()};
+    flags.values["--kernel-dir"] = {"mine=" + k1.string()};
     c = load_serve_config(flags, {{"OCI2EIF_NITRO_CLI_BLOBS", blobs.string()}});
     REQUIRE(c.kernels.size() == 2);
     CHECK(c.kernels[0].name == "mine");
     CHECK(c.kernels[1].name == "nitro-cli");
-    flags.kernel_dirs = {"nitro-cli=" + k1.string()}; // a configured one of that name wins
+    flags.values["--kernel-dir"] = {"nitro-cli=" +
+                                    k1.string()}; // a configured one of that name wins
     c = load_serve_config(flags, {{"OCI2EIF_NITRO_CLI_BLOBS", blobs.string()}});
     REQUIRE(c.kernels.size() == 1);
     CHECK(c.kernels[0].dir == k1);
@@ -100,10 +102,10 @@ TEST_SUITE("server::config") {
     CHECK(load_serve_config(flags, {}).shutdown_grace == std::chrono::seconds(5));
     CHECK(load_serve_config(flags, {{"OCI2EIF_SHUTDOWN_GRACE_SECONDS", "7"}}).shutdown_grace ==
           std::chrono::seconds(7));
-    flags.shutdown_grace_seconds = 0;
+    flags.values["--shutdown-grace"] = {"0"};
     CHECK(load_serve_config(flags, {{"OCI2EIF_SHUTDOWN_GRACE_SECONDS", "7"}}).shutdown_grace ==
           std::chrono::seconds(0));
-    flags.shutdown_grace_seconds = 4000;
+    flags.values["--shutdown-grace"] = {"4000"};
     CHECK(error_loading(flags).find("--shutdown-grace") != std::string::npos);
   }
 
@@ -145,13 +147,13 @@ TEST_SUITE("server::config") {
     }
     SUBCASE("a port out of range") {
       ServeFlags f;
-      f.listen = "127.0.0.1:70000";
+      f.values["--listen"] = {"127.0.0.1:70000"};
       CHECK(error_loading(f) == "configuration: --listen port: '70000' is not a whole number "
                                 "from 1 to 65535");
     }
     SUBCASE("no port") {
       ServeFlags f;
-      f.listen = "127.0.0.1";
+      f.values["--listen"] = {"127.0.0.1"};
       CHECK(error_loading(f).find("--listen: '127.0.0.1' is not HOST:PORT") != std::string::npos);
     }
     SUBCASE("zero workers from the environment") {
@@ -160,19 +162,19 @@ TEST_SUITE("server::config") {
     }
     SUBCASE("a kernel without NAME=") {
       ServeFlags f;
-      f.kernel_dirs = {"/boot"};
+      f.values["--kernel-dir"] = {"/boot"};
       CHECK(error_loading(f).find("--kernel-dir: '/boot' is not NAME=DIR") != std::string::npos);
     }
     SUBCASE("a kernel directory without a kernel") {
       ServeFlags f;
-      f.kernel_dirs = {"empty=" + dir.path().string()};
+      f.values["--kernel-dir"] = {"empty=" + dir.path().string()};
       CHECK(error_loading(f).find("kernel 'empty': " + dir.path().string() +
                                   " has neither bzImage") != std::string::npos);
     }
     SUBCASE("the same kernel name twice") {
       const auto k = kernel_dir(dir, "k");
       ServeFlags f;
-      f.kernel_dirs = {"a=" + k.string(), "a=" + k.string()};
+      f.values["--kernel-dir"] = {"a=" + k.string(), "a=" + k.string()};
       CHECK(error_loading(f).find("kernel name 'a' is given twice") != std::string::npos);
     }
   }
@@ -204,9 +206,9 @@ TEST_SUITE("server::config") {
     CHECK(c.registry.mirrors[0].domain == "quay.io");
     CHECK(c.registry.parallel_downloads == 2);
 
-    flags.insecure_registries = {"c.example:5000"};
-    flags.registry_mirrors = {"docker.io=http://127.0.0.1:5001"};
-    flags.parallel_downloads = 1;
+    flags.values["--insecure-registry"] = {"c.example:5000"};
+    flags.values["--registry-mirror"] = {"docker.io=http://127.0.0.1:5001"};
+    flags.values["--parallel-downloads"] = {"1"};
     c = load_serve_config(flags, env);
     CHECK(c.registry.insecure_registries == std::vector<std::string>{"c.example:5000"});
     REQUIRE(c.registry.mirrors.size() == 1);
@@ -217,18 +219,18 @@ TEST_SUITE("server::config") {
   TEST_CASE("registry settings: bad values name where they came from") {
     test::TempDir dir;
     ServeFlags f;
-    f.insecure_registries = {"http://reg.example"};
+    f.values["--insecure-registry"] = {"http://reg.example"};
     CHECK(error_loading(f).find("--insecure-registry: 'http://reg.example' is not HOST[:PORT]") !=
           std::string::npos);
     f = {};
-    f.registry_mirrors = {"docker.io=ftp://m.example"};
+    f.values["--registry-mirror"] = {"docker.io=ftp://m.example"};
     CHECK(error_loading(f).find("--registry-mirror") != std::string::npos);
     CHECK(error_loading(f).find("http:// or https:// URL") != std::string::npos);
     f = {};
-    f.parallel_downloads = 0;
+    f.values["--parallel-downloads"] = {"0"};
     CHECK(error_loading(f).find("--parallel-downloads") != std::string::npos);
     f = {};
-    f.registry_ca = dir / "missing.pem";
+    f.values["--registry-ca"] = {(dir / "missing.pem").string()};
     CHECK(error_loading(f).find("registry.ca_file: '" + (dir / "missing.pem").string() +
                                 "' is not a readable file") != std::string::npos);
     CHECK(error_loading({}, {{"OCI2EIF_PARALLEL_DOWNLOADS", "17"}})
@@ -271,12 +273,12 @@ TEST_SUITE("server::config") {
     test::TempDir dir;
     std::filesystem::create_directories(dir / "images" / "sub");
     ServeFlags f;
-    f.local_images = {dir / "images" / "sub" / ".."};
+    f.values["--local-images"] = {(dir / "images" / "sub" / "..").string()};
     const ServeConfig c = load_serve_config(f, {});
     REQUIRE(c.local_images.size() == 1);
     CHECK(c.local_images[0] == std::filesystem::canonical(dir / "images"));
     CHECK(load_serve_config({}, {}).local_images.empty()); // none by default
-    f.local_images = {"images"};
+    f.values["--local-images"] = {"images"};
     CHECK(error_loading(f).find("--local-images: 'images' is not an absolute path") !=
           std::string::npos);
     CHECK(error_loading({}, {{"OCI2EIF_LOCAL_IMAGES", (dir / "nope").string()}})
@@ -287,12 +289,12 @@ TEST_SUITE("server::config") {
   TEST_CASE("a non-loopback address is refused without tokens, accepted with them") {
     test::TempDir dir;
     ServeFlags f;
-    f.listen = "0.0.0.0:8080";
+    f.values["--listen"] = {"0.0.0.0:8080"};
     CHECK(error_loading(f).find("'0.0.0.0' is not a loopback address and no API tokens") !=
           std::string::npos);
     write_text(dir / "tokens", "# role token name\nread 0123456789abcdef-read reader\n\n"
                                "build 0123456789abcdef-build ci\nadmin 0123456789abcdef-admin\n");
-    f.token_file = dir / "tokens";
+    f.values["--token-file"] = {(dir / "tokens").string()};
     const ServeConfig c = load_serve_config(f, {});
     REQUIRE(c.tokens.size() == 3);
     CHECK(c.tokens[0].role == Role::Read);
@@ -304,7 +306,7 @@ TEST_SUITE("server::config") {
   TEST_CASE("tokens: an unknown role or a short token is refused") {
     test::TempDir dir;
     ServeFlags f;
-    f.token_file = dir / "tokens";
+    f.values["--token-file"] = {(dir / "tokens").string()};
     write_text(dir / "tokens", "owner 0123456789abcdef\n");
     CHECK(error_loading(f).find("line 1: role 'owner' is not read, build or admin") !=
           std::string::npos);
@@ -326,20 +328,17 @@ TEST_SUITE("server::config") {
                           {"OCI2EIF_NITRO_CLI_BLOBS", "/nonexistent"}};
     CHECK(load_serve_config({}, env).log_format == "json");
     ServeFlags flags;
-    flags.log_format = "text";
+    flags.values["--log-format"] = {"text"};
     CHECK(load_serve_config(flags, env).log_format == "text");
-    flags.log_format = "yaml";
+    flags.values["--log-format"] = {"yaml"};
     CHECK(error_loading(flags, env) == "configuration: log_format: 'yaml' is not text or json");
   }
 
   TEST_CASE("an unknown OCI2EIF_ variable is refused, naming the closest known one") {
-    CHECK(error_loading({}, {{"OCI2EIF_WORKER", "2"}}) ==
-          "configuration: OCI2EIF_WORKER: unknown environment variable; did you mean "
-          "OCI2EIF_WORKERS? (known: OCI2EIF_LISTEN, OCI2EIF_DATA_DIR, OCI2EIF_KERNEL_DIRS, "
-          "OCI2EIF_WORKERS, OCI2EIF_MAX_QUEUE, OCI2EIF_MIN_FREE_MB, "
-          "OCI2EIF_SHUTDOWN_GRACE_SECONDS, OCI2EIF_LOG_FORMAT, OCI2EIF_TOKEN_FILE, "
-          "OCI2EIF_INSECURE_REGISTRIES, OCI2EIF_REGISTRY_CA, OCI2EIF_REGISTRY_MIRRORS, "
-          "OCI2EIF_PARALLEL_DOWNLOADS, OCI2EIF_LOCAL_IMAGES)");
+    const std::string near = error_loading({}, {{"OCI2EIF_WORKER", "2"}});
+    CHECK(near.starts_with("configuration: OCI2EIF_WORKER: unknown environment variable; did you "
+                           "mean OCI2EIF_WORKERS? (known: OCI2EIF_LISTEN, OCI2EIF_DATA_DIR, "));
+    CHECK(near.find("OCI2EIF_DATABASE, OCI2EIF_OBJECT_STORE") != std::string::npos);
     const std::string far = error_loading({}, {{"OCI2EIF_BANANA", "1"}});
     CHECK(far.starts_with("configuration: OCI2EIF_BANANA: unknown environment variable (known: "));
   }
@@ -348,116 +347,174 @@ TEST_SUITE("server::config") {
     CHECK_NOTHROW(load_serve_config({}, {{"OCI2EIF_NITRO_CLI_BLOBS", "/nonexistent"},
                                          {"OCI2EIF_INIT_DIR", "/nonexistent"},
                                          {"OCI2EIF_TEST_PORTS", "20000-20059"},
+                                         {"OCI2EIF_TEST_SERVICES", "/nonexistent"},
                                          {"OCI2EIF_ARM64_PARTS", "/nonexistent"},
                                          {"OCI2EIF_DEPS_MINIMAL", "1"}}));
   }
 
-  TEST_CASE("every setting's variable and file key of the table is honoured") {
-    test::TempDir dir;
+  TEST_CASE("scale-out settings: checked, and a database password never shown") {
+    CHECK(error_loading({}, {{"OCI2EIF_DATABASE", "mysql://u:hunter2@db/x"}}) ==
+          "configuration: OCI2EIF_DATABASE: 'mysql://u:***@db/x' is not a postgresql:// URL "
+          "(leave it unset for SQLite in the data directory)");
+    CHECK(redacted_database_url("postgresql://app:s3cr%40t@db.example:5432/oci2eif") ==
+          "postgresql://app:***@db.example:5432/oci2eif");
+    CHECK(redacted_database_url("postgresql://app@db/x") == "postgresql://app@db/x");
+    CHECK(redacted_database_url("postgresql:///x?host=/run") == "postgresql:///x?host=/run");
+    CHECK(error_loading({}, {{"OCI2EIF_OBJECT_STORE", "s3://A_B"}}).find("is not s3://BUCKET") !=
+          std::string::npos);
+    CHECK(error_loading({}, {{"OCI2EIF_OBJECT_STORE", "/srv/bucket"}}).find("is not s3://") !=
+          std::string::npos);
+    CHECK(error_loading({}, {{"OCI2EIF_S3_ENDPOINT", "http://127.0.0.1:9"}})
+              .find("S3 settings are given but object_store (s3://BUCKET) is not") !=
+          std::string::npos);
+    CHECK(error_loading({},
+                        {{"OCI2EIF_OBJECT_STORE", "s3://b-1"}, {"OCI2EIF_S3_ENDPOINT", "ftp://x"}})
+              .find("is not http(s)://HOST[:PORT]") != std::string::npos);
+    CHECK(error_loading({}, {{"OCI2EIF_REPLICA_ID", "a b"}}).find("is not 1-63 characters") !=
+          std::string::npos);
+    ServeFlags path_style;
+    path_style.values["--s3-path-style"] = {"maybe"};
+    path_style.values["--object-store"] = {"s3://b-1"};
+    CHECK(error_loading(path_style) ==
+          "configuration: --s3-path-style: 'maybe' is not true or false");
+  }
+
+  TEST_CASE("the replica id defaults to HOSTNAME-PID") {
+    const std::string id = load_serve_config({}, {{"OCI2EIF_NITRO_CLI_BLOBS", "/none"}}).replica_id;
+    CHECK(id.ends_with("-" + std::to_string(::getpid())));
+    CHECK(id.size() <= 63);
+  }
+
+  // One value per setting: as the file holds it, as a variable or flag carries it ("" for the
+  // structured, file-only settings), and what it must have set.
+  struct SettingCase {
+    nlohmann::json file;
+    std::string text;
+    std::function<bool(const ServeConfig&)> check;
+  };
+
+  std::map<std::string, SettingCase> setting_cases(const test::TempDir& dir) {
     const std::string kernels = kernel_dir(dir, "k").string();
     write_text(dir / "tokens", "admin 0123456789abcdef0123 ci\n");
     write_text(dir / "ca.pem", "ca");
     std::filesystem::create_directories(dir / "images");
     const std::string images = (dir / "images").string();
-    using Check = std::function<bool(const ServeConfig&)>;
-    // name → value (the environment's text), and what it must have set.
-    const std::map<std::string, std::pair<std::string, Check>> variables{
-        {"OCI2EIF_LISTEN", {"127.0.0.1:9000", [](auto& c) { return c.listen_port == 9000; }}},
-        {"OCI2EIF_DATA_DIR", {"/d", [](auto& c) { return c.data_dir == "/d"; }}},
-        {"OCI2EIF_KERNEL_DIRS", {"k=" + kernels, [](auto& c) { return c.kernels[0].name == "k"; }}},
-        {"OCI2EIF_WORKERS", {"3", [](auto& c) { return c.workers == 3; }}},
-        {"OCI2EIF_MAX_QUEUE", {"5", [](auto& c) { return c.max_queue == 5; }}},
-        {"OCI2EIF_MIN_FREE_MB", {"1", [](auto& c) { return c.min_free_bytes == 1 << 20; }}},
-        {"OCI2EIF_SHUTDOWN_GRACE_SECONDS",
-         {"7", [](auto& c) { return c.shutdown_grace == std::chrono::seconds(7); }}},
-        {"OCI2EIF_LOG_FORMAT", {"json", [](auto& c) { return c.log_format == "json"; }}},
-        {"OCI2EIF_TOKEN_FILE",
-         {(dir / "tokens").string(), [](auto& c) { return c.tokens.at(0).name == "ci"; }}},
-        {"OCI2EIF_INSECURE_REGISTRIES",
-         {"r.example:5000", [](auto& c) { return c.registry.insecure_registries.size() == 1; }}},
-        {"OCI2EIF_REGISTRY_CA",
-         {(dir / "ca.pem").string(), [](auto& c) { return !c.registry.extra_ca_file.empty(); }}},
-        {"OCI2EIF_REGISTRY_MIRRORS",
-         {"docker.io=https://m.example",
-          [](auto& c) { return c.registry.mirrors.at(0).domain == "docker.io"; }}},
-        {"OCI2EIF_PARALLEL_DOWNLOADS",
-         {"5", [](auto& c) { return c.registry.parallel_downloads == 5; }}},
-        {"OCI2EIF_LOCAL_IMAGES", {images, [](auto& c) { return c.local_images.size() == 1; }}},
-    };
+    const std::string tokens = (dir / "tokens").string();
+    const std::string ca = (dir / "ca.pem").string();
     const nlohmann::json kernel = {{"name", "k"}, {"dir", kernels}};
     const nlohmann::json token = {{"token", "0123456789abcdef0123"}, {"role", "read"}};
     const nlohmann::json key = {{"name", "s"}, {"certificate", "c"}, {"private_key", "k"}};
-    // key → value in the file, and what it must have set.
-    const std::map<std::string, std::pair<nlohmann::json, Check>> keys{
-        {"listen", {"127.0.0.1:9000", [](auto& c) { return c.listen_port == 9000; }}},
-        {"data_dir", {"/d", [](auto& c) { return c.data_dir == "/d"; }}},
+    using std::chrono::seconds;
+    return {
+        {"listen",
+         {"127.0.0.1:9000", "127.0.0.1:9000", [](auto& c) { return c.listen_port == 9000; }}},
+        {"data_dir", {"/d", "/d", [](auto& c) { return c.data_dir == "/d"; }}},
         {"kernels",
-         {nlohmann::json::array({kernel}), [](auto& c) { return c.kernels.at(0).name == "k"; }}},
-        {"workers", {3, [](auto& c) { return c.workers == 3; }}},
-        {"max_queue", {5, [](auto& c) { return c.max_queue == 5; }}},
-        {"min_free_mb", {1, [](auto& c) { return c.min_free_bytes == 1 << 20; }}},
-        {"max_body_bytes", {2048, [](auto& c) { return c.max_body_bytes == 2048; }}},
+         {nlohmann::json::array({kernel}), "k=" + kernels,
+          [](auto& c) { return c.kernels.at(0).name == "k"; }}},
+        {"workers", {3, "3", [](auto& c) { return c.workers == 3; }}},
+        {"max_queue", {5, "5", [](auto& c) { return c.max_queue == 5; }}},
+        {"min_free_mb", {1, "1", [](auto& c) { return c.min_free_bytes == 1 << 20; }}},
+        {"max_body_bytes", {2048, "2048", [](auto& c) { return c.max_body_bytes == 2048; }}},
         {"max_kernel_upload_bytes",
-         {4096, [](auto& c) { return c.max_kernel_upload_bytes == 4096; }}},
-        {"lease_seconds", {9, [](auto& c) { return c.lease == std::chrono::seconds(9); }}},
+         {4096, "4096", [](auto& c) { return c.max_kernel_upload_bytes == 4096; }}},
+        {"lease_seconds", {9, "9", [](auto& c) { return c.lease == seconds(9); }}},
         {"build_timeout_seconds",
-         {60, [](auto& c) { return c.build_timeout == std::chrono::seconds(60); }}},
+         {60, "60", [](auto& c) { return c.build_timeout == seconds(60); }}},
         {"shutdown_grace_seconds",
-         {7, [](auto& c) { return c.shutdown_grace == std::chrono::seconds(7); }}},
-        {"log_format", {"json", [](auto& c) { return c.log_format == "json"; }}},
+         {7, "7", [](auto& c) { return c.shutdown_grace == seconds(7); }}},
+        {"log_format", {"json", "json", [](auto& c) { return c.log_format == "json"; }}},
         {"tokens",
-         {nlohmann::json::array({token}),
+         {nlohmann::json::array({token}), "",
           [](auto& c) { return c.tokens.at(0).name == "token-0"; }}},
-        {"token_file",
-         {(dir / "tokens").string(), [](auto& c) { return c.tokens.at(0).name == "ci"; }}},
-        {"registry.insecure",
-         {{"r.example:5000"}, [](auto& c) { return c.registry.insecure_registries.size() == 1; }}},
-        {"registry.ca_file",
-         {(dir / "ca.pem").string(), [](auto& c) { return !c.registry.extra_ca_file.empty(); }}},
-        {"registry.mirrors",
-         {{{"docker.io", {"https://m.example"}}},
-          [](auto& c) { return c.registry.mirrors.at(0).url == "https://m.example"; }}},
-        {"registry.parallel_downloads",
-         {5, [](auto& c) { return c.registry.parallel_downloads == 5; }}},
-        {"registry.cache_max_bytes",
-         {1 << 21, [](auto& c) { return c.registry.cache_max_bytes == 1 << 21; }}},
-        {"local_images", {{images}, [](auto& c) { return c.local_images.size() == 1; }}},
+        {"token_file", {tokens, tokens, [](auto& c) { return c.tokens.at(0).name == "ci"; }}},
+        {"local_images",
+         {nlohmann::json::array({images}), images,
+          [](auto& c) { return c.local_images.size() == 1; }}},
         {"signing_keys",
-         {nlohmann::json::array({key}), [](auto& c) { return c.signing_keys.at(0).name == "s"; }}},
+         {nlohmann::json::array({key}), "",
+          [](auto& c) { return c.signing_keys.at(0).name == "s"; }}},
         {"webhooks",
          {{{"dedupe_window_seconds", 5}},
-          [](auto& c) { return c.webhooks.dedupe_window == std::chrono::seconds(5); }}},
+          "",
+          [](auto& c) { return c.webhooks.dedupe_window == seconds(5); }}},
+        {"registry.insecure",
+         {{"r.example:5000"},
+          "r.example:5000",
+          [](auto& c) { return c.registry.insecure_registries.size() == 1; }}},
+        {"registry.ca_file", {ca, ca, [](auto& c) { return !c.registry.extra_ca_file.empty(); }}},
+        {"registry.mirrors",
+         {{{"docker.io", {"https://m.example"}}},
+          "docker.io=https://m.example",
+          [](auto& c) { return c.registry.mirrors.at(0).url == "https://m.example"; }}},
+        {"registry.parallel_downloads",
+         {5, "5", [](auto& c) { return c.registry.parallel_downloads == 5; }}},
+        {"registry.cache_max_bytes",
+         {1 << 21, "2097152", [](auto& c) { return c.registry.cache_max_bytes == 1 << 21; }}},
+        {"database",
+         {"postgresql://u@db:5432/b", "postgresql://u@db:5432/b",
+          [](auto& c) { return c.database == "postgresql://u@db:5432/b"; }}},
+        {"object_store",
+         {"s3://eifs/prod", "s3://eifs/prod",
+          [](auto& c) { return c.object_store == "s3://eifs/prod"; }}},
+        {"s3_endpoint",
+         {"http://127.0.0.1:9", "http://127.0.0.1:9",
+          [](auto& c) { return c.s3_endpoint == "http://127.0.0.1:9"; }}},
+        {"s3_region",
+         {"eu-west-1", "eu-west-1", [](auto& c) { return c.s3_region == "eu-west-1"; }}},
+        {"s3_path_style", {true, "true", [](auto& c) { return c.s3_path_style; }}},
+        {"replica_id", {"r-1", "r-1", [](auto& c) { return c.replica_id == "r-1"; }}},
     };
-    std::set<std::string> documented_variables, documented_keys;
+  }
+
+  // The file, variable or flag of `name` alone, with what the S3 settings need beside them.
+  ServeConfig load_with_file_key(const test::TempDir& dir, const std::string& name,
+                                 const nlohmann::json& value) {
+    nlohmann::json file;
+    const auto dot = name.find('.');
+    if (dot == std::string::npos) {
+      file[name] = value;
+    } else {
+      file[name.substr(0, dot)][name.substr(dot + 1)] = value;
+    }
+    if (name.starts_with("s3_")) {
+      file["object_store"] = "s3://b-1";
+    }
+    write_text(dir / "c.json", file.dump());
+    ServeFlags flags;
+    flags.config = dir / "c.json";
+    return load_serve_config(flags, {{"OCI2EIF_NITRO_CLI_BLOBS", "/none"}});
+  }
+
+  TEST_CASE("every setting has a file key, a variable and a flag, each honoured") {
+    test::TempDir dir;
+    const auto cases = setting_cases(dir);
+    const std::set<std::string> file_only{"tokens", "signing_keys", "webhooks"};
+    std::size_t rows = 0;
     for (const SettingNames& s : serve_setting_names()) {
-      if (!s.env.empty()) {
-        documented_variables.emplace(s.env);
-      }
-      documented_keys.emplace(s.file_key);
-    }
-    for (const std::string& name : documented_variables) {
+      const std::string name(s.file_key);
       CAPTURE(name);
-      REQUIRE(variables.count(name) == 1); // a new row needs a line here
-      const auto& [value, check] = variables.at(name);
-      CHECK(check(load_serve_config({}, {{name, value}, {"OCI2EIF_NITRO_CLI_BLOBS", "/none"}})));
-    }
-    for (const std::string& name : documented_keys) {
-      CAPTURE(name);
-      REQUIRE(keys.count(name) == 1);
-      const auto& [value, check] = keys.at(name);
-      nlohmann::json file;
-      const auto dot = name.find('.');
-      if (dot == std::string::npos) {
-        file[name] = value;
-      } else {
-        file[name.substr(0, dot)][name.substr(dot + 1)] = value;
+      ++rows;
+      REQUIRE(cases.count(name) == 1); // a new row needs a case above
+      const SettingCase& sc = cases.at(name);
+      CHECK(sc.check(load_with_file_key(dir, name, sc.file)));
+      if (file_only.count(name) == 1) {
+        CHECK((s.env.empty() && s.flag.empty()));
+        continue;
       }
-      write_text(dir / "c.json", file.dump());
+      REQUIRE_FALSE(s.env.empty());
+      REQUIRE_FALSE(s.flag.empty());
+      CHECK_FALSE(s.help.empty());
+      Environment env{{std::string(s.env), sc.text}, {"OCI2EIF_NITRO_CLI_BLOBS", "/none"}};
       ServeFlags flags;
-      flags.config = dir / "c.json";
-      CHECK(check(load_serve_config(flags, {{"OCI2EIF_NITRO_CLI_BLOBS", "/none"}})));
+      flags.values[std::string(s.flag)] = {sc.text};
+      if (name.starts_with("s3_")) {
+        env["OCI2EIF_OBJECT_STORE"] = "s3://b-1";
+        flags.values["--object-store"] = {"s3://b-1"};
+      }
+      CHECK(sc.check(load_serve_config({}, env)));
+      CHECK(sc.check(load_serve_config(flags, {{"OCI2EIF_NITRO_CLI_BLOBS", "/none"}})));
     }
-    CHECK(documented_variables.size() == variables.size());
-    CHECK(documented_keys.size() == keys.size());
+    CHECK(rows == cases.size());
   }
 }
