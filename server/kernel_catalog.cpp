@@ -64,8 +64,9 @@ void write_bundle(const std::filesystem::path& dir, const KernelUpload& upload) 
 } // namespace
 
 KernelCatalog::KernelCatalog(const std::vector<KernelDir>& configured,
-                             std::filesystem::path upload_dir)
-    : upload_dir_(std::move(upload_dir)) {
+                             std::filesystem::path upload_dir,
+                             std::shared_ptr<SharedKernels> shared)
+    : shared_(std::move(shared)), upload_dir_(std::move(upload_dir)) {
   for (const KernelDir& k : configured) {
     kernels_.emplace(k.name, load(k.name, k.dir, "configured"));
   }
@@ -73,6 +74,11 @@ KernelCatalog::KernelCatalog(const std::vector<KernelDir>& configured,
     default_name_ = configured.front().name;
   }
   load_uploads();
+  try {
+    refresh();
+  } catch (const std::exception& e) {
+    spdlog::warn("shared kernels not loaded yet: {}", e.what());
+  }
   if (default_name_.empty() && !kernels_.empty()) {
     default_name_ = kernels_.begin()->first;
   }
@@ -124,20 +130,65 @@ std::optional<CatalogKernel> KernelCatalog::find(const std::string& name) const 
   return out;
 }
 
-KernelInfo KernelCatalog::add(const std::string& name, const KernelUpload& upload) {
-  if (!is_kernel_name(name)) {
-    throw Error(ErrorCode::InvalidInput,
-                "field 'name': '" + name +
-                    "' must be 1-64 of [A-Za-z0-9._-], not starting with '.'");
+std::optional<CatalogKernel> KernelCatalog::resolve(const std::string& name) {
+  if (!shared_ || contains(name)) {
+    return find(name);
   }
-  if (upload.kernel.empty()) {
-    throw Error(ErrorCode::InvalidInput, "field 'kernel': the kernel image is empty");
+  try {
+    refresh();
+  } catch (const std::exception& e) {
+    spdlog::warn("kernel '{}' is not here and the shared kernels could not be read: {}", name,
+                 e.what());
   }
+  return find(name);
+}
+
+void KernelCatalog::refresh() {
+  if (!shared_) {
+    return;
+  }
+  // Listed under the lock: an add() between the listing and the sync would look removed.
+  std::lock_guard lock(mutex_);
+  const std::vector<SharedKernel> published = shared_->list();
+  std::map<std::string, std::string> wanted;
+  for (const SharedKernel& k : published) {
+    wanted.emplace(k.name, k.digest);
+  }
+  for (auto it = kernels_.begin(); it != kernels_.end();) {
+    const auto& [name, k] = *it;
+    const auto w = wanted.find(name);
+    const bool stale =
+        k.info.source == "uploaded" && (w == wanted.end() || w->second != k.info.digest);
+    if (stale) {
+      drop_locally(name);
+      it = kernels_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [name, digest] : wanted) {
+    if (kernels_.count(name) != 0) {
+      continue; // present (or shadowed by a configured one of that name)
+    }
+    try {
+      CatalogKernel k = store_locally(name, shared_->get(name));
+      if (k.info.digest != digest) {
+        drop_locally(name);
+        throw Error(ErrorCode::DigestMismatch, "its files' digest is " + k.info.digest +
+                                                   ", the shared catalog says " + digest);
+      }
+      kernels_.emplace(name, std::move(k));
+    } catch (const std::exception& e) {
+      spdlog::error("shared kernel '{}' not loaded: {}", name, e.what());
+    }
+  }
+}
+
+CatalogKernel KernelCatalog::store_locally(const std::string& name, const KernelUpload& upload) {
   const auto final_dir = upload_dir_ / name;
   const auto temp_dir =
       upload_dir_ / (".upload-" + name + "-" + std::to_string(::getpid()) + "-" +
                      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  std::lock_guard lock(mutex_);
   if (kernels_.count(name) != 0 || std::filesystem::exists(final_dir)) {
     throw Error(ErrorCode::InvalidInput,
                 "field 'name': a kernel named '" + name + "' already exists; delete it first");
@@ -151,7 +202,37 @@ KernelInfo KernelCatalog::add(const std::string& name, const KernelUpload& uploa
     std::filesystem::remove_all(temp_dir);
     throw;
   }
-  CatalogKernel k = load(name, final_dir, "uploaded");
+  return load(name, final_dir, "uploaded");
+}
+
+void KernelCatalog::drop_locally(const std::string& name) {
+  const auto doomed = upload_dir_ / (".deleted-" + name);
+  std::filesystem::remove_all(doomed);
+  std::filesystem::rename(upload_dir_ / name, doomed);
+  fsync_directory(upload_dir_);
+  std::filesystem::remove_all(doomed);
+}
+
+KernelInfo KernelCatalog::add(const std::string& name, const KernelUpload& upload) {
+  if (!is_kernel_name(name)) {
+    throw Error(ErrorCode::InvalidInput,
+                "field 'name': '" + name +
+                    "' must be 1-64 of [A-Za-z0-9._-], not starting with '.'");
+  }
+  if (upload.kernel.empty()) {
+    throw Error(ErrorCode::InvalidInput, "field 'kernel': the kernel image is empty");
+  }
+  std::lock_guard lock(mutex_);
+  CatalogKernel k = store_locally(name, upload);
+  try {
+    if (shared_ && !shared_->put(name, k.info.digest, upload)) {
+      throw Error(ErrorCode::InvalidInput,
+                  "field 'name': a kernel named '" + name + "' already exists; delete it first");
+    }
+  } catch (...) {
+    drop_locally(name);
+    throw;
+  }
   kernels_.emplace(name, k);
   return k.info;
 }
@@ -168,12 +249,11 @@ KernelRemoveResult KernelCatalog::remove(const std::string& name) {
   if (it->second.info.source != "uploaded") {
     return KernelRemoveResult::Configured;
   }
+  if (shared_) {
+    shared_->remove(name); // first: a failure leaves the kernel everywhere, not half-removed
+  }
   kernels_.erase(it);
-  const auto doomed = upload_dir_ / (".deleted-" + name);
-  std::filesystem::remove_all(doomed);
-  std::filesystem::rename(upload_dir_ / name, doomed);
-  fsync_directory(upload_dir_);
-  std::filesystem::remove_all(doomed);
+  drop_locally(name);
   return KernelRemoveResult::Removed;
 }
 

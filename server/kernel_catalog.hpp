@@ -17,9 +17,11 @@
 #include "core/eif_format.hpp"
 #include "pipeline/kernel_bundle.hpp"
 #include "server/config.hpp"
+#include "server/shared_kernels.hpp"
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,15 +42,6 @@ struct KernelInfo {
   bool is_default = false;
 };
 
-// The files of an uploaded kernel bundle (contents, not paths).
-struct KernelUpload {
-  Arch arch = Arch::X86_64;
-  std::string kernel; // bzImage (x86_64) or Image (aarch64)
-  std::optional<std::string> config;
-  std::optional<std::string> nsm_ko;
-  std::optional<std::string> cmdline;
-};
-
 // What a build needs of a catalog entry: the files and the digest that identifies them.
 struct CatalogKernel {
   pipeline::KernelBundle bundle;
@@ -62,7 +55,10 @@ public:
   // Loads every configured bundle (throws naming the bad one) and every complete upload below
   // `upload_dir` (created if absent; an upload that does not load is logged and skipped, so one
   // bad directory does not keep the daemon from starting).
-  KernelCatalog(const std::vector<KernelDir>& configured, std::filesystem::path upload_dir);
+  // With `shared` (scale-out), uploads are published there too and the local copies follow it
+  // (refresh()).
+  KernelCatalog(const std::vector<KernelDir>& configured, std::filesystem::path upload_dir,
+                std::shared_ptr<SharedKernels> shared = nullptr);
 
   bool contains(const std::string& name) const;
   // The first configured bundle, else the first uploaded one by name; "" for an empty catalog.
@@ -73,9 +69,19 @@ public:
   // The bundle called `name`; nothing if there is none.
   std::optional<CatalogKernel> find(const std::string& name) const;
 
+  // find(), after a refresh() when the name is not known here (a kernel another replica took
+  // in a moment ago). A refresh that fails is logged and the local view is used.
+  std::optional<CatalogKernel> resolve(const std::string& name);
+  // Brings the uploaded bundles in line with the shared ones: fetches the new (checking each
+  // against its shared digest), drops those removed elsewhere. Without `shared`, nothing.
+  // Throws what SharedKernels throws (Unavailable).
+  void refresh();
+
   // Writes the bundle to <upload dir>/<name>/ atomically (a temp directory, fsync'd, renamed)
   // and adds it. Throws InvalidInput naming the field for a bad name, an empty kernel or a name
   // already in the catalog; throws what loading the written bundle throws.
+  // With `shared`, the bundle is then published there; a name another replica published first
+  // is refused like a local one.
   KernelInfo add(const std::string& name, const KernelUpload& upload);
   // Removes an uploaded bundle, its directory too (renamed away first, so a crash never leaves
   // half a bundle under its name). The default and the configured ones stay. A build already
@@ -84,6 +90,11 @@ public:
 
 private:
   void load_uploads();
+  // Writes and loads bundle `name` (mutex_ held); throws InvalidInput for a taken name.
+  CatalogKernel store_locally(const std::string& name, const KernelUpload& upload);
+  void drop_locally(const std::string& name); // mutex_ held
+
+  std::shared_ptr<SharedKernels> shared_;
 
   std::filesystem::path upload_dir_;
   std::string default_name_;
