@@ -304,6 +304,13 @@ void validate(const ServeConfig& c) {
   if (c.data_dir.empty()) {
     invalid("data_dir", "must not be empty");
   }
+  if (c.database.empty() != c.object_store.empty()) {
+    // Replicas share builds only through both: a build claimed anywhere needs its kernel and
+    // its artifacts readable everywhere.
+    invalid(c.database.empty() ? "object_store" : "database",
+            "scale-out needs both database (postgresql://…) and object_store (s3://…); "
+            "give both, or neither for the embedded SQLite and data directory");
+  }
   if (c.object_store.empty() && (!c.s3_endpoint.empty() || c.s3_path_style)) {
     invalid("s3_endpoint", "S3 settings are given but object_store (s3://BUCKET) is not");
   }

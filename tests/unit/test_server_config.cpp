@@ -360,6 +360,10 @@ TEST_SUITE("server::config") {
           "postgresql://app:***@db.example:5432/oci2eif");
     CHECK(redacted_database_url("postgresql://app@db/x") == "postgresql://app@db/x");
     CHECK(redacted_database_url("postgresql:///x?host=/run") == "postgresql:///x?host=/run");
+    CHECK(error_loading({}, {{"OCI2EIF_DATABASE", "postgresql://db/x"}}) ==
+          "configuration: database: scale-out needs both database (postgresql://…) and "
+          "object_store (s3://…); give both, or neither for the embedded SQLite and data "
+          "directory");
     CHECK(error_loading({}, {{"OCI2EIF_OBJECT_STORE", "s3://A_B"}}).find("is not s3://BUCKET") !=
           std::string::npos);
     CHECK(error_loading({}, {{"OCI2EIF_OBJECT_STORE", "/srv/bucket"}}).find("is not s3://") !=
@@ -367,14 +371,16 @@ TEST_SUITE("server::config") {
     CHECK(error_loading({}, {{"OCI2EIF_S3_ENDPOINT", "http://127.0.0.1:9"}})
               .find("S3 settings are given but object_store (s3://BUCKET) is not") !=
           std::string::npos);
-    CHECK(error_loading({},
-                        {{"OCI2EIF_OBJECT_STORE", "s3://b-1"}, {"OCI2EIF_S3_ENDPOINT", "ftp://x"}})
+    CHECK(error_loading({}, {{"OCI2EIF_OBJECT_STORE", "s3://b-1"},
+                             {"OCI2EIF_DATABASE", "postgresql://db/x"},
+                             {"OCI2EIF_S3_ENDPOINT", "ftp://x"}})
               .find("is not http(s)://HOST[:PORT]") != std::string::npos);
     CHECK(error_loading({}, {{"OCI2EIF_REPLICA_ID", "a b"}}).find("is not 1-63 characters") !=
           std::string::npos);
     ServeFlags path_style;
     path_style.values["--s3-path-style"] = {"maybe"};
     path_style.values["--object-store"] = {"s3://b-1"};
+    path_style.values["--database"] = {"postgresql://db/x"};
     CHECK(error_loading(path_style) ==
           "configuration: --s3-path-style: 'maybe' is not true or false");
   }
@@ -477,8 +483,11 @@ TEST_SUITE("server::config") {
     } else {
       file[name.substr(0, dot)][name.substr(dot + 1)] = value;
     }
-    if (name.starts_with("s3_")) {
+    if (name.starts_with("s3_") || name == "database") {
       file["object_store"] = "s3://b-1";
+    }
+    if (name == "object_store" || name.starts_with("s3_")) {
+      file["database"] = "postgresql://db/x";
     }
     write_text(dir / "c.json", file.dump());
     ServeFlags flags;
@@ -508,9 +517,13 @@ TEST_SUITE("server::config") {
       Environment env{{std::string(s.env), sc.text}, {"OCI2EIF_NITRO_CLI_BLOBS", "/none"}};
       ServeFlags flags;
       flags.values[std::string(s.flag)] = {sc.text};
-      if (name.starts_with("s3_")) {
+      if (name.starts_with("s3_") || name == "database") {
         env["OCI2EIF_OBJECT_STORE"] = "s3://b-1";
         flags.values["--object-store"] = {"s3://b-1"};
+      }
+      if (name == "object_store" || name.starts_with("s3_")) {
+        env["OCI2EIF_DATABASE"] = "postgresql://db/x";
+        flags.values["--database"] = {"postgresql://db/x"};
       }
       CHECK(sc.check(load_serve_config({}, env)));
       CHECK(sc.check(load_serve_config(flags, {{"OCI2EIF_NITRO_CLI_BLOBS", "/none"}})));
