@@ -14,12 +14,18 @@ build_pkgs=(
 # busybox as the test images' userland, umoci as the independent layer unpacker, the aarch64
 # cross compiler for init, zstd for zstd layers; the registry lab (docker-registry, skopeo,
 # htpasswd, jq, curl); systemd for `systemd-analyze verify` of the deploy unit; python3-yaml to
-# read the Kubernetes manifest; file for fetch-arm64-parts.sh.
+# read the rendered Kubernetes manifests; file for fetch-arm64-parts.sh.
 test_pkgs=(
   qemu-system-x86 qemu-system-arm linux-image-cloud-amd64 busybox-static umoci cpio zstd time
   docker-registry skopeo apache2-utils jq curl systemd file python3-yaml
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
+# kubectl renders deploy/kubernetes (kustomize); Debian's kubernetes-client only when no kubectl is
+# on PATH, as another package's kubectl would conflict with it. node and npm run the manifests'
+# offline schema check (deploy.kubernetes installs its npm packages itself).
+command -v kubectl >/dev/null || test_pkgs+=(kubernetes-client)
+command -v node >/dev/null || test_pkgs+=(nodejs)
+command -v npm >/dev/null || test_pkgs+=(npm)
 if [ "${OCI2EIF_DEPS_MINIMAL:-0}" != "1" ]; then
   build_pkgs+=("${test_pkgs[@]}")
 fi

@@ -5,12 +5,15 @@
   second build under another umask, TZ and directory has the same digest.
 - `oci2eif rootfs` reads the image: binary, init binaries, CA bundle, the data directory owned
   by the image's user, no shell.
-- deploy/kubernetes/oci2eif.yaml agrees with the image and with itself (user, port, probes,
-  mounts against the config's paths, one replica with Recreate).
+- deploy/kubernetes's overlays, rendered with `kubectl kustomize`, agree with the image and with
+  themselves (user, port, probes, mounts against the config's paths; single-node: one replica
+  with Recreate; scale-out: two or more, rolling). tests/deploy/kubernetes_test.py checks them
+  further, without the image.
 - The image's default configuration, without its token file, refuses to start and says why.
 - The image, unpacked by umoci, runs like the manifest runs it: chroot as user 10001, the root
   file system read-only, tmpfs at /tmp and at the data volume, the ConfigMap's config.json and
-  the Secret's tokens (placeholders filled in) at their mount paths. It answers /healthz and
+  the Secret's tokens (placeholders filled in) at their mount paths, as the single-node overlay
+  has them. It answers /healthz and
   /readyz, builds busybox with the build token to the build tree's PCRs, and exits 0 on SIGTERM.
 - The Secret as shipped (placeholder tokens) is refused.
 
@@ -18,7 +21,7 @@ CTest runs it in its own mount and PID namespaces (unshare), so that even a SIGK
 leaves no mount and no daemon behind.
 
 usage: container_test.py BUILD_DIR   (root, Debian's python3 with python3-yaml, umoci, the
-                                      Debian cloud kernel)
+                                      Debian cloud kernel, kubectl; exits 77 without kubectl)
 """
 import json
 import os
@@ -39,7 +42,7 @@ from fixtures import make_kernel_bundle, make_test_images, remove_work  # noqa: 
 from ports import free_port  # noqa: E402
 
 BUILD_IMAGE = os.path.join(ROOT, "deploy", "container", "build_image.py")
-MANIFEST = os.path.join(ROOT, "deploy", "kubernetes", "oci2eif.yaml")
+OVERLAYS = os.path.join(ROOT, "deploy", "kubernetes", "overlays")
 
 
 def run(cmd, timeout=600, **kw):
@@ -79,38 +82,56 @@ def image_config(layout):
     return blob(blob(manifest_digest)["config"]["digest"])["config"]
 
 
-def manifest_parts():
-    with open(MANIFEST) as f:
-        docs = {d["kind"]: d for d in yaml.safe_load_all(f)}
-    return docs, docs["Deployment"]["spec"]["template"]["spec"]
+def manifest_parts(overlay):
+    """The overlay rendered by `kubectl kustomize`: {"Kind/name": object}, the pod spec."""
+    r = run(["kubectl", "kustomize", os.path.join(OVERLAYS, overlay)], timeout=120)
+    if r.returncode != 0:
+        raise SystemExit("container_test: kubectl kustomize %s: %s" % (overlay, r.stderr))
+    docs = {"%s/%s" % (d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(r.stdout) if d}
+    return docs, docs["Deployment/oci2eif"]["spec"]["template"]["spec"]
 
 
 def check_manifest(config):
-    docs, pod = manifest_parts()
+    """Both overlays against the image; returns the single-node one's parts, which the rest of
+    the test runs."""
+    parts = check_overlay(config, "scale-out")
+    scale = parts[0]["Deployment/oci2eif"]["spec"]
+    check("scale-out: two replicas or more, rolling with none unavailable",
+          scale["replicas"] >= 2 and scale["strategy"]["type"] == "RollingUpdate"
+          and scale["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, scale)
+    parts = check_overlay(config, "single-node")
+    single = parts[0]["Deployment/oci2eif"]["spec"]
+    check("single-node: one replica, Recreate (SQLite has one writer)",
+          single["replicas"] == 1 and single["strategy"]["type"] == "Recreate")
+    return parts
+
+
+def check_overlay(config, overlay):
+    docs, pod = manifest_parts(overlay)
     container = pod["containers"][0]
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    cm = json.loads(docs["ConfigMap"]["data"]["config.json"])
+    cm = json.loads(docs["ConfigMap/oci2eif-config"]["data"]["config.json"])
     port = int(cm["listen"].rsplit(":", 1)[1])
     uid = int(config["User"].split(":")[0])
-    check("one replica, Recreate (SQLite has one writer)",
-          docs["Deployment"]["spec"]["replicas"] == 1 and docs["Deployment"]["spec"]["strategy"]["type"] == "Recreate")
-    check("the pod runs as the image's user, non-root, read-only root, no privileges",
-          pod["securityContext"]["runAsUser"] == uid and pod["securityContext"]["runAsNonRoot"] is True
-          and container["securityContext"]["readOnlyRootFilesystem"] is True
-          and container["securityContext"]["allowPrivilegeEscalation"] is False
-          and container["securityContext"]["capabilities"]["drop"] == ["ALL"])
-    check("the container port is the config's listen port and the image's exposed port",
-          container["ports"][0]["containerPort"] == port and "%d/tcp" % port in config["ExposedPorts"])
-    check("probes: /readyz for readiness, /healthz for liveness, on that port",
-          container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-          and container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-          and container["ports"][0]["name"] == "http" and docs["Service"]["spec"]["ports"][0]["targetPort"] == "http")
-    check("mounts match the config: data volume at data_dir, the Secret at token_file, the "
-          "ConfigMap at --config, writable /tmp",
-          mounts["data"] == cm["data_dir"] and os.path.join(mounts["tokens"], "tokens") == cm["token_file"]
-          and container["args"] == ["serve", "--config", os.path.join(mounts["config"], "config.json")]
-          and mounts["tmp"] == "/tmp", (mounts, cm, container["args"]))
-    check("the data volume is the image's declared volume", cm["data_dir"] in config["Volumes"])
+    ok = lambda what, *rest: check("%s: %s" % (overlay, what), *rest)  # noqa: E731
+    ok("the pod runs as the image's user, non-root, read-only root, no privileges",
+       pod["securityContext"]["runAsUser"] == uid and pod["securityContext"]["runAsNonRoot"] is True
+       and container["securityContext"]["readOnlyRootFilesystem"] is True
+       and container["securityContext"]["allowPrivilegeEscalation"] is False
+       and container["securityContext"]["capabilities"]["drop"] == ["ALL"])
+    ok("the container port is the config's listen port and the image's exposed port",
+       container["ports"][0]["containerPort"] == port and "%d/tcp" % port in config["ExposedPorts"])
+    ok("probes: /readyz for readiness, /healthz for liveness, on that port",
+       container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+       and container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+       and container["ports"][0]["name"] == "http"
+       and docs["Service/oci2eif"]["spec"]["ports"][0]["targetPort"] == "http")
+    ok("mounts match the config: data volume at data_dir, the Secret at token_file, the "
+       "ConfigMap at --config, writable /tmp",
+       mounts["data"] == cm["data_dir"] and os.path.join(mounts["tokens"], "tokens") == cm["token_file"]
+       and container["args"] == ["serve", "--config", os.path.join(mounts["config"], "config.json")]
+       and mounts["tmp"] == "/tmp", (mounts, cm, container["args"]))
+    ok("the data volume is the image's declared volume", cm["data_dir"] in config["Volumes"])
     return docs, container, mounts, cm
 
 
@@ -122,9 +143,9 @@ def prepare_rootfs(rootfs, docs, mounts, kernel, images, mounted):
         os.makedirs(os.path.dirname(rootfs + path), exist_ok=True)
         with open(rootfs + path, "w") as f:
             f.write(text)
-    put(os.path.join(mounts["config"], "config.json"), docs["ConfigMap"]["data"]["config.json"])
+    put(os.path.join(mounts["config"], "config.json"), docs["ConfigMap/oci2eif-config"]["data"]["config.json"])
     put(os.path.join(mounts["tokens"], "tokens"), filled_secret(docs))
-    put(SHIPPED_TOKENS, docs["Secret"]["stringData"]["tokens"])
+    put(SHIPPED_TOKENS, docs["Secret/oci2eif-tokens"]["stringData"]["tokens"])
     shutil.copytree(kernel, rootfs + "/srv/kernel")
     shutil.copytree(os.path.join(images, "busybox"), rootfs + "/srv/images/busybox")
     for d in ("/proc", "/dev"):
@@ -171,7 +192,7 @@ TOKENS = {"build": "container-test-build-" + os.urandom(8).hex(),
 def filled_secret(docs):
     """The Secret's token file with each role's placeholder replaced by TOKENS[role]."""
     lines = []
-    for line in docs["Secret"]["stringData"]["tokens"].splitlines():
+    for line in docs["Secret/oci2eif-tokens"]["stringData"]["tokens"].splitlines():
         f = line.split()
         lines.append(" ".join([f[0], TOKENS[f[0]]] + f[2:]) if f and f[0] in TOKENS else line)
     return "\n".join(lines) + "\n"
@@ -226,6 +247,10 @@ def main():
     build_dir = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
         raise SystemExit("container_test: needs root (chroot, mounts)")
+    if not shutil.which("kubectl"):
+        print("container_test: SKIP: no kubectl on PATH to render deploy/kubernetes "
+              "(scripts/install-deps.sh installs Debian's kubernetes-client)")
+        return 77
     # SIGTERM (a person, a CI job) exits through the finally blocks, which unmount. CTest's own
     # timeout kills outright: CMakeLists runs this in private mount and PID namespaces for that.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
