@@ -43,4 +43,9 @@ std::string read_whole_log(BuildLogStore& logs, const std::string& build_id);
 // layout data directories have always had). Creates `dir`.
 std::unique_ptr<BuildLogStore> open_directory_build_log_store(const std::filesystem::path& dir);
 
+// Replicas sharing a PostgreSQL database: one row per append in build_log_chunks (the schema
+// open_postgres_database() migrates). Throws what PostgresDatabase throws (Unavailable when
+// the server cannot be reached).
+std::unique_ptr<BuildLogStore> open_postgres_build_log_store(std::shared_ptr<PostgresDatabase> db);
+
 } // namespace oci2eif::server

@@ -32,4 +32,11 @@ public:
 std::unique_ptr<WebhookDedupe> open_sqlite_webhook_dedupe(const std::string& path, Clock clock,
                                                           std::chrono::seconds window);
 
+// Keys in the shared PostgreSQL database (webhook_deliveries, which open_postgres_database()
+// migrates), so that every replica sees every claim. Throws what PostgresDatabase throws
+// (Unavailable when the server cannot be reached).
+std::unique_ptr<WebhookDedupe> open_postgres_webhook_dedupe(std::shared_ptr<PostgresDatabase> db,
+                                                            Clock clock,
+                                                            std::chrono::seconds window);
+
 } // namespace oci2eif::server
