@@ -15,6 +15,7 @@
 #include "server/build_log_store.hpp"
 #include "server/job_store.hpp"
 #include "server/webhook_dedupe.hpp"
+#include "tests/unit/postgres_test_database.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -58,7 +59,14 @@ struct DirectoryBuildLogStoreBackend {
     return server::open_directory_build_log_store(dir / "logs");
   }
 };
-#define OCI2EIF_BUILD_LOG_STORE_BACKENDS oci2eif::test::DirectoryBuildLogStoreBackend
+struct PostgresBuildLogStoreBackend {
+  PostgresTestDatabase database;
+  std::unique_ptr<server::BuildLogStore> open() {
+    return server::open_postgres_build_log_store(database.open());
+  }
+};
+#define OCI2EIF_BUILD_LOG_STORE_BACKENDS                                                           \
+  oci2eif::test::DirectoryBuildLogStoreBackend, oci2eif::test::PostgresBuildLogStoreBackend
 
 // WebhookDedupe: open(clock, window) gives a dedupe over the backend's database.
 struct SqliteWebhookDedupeBackend {
@@ -67,7 +75,14 @@ struct SqliteWebhookDedupeBackend {
     return server::open_sqlite_webhook_dedupe((dir / "jobs.db").string(), std::move(clock), window);
   }
 };
-#define OCI2EIF_WEBHOOK_DEDUPE_BACKENDS oci2eif::test::SqliteWebhookDedupeBackend
+struct PostgresWebhookDedupeBackend {
+  PostgresTestDatabase database;
+  std::unique_ptr<server::WebhookDedupe> open(server::Clock clock, std::chrono::seconds window) {
+    return server::open_postgres_webhook_dedupe(database.open(), std::move(clock), window);
+  }
+};
+#define OCI2EIF_WEBHOOK_DEDUPE_BACKENDS                                                            \
+  oci2eif::test::SqliteWebhookDedupeBackend, oci2eif::test::PostgresWebhookDedupeBackend
 
 } // namespace oci2eif::test
 
@@ -75,4 +90,6 @@ TYPE_TO_STRING_AS("sqlite", oci2eif::test::SqliteJobStoreBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryArtifactStoreBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryBlobCacheBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryBuildLogStoreBackend);
+TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresBuildLogStoreBackend);
 TYPE_TO_STRING_AS("sqlite", oci2eif::test::SqliteWebhookDedupeBackend);
+TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresWebhookDedupeBackend);
