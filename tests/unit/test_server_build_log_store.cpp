@@ -71,7 +71,7 @@ TEST_SUITE("server::BuildLogStore") {
     CHECK(read_whole_log(*logs, kBuild) == odd + big);
   }
 
-  TEST_CASE_TEMPLATE("logs of different builds are separate; remove forgets one", Backend,
+  TEST_CASE_TEMPLATE("logs of different builds are separate, and remove forgets one", Backend,
                      OCI2EIF_BUILD_LOG_STORE_BACKENDS) {
     Backend backend;
     auto logs = backend.open();
@@ -144,7 +144,7 @@ TEST_SUITE("server::BuildLogStore") {
 }
 
 TEST_SUITE("server::BuildLogStream") {
-  TEST_CASE("each line and each flush reaches the store; the rest at destruction") {
+  TEST_CASE("each line and each flush reaches the store, the rest at destruction") {
     test::TempDir dir;
     auto logs = open_directory_build_log_store(dir / "logs");
     {

@@ -11,7 +11,7 @@
 using namespace oci2eif;
 
 TEST_SUITE("server::WebhookDedupe") {
-  TEST_CASE_TEMPLATE("one claim per key and window; release gives the key back", Backend,
+  TEST_CASE_TEMPLATE("one claim per key and window, and release gives the key back", Backend,
                      OCI2EIF_WEBHOOK_DEDUPE_BACKENDS) {
     Backend backend;
     auto now = std::make_shared<std::int64_t>(1'000'000);
