@@ -40,9 +40,9 @@ struct ApiContext {
   server::KernelCatalog& kernels;
   const server::SigningKeys& signing_keys;
   server::WorkerPool& pool;
-  server::Metrics& metrics; // declared with declare_service_metrics()
-  server::BuildLogStore& logs;
-  server::WebhookDedupe& webhook_dedupe;
+  server::Metrics& metrics;              // declared with declare_service_metrics()
+  server::BuildLogStore& logs;           // GET /log reads (and follows) it, DELETE removes it
+  server::WebhookDedupe& webhook_dedupe; // shared by every replica that shares its database
 };
 
 struct ApiRoute {
