@@ -8,11 +8,9 @@
 
 #include <array>
 #include <chrono>
-#include <fstream>
 #include <httplib.h>
 #include <memory>
 #include <span>
-#include <sstream>
 #include <thread>
 
 namespace oci2eif::api {
@@ -86,6 +84,8 @@ public:
 private:
   // Followers of a log hold a server thread each, so at most this many at once; more get 429.
   static constexpr int kMaxFollowers = 4;
+  // What one read of a followed log asks the store for.
+  static constexpr std::size_t kFollowSlice = 1 << 16;
 
   server::BuildRecord build_or_404(const std::string& id) const;
   // The state name of build `id` ("running"), for messages; NotFound if it is gone.
@@ -220,10 +220,7 @@ void BuildRoutes::log(const httplib::Request& req, httplib::Response& res) {
   const auto b = build_or_404(req.matches[1]);
   const std::string follow = req.get_param_value("follow");
   if (follow != "1" && follow != "true") {
-    std::ifstream in(ctx_.runner.log_path(b.id));
-    std::stringstream text;
-    text << in.rdbuf();
-    res.set_content(text.str(), "text/plain; charset=utf-8");
+    res.set_content(server::read_whole_log(ctx_.logs, b.id), "text/plain; charset=utf-8");
     return;
   }
   const int timeout = req.has_param("timeout") ? bounded_param(req, "timeout", 3600) : 600;
@@ -243,32 +240,28 @@ void BuildRoutes::follow_log(const server::BuildRecord& b, int timeout_seconds,
                              httplib::Response& res) {
   struct Follow {
     std::string id;
-    std::filesystem::path path;
     std::uint64_t offset = 0;
     std::chrono::steady_clock::time_point deadline;
   };
   auto state = std::make_shared<Follow>(
-      Follow{b.id, ctx_.runner.log_path(b.id), 0,
-             std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds)});
+      Follow{b.id, 0, std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds)});
   res.set_chunked_content_provider(
       "text/plain; charset=utf-8",
       [this, state](std::size_t, httplib::DataSink& sink) {
-        // The state is read before the file, so the tail written before the end is sent.
+        // The state is read before the log, so the tail written before the end is sent.
         const auto now_b = ctx_.store.get(state->id);
         const bool ended = !now_b || server::is_terminal(now_b->state);
-        std::ifstream in(state->path, std::ios::binary);
         bool wrote = false;
-        if (in) {
-          in.seekg(static_cast<std::streamoff>(state->offset));
-          char buf[1 << 16];
-          while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-            const auto n = static_cast<std::size_t>(in.gcount());
-            if (!sink.write(buf, n)) {
-              return false;
-            }
-            state->offset += n;
-            wrote = true;
+        for (;;) {
+          const std::string part = ctx_.logs.read(state->id, state->offset, kFollowSlice);
+          if (part.empty()) {
+            break;
           }
+          if (!sink.write(part.data(), part.size())) {
+            return false;
+          }
+          state->offset += part.size();
+          wrote = true;
         }
         if (ended || std::chrono::steady_clock::now() >= state->deadline) {
           sink.done();
@@ -335,7 +328,7 @@ void BuildRoutes::remove(const httplib::Request& req, httplib::Response& res) {
     return;
   case server::RemoveResult::Removed:
     ctx_.artifacts.remove(id);
-    std::filesystem::remove(ctx_.runner.log_path(id));
+    ctx_.logs.remove(id);
     res.status = 204;
     return;
   }

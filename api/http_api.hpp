@@ -16,12 +16,14 @@
 #pragma once
 
 #include "server/artifact_store.hpp"
+#include "server/build_log_store.hpp"
 #include "server/build_runner.hpp"
 #include "server/config.hpp"
 #include "server/job_store.hpp"
 #include "server/kernel_catalog.hpp"
 #include "server/metrics.hpp"
 #include "server/signing_keys.hpp"
+#include "server/webhook_dedupe.hpp"
 #include "server/worker_pool.hpp"
 
 #include <memory>
@@ -38,7 +40,9 @@ struct ApiContext {
   server::KernelCatalog& kernels;
   const server::SigningKeys& signing_keys;
   server::WorkerPool& pool;
-  server::Metrics& metrics; // declared with declare_service_metrics()
+  server::Metrics& metrics;              // declared with declare_service_metrics()
+  server::BuildLogStore& logs;           // GET /log reads (and follows) it, DELETE removes it
+  server::WebhookDedupe& webhook_dedupe; // shared by every replica that shares its database
 };
 
 struct ApiRoute {

@@ -4,7 +4,6 @@
 #include "api/webhooks/webhook_handler.hpp"
 #include "core/error.hpp"
 #include "server/service_metrics.hpp"
-#include "server/webhook_dedupe.hpp"
 
 #include <httplib.h>
 #include <memory>
@@ -30,9 +29,7 @@ class WebhookRoute {
 public:
   explicit WebhookRoute(RouteContext& routes)
       : routes_(routes), ctx_(routes.ctx),
-        dedupe_((ctx_.config.data_dir / "jobs.db").string(), server::system_clock(),
-                ctx_.config.webhooks.dedupe_window),
-        handler_(ctx_.config, ctx_.store, dedupe_, [this] { ctx_.pool.notify(); }) {}
+        handler_(ctx_.config, ctx_.store, ctx_.webhook_dedupe, [this] { ctx_.pool.notify(); }) {}
 
   // Counts every delivery by source and outcome (the metric), errors included.
   void deliver(const httplib::Request& req, httplib::Response& res) {
@@ -69,7 +66,6 @@ private:
 
   const RouteContext& routes_;
   const ApiContext& ctx_;
-  server::WebhookDedupe dedupe_;
   webhooks::WebhookHandler handler_;
 };
 

@@ -5,6 +5,7 @@
 #include "api/http_api.hpp"
 #include "core/error.hpp"
 #include "server/artifact_store.hpp"
+#include "server/build_log_store.hpp"
 #include "server/build_request.hpp"
 #include "server/build_runner.hpp"
 #include "server/disk_space.hpp"
@@ -12,6 +13,7 @@
 #include "server/kernel_catalog.hpp"
 #include "server/service_metrics.hpp"
 #include "server/signing_keys.hpp"
+#include "server/webhook_dedupe.hpp"
 #include "server/worker_pool.hpp"
 
 #include <atomic>
@@ -153,16 +155,21 @@ void run_serve(const server::ServeFlags& flags) {
   }
   // The embedded backends; a scale-out deployment would choose others here.
   const auto artifacts = server::open_directory_artifact_store(config.data_dir / "artifacts");
+  const auto logs = server::open_directory_build_log_store(config.data_dir / "logs");
+  const auto webhook_dedupe =
+      server::open_sqlite_webhook_dedupe((config.data_dir / "jobs.db").string(),
+                                         server::system_clock(), config.webhooks.dedupe_window);
   server::KernelCatalog kernels(config.kernels, config.data_dir / "kernels");
   const server::SigningKeys signing_keys(config.signing_keys);
-  server::BuildRunner runner(config, kernels, signing_keys, *artifacts);
+  server::BuildRunner runner(config, kernels, signing_keys, *artifacts, *logs);
   check_webhook_templates(config, kernels, signing_keys);
 
   server::Metrics metrics;
   server::declare_service_metrics(metrics);
 
   server::WorkerPool pool(*store, timed_build(runner, metrics), worker_pool_options(config));
-  api::HttpApi http({config, *store, *artifacts, runner, kernels, signing_keys, pool, metrics});
+  api::HttpApi http({config, *store, *artifacts, runner, kernels, signing_keys, pool, metrics,
+                     *logs, *webhook_dedupe});
 
   // SIGTERM/SIGINT are taken by one thread (blocked everywhere else): it stops taking builds
   // (the API answers 503 to POSTs but keeps serving reads), gives the running builds the grace

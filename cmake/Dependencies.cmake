@@ -12,6 +12,8 @@ find_package(CURL 7.77 REQUIRED)
 find_package(SQLite3 3.40 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# The PostgreSQL job store (scale-out mode): Debian's libpq-dev.
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 find_package(spdlog REQUIRED)
 if(OCI2EIF_BUILD_TESTS)
   find_package(doctest REQUIRED)

@@ -7,18 +7,19 @@ set -euo pipefail
 build_pkgs=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev
-  libarchive-dev libspdlog-dev libfmt-dev doctest-dev libsqlite3-dev libcli11-dev
+  libarchive-dev libspdlog-dev libfmt-dev doctest-dev libsqlite3-dev libpq-dev libcli11-dev
   clang-format python3 openssl zlib1g-dev
 )
 # Only for tests and development: a real kernel and QEMU to boot EIFs (and QEMU for aarch64),
 # busybox as the test images' userland, umoci as the independent layer unpacker, the aarch64
 # cross compiler for init, zstd for zstd layers; the registry lab (docker-registry, skopeo,
 # htpasswd, jq, curl); systemd for `systemd-analyze verify` of the deploy unit; python3-yaml to
-# read the rendered Kubernetes manifests; file for fetch-arm64-parts.sh.
+# read the rendered Kubernetes manifests; file for fetch-arm64-parts.sh; PostgreSQL 15 for
+# the PostgreSQL backends' tests (tests/services/postgres.py).
 test_pkgs=(
   qemu-system-x86 qemu-system-arm linux-image-cloud-amd64 busybox-static umoci cpio zstd time
   docker-registry skopeo apache2-utils jq curl systemd file python3-yaml
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross postgresql-15
 )
 # kubectl renders deploy/kubernetes (kustomize); Debian's kubernetes-client only when no kubectl is
 # on PATH, as another package's kubectl would conflict with it. node and npm run the manifests'

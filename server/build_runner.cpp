@@ -8,14 +8,13 @@
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/image_reference.hpp"
 #include "server/build_inputs.hpp"
+#include "server/build_log_stream.hpp"
 #include "server/build_request.hpp"
 #include "server/local_image_policy.hpp"
 
 #include <chrono>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-#include <sstream>
 
 namespace oci2eif::server {
 namespace {
@@ -37,12 +36,11 @@ std::map<std::string, std::string> pcr_map(const Measurements& m) {
 } // namespace
 
 BuildRunner::BuildRunner(const ServeConfig& config, const KernelCatalog& kernels,
-                         const SigningKeys& keys, ArtifactStore& artifacts)
+                         const SigningKeys& keys, ArtifactStore& artifacts, BuildLogStore& logs)
     : data_dir_(config.data_dir), registry_(config.registry), local_images_(config.local_images),
-      kernels_(kernels), keys_(keys), artifacts_(artifacts) {
+      kernels_(kernels), keys_(keys), artifacts_(artifacts), logs_(logs) {
   registry_.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
   registry_.counters = &pull_counters_;      // the API's pre-queue resolution counts too
-  std::filesystem::create_directories(data_dir_ / "logs");
   std::filesystem::create_directories(data_dir_ / "scratch");
 }
 
@@ -109,12 +107,8 @@ std::optional<EarlyResolution> BuildRunner::resolve_early(const BuildRequest& re
   }
 }
 
-std::filesystem::path BuildRunner::log_path(const std::string& id) const {
-  return data_dir_ / "logs" / (id + ".log");
-}
-
 BuildOutcome BuildRunner::run(const BuildRecord& build, const Interrupt& stop) {
-  std::ofstream log(log_path(build.id), std::ios::app);
+  BuildLogStream log(logs_, build.id);
   log << "attempt " << build.attempts << " by " << build.worker_id << "\n" << std::flush;
   BuildOutcome outcome;
   try {
@@ -213,10 +207,9 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt
   publish_outputs(build.id, spec.output, r, inputs, outcome);
   steps.mark("artifacts");
   log << "artifacts published\n" << std::flush;
-  std::ifstream in(log_path(build.id));
-  std::stringstream text;
-  text << in.rdbuf();
-  outcome.artifacts.push_back(artifacts_.publish(build.id, "build.log", text.str()));
+  // The whole log, earlier attempts included, as the store holds it.
+  outcome.artifacts.push_back(
+      artifacts_.publish(build.id, "build.log", read_whole_log(logs_, build.id)));
   outcome.state = BuildState::Succeeded;
   return outcome;
 }

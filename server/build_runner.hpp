@@ -9,6 +9,7 @@
 #include "registry/pull_counters.hpp"
 #include "server/artifact_store.hpp"
 #include "server/build_inputs.hpp"
+#include "server/build_log_store.hpp"
 #include "server/build_request.hpp"
 #include "server/config.hpp"
 #include "server/job_store.hpp"
@@ -34,10 +35,10 @@ struct EarlyResolution {
 
 class BuildRunner {
 public:
-  // `kernels`, `keys` and `artifacts` must outlive the runner. Creates <data dir>/logs and
-  // <data dir>/scratch.
+  // `kernels`, `keys`, `artifacts` and `logs` (where each build's log is appended while it
+  // runs, GET /v1/builds/{id}/log) must outlive the runner. Creates <data dir>/scratch.
   BuildRunner(const ServeConfig& config, const KernelCatalog& kernels, const SigningKeys& keys,
-              ArtifactStore& artifacts);
+              ArtifactStore& artifacts, BuildLogStore& logs);
 
   // Runs the build; never throws: a failure is an outcome (Failed or Cancelled, with the code
   // and message). Safe to call from several workers at once (each build has its own scratch
@@ -53,9 +54,6 @@ public:
   // The image source for a request's `image`: local paths only below `local_images` (throws
   // InvalidInput otherwise), registry pulls with the configured registry options.
   pipeline::ImageRef image_ref(const std::string& image) const;
-
-  // Where the build's log is appended while it runs (GET /v1/builds/{id}/log).
-  std::filesystem::path log_path(const std::string& build_id) const;
 
   // What the registry pulls of all builds so far did (bytes, cache hits and misses), for
   // /metrics.
@@ -81,6 +79,7 @@ private:
   const KernelCatalog& kernels_;
   const SigningKeys& keys_;
   ArtifactStore& artifacts_;
+  BuildLogStore& logs_;
   registry::PullCounters pull_counters_; // atomics; registry_.counters points here
 };
 

@@ -108,6 +108,12 @@ struct HeartbeatResult {
   bool cancel_requested = false; // the build should stop and finish as Cancelled
 };
 
+// The queue as an autoscaler or an alert sees it.
+struct QueueStats {
+  std::size_t depth = 0;                        // queued builds
+  std::optional<std::int64_t> oldest_queued_ms; // created_ms of the oldest queued build
+};
+
 enum class CancelResult { NotFound, Cancelled, Requested, AlreadyFinished };
 enum class RemoveResult { NotFound, Removed, NotFinished };
 
@@ -130,6 +136,12 @@ public:
                                            std::chrono::milliseconds lease) = 0;
 
   // Extends `worker`'s lease on build `id` to now + lease, if it still holds it.
+  //
+  // heartbeat(), finish() and release() are fenced: a store remembers the attempt number (the
+  // fencing token) of each lease its claim() handed out, and acts only if the build is still in
+  // that attempt, so a worker whose lease was taken over fails even where worker ids repeat (a
+  // replica restarted under the same name). For a lease claimed through another store object the
+  // worker id alone decides.
   virtual HeartbeatResult heartbeat(const std::string& id, const std::string& worker,
                                     std::chrono::milliseconds lease) = 0;
 
@@ -167,10 +179,21 @@ public:
   virtual std::size_t count_queued() = 0;
   // How many builds are in each state (states with none are absent).
   virtual std::map<BuildState, std::size_t> count_by_state() = 0;
+  virtual QueueStats queue_stats() = 0;
+
+  // nullopt when the store answers a trivial query; else why not, for /readyz. Never throws.
+  virtual std::optional<std::string> check_health() = 0;
+
+  // Calls `on_work` (from a thread of the store's) whenever another process may have added
+  // claimable work: an enqueue, a release or a requeue anywhere. Called at most once per store;
+  // it stops when the store is destroyed. A store that only one process uses may do nothing:
+  // that process notifies its own workers.
+  virtual void watch(std::function<void()> on_work) = 0;
 };
 
 // The embedded default: one SQLite file in WAL mode. Several stores (threads or processes) may
 // open the same file.
 std::unique_ptr<JobStore> open_sqlite_job_store(const std::string& path, Clock clock);
+// The scale-out store over PostgreSQL: postgres_job_store.hpp.
 
 } // namespace oci2eif::server

@@ -15,13 +15,13 @@
 // cursor is the last seq seen). Writes run in BEGIN IMMEDIATE transactions, so a claim is a
 // single read-modify-write that no other connection (thread or process) can interleave with.
 #include "core/error.hpp"
+#include "server/build_row_codec.hpp"
 #include "server/job_store.hpp"
+#include "server/lease_tokens.hpp"
 #include "server/sqlite_db.hpp"
 
 #include <algorithm>
 #include <mutex>
-#include <nlohmann/json.hpp>
-#include <random>
 
 namespace oci2eif::server {
 namespace {
@@ -64,49 +64,6 @@ constexpr std::string_view kColumns =
     "seq, id, state, request, image, idempotency_key, created_ms, started_ms, finished_ms, "
     "attempts, worker_id, lease_expires_ms, cancel_requested, error_code, error_message, "
     "result, input_key, pinned_digest";
-
-std::string new_build_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "b-";
-  for (int i = 0; i < 2; ++i) {
-    std::uint64_t v = rng();
-    for (int j = 0; j < 16; ++j, v >>= 4) {
-      id += kHex[v & 15];
-    }
-  }
-  return id;
-}
-
-nlohmann::json result_json(const BuildOutcome& o) {
-  nlohmann::json artifacts = nlohmann::json::array();
-  for (const ArtifactInfo& a : o.artifacts) {
-    artifacts.push_back({{"name", a.name}, {"size", a.size}, {"sha256", a.sha256}});
-  }
-  nlohmann::json steps = nlohmann::json::array();
-  for (const pipeline::StepTiming& s : o.steps) {
-    steps.push_back({{"step", s.step}, {"seconds", s.seconds}});
-  }
-  return {{"image_digest", o.image_digest},
-          {"pcrs", o.pcrs},
-          {"artifacts", artifacts},
-          {"steps", steps}};
-}
-
-void read_result(const std::string& text, BuildOutcome& o) {
-  if (text.empty()) {
-    return;
-  }
-  const nlohmann::json j = nlohmann::json::parse(text);
-  o.image_digest = j.value("image_digest", "");
-  o.pcrs = j.value("pcrs", std::map<std::string, std::string>{});
-  for (const auto& a : j.at("artifacts")) {
-    o.artifacts.push_back({a.at("name"), a.at("size"), a.at("sha256")});
-  }
-  for (const auto& s : j.at("steps")) {
-    o.steps.push_back({s.at("step"), s.at("seconds")});
-  }
-}
 
 std::optional<std::int64_t> opt_int(const SqliteStmt& s, int column) {
   return s.is_null(column) ? std::nullopt : std::optional(s.integer(column));
@@ -193,6 +150,9 @@ public:
         .run();
     auto record = get_locked(id);
     tx.commit();
+    if (record) {
+      tokens_.remember(id, worker, record->attempts);
+    }
     return record;
   }
 
@@ -202,14 +162,17 @@ public:
     SqliteTransaction tx(db_);
     const std::int64_t now = clock_();
     // An expired lease is still ours until someone else claims the build.
-    SqliteStmt(db_, "UPDATE builds SET lease_expires_ms = ? "
-                    "WHERE id = ? AND state = 'running' AND worker_id = ?")
-        .bind(1, now + lease.count())
-        .bind(2, id)
-        .bind(3, worker)
-        .run();
+    SqliteStmt extend(db_, "UPDATE builds SET lease_expires_ms = ? "
+                           "WHERE id = ? AND state = 'running' AND worker_id = ? AND " +
+                               fenced(4));
+    extend.bind(1, now + lease.count()).bind(2, id).bind(3, worker);
+    bind_token(extend, 4, id, worker);
+    extend.run();
     HeartbeatResult r;
     r.lease_held = db_.changes() == 1;
+    if (!r.lease_held) {
+      tokens_.forget(id, worker);
+    }
     if (r.lease_held) {
       SqliteStmt q(db_, "SELECT cancel_requested FROM builds WHERE id = ?");
       q.bind(1, id);
@@ -225,33 +188,39 @@ public:
     }
     std::lock_guard lock(mutex_);
     SqliteTransaction tx(db_);
-    SqliteStmt(db_, "UPDATE builds SET state = ?, finished_ms = ?, error_code = ?, "
-                    "error_message = ?, input_key = ?, result = ?, lease_expires_ms = NULL "
-                    "WHERE id = ? AND state = 'running' AND worker_id = ?")
-        .bind(1, build_state_name(o.state))
+    SqliteStmt end(db_, "UPDATE builds SET state = ?, finished_ms = ?, error_code = ?, "
+                        "error_message = ?, input_key = ?, result = ?, lease_expires_ms = NULL "
+                        "WHERE id = ? AND state = 'running' AND worker_id = ? AND " +
+                            fenced(9));
+    end.bind(1, build_state_name(o.state))
         .bind(2, clock_())
         .bind(3, o.error_code)
         .bind(4, o.error_message)
         .bind(5, o.input_key)
-        .bind(6, result_json(o).dump())
+        .bind(6, outcome_result_json(o))
         .bind(7, id)
-        .bind(8, worker)
-        .run();
+        .bind(8, worker);
+    bind_token(end, 9, id, worker);
+    end.run();
     const bool held = db_.changes() == 1;
     tx.commit();
+    tokens_.forget(id, worker);
     return held;
   }
 
   bool release(const std::string& id, const std::string& worker) override {
     std::lock_guard lock(mutex_);
     SqliteTransaction tx(db_);
-    SqliteStmt(db_, "UPDATE builds SET state = 'queued', worker_id = NULL, lease_expires_ms = "
-                    "NULL WHERE id = ? AND state = 'running' AND worker_id = ?")
-        .bind(1, id)
-        .bind(2, worker)
-        .run();
+    SqliteStmt back(db_, "UPDATE builds SET state = 'queued', worker_id = NULL, "
+                         "lease_expires_ms = NULL WHERE id = ? AND state = 'running' AND "
+                         "worker_id = ? AND " +
+                             fenced(3));
+    back.bind(1, id).bind(2, worker);
+    bind_token(back, 3, id, worker);
+    back.run();
     const bool held = db_.changes() == 1;
     tx.commit();
+    tokens_.forget(id, worker);
     return held;
   }
 
@@ -319,7 +288,7 @@ public:
     sql += " ORDER BY seq DESC LIMIT ?";
     SqliteStmt q(db_, sql);
     int i = 1;
-    q.bind(i++, f.cursor.empty() ? INT64_MAX : parse_cursor(f.cursor));
+    q.bind(i++, f.cursor.empty() ? INT64_MAX : parse_list_cursor(f.cursor));
     if (f.state) {
       q.bind(i++, build_state_name(*f.state));
     }
@@ -396,21 +365,41 @@ public:
     return out;
   }
 
-private:
-  static std::int64_t parse_cursor(const std::string& cursor) {
-    std::size_t used = 0;
-    std::int64_t v = 0;
+  QueueStats queue_stats() override {
+    std::lock_guard lock(mutex_);
+    SqliteStmt q(db_, "SELECT count(*), min(created_ms) FROM builds WHERE state = 'queued'");
+    q.step();
+    return {static_cast<std::size_t>(q.integer(0)), opt_int(q, 1)};
+  }
+
+  std::optional<std::string> check_health() override {
     try {
-      v = std::stoll(cursor, &used);
-    } catch (const std::exception&) {
-      used = 0;
+      std::lock_guard lock(mutex_);
+      SqliteStmt(db_, "SELECT 1 FROM schema_version").step();
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      return e.what();
     }
-    if (used != cursor.size() || v <= 0) {
-      throw Error(ErrorCode::InvalidInput, "cursor '" + cursor +
-                                               "' is not one this server returned; start "
-                                               "again without a cursor");
+  }
+
+  // One process uses the file (it holds the data directory's lock), and its API wakes its own
+  // workers when it enqueues: there is no one else to hear from.
+  void watch(std::function<void()>) override {}
+
+private:
+  // The fencing token's guard: bound to the attempt this store's claim() handed out, or NULL
+  // for a lease claimed through another store object (then the worker id alone decides).
+  static std::string fenced(int index) {
+    const std::string p = "?" + std::to_string(index);
+    return "(" + p + " IS NULL OR attempts = " + p + ")";
+  }
+
+  void bind_token(SqliteStmt& stmt, int index, const std::string& id, const std::string& worker) {
+    if (const auto attempt = tokens_.find(id, worker)) {
+      stmt.bind(index, std::int64_t{*attempt});
+    } else {
+      stmt.bind(index, std::nullopt);
     }
-    return v;
   }
 
   // A failed or cancelled build is not reused: asking again is how a caller retries it. Nor is
@@ -483,7 +472,7 @@ private:
     r.outcome.state = r.state;
     r.outcome.error_code = q.text(13);
     r.outcome.error_message = q.text(14);
-    read_result(q.text(15), r.outcome);
+    read_outcome_result(q.text(15), r.outcome);
     r.outcome.input_key = q.text(16);
     r.pinned_digest = q.text(17);
     SqliteStmt labels(db_, "SELECT key, value FROM build_labels WHERE build_id = ?");
@@ -497,6 +486,7 @@ private:
   std::mutex mutex_;
   SqliteDb db_;
   Clock clock_;
+  LeaseTokens tokens_;
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 // The storage backends the conformance suites run through, one list per seam (docs/ARCHITECTURE.md,
 // "Seams"). Each suite (test_server_job_store.cpp, test_server_artifact_store.cpp,
-// test_registry_blob_cache.cpp) is written once against the interface as a TEST_CASE_TEMPLATE
+// test_registry_blob_cache.cpp, test_server_build_log_store.cpp, test_server_webhook_dedupe.cpp)
+// is written once against the interface as a TEST_CASE_TEMPLATE
 // over its list; a new backend adds a type here and its name to the list, and runs every case.
 //
 // A backend type owns one fresh, empty storage location for the duration of a test case and
@@ -11,7 +12,10 @@
 #include "core/interrupt.hpp"
 #include "registry/blob_cache.hpp"
 #include "server/artifact_store.hpp"
+#include "server/build_log_store.hpp"
 #include "server/job_store.hpp"
+#include "server/webhook_dedupe.hpp"
+#include "tests/unit/postgres_test_database.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -48,8 +52,44 @@ struct DirectoryBlobCacheBackend {
 };
 #define OCI2EIF_BLOB_CACHE_BACKENDS oci2eif::test::DirectoryBlobCacheBackend
 
+// BuildLogStore: open() gives a store over the backend's location.
+struct DirectoryBuildLogStoreBackend {
+  TempDir dir;
+  std::unique_ptr<server::BuildLogStore> open() {
+    return server::open_directory_build_log_store(dir / "logs");
+  }
+};
+struct PostgresBuildLogStoreBackend {
+  PostgresTestDatabase database;
+  std::unique_ptr<server::BuildLogStore> open() {
+    return server::open_postgres_build_log_store(database.open());
+  }
+};
+#define OCI2EIF_BUILD_LOG_STORE_BACKENDS                                                           \
+  oci2eif::test::DirectoryBuildLogStoreBackend, oci2eif::test::PostgresBuildLogStoreBackend
+
+// WebhookDedupe: open(clock, window) gives a dedupe over the backend's database.
+struct SqliteWebhookDedupeBackend {
+  TempDir dir;
+  std::unique_ptr<server::WebhookDedupe> open(server::Clock clock, std::chrono::seconds window) {
+    return server::open_sqlite_webhook_dedupe((dir / "jobs.db").string(), std::move(clock), window);
+  }
+};
+struct PostgresWebhookDedupeBackend {
+  PostgresTestDatabase database;
+  std::unique_ptr<server::WebhookDedupe> open(server::Clock clock, std::chrono::seconds window) {
+    return server::open_postgres_webhook_dedupe(database.open(), std::move(clock), window);
+  }
+};
+#define OCI2EIF_WEBHOOK_DEDUPE_BACKENDS                                                            \
+  oci2eif::test::SqliteWebhookDedupeBackend, oci2eif::test::PostgresWebhookDedupeBackend
+
 } // namespace oci2eif::test
 
 TYPE_TO_STRING_AS("sqlite", oci2eif::test::SqliteJobStoreBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryArtifactStoreBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryBlobCacheBackend);
+TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryBuildLogStoreBackend);
+TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresBuildLogStoreBackend);
+TYPE_TO_STRING_AS("sqlite", oci2eif::test::SqliteWebhookDedupeBackend);
+TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresWebhookDedupeBackend);

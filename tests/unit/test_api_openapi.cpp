@@ -18,14 +18,17 @@ TEST_SUITE("api::openapi") {
     const auto artifacts = server::open_directory_artifact_store(dir / "artifacts");
     server::KernelCatalog kernels(config.kernels, dir / "kernels");
     const server::SigningKeys signing_keys(config.signing_keys);
-    server::BuildRunner runner(config, kernels, signing_keys, *artifacts);
+    const auto logs = server::open_directory_build_log_store(dir / "logs");
+    const auto dedupe = server::open_sqlite_webhook_dedupe(
+        (dir / "jobs.db").string(), server::system_clock(), std::chrono::seconds(60));
+    server::BuildRunner runner(config, kernels, signing_keys, *artifacts, *logs);
     server::WorkerPool pool(
         *store, [](const server::BuildRecord&, const Interrupt&) { return server::BuildOutcome{}; },
         {});
     server::Metrics metrics;
     server::declare_service_metrics(metrics);
     const api::HttpApi http(
-        {config, *store, *artifacts, runner, kernels, signing_keys, pool, metrics});
+        {config, *store, *artifacts, runner, kernels, signing_keys, pool, metrics, *logs, *dedupe});
 
     std::set<std::pair<std::string, std::string>> served;
     for (const api::ApiRoute& r : http.route_table()) {

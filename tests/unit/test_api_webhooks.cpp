@@ -191,24 +191,6 @@ TEST_SUITE("api::webhooks") {
           std::string::npos);
   }
 
-  TEST_CASE("webhook dedupe: one claim per key and window, persisted") {
-    test::TempDir dir;
-    auto now = std::make_shared<std::int64_t>(1'000'000);
-    server::Clock clock = [now] { return *now; };
-    {
-      server::WebhookDedupe d((dir / "db").string(), clock, std::chrono::seconds(60));
-      CHECK(d.claim("k"));
-      CHECK_FALSE(d.claim("k"));
-      CHECK(d.claim("other"));
-      d.release("other");
-      CHECK(d.claim("other"));
-    }
-    server::WebhookDedupe d((dir / "db").string(), clock, std::chrono::seconds(60));
-    CHECK_FALSE(d.claim("k"));
-    *now += 61'000;
-    CHECK(d.claim("k"));
-  }
-
   TEST_CASE("webhook handler: auth, rules, dedupe and enqueue") {
     test::TempDir dir;
     server::ServeConfig config;
@@ -218,10 +200,10 @@ TEST_SUITE("api::webhooks") {
                                     "github": "hub-secret-0123456789"},
                         "rules": [{"repository": "test/*", "build": {"labels": {"via": "hook"}}}]})"));
     auto store = server::open_sqlite_job_store((dir / "jobs.db").string(), server::system_clock());
-    server::WebhookDedupe dedupe((dir / "jobs.db").string(), server::system_clock(),
-                                 std::chrono::seconds(600));
+    const auto dedupe = server::open_sqlite_webhook_dedupe(
+        (dir / "jobs.db").string(), server::system_clock(), std::chrono::seconds(600));
     int notified = 0;
-    WebhookHandler h(config, *store, dedupe, [&] { ++notified; });
+    WebhookHandler h(config, *store, *dedupe, [&] { ++notified; });
     const std::string body = distribution_envelope().dump();
 
     auto r = h.handle({"distribution", "Bearer wrong-secret-0123456", "", "", body});
