@@ -121,7 +121,7 @@ void BuildRoutes::check_buildable(const server::BuildRequest& request) const {
     throw Error(ErrorCode::InvalidInput,
                 "no kernel is configured on this server; start it with --kernel-dir NAME=DIR");
   }
-  if (!ctx_.kernels.contains(kernel)) {
+  if (!ctx_.kernels.resolve(kernel)) {
     throw Error(ErrorCode::InvalidInput, "field 'kernel': '" + kernel +
                                              "' is not a configured kernel (default: '" +
                                              ctx_.kernels.default_name() + "')");

@@ -26,7 +26,7 @@ nlohmann::json kernel_view(const server::KernelInfo& k) {
 }
 
 server::KernelInfo kernel_or_404(const ApiContext& ctx, const std::string& name) {
-  auto k = ctx.kernels.find(name);
+  auto k = ctx.kernels.resolve(name);
   if (!k) {
     throw Error(ErrorCode::NotFound, "no kernel named '" + name + "'");
   }
@@ -88,6 +88,7 @@ NamedUpload parse_kernel_upload(const httplib::Request& req) {
 
 void list_kernels(const ApiContext& ctx, httplib::Response& res) {
   nlohmann::json list = nlohmann::json::array();
+  ctx.kernels.refresh(); // the same list on every replica (a no-op when embedded)
   for (const auto& k : ctx.kernels.list()) {
     list.push_back(kernel_view(k));
   }
@@ -96,7 +97,7 @@ void list_kernels(const ApiContext& ctx, httplib::Response& res) {
 
 void upload_kernel(const ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const NamedUpload u = parse_kernel_upload(req);
-  if (ctx.kernels.contains(u.name)) {
+  if (ctx.kernels.resolve(u.name)) { // also one another replica published
     send_problem(res, {409, "already_exists",
                        "a kernel named '" + u.name + "' already exists; delete it first"});
     return;

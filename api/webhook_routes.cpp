@@ -17,7 +17,7 @@ void check_rule_kernels(const ApiContext& ctx) {
   const auto& rules = ctx.config.webhooks.rules;
   for (std::size_t i = 0; i < rules.size(); ++i) {
     const auto j = nlohmann::json::parse(rules[i].build_json);
-    if (j.contains("kernel") && !ctx.kernels.contains(j["kernel"].get<std::string>())) {
+    if (j.contains("kernel") && !ctx.kernels.resolve(j["kernel"].get<std::string>())) {
       throw Error(ErrorCode::InvalidInput,
                   "configuration: webhooks.rules[" + std::to_string(i) + "].build.kernel: '" +
                       j["kernel"].get<std::string>() + "' is not a configured kernel");

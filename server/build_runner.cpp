@@ -35,8 +35,8 @@ std::map<std::string, std::string> pcr_map(const Measurements& m) {
 
 } // namespace
 
-BuildRunner::BuildRunner(const ServeConfig& config, const KernelCatalog& kernels,
-                         const SigningKeys& keys, ArtifactStore& artifacts, BuildLogStore& logs)
+BuildRunner::BuildRunner(const ServeConfig& config, KernelCatalog& kernels, const SigningKeys& keys,
+                         ArtifactStore& artifacts, BuildLogStore& logs)
     : data_dir_(config.data_dir), registry_(config.registry), local_images_(config.local_images),
       kernels_(kernels), keys_(keys), artifacts_(artifacts), logs_(logs) {
   registry_.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
@@ -44,9 +44,9 @@ BuildRunner::BuildRunner(const ServeConfig& config, const KernelCatalog& kernels
   std::filesystem::create_directories(data_dir_ / "scratch");
 }
 
-CatalogKernel BuildRunner::kernel_for(const BuildRequest& req) const {
+CatalogKernel BuildRunner::kernel_for(const BuildRequest& req) {
   const std::string name = req.kernel.value_or(kernels_.default_name());
-  auto kernel = kernels_.find(name);
+  auto kernel = kernels_.resolve(name);
   if (!kernel) {
     throw Error(ErrorCode::InvalidInput, "kernel '" + name + "' is not configured");
   }
@@ -63,7 +63,7 @@ pipeline::ImageRef BuildRunner::image_ref(const std::string& image) const {
 }
 
 std::optional<EarlyResolution> BuildRunner::resolve_early(const BuildRequest& req) {
-  const auto kernel = kernels_.find(req.kernel.value_or(kernels_.default_name()));
+  const auto kernel = kernels_.resolve(req.kernel.value_or(kernels_.default_name()));
   pipeline::ImageRef ref = image_ref(req.image);
   if (!kernel || ref.kind == pipeline::SourceKind::OciArchive ||
       ref.kind == pipeline::SourceKind::DockerArchive) {

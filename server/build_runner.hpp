@@ -37,7 +37,7 @@ class BuildRunner {
 public:
   // `kernels`, `keys`, `artifacts` and `logs` (where each build's log is appended while it
   // runs, GET /v1/builds/{id}/log) must outlive the runner. Creates <data dir>/scratch.
-  BuildRunner(const ServeConfig& config, const KernelCatalog& kernels, const SigningKeys& keys,
+  BuildRunner(const ServeConfig& config, KernelCatalog& kernels, const SigningKeys& keys,
               ArtifactStore& artifacts, BuildLogStore& logs);
 
   // Runs the build; never throws: a failure is an outcome (Failed or Cancelled, with the code
@@ -71,12 +71,12 @@ private:
                        const pipeline::BuildResult& r, const BuildInputs& inputs,
                        BuildOutcome& outcome);
   // The kernel the request names (or the default); throws InvalidInput naming it if unknown.
-  CatalogKernel kernel_for(const BuildRequest& request) const;
+  CatalogKernel kernel_for(const BuildRequest& request);
 
   std::filesystem::path data_dir_;
   registry::RegistryOptions registry_;
   std::vector<std::filesystem::path> local_images_;
-  const KernelCatalog& kernels_;
+  KernelCatalog& kernels_; // resolve() may fetch a kernel another replica took in
   const SigningKeys& keys_;
   ArtifactStore& artifacts_;
   BuildLogStore& logs_;
