@@ -12,6 +12,9 @@
 #include "registry/blob_cache.hpp"
 #include "server/artifact_store.hpp"
 #include "server/job_store.hpp"
+#include "server/postgres_database.hpp"
+#include "server/postgres_job_store.hpp"
+#include "tests/unit/test_services.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -26,7 +29,17 @@ struct SqliteJobStoreBackend {
     return server::open_sqlite_job_store((dir / "jobs.db").string(), std::move(clock));
   }
 };
-#define OCI2EIF_JOB_STORE_BACKENDS oci2eif::test::SqliteJobStoreBackend
+// A fresh schema on the test PostgreSQL server (CTest's `postgres` fixture); each open() is a
+// replica of its own: its own connection pool, migrating at start.
+struct PostgresJobStoreBackend {
+  PostgresTestSchema schema;
+  std::unique_ptr<server::JobStore> open(server::Clock clock) {
+    return server::open_postgres_job_store(server::open_postgres_database(schema.url()),
+                                           std::move(clock));
+  }
+};
+#define OCI2EIF_JOB_STORE_BACKENDS                                                                 \
+  oci2eif::test::SqliteJobStoreBackend, oci2eif::test::PostgresJobStoreBackend
 
 // ArtifactStore: open() gives a store over the backend's location.
 struct DirectoryArtifactStoreBackend {
@@ -50,6 +63,9 @@ struct DirectoryBlobCacheBackend {
 
 } // namespace oci2eif::test
 
+// A backend that needs a server has its name in every case it runs ("…<postgres>"):
+// tests/CMakeLists.txt gives those cases the fixture that starts it.
 TYPE_TO_STRING_AS("sqlite", oci2eif::test::SqliteJobStoreBackend);
+TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresJobStoreBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryArtifactStoreBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryBlobCacheBackend);
