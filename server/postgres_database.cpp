@@ -195,7 +195,8 @@ PostgresDatabase::~PostgresDatabase() {
 }
 
 Error PostgresDatabase::unavailable(std::string_view reason) const {
-  return Error(ErrorCode::Unavailable, "PostgreSQL at " + server_ + ": " + std::string(reason));
+  return Error(ErrorCode::Unavailable,
+               "PostgreSQL at " + server_ + ": " + trimmed(std::string(reason)));
 }
 
 pg_conn* PostgresDatabase::connect() const {
