@@ -34,7 +34,8 @@
 // start, naming the closest known one, except those read elsewhere: OCI2EIF_NITRO_CLI_BLOBS
 // (default /usr/share/nitro_enclaves/blobs: if it holds a kernel, it is offered as kernel
 // `nitro-cli`, the default only when no other kernel is configured), OCI2EIF_INIT_DIR (the
-// enclave init) and the test harnesses' OCI2EIF_TEST_PORTS, OCI2EIF_TEST_SERVICES,
+// enclave init) and the test harnesses' OCI2EIF_TEST_PORTS, OCI2EIF_TEST_SERVICES
+// (where CTest's throwaway servers describe themselves),
 // OCI2EIF_ARM64_PARTS and OCI2EIF_DEPS_MINIMAL.
 // Scale-out keys: "database": "postgresql://…", "object_store": "s3://BUCKET/PREFIX",
 // "s3_endpoint", "s3_region", "s3_path_style": true, "replica_id". S3 credentials come only from

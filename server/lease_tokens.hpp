@@ -1,7 +1,8 @@
 // LeaseTokens: the fencing tokens of the leases one JobStore object handed out (job_store.hpp,
 // "fenced"). A claim's attempt number identifies its lease; heartbeat, finish and release carry
 // it into their guarded UPDATE, so a worker that lost its lease cannot act on a later one that
-// happens to have the same worker id. Thread-safe.
+// happens to have the same worker id. A token is forgotten when its lease ends well (finish,
+// release); a lost lease's stays, so its worker remains fenced out. Thread-safe.
 #pragma once
 
 #include <map>

@@ -71,16 +71,14 @@ bool is_retryable_sqlstate(std::string_view state) {
 }
 
 // A pooled connection that looks fine may have been closed by the server while idle (a
-// restart): reading what is pending finds that out before a statement is sent on it.
+// restart, an administrator's pg_terminate_backend): the server then sent its goodbye and an
+// end of file. An idle pool connection listens to nothing, so anything to read means that.
 bool still_open(PGconn* conn) {
   if (PQstatus(conn) != CONNECTION_OK) {
     return false;
   }
   pollfd p{PQsocket(conn), POLLIN, 0};
-  if (poll(&p, 1, 0) > 0 && PQconsumeInput(conn) == 0) {
-    return false;
-  }
-  return PQstatus(conn) == CONNECTION_OK;
+  return poll(&p, 1, 0) == 0;
 }
 
 } // namespace
@@ -197,7 +195,8 @@ PostgresDatabase::~PostgresDatabase() {
 }
 
 Error PostgresDatabase::unavailable(std::string_view reason) const {
-  return Error(ErrorCode::Unavailable, "PostgreSQL at " + server_ + ": " + std::string(reason));
+  return Error(ErrorCode::Unavailable,
+               "PostgreSQL at " + server_ + ": " + trimmed(std::string(reason)));
 }
 
 pg_conn* PostgresDatabase::connect() const {

@@ -134,7 +134,7 @@ public:
 
   // A new connection outside the pool, owned by the caller (PQfinish). Throws Unavailable.
   pg_conn* connect() const;
-  // Error(Unavailable, "PostgreSQL at <server>: <reason>").
+  // Error(Unavailable, "PostgreSQL at <server>: <reason>"), the reason on one line.
   Error unavailable(std::string_view reason) const;
 
 private:

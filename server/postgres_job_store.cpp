@@ -125,9 +125,6 @@ public:
     HeartbeatResult result;
     result.lease_held = r.rows() == 1;
     result.cancel_requested = result.lease_held && r.boolean(0, 0);
-    if (!result.lease_held) {
-      tokens_.forget(id, worker);
-    }
     return result;
   }
 
@@ -142,8 +139,11 @@ public:
             fenced(9),
         {std::string(build_state_name(o.state)), std::to_string(clock_()), o.error_code,
          o.error_message, o.input_key, outcome_result_json(o), id, worker, token(id, worker)});
-    tokens_.forget(id, worker);
-    return r.affected() == 1;
+    const bool held = r.affected() == 1;
+    if (held) { // a lost lease keeps its token: the worker stays fenced out
+      tokens_.forget(id, worker);
+    }
+    return held;
   }
 
   bool release(const std::string& id, const std::string& worker) override {
@@ -152,9 +152,9 @@ public:
                   "WHERE id = $1 AND state = 'running' AND worker_id = $2 AND " +
                       fenced(3),
                   {id, worker, token(id, worker)});
-    tokens_.forget(id, worker);
     const bool held = r.affected() == 1;
     if (held) {
+      tokens_.forget(id, worker);
       notify();
     }
     return held;

@@ -34,7 +34,7 @@ private:
   void run() {
     int backoff_ms = 100;
     while (!stop_) {
-      PGconn* conn = subscribe();
+      PGconn* conn = subscribe(backoff_ms == 100);
       if (!conn) {
         pause(backoff_ms);
         backoff_ms = std::min(backoff_ms * 2, kMaxBackoffMs);
@@ -47,8 +47,9 @@ private:
     }
   }
 
-  // A connection that LISTENs on the channel, or nullptr (logged) if the server is not there.
-  PGconn* subscribe() {
+  // A connection that LISTENs on the channel, or nullptr (logged: a warning for the first
+  // failure of an outage, then quieter while it retries) if the server is not there.
+  PGconn* subscribe(bool first_failure) {
     PGconn* conn = nullptr;
     try {
       conn = db_.connect();
@@ -63,7 +64,8 @@ private:
       return conn;
     } catch (const Error& e) {
       PQfinish(conn);
-      spdlog::warn("listening for work: {}", e.what());
+      spdlog::log(first_failure ? spdlog::level::warn : spdlog::level::debug,
+                  "listening for work: {}", e.what());
       return nullptr;
     }
   }

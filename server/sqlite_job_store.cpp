@@ -170,9 +170,7 @@ public:
     extend.run();
     HeartbeatResult r;
     r.lease_held = db_.changes() == 1;
-    if (!r.lease_held) {
-      tokens_.forget(id, worker);
-    }
+
     if (r.lease_held) {
       SqliteStmt q(db_, "SELECT cancel_requested FROM builds WHERE id = ?");
       q.bind(1, id);
@@ -204,7 +202,9 @@ public:
     end.run();
     const bool held = db_.changes() == 1;
     tx.commit();
-    tokens_.forget(id, worker);
+    if (held) { // a lost lease keeps its token: the worker stays fenced out
+      tokens_.forget(id, worker);
+    }
     return held;
   }
 
@@ -220,7 +220,9 @@ public:
     back.run();
     const bool held = db_.changes() == 1;
     tx.commit();
-    tokens_.forget(id, worker);
+    if (held) { // a lost lease keeps its token: the worker stays fenced out
+      tokens_.forget(id, worker);
+    }
     return held;
   }
 

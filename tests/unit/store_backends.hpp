@@ -14,8 +14,10 @@
 #include "server/artifact_store.hpp"
 #include "server/build_log_store.hpp"
 #include "server/job_store.hpp"
+#include "server/postgres_database.hpp"
+#include "server/postgres_job_store.hpp"
 #include "server/webhook_dedupe.hpp"
-#include "tests/unit/postgres_test_database.hpp"
+#include "tests/unit/test_services.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -30,7 +32,17 @@ struct SqliteJobStoreBackend {
     return server::open_sqlite_job_store((dir / "jobs.db").string(), std::move(clock));
   }
 };
-#define OCI2EIF_JOB_STORE_BACKENDS oci2eif::test::SqliteJobStoreBackend
+// A fresh schema on the test PostgreSQL server (CTest's `postgres` fixture); each open() is a
+// replica of its own: its own connection pool, migrating at start.
+struct PostgresJobStoreBackend {
+  PostgresTestSchema schema;
+  std::unique_ptr<server::JobStore> open(server::Clock clock) {
+    return server::open_postgres_job_store(server::open_postgres_database(schema.url()),
+                                           std::move(clock));
+  }
+};
+#define OCI2EIF_JOB_STORE_BACKENDS                                                                 \
+  oci2eif::test::SqliteJobStoreBackend, oci2eif::test::PostgresJobStoreBackend
 
 // ArtifactStore: open() gives a store over the backend's location.
 struct DirectoryArtifactStoreBackend {
@@ -60,9 +72,9 @@ struct DirectoryBuildLogStoreBackend {
   }
 };
 struct PostgresBuildLogStoreBackend {
-  PostgresTestDatabase database;
+  PostgresTestSchema schema;
   std::unique_ptr<server::BuildLogStore> open() {
-    return server::open_postgres_build_log_store(database.open());
+    return server::open_postgres_build_log_store(server::open_postgres_database(schema.url()));
   }
 };
 #define OCI2EIF_BUILD_LOG_STORE_BACKENDS                                                           \
@@ -76,9 +88,10 @@ struct SqliteWebhookDedupeBackend {
   }
 };
 struct PostgresWebhookDedupeBackend {
-  PostgresTestDatabase database;
+  PostgresTestSchema schema;
   std::unique_ptr<server::WebhookDedupe> open(server::Clock clock, std::chrono::seconds window) {
-    return server::open_postgres_webhook_dedupe(database.open(), std::move(clock), window);
+    return server::open_postgres_webhook_dedupe(server::open_postgres_database(schema.url()),
+                                                std::move(clock), window);
   }
 };
 #define OCI2EIF_WEBHOOK_DEDUPE_BACKENDS                                                            \
@@ -86,7 +99,10 @@ struct PostgresWebhookDedupeBackend {
 
 } // namespace oci2eif::test
 
+// A backend that needs a server has its name in every case it runs ("…<postgres>"):
+// tests/CMakeLists.txt gives those cases the fixture that starts it.
 TYPE_TO_STRING_AS("sqlite", oci2eif::test::SqliteJobStoreBackend);
+TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresJobStoreBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryArtifactStoreBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryBlobCacheBackend);
 TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryBuildLogStoreBackend);

@@ -82,7 +82,7 @@ TEST_SUITE("server::JobStore") {
     CHECK_FALSE(store->heartbeat(id, "w2", 30s).lease_held);
   }
 
-  TEST_CASE_TEMPLATE("finish records the outcome; a worker that lost the lease cannot finish",
+  TEST_CASE_TEMPLATE("finish records the outcome, and a worker that lost the lease cannot finish",
                      Backend, OCI2EIF_JOB_STORE_BACKENDS) {
     Fixture<Backend> f;
     auto store = f.open();
@@ -136,6 +136,50 @@ TEST_SUITE("server::JobStore") {
     CHECK_FALSE(a->finish(id, "crashed", success()));
     CHECK(b->finish(id, "w2", success()));
     CHECK(a->get(id)->state == BuildState::Succeeded);
+  }
+
+  TEST_CASE_TEMPLATE("a worker with a stale fencing token can neither finish nor heartbeat",
+                     Backend, OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
+    auto old_replica = f.open();
+    auto new_replica = f.open();
+    const auto id = old_replica->enqueue(request("a")).id;
+    REQUIRE(old_replica->claim("pod-0/w1", 30s));
+    *f.now += 30'000;
+    // The replica restarted under the same name and took the expired build over.
+    const auto again = new_replica->claim("pod-0/w1", 30s);
+    REQUIRE(again);
+    CHECK(again->attempts == 2);
+    CHECK_FALSE(old_replica->heartbeat(id, "pod-0/w1", 30s).lease_held);
+    CHECK_FALSE(old_replica->finish(id, "pod-0/w1", success()));
+    CHECK_FALSE(old_replica->release(id, "pod-0/w1"));
+    const auto b = new_replica->get(id);
+    CHECK(b->state == BuildState::Running);
+    CHECK(b->lease_expires_ms == 1'060'000);
+    CHECK(new_replica->finish(id, "pod-0/w1", success()));
+  }
+
+  TEST_CASE_TEMPLATE("queue_stats counts queued builds and dates the oldest", Backend,
+                     OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
+    auto store = f.open();
+    CHECK(store->queue_stats().depth == 0);
+    CHECK_FALSE(store->queue_stats().oldest_queued_ms);
+    store->enqueue(request("a"));
+    *f.now += 5'000;
+    store->enqueue(request("b"));
+    store->enqueue(request("c"));
+    REQUIRE(store->claim("w1", 30s)); // the oldest, "a"
+    const QueueStats stats = store->queue_stats();
+    CHECK(stats.depth == 2);
+    CHECK(stats.oldest_queued_ms == 1'005'000);
+  }
+
+  TEST_CASE_TEMPLATE("check_health says a working store is usable", Backend,
+                     OCI2EIF_JOB_STORE_BACKENDS) {
+    Fixture<Backend> f;
+    auto store = f.open();
+    CHECK(store->check_health() == std::nullopt);
   }
 
   TEST_CASE_TEMPLATE("two stores claiming concurrently never hand one build to both", Backend,
