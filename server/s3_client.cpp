@@ -118,7 +118,6 @@ struct CurlHandle {
 // Methods, body and headers of one request on `c` (URL and credentials are set by the caller).
 void set_request(CurlHandle& c, const S3Client::Request& r, Upload& upload) {
   c.header("x-amz-content-sha256: " + sha256_hex(r.body));
-  c.header("Expect:"); // no 100-continue round trip: the body is small or a bounded part
   if (!r.content_type.empty()) {
     c.header("Content-Type: " + r.content_type);
   }
