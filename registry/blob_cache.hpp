@@ -77,7 +77,8 @@ struct BlobCacheOptions {
   BlobCache::Log log;          // one line per notable event (eviction, corrupt hit, waiting)
   Interrupt interrupt;         // consulted while get() hashes or waits; may be empty
   // The second level shared by replicas, asked on a local miss before the fetcher; may be null.
-  std::shared_ptr<SharedBlobStore> shared;
+  // (Initialized so that callers listing only the first four members are not warned.)
+  std::shared_ptr<SharedBlobStore> shared = nullptr;
 };
 
 // The construction point of every cache a pull uses: today a DirectoryBlobCache.
