@@ -14,11 +14,13 @@ build_pkgs=(
 # busybox as the test images' userland, umoci as the independent layer unpacker, the aarch64
 # cross compiler for init, zstd for zstd layers; the registry lab (docker-registry, skopeo,
 # htpasswd, jq, curl); systemd for `systemd-analyze verify` of the deploy unit; python3-yaml to
-# read the Kubernetes manifest; file for fetch-arm64-parts.sh.
+# read the Kubernetes manifest; file for fetch-arm64-parts.sh; OpenStack Swift with its s3api
+# middleware as the real S3 server of the object-store tests (tests/services/s3.py).
 test_pkgs=(
   qemu-system-x86 qemu-system-arm linux-image-cloud-amd64 busybox-static umoci cpio zstd time
   docker-registry skopeo apache2-utils jq curl systemd file python3-yaml
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  swift swift-proxy swift-account swift-container swift-object
 )
 if [ "${OCI2EIF_DEPS_MINIMAL:-0}" != "1" ]; then
   build_pkgs+=("${test_pkgs[@]}")

@@ -190,7 +190,7 @@ const std::vector<std::string>& variables_read_elsewhere() {
       "OCI2EIF_INIT_DIR",     // pipeline/build_pipeline.cpp: the enclave init to use
       // Set for the test harnesses and scripts (tests/e2e/ports.py, tests/e2e/fixtures.py,
       // scripts/install-deps.sh); daemons those harnesses start inherit them.
-      "OCI2EIF_TEST_PORTS", "OCI2EIF_ARM64_PARTS", "OCI2EIF_DEPS_MINIMAL"};
+      "OCI2EIF_TEST_PORTS", "OCI2EIF_TEST_SERVICES", "OCI2EIF_ARM64_PARTS", "OCI2EIF_DEPS_MINIMAL"};
   return kNames;
 }
 

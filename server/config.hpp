@@ -32,7 +32,8 @@
 // closest known one, except those read elsewhere: OCI2EIF_NITRO_CLI_BLOBS (default
 // /usr/share/nitro_enclaves/blobs: if it holds a kernel, it is offered as kernel `nitro-cli`,
 // the default only when no other kernel is configured), OCI2EIF_INIT_DIR (the enclave init) and
-// the test harnesses' OCI2EIF_TEST_PORTS, OCI2EIF_ARM64_PARTS and OCI2EIF_DEPS_MINIMAL.
+// the test harnesses' OCI2EIF_TEST_PORTS, OCI2EIF_TEST_SERVICES, OCI2EIF_ARM64_PARTS and
+// OCI2EIF_DEPS_MINIMAL.
 //
 // Each setting is described once, in the table `settings()` in config.cpp: its file key,
 // variable, flag, bounds and parser; the file, environment and flag layers walk that table.
