@@ -45,6 +45,8 @@ private:
   Hasher hasher_{HashAlgorithm::Sha256};
 };
 
+class SharedBlobStore;
+
 class BlobCache {
 public:
   // Fills the download with the blob's bytes (throws what the transfer throws).
@@ -74,6 +76,9 @@ struct BlobCacheOptions {
   std::uint64_t max_bytes = 0; // bound on the total; least recently used blobs go first
   BlobCache::Log log;          // one line per notable event (eviction, corrupt hit, waiting)
   Interrupt interrupt;         // consulted while get() hashes or waits; may be empty
+  // The second level shared by replicas, asked on a local miss before the fetcher; may be null.
+  // (Initialized so that callers listing only the first four members are not warned.)
+  std::shared_ptr<SharedBlobStore> shared = nullptr;
 };
 
 // The construction point of every cache a pull uses: today a DirectoryBlobCache.

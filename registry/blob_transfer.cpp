@@ -15,7 +15,7 @@ BlobTransfer::BlobTransfer(const Reference& ref, const RegistryOptions& options,
     : ref_(ref), opt_(options), endpoints_(endpoints),
       cache_(open_blob_cache({opt_.cache_dir, opt_.cache_max_bytes,
                               [this](const std::string& line) { endpoints_.log(line); },
-                              opt_.interrupt})) {
+                              opt_.interrupt, opt_.shared})) {
 }
 
 std::string BlobTransfer::subject(const std::string& digest) const {

@@ -75,9 +75,9 @@ private:
 } // namespace
 
 DirectoryBlobCache::DirectoryBlobCache(std::filesystem::path dir, std::uint64_t max_bytes, Log log,
-                                       Interrupt interrupt)
+                                       Interrupt interrupt, std::shared_ptr<SharedBlobStore> shared)
     : dir_(std::move(dir)), max_bytes_(max_bytes), log_(std::move(log)),
-      interrupt_(std::move(interrupt)) {
+      interrupt_(std::move(interrupt)), shared_(std::move(shared)) {
   for (const char* sub : {"blobs/sha256", "tmp", "locks"}) {
     std::error_code ec;
     std::filesystem::create_directories(dir_ / sub, ec);
@@ -137,15 +137,57 @@ std::filesystem::path DirectoryBlobCache::get(const std::string& digest, std::ui
   const std::filesystem::path temp =
       dir_ / "tmp" /
       (hex + "." + std::to_string(::getpid()) + "." + std::to_string(g_temp_counter++));
+  bool from_registry = false;
   {
     BlobDownload download(temp, size, subject);
-    fetch(download);
-    download.finish(digest);
+    if (!fill_from_shared(download, digest)) {
+      from_registry = true;
+      fetch(download);
+      download.finish(digest);
+    }
     std::filesystem::rename(temp, path);
   }
   fsync_directory(path.parent_path());
+  if (from_registry) {
+    offer_to_shared(digest, path);
+  }
   evict(path);
   return path;
+}
+
+// True when the shared store filled `download` with the verified blob; otherwise `download`
+// is left empty for the fetcher (a failure of the shared store is logged, never fatal).
+bool DirectoryBlobCache::fill_from_shared(BlobDownload& download, const std::string& digest) {
+  if (!shared_) {
+    return false;
+  }
+  try {
+    if (shared_->fetch(digest, download)) {
+      download.finish(digest);
+      return true;
+    }
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::Cancelled || e.code() == ErrorCode::Timeout) {
+      throw;
+    }
+    log_("shared cache copy of blob " + digest + " refused (" + e.what() +
+         "); fetching it from the registry");
+  }
+  download.restart();
+  return false;
+}
+
+void DirectoryBlobCache::offer_to_shared(const std::string& digest,
+                                         const std::filesystem::path& path) {
+  if (!shared_) {
+    return;
+  }
+  try {
+    shared_->put(digest, path);
+  } catch (const std::exception& e) {
+    log_("blob " + digest + " could not be stored in the shared cache (" + e.what() +
+         "); continuing with the local copy");
+  }
 }
 
 void DirectoryBlobCache::evict(const std::filesystem::path& keep) {
@@ -190,9 +232,9 @@ void DirectoryBlobCache::evict(const std::filesystem::path& keep) {
 }
 
 std::unique_ptr<BlobCache> open_blob_cache(const BlobCacheOptions& options) {
-  return std::make_unique<DirectoryBlobCache>(options.dir.empty() ? default_blob_cache_dir()
-                                                                  : options.dir,
-                                              options.max_bytes, options.log, options.interrupt);
+  return std::make_unique<DirectoryBlobCache>(
+      options.dir.empty() ? default_blob_cache_dir() : options.dir, options.max_bytes, options.log,
+      options.interrupt, options.shared);
 }
 
 } // namespace oci2eif::registry

@@ -41,6 +41,8 @@ struct RegistryOptions {
   std::filesystem::path docker_config;          // default: default_docker_config_path()
   std::filesystem::path cache_dir;              // default: default_blob_cache_dir()
   std::uint64_t cache_max_bytes = 10ULL << 30;
+  // The blob cache's shared second level (BlobCacheOptions::shared); may be null.
+  std::shared_ptr<SharedBlobStore> shared;
   int max_attempts = 5;             // per request, counting the first
   long backoff_base_ms = 250;       // doubled per attempt, with jitter, capped at 10 s
   long blob_timeout_ms = 0;         // one blob request; 0: none (stall detection still applies)

@@ -14,12 +14,14 @@ build_pkgs=(
 # busybox as the test images' userland, umoci as the independent layer unpacker, the aarch64
 # cross compiler for init, zstd for zstd layers; the registry lab (docker-registry, skopeo,
 # htpasswd, jq, curl); systemd for `systemd-analyze verify` of the deploy unit; python3-yaml to
-# read the rendered Kubernetes manifests; file for fetch-arm64-parts.sh; PostgreSQL 15 for
-# the PostgreSQL backends' tests (tests/services/postgres.py).
+# read the rendered Kubernetes manifests; file for fetch-arm64-parts.sh; PostgreSQL 15 and
+# OpenStack Swift with its s3api middleware, the real servers of the scale-out backends' tests
+# (tests/services/postgres.py, tests/services/s3.py).
 test_pkgs=(
   qemu-system-x86 qemu-system-arm linux-image-cloud-amd64 busybox-static umoci cpio zstd time
   docker-registry skopeo apache2-utils jq curl systemd file python3-yaml
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross postgresql-15
+  swift swift-proxy swift-account swift-container swift-object
 )
 # kubectl renders deploy/kubernetes (kustomize); Debian's kubernetes-client only when no kubectl is
 # on PATH, as another package's kubectl would conflict with it. node and npm run the manifests'

@@ -56,6 +56,9 @@ public:
   // Deletes every artifact of the build; a build with none, or an id that is not ours, is no
   // error.
   virtual void remove(const std::string& build_id) = 0;
+
+  // nullopt when the store can be written (for readiness checks), else why not.
+  virtual std::optional<std::string> check_health() const = 0;
 };
 
 // The names an artifact may have; anything else is never published or served.
@@ -67,5 +70,11 @@ bool is_build_id(std::string_view id);
 // The embedded default, chosen by `oci2eif serve`: <root>/<build id>/<name>, each file written
 // with temp file, fsync, rename, fsync of the directory. Creates `root`.
 std::unique_ptr<ArtifactStore> open_directory_artifact_store(const std::filesystem::path& root);
+
+class S3Client;
+
+// The shared default of a scale-out deployment: artifacts in the client's bucket and prefix
+// (s3_artifact_store.cpp documents the keys and what a reader guarantees).
+std::unique_ptr<ArtifactStore> open_s3_artifact_store(std::shared_ptr<S3Client> s3);
 
 } // namespace oci2eif::server

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,6 +112,17 @@ public:
     if (is_build_id(id)) {
       std::filesystem::remove_all(root_ / id);
     }
+  }
+
+  std::optional<std::string> check_health() const override {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(root_, ec)) {
+      return "artifact directory " + root_.string() + " is missing";
+    }
+    if (::access(root_.c_str(), W_OK | X_OK) != 0) {
+      return "artifact directory " + root_.string() + " is not writable: " + std::strerror(errno);
+    }
+    return std::nullopt;
   }
 
 private:

@@ -16,12 +16,15 @@
 #include "server/job_store.hpp"
 #include "server/postgres_database.hpp"
 #include "server/postgres_job_store.hpp"
+#include "server/s3_blob_store.hpp"
 #include "server/webhook_dedupe.hpp"
+#include "tests/unit/s3_service.hpp"
 #include "tests/unit/test_services.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
 #include <memory>
+#include <vector>
 
 namespace oci2eif::test {
 
@@ -51,7 +54,13 @@ struct DirectoryArtifactStoreBackend {
     return server::open_directory_artifact_store(dir / "artifacts");
   }
 };
-#define OCI2EIF_ARTIFACT_STORE_BACKENDS oci2eif::test::DirectoryArtifactStoreBackend
+// A fresh prefix in the bucket of the S3 server tests/services/s3.py runs (s3_service.hpp).
+struct S3ArtifactStoreBackend {
+  std::shared_ptr<server::S3Client> s3 = s3_client(fresh_s3_prefix());
+  std::unique_ptr<server::ArtifactStore> open() { return server::open_s3_artifact_store(s3); }
+};
+#define OCI2EIF_ARTIFACT_STORE_BACKENDS                                                            \
+  oci2eif::test::DirectoryArtifactStoreBackend, oci2eif::test::S3ArtifactStoreBackend
 
 // BlobCache: open() gives a cache over the backend's location with these options (its
 // location ignored).
@@ -62,7 +71,21 @@ struct DirectoryBlobCacheBackend {
     return registry::open_blob_cache(options);
   }
 };
-#define OCI2EIF_BLOB_CACHE_BACKENDS oci2eif::test::DirectoryBlobCacheBackend
+// Directory caches as replicas would have them: each open() its own empty local directory, all
+// over one shared S3 second level (a fresh prefix in the test bucket).
+struct S3BlobCacheBackend {
+  std::shared_ptr<registry::SharedBlobStore> shared =
+      server::open_s3_blob_store(s3_client(fresh_s3_prefix()));
+  std::vector<std::unique_ptr<TempDir>> replicas;
+  std::unique_ptr<registry::BlobCache> open(registry::BlobCacheOptions options) {
+    replicas.push_back(std::make_unique<TempDir>());
+    options.dir = replicas.back()->path();
+    options.shared = shared;
+    return registry::open_blob_cache(options);
+  }
+};
+#define OCI2EIF_BLOB_CACHE_BACKENDS                                                                \
+  oci2eif::test::DirectoryBlobCacheBackend, oci2eif::test::S3BlobCacheBackend
 
 // BuildLogStore: open() gives a store over the backend's location.
 struct DirectoryBuildLogStoreBackend {
@@ -99,7 +122,7 @@ struct PostgresWebhookDedupeBackend {
 
 } // namespace oci2eif::test
 
-// A backend that needs a server has its name in every case it runs ("…<postgres>"):
+// A backend that needs a server has its name in every case it runs ("…<postgres>", "…<s3>"):
 // tests/CMakeLists.txt gives those cases the fixture that starts it.
 TYPE_TO_STRING_AS("sqlite", oci2eif::test::SqliteJobStoreBackend);
 TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresJobStoreBackend);
@@ -109,3 +132,6 @@ TYPE_TO_STRING_AS("directory", oci2eif::test::DirectoryBuildLogStoreBackend);
 TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresBuildLogStoreBackend);
 TYPE_TO_STRING_AS("sqlite", oci2eif::test::SqliteWebhookDedupeBackend);
 TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresWebhookDedupeBackend);
+TYPE_TO_STRING_AS("s3", oci2eif::test::S3ArtifactStoreBackend);
+TYPE_TO_STRING_AS("s3", oci2eif::test::S3BlobCacheBackend);
+TYPE_TO_STRING_AS("s3", oci2eif::test::S3Service);
