@@ -156,6 +156,9 @@ void BuildRoutes::submit(const httplib::Request& req, httplib::Response& res) {
   if (routes_.refuse_if_draining(res)) {
     return;
   }
+  if (auto down = ctx_.dependencies.problem()) { // a build accepted now could not be kept
+    throw Error(ErrorCode::Unavailable, "no new builds: " + *down);
+  }
   const server::BuildRequest request = server::parse_build_request(req.body);
   check_buildable(request);
   const std::optional<std::string> key = idempotency_key(req);

@@ -19,6 +19,7 @@
 #include "server/build_log_store.hpp"
 #include "server/build_runner.hpp"
 #include "server/config.hpp"
+#include "server/dependency_monitor.hpp"
 #include "server/job_store.hpp"
 #include "server/kernel_catalog.hpp"
 #include "server/metrics.hpp"
@@ -43,6 +44,8 @@ struct ApiContext {
   server::Metrics& metrics;              // declared with declare_service_metrics()
   server::BuildLogStore& logs;           // GET /log reads (and follows) it, DELETE removes it
   server::WebhookDedupe& webhook_dedupe; // shared by every replica that shares its database
+  // The database's and object store's last answers: readiness, POST and /metrics read them.
+  const server::DependencyMonitor& dependencies;
 };
 
 struct ApiRoute {

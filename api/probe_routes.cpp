@@ -16,12 +16,17 @@ class Readiness {
 public:
   explicit Readiness(const RouteContext& routes) : routes_(routes) {}
 
-  // 200 when the service takes builds: not draining, the database answers, the data directory
+  // 200 when the service takes builds: not draining, the database (and in scale-out mode the
+  // object store, as the dependency monitor last saw them) answers, the data directory
   // has its free-space floor and can be written; else 503 naming why.
   void answer(httplib::Response& res) {
     const ApiContext& ctx = routes_.ctx;
     if (routes_.draining()) {
       send_problem(res, {503, "shutting_down", "the service is shutting down"});
+      return;
+    }
+    if (auto down = ctx.dependencies.problem()) {
+      send_problem(res, {503, "dependency_unavailable", *down});
       return;
     }
     ctx.store.count_queued();
@@ -68,7 +73,17 @@ void add_probe_routes(RouteContext& routes) {
              [&routes](const httplib::Request&, httplib::Response& res) {
                const ApiContext& ctx = routes.ctx;
                try {
-                 server::refresh_store_metrics(ctx.metrics, ctx.store, ctx.pool.running());
+                 server::refresh_replica_metrics(ctx.metrics, ctx.config.replica_id,
+                                                 ctx.dependencies.states());
+                 try {
+                   server::refresh_store_metrics(ctx.metrics, ctx.store, ctx.pool.running(),
+                                                 server::system_clock()());
+                 } catch (const Error& e) {
+                   if (e.code() != ErrorCode::Unavailable) {
+                     throw;
+                   } // the database is down: its gauges keep their last values, and
+                     // oci2eif_dependency_up says why
+                 }
                  server::refresh_registry_metrics(ctx.metrics, ctx.runner.pull_counters());
                  server::refresh_disk_metrics(ctx.metrics, ctx.config.data_dir);
                  res.set_content(ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");

@@ -5,6 +5,7 @@
 #include "api/http_api.hpp"
 #include "core/error.hpp"
 #include "server/artifact_store.hpp"
+#include "server/backends.hpp"
 #include "server/build_log_store.hpp"
 #include "server/build_request.hpp"
 #include "server/build_runner.hpp"
@@ -17,8 +18,11 @@
 #include "server/worker_pool.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <fcntl.h>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
@@ -27,6 +31,9 @@
 
 namespace oci2eif::cli {
 namespace {
+
+// How often the database and object store are asked whether they answer (scale-out).
+constexpr std::chrono::milliseconds kDependencyCheckInterval{2000};
 
 // Holds an exclusive lock on DATA_DIR/lock for the life of the process: the embedded store
 // has one daemon per data directory, which is what makes requeue_all_running() at start safe.
@@ -85,15 +92,19 @@ void setup_logging(const server::ServeConfig& c) {
   }
 }
 
-// Builds wait while the data directory is short of space; a failing check holds them too,
-// with its message as the reason.
-server::WorkerPoolOptions worker_pool_options(const server::ServeConfig& config) {
+// Builds wait while the data directory is short of space or a dependency (database, object
+// store) is down; a failing check holds them too, with its message as the reason.
+server::WorkerPoolOptions worker_pool_options(const server::ServeConfig& config,
+                                              const server::DependencyMonitor& monitor) {
   server::WorkerPoolOptions options;
   options.workers = config.workers;
   options.lease = config.lease;
   options.build_timeout = config.build_timeout;
   options.node = config.replica_id; // worker ids are REPLICA-wN: a lease names its replica
-  options.hold = [&config]() -> std::optional<std::string> {
+  options.hold = [&config, &monitor]() -> std::optional<std::string> {
+    if (auto down = monitor.problem()) { // a build claimed now could not be finished
+      return down;
+    }
     try {
       return server::check_free_space(config.data_dir, config.min_free_bytes);
     } catch (const std::exception& e) {
@@ -140,41 +151,73 @@ void drain_and_stop(int sig, const server::ServeConfig& config, api::HttpApi& ht
   http.stop();
 }
 
-} // namespace
-
-void run_serve(const server::ServeFlags& flags) {
-  const server::ServeConfig config =
-      server::load_serve_config(flags, server::oci2eif_environment());
-  setup_logging(config);
-  std::filesystem::create_directories(config.data_dir);
-  DataDirLock lock(config.data_dir);
-  auto store =
-      server::open_sqlite_job_store((config.data_dir / "jobs.db").string(), server::system_clock());
-  if (const int n = store->requeue_all_running(); n > 0) {
-    spdlog::warn("{} build(s) interrupted by a previous stop re-queued", n);
+// Replicas often start together with their database: a server that is not up yet is waited
+// for (bounded), not a reason to crash-loop.
+server::Backends open_backends_patiently(const server::ServeConfig& config) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return server::open_backends(config);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Unavailable || std::chrono::steady_clock::now() > deadline) {
+        throw;
+      }
+      spdlog::warn("{} (attempt {}); trying again in 2 s", e.what(), attempt);
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
   }
-  // The embedded backends; a scale-out deployment would choose others here.
-  const auto artifacts = server::open_directory_artifact_store(config.data_dir / "artifacts");
-  const auto logs = server::open_directory_build_log_store(config.data_dir / "logs");
-  const auto webhook_dedupe =
-      server::open_sqlite_webhook_dedupe((config.data_dir / "jobs.db").string(),
-                                         server::system_clock(), config.webhooks.dedupe_window);
-  server::KernelCatalog kernels(config.kernels, config.data_dir / "kernels");
-  const server::SigningKeys signing_keys(config.signing_keys);
-  server::BuildRunner runner(config, kernels, signing_keys, *artifacts, *logs);
-  check_webhook_templates(config, kernels, signing_keys);
+}
 
+// Wakes the pool's idle workers when the job store says another replica added work (a NOTIFY),
+// until this object goes: the store's watch outlives the pool, so the callback must not.
+class WakeOnWork {
+public:
+  WakeOnWork(server::JobStore& store, server::WorkerPool& pool)
+      : target_(std::make_shared<Target>()) {
+    target_->pool = &pool;
+    store.watch([target = target_] {
+      std::lock_guard lock(target->mutex);
+      if (target->pool != nullptr) {
+        target->pool->notify();
+      }
+    });
+  }
+  ~WakeOnWork() {
+    std::lock_guard lock(target_->mutex);
+    target_->pool = nullptr;
+  }
+  WakeOnWork(const WakeOnWork&) = delete;
+  WakeOnWork& operator=(const WakeOnWork&) = delete;
+
+private:
+  struct Target {
+    std::mutex mutex;
+    server::WorkerPool* pool = nullptr;
+  };
+  std::shared_ptr<Target> target_;
+};
+
+// What the API and the workers share besides the backends.
+struct Service {
+  server::KernelCatalog& kernels;
+  const server::SigningKeys& signing_keys;
+  server::BuildRunner& runner;
+  const server::DependencyMonitor& monitor;
+};
+
+// Runs the workers and the API until SIGTERM/SIGINT. Those are taken by one thread (blocked
+// everywhere else): it stops taking builds (the API answers 503 to POSTs but keeps serving
+// reads), gives the running builds the grace period to finish, re-queues the rest (released at
+// once, so the next start claims them without waiting for a lease) and then stops the API, so
+// the process exits 0.
+void serve_until_stopped(const server::ServeConfig& config, server::Backends& b, const Service& s) {
   server::Metrics metrics;
   server::declare_service_metrics(metrics);
-
-  server::WorkerPool pool(*store, timed_build(runner, metrics), worker_pool_options(config));
-  api::HttpApi http({config, *store, *artifacts, runner, kernels, signing_keys, pool, metrics,
-                     *logs, *webhook_dedupe});
-
-  // SIGTERM/SIGINT are taken by one thread (blocked everywhere else): it stops taking builds
-  // (the API answers 503 to POSTs but keeps serving reads), gives the running builds the grace
-  // period to finish, re-queues the rest (released at once, so the next start claims them
-  // without waiting for a lease) and then stops the API, so the process exits 0.
+  server::WorkerPool pool(*b.jobs, timed_build(s.runner, metrics),
+                          worker_pool_options(config, s.monitor));
+  const WakeOnWork waker(*b.jobs, pool);
+  api::HttpApi http({config, *b.jobs, *b.artifacts, s.runner, s.kernels, s.signing_keys, pool,
+                     metrics, *b.logs, *b.webhook_dedupe, s.monitor});
   const sigset_t signals = block_stop_signals();
   std::atomic<bool> run_failed{false};
   std::thread waiter([&] {
@@ -185,11 +228,12 @@ void run_serve(const server::ServeFlags& flags) {
     }
     drain_and_stop(sig, config, http, pool);
   });
-
   pool.start();
-  spdlog::info("oci2eif serve on {}:{}, data {}, {} worker(s), {} kernel(s), auth {}",
-               config.listen_host, config.listen_port, config.data_dir.string(), config.workers,
-               config.kernels.size(), config.tokens.empty() ? "off (loopback)" : "bearer tokens");
+  spdlog::info("oci2eif serve {} on {}:{}, data {}, {} worker(s), {} kernel(s), {}, auth {}",
+               config.replica_id, config.listen_host, config.listen_port, config.data_dir.string(),
+               config.workers, config.kernels.size(),
+               b.shared ? "scale-out (PostgreSQL, S3)" : "embedded (SQLite)",
+               config.tokens.empty() ? "off (loopback)" : "bearer tokens");
   try {
     http.run();
   } catch (...) {
@@ -200,6 +244,29 @@ void run_serve(const server::ServeFlags& flags) {
   }
   waiter.join();
   pool.stop();
+}
+
+} // namespace
+
+void run_serve(const server::ServeFlags& flags) {
+  server::ServeConfig config = server::load_serve_config(flags, server::oci2eif_environment());
+  setup_logging(config);
+  std::filesystem::create_directories(config.data_dir);
+  DataDirLock lock(config.data_dir);
+  server::Backends backends = open_backends_patiently(config);
+  if (!backends.shared) { // the sole user of its database: what was running died with us
+    if (const int n = backends.jobs->requeue_all_running(); n > 0) {
+      spdlog::warn("{} build(s) interrupted by a previous stop re-queued", n);
+    }
+  }
+  config.registry.shared = backends.shared_blobs; // the second level of every pull's cache
+  server::KernelCatalog kernels(config.kernels, config.data_dir / "kernels",
+                                backends.shared_kernels);
+  const server::SigningKeys signing_keys(config.signing_keys);
+  server::BuildRunner runner(config, kernels, signing_keys, *backends.artifacts, *backends.logs);
+  check_webhook_templates(config, kernels, signing_keys);
+  const server::DependencyMonitor monitor(backends.dependencies(), kDependencyCheckInterval);
+  serve_until_stopped(config, backends, {kernels, signing_keys, runner, monitor});
   spdlog::info("stopped");
 }
 

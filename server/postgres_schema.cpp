@@ -58,7 +58,20 @@ CREATE TABLE build_log_chunks(
   PRIMARY KEY(build_id, start_offset));
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kVersion1}; // version = index + 1
+// Kernels uploaded through any replica (shared_kernel_store.hpp): the catalog every replica
+// lists; the files are in the object store under the digest.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE kernels(
+  name text PRIMARY KEY,
+  digest text NOT NULL,
+  arch text NOT NULL CHECK (arch IN ('x86_64', 'aarch64')),
+  parts text NOT NULL,
+  created_ms bigint NOT NULL);
+CREATE INDEX kernels_digest ON kernels(digest);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kVersion1,
+                                                         kVersion2}; // version = index + 1
 
 void apply(PostgresDatabase& db, int version, std::string_view sql) {
   db.transaction([&](PgSession& s) {

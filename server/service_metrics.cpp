@@ -2,11 +2,18 @@
 
 #include "server/disk_space.hpp"
 
+#include <algorithm>
+
 namespace oci2eif::server {
 
 void declare_service_metrics(Metrics& m) {
   m.declare_gauge(kMetricBuilds, "Builds in the job store by state.");
   m.declare_gauge(kMetricQueueDepth, "Builds waiting for a worker.");
+  m.declare_gauge(kMetricQueueOldestAge,
+                  "Seconds the oldest queued build has waited (0 when none waits).");
+  m.declare_gauge(kMetricReplicaInfo, "1, labelled with this replica's id.");
+  m.declare_gauge(kMetricDependencyUp,
+                  "1 when the dependency (database, object store) answers, else 0.");
   m.declare_gauge(kMetricWorkersBusy, "Builds running in this process.");
   m.declare_gauge(kMetricDataDirFree,
                   "Bytes still free for the data directory (below min_free_mb: no new builds).");
@@ -21,7 +28,8 @@ void declare_service_metrics(Metrics& m) {
   m.declare_counter(kMetricBlobCacheMisses, "Blobs downloaded into the blob cache.");
 }
 
-void refresh_store_metrics(Metrics& m, JobStore& store, std::size_t workers_busy) {
+void refresh_store_metrics(Metrics& m, JobStore& store, std::size_t workers_busy,
+                           std::int64_t now_ms) {
   const auto counts = store.count_by_state();
   for (const BuildState s : {BuildState::Queued, BuildState::Running, BuildState::Succeeded,
                              BuildState::Failed, BuildState::Cancelled}) {
@@ -29,9 +37,19 @@ void refresh_store_metrics(Metrics& m, JobStore& store, std::size_t workers_busy
     m.set(kMetricBuilds, {{"state", std::string(build_state_name(s))}},
           it == counts.end() ? 0.0 : static_cast<double>(it->second));
   }
-  const auto queued = counts.find(BuildState::Queued);
-  m.set(kMetricQueueDepth, {}, queued == counts.end() ? 0.0 : static_cast<double>(queued->second));
+  const QueueStats queue = store.queue_stats();
+  m.set(kMetricQueueDepth, {}, static_cast<double>(queue.depth));
+  const std::int64_t waited = queue.oldest_queued_ms ? now_ms - *queue.oldest_queued_ms : 0;
+  m.set(kMetricQueueOldestAge, {}, static_cast<double>(std::max<std::int64_t>(waited, 0)) / 1000);
   m.set(kMetricWorkersBusy, {}, static_cast<double>(workers_busy));
+}
+
+void refresh_replica_metrics(Metrics& m, const std::string& replica_id,
+                             const std::map<std::string, bool>& dependencies) {
+  m.set(kMetricReplicaInfo, {{"replica", replica_id}}, 1);
+  for (const auto& [name, up] : dependencies) {
+    m.set(kMetricDependencyUp, {{"dependency", name}}, up ? 1 : 0);
+  }
 }
 
 void refresh_disk_metrics(Metrics& m, const std::filesystem::path& data_dir) {

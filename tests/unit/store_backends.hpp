@@ -135,3 +135,4 @@ TYPE_TO_STRING_AS("postgres", oci2eif::test::PostgresWebhookDedupeBackend);
 TYPE_TO_STRING_AS("s3", oci2eif::test::S3ArtifactStoreBackend);
 TYPE_TO_STRING_AS("s3", oci2eif::test::S3BlobCacheBackend);
 TYPE_TO_STRING_AS("s3", oci2eif::test::S3Service);
+TYPE_TO_STRING_AS("postgres+s3", oci2eif::test::ScaleOutServices);

@@ -27,8 +27,9 @@ TEST_SUITE("api::openapi") {
         {});
     server::Metrics metrics;
     server::declare_service_metrics(metrics);
-    const api::HttpApi http(
-        {config, *store, *artifacts, runner, kernels, signing_keys, pool, metrics, *logs, *dedupe});
+    const server::DependencyMonitor none({}, std::chrono::hours(1)); // embedded: nothing to watch
+    const api::HttpApi http({config, *store, *artifacts, runner, kernels, signing_keys, pool,
+                             metrics, *logs, *dedupe, none});
 
     std::set<std::pair<std::string, std::string>> served;
     for (const api::ApiRoute& r : http.route_table()) {

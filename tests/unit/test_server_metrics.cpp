@@ -1,5 +1,6 @@
 #include "server/metrics.hpp"
 #include "server/service_metrics.hpp"
+#include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
 #include <limits>
@@ -124,5 +125,33 @@ TEST_SUITE("server::metrics") {
     CHECK(m.value(kMetricRegistryBytesPulled, {}) == 12345);
     CHECK(m.value(kMetricBlobCacheHits, {}) == 2);
     CHECK(m.value(kMetricBlobCacheMisses, {}) == 3);
+  }
+
+  TEST_CASE(
+      "service metrics: queue depth and the oldest queued build's age, replica, dependencies") {
+    oci2eif::test::TempDir dir;
+    std::int64_t now = 10'000;
+    auto store = open_sqlite_job_store((dir / "jobs.db").string(), [&] { return now; });
+    Metrics m;
+    declare_service_metrics(m);
+    refresh_store_metrics(m, *store, 0, now);
+    CHECK(m.value(kMetricQueueDepth, {}) == 0);
+    CHECK(m.value(kMetricQueueOldestAge, {}) == 0); // nothing waits
+    NewBuild b;
+    b.request_json = R"({"image":"a"})";
+    b.image = "a";
+    store->enqueue(b); // at 10 s
+    now = 12'500;
+    b.input_key = "sha256:other";
+    store->enqueue(b); // at 12.5 s
+    refresh_store_metrics(m, *store, 1, 17'500);
+    CHECK(m.value(kMetricQueueDepth, {}) == 2);
+    CHECK(m.value(kMetricQueueOldestAge, {}) == doctest::Approx(7.5)); // the first one's wait
+    CHECK(m.value(kMetricWorkersBusy, {}) == 1);
+    refresh_replica_metrics(m, "r-1", {{"database", true}, {"object store", false}});
+    const std::string text = m.render();
+    CHECK(text.find("oci2eif_replica_info{replica=\"r-1\"} 1\n") != std::string::npos);
+    CHECK(text.find("oci2eif_dependency_up{dependency=\"object store\"} 0\n") != std::string::npos);
+    CHECK(text.find("oci2eif_dependency_up{dependency=\"database\"} 1\n") != std::string::npos);
   }
 }

@@ -28,7 +28,8 @@ TEST_SUITE("server::PostgresDatabase") {
     CHECK(r.integer(0, 1) == 0);
   }
 
-  TEST_CASE("schema v1 holds the webhook deliveries and build log tables, recorded once") {
+  TEST_CASE(
+      "the schema holds the webhook, build log and kernel tables, each version recorded once") {
     PostgresTestSchema schema;
     auto db = open_postgres_database(schema.url());
     open_postgres_database(schema.url()); // a second start applies nothing again
@@ -40,9 +41,11 @@ TEST_SUITE("server::PostgresDatabase") {
                    "CONFLICT DO NOTHING",
                    {"delivery-1", "2000"})
               .affected() == 0);
-    const PgResult versions = db->exec("SELECT version FROM schema_migrations");
-    REQUIRE(versions.rows() == 1);
+    const PgResult versions = db->exec("SELECT version FROM schema_migrations ORDER BY version");
+    REQUIRE(versions.rows() == 2);
     CHECK(versions.integer(0, 0) == 1);
+    CHECK(versions.integer(1, 0) == 2); // the shared kernel catalog
+    CHECK(db->exec("SELECT count(*) FROM kernels").integer(0, 0) == 0);
   }
 
   TEST_CASE("a rejected statement is Internal with its SQLSTATE, and NULL parameters are NULL") {

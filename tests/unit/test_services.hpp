@@ -15,6 +15,11 @@ nlohmann::json test_service(const std::string& service);
 // A fresh schema t_<random hex> on the test PostgreSQL server, dropped (with its tables) when
 // the object goes out of scope. url() connects with it as the search path, so the tables the
 // code creates unqualified land in it and each case starts empty.
+// The tag of cases that need both servers (the scale-out backends together): a
+// TEST_CASE_TEMPLATE over it carries "<postgres+s3>" in its name, which tests/CMakeLists.txt
+// gives both fixtures.
+struct ScaleOutServices {};
+
 class PostgresTestSchema {
 public:
   PostgresTestSchema();
