@@ -152,8 +152,10 @@ void drain_and_stop(int sig, const server::ServeConfig& config, api::HttpApi& ht
 }
 
 // Replicas often start together with their database: a server that is not up yet is waited
-// for (bounded), not a reason to crash-loop.
-server::Backends open_backends_patiently(const server::ServeConfig& config) {
+// for (bounded), not a reason to crash-loop. A stop signal ends the wait (the signals are blocked
+// by then, so they are waited for rather than slept through).
+server::Backends open_backends_patiently(const server::ServeConfig& config,
+                                         const sigset_t& signals) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (int attempt = 1;; ++attempt) {
     try {
@@ -163,7 +165,11 @@ server::Backends open_backends_patiently(const server::ServeConfig& config) {
         throw;
       }
       spdlog::warn("{} (attempt {}); trying again in 2 s", e.what(), attempt);
-      std::this_thread::sleep_for(std::chrono::seconds(2));
+      const timespec pause{2, 0};
+      if (const int sig = sigtimedwait(&signals, nullptr, &pause); sig > 0) {
+        throw Error(ErrorCode::Unavailable,
+                    fmt::format("signal {} while waiting for the backends: {}", sig, e.what()));
+      }
     }
   }
 }
@@ -210,7 +216,8 @@ struct Service {
 // reads), gives the running builds the grace period to finish, re-queues the rest (released at
 // once, so the next start claims them without waiting for a lease) and then stops the API, so
 // the process exits 0.
-void serve_until_stopped(const server::ServeConfig& config, server::Backends& b, const Service& s) {
+void serve_until_stopped(const server::ServeConfig& config, server::Backends& b, const Service& s,
+                         const sigset_t& signals) {
   server::Metrics metrics;
   server::declare_service_metrics(metrics);
   server::WorkerPool pool(*b.jobs, timed_build(s.runner, metrics),
@@ -218,7 +225,6 @@ void serve_until_stopped(const server::ServeConfig& config, server::Backends& b,
   const WakeOnWork waker(*b.jobs, pool);
   api::HttpApi http({config, *b.jobs, *b.artifacts, s.runner, s.kernels, s.signing_keys, pool,
                      metrics, *b.logs, *b.webhook_dedupe, s.monitor});
-  const sigset_t signals = block_stop_signals();
   std::atomic<bool> run_failed{false};
   std::thread waiter([&] {
     int sig = 0;
@@ -249,11 +255,14 @@ void serve_until_stopped(const server::ServeConfig& config, server::Backends& b,
 } // namespace
 
 void run_serve(const server::ServeFlags& flags) {
+  // Before any thread starts (the logger's, the database's, the dependency monitor's): a thread
+  // that left SIGTERM unblocked would take it with the default action and kill the process.
+  const sigset_t signals = block_stop_signals();
   server::ServeConfig config = server::load_serve_config(flags, server::oci2eif_environment());
   setup_logging(config);
   std::filesystem::create_directories(config.data_dir);
   DataDirLock lock(config.data_dir);
-  server::Backends backends = open_backends_patiently(config);
+  server::Backends backends = open_backends_patiently(config, signals);
   if (!backends.shared) { // the sole user of its database: what was running died with us
     if (const int n = backends.jobs->requeue_all_running(); n > 0) {
       spdlog::warn("{} build(s) interrupted by a previous stop re-queued", n);
@@ -266,7 +275,7 @@ void run_serve(const server::ServeFlags& flags) {
   server::BuildRunner runner(config, kernels, signing_keys, *backends.artifacts, *backends.logs);
   check_webhook_templates(config, kernels, signing_keys);
   const server::DependencyMonitor monitor(backends.dependencies(), kDependencyCheckInterval);
-  serve_until_stopped(config, backends, {kernels, signing_keys, runner, monitor});
+  serve_until_stopped(config, backends, {kernels, signing_keys, runner, monitor}, signals);
   spdlog::info("stopped");
 }
 
