@@ -70,7 +70,7 @@ TEST_SUITE("registry::credentials") {
     CHECK_FALSE(load_docker_credentials(dir / "config.json", "other.example"));
   }
 
-  TEST_CASE("credsStore applies to every registry; <token> means an identity token") {
+  TEST_CASE("credsStore applies to every registry - <token> means an identity token") {
     test::TempDir dir;
     fake_helper(dir.path(), R"({"Username":"<token>","Secret":"refresh-1"})");
     test::write_file(dir / "config.json", as_bytes(std::string(R"({"credsStore":"test"})")));

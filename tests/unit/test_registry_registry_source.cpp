@@ -217,7 +217,7 @@ std::size_t files_in(const std::filesystem::path& dir) {
 } // namespace
 
 TEST_SUITE("registry::RegistrySource") {
-  TEST_CASE("a first pull counts misses and the bytes of every blob; a second pull only hits") {
+  TEST_CASE("a first pull counts misses and the bytes of every blob - a second pull only hits") {
     FakeRegistry fake(2);
     test::TempDir dir;
     PullCounters counters;

@@ -40,7 +40,7 @@ TEST_SUITE("server::build_request") {
                             "at most 4096") != std::string::npos);
   }
 
-  TEST_CASE("signing_key must be a string; unknown fields list the known ones") {
+  TEST_CASE("signing_key must be a string - unknown fields list the known ones") {
     CHECK(refusal(R"("signing_key": 7)") == "field 'signing_key': expected a string, found number");
     const std::string e = refusal(R"("signing": "prod")");
     CHECK(e.find("field 'signing': unknown field") != std::string::npos);

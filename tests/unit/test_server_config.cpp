@@ -93,7 +93,7 @@ TEST_SUITE("server::config") {
     CHECK(c.kernels.empty());
   }
 
-  TEST_CASE("shutdown grace: default 30 s; file, environment and flag; bounded") {
+  TEST_CASE("shutdown grace: default 30 s - file, environment and flag - bounded") {
     test::TempDir dir;
     CHECK(load_serve_config({}, {}).shutdown_grace == std::chrono::seconds(30));
     write_text(dir / "c.json", R"({"shutdown_grace_seconds": 5})");
@@ -109,7 +109,7 @@ TEST_SUITE("server::config") {
     CHECK(error_loading(flags).find("--shutdown-grace") != std::string::npos);
   }
 
-  TEST_CASE("min_free_mb: default 100 MiB; file, then environment; 0 turns the floor off") {
+  TEST_CASE("min_free_mb: default 100 MiB - file, then environment - 0 turns the floor off") {
     test::TempDir dir;
     CHECK(load_serve_config({}, {}).min_free_bytes == std::uint64_t{100} << 20);
     write_text(dir / "c.json", R"({"min_free_mb": 2048})");
@@ -179,7 +179,7 @@ TEST_SUITE("server::config") {
     }
   }
 
-  TEST_CASE("registry settings: file, then environment, then flags; each list replaced") {
+  TEST_CASE("registry settings: file, then environment, then flags - each list replaced") {
     test::TempDir dir;
     write_text(dir / "ca.pem", "-----BEGIN CERTIFICATE-----\n");
     write_text(dir / "c.json", R"({"registry": {"insecure": ["reg.internal:5000"],
@@ -244,7 +244,7 @@ TEST_SUITE("server::config") {
     CHECK(error_loading(f).find("registry.mirrors: expected an object") != std::string::npos);
   }
 
-  TEST_CASE("signing keys: named, each with certificate and private key; bad entries refused") {
+  TEST_CASE("signing keys: named, each with certificate and private key - bad entries refused") {
     test::TempDir dir;
     ServeFlags f;
     f.config = dir / "c.json";

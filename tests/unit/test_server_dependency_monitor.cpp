@@ -10,7 +10,7 @@ using namespace oci2eif::server;
 using namespace std::chrono_literals;
 
 TEST_SUITE("server::DependencyMonitor") {
-  TEST_CASE("all up: no problem; the first down dependency is named with its reason") {
+  TEST_CASE("all up: no problem - the first down dependency is named with its reason") {
     std::atomic<bool> db_up{true}, s3_up{true};
     DependencyMonitor monitor(
         {{"database",

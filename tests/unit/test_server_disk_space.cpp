@@ -30,7 +30,7 @@ ErrorCode code_of_errno(int e) {
 } // namespace
 
 TEST_SUITE("server::disk_space") {
-  TEST_CASE("ENOSPC and EDQUOT are disk_full; other failures stay io") {
+  TEST_CASE("ENOSPC and EDQUOT are disk_full - other failures stay io") {
     CHECK(code_of_errno(ENOSPC) == ErrorCode::NoSpace);
     CHECK(code_of_errno(EDQUOT) == ErrorCode::NoSpace);
     CHECK(code_of_errno(EACCES) == ErrorCode::Io);
@@ -70,7 +70,7 @@ TEST_SUITE("server::disk_space") {
                      "(100.0 MiB): free some space (old builds: DELETE /v1/builds/{id})");
   }
 
-  TEST_CASE("free space is read from the filesystem; a missing directory is an error naming it") {
+  TEST_CASE("free space is read from the filesystem - a missing directory is an error naming it") {
     test::TempDir dir;
     CHECK(available_bytes(dir.path()) > 0);
     CHECK_FALSE(check_free_space(dir.path(), 1));

@@ -67,7 +67,7 @@ TEST_SUITE("server::json_log") {
     CHECK(text.back() == '.');
   }
 
-  TEST_CASE("fields follow the message; they never replace time, level or message") {
+  TEST_CASE("fields follow the message - they never replace time, level or message") {
     const LogFields fields{{"build", "b-0123"}, {"message", "spoofed"}, {"key\"x", "v\n"}};
     const json j = parse_line(json_log_line(kLeapSecondish, "info", "m", fields));
     CHECK(j["build"] == "b-0123");

@@ -154,7 +154,7 @@ TEST_SUITE("server::KernelCatalog") {
     CHECK(names(catalog) == std::vector<std::string>{"base*", "mine"});
   }
 
-  TEST_CASE("remove takes an uploaded bundle and its files; the default and configured stay") {
+  TEST_CASE("remove takes an uploaded bundle and its files - the default and configured stay") {
     test::TempDir dir;
     KernelCatalog catalog({{"base", bundle(dir / "base", "B")}, {"extra", bundle(dir / "x", "X")}},
                           dir / "uploads");

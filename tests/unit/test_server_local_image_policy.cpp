@@ -28,7 +28,7 @@ TEST_SUITE("server::local_image_policy") {
     CHECK(e.find("--local-images") != std::string::npos);
   }
 
-  TEST_CASE("paths below an allowed directory pass; others, `..` and links out are refused") {
+  TEST_CASE("paths below an allowed directory pass - others, `..` and links out are refused") {
     test::TempDir dir;
     const auto root = std::filesystem::canonical(dir.path()) / "images";
     std::filesystem::create_directories(root / "app");
