@@ -131,14 +131,14 @@ std::optional<CatalogKernel> KernelCatalog::find(const std::string& name) const 
 }
 
 std::optional<CatalogKernel> KernelCatalog::resolve(const std::string& name) {
-  if (!shared_ || contains(name)) {
-    return find(name);
-  }
-  try {
-    refresh();
-  } catch (const std::exception& e) {
-    spdlog::warn("kernel '{}' is not here and the shared kernels could not be read: {}", name,
-                 e.what());
+  if (shared_) {
+    try {
+      refresh(); // one small query: the shared catalog is the truth, not what this replica saw
+    } catch (const std::exception& e) {
+      spdlog::warn("kernel '{}': the shared kernels could not be read, using this replica's "
+                   "copies: {}",
+                   name, e.what());
+    }
   }
   return find(name);
 }
@@ -238,6 +238,7 @@ KernelInfo KernelCatalog::add(const std::string& name, const KernelUpload& uploa
 }
 
 KernelRemoveResult KernelCatalog::remove(const std::string& name) {
+  refresh(); // it may have been published elsewhere and not fetched here yet
   std::lock_guard lock(mutex_);
   const auto it = kernels_.find(name);
   if (it == kernels_.end()) {

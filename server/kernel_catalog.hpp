@@ -69,8 +69,8 @@ public:
   // The bundle called `name`; nothing if there is none.
   std::optional<CatalogKernel> find(const std::string& name) const;
 
-  // find(), after a refresh() when the name is not known here (a kernel another replica took
-  // in a moment ago). A refresh that fails is logged and the local view is used.
+  // find(), after a refresh() in scale-out mode (a kernel another replica took in, replaced or
+  // removed a moment ago). A refresh that fails is logged and the local view is used.
   std::optional<CatalogKernel> resolve(const std::string& name);
   // Brings the uploaded bundles in line with the shared ones: fetches the new (checking each
   // against its shared digest), drops those removed elsewhere. Without `shared`, nothing.
@@ -85,7 +85,9 @@ public:
   KernelInfo add(const std::string& name, const KernelUpload& upload);
   // Removes an uploaded bundle, its directory too (renamed away first, so a crash never leaves
   // half a bundle under its name). The default and the configured ones stay. A build already
-  // running with it may fail.
+  // running with it may fail. With `shared`, the shared catalog is read first (one another
+  // replica published can be removed here) and the kernel is unpublished before the local copy
+  // goes; throws Unavailable when the shared catalog cannot be reached.
   KernelRemoveResult remove(const std::string& name);
 
 private:

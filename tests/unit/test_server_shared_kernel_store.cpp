@@ -68,6 +68,33 @@ TEST_SUITE("server::SharedKernelStore") {
     CHECK(servers.s3->list(servers.prefix + "kernels/").empty()); // its files went too
   }
 
+  TEST_CASE_TEMPLATE("what another replica removed or replaced is what resolve answers", Services,
+                     test::ScaleOutServices) {
+    SharedServers servers;
+    test::TempDir a_dir, b_dir;
+    KernelCatalog a({}, a_dir / "kernels", servers.open());
+    KernelCatalog b({}, b_dir / "kernels", servers.open());
+    a.add("k", upload_of("FIRST"));
+    REQUIRE(b.resolve("k")); // b holds a copy now
+    CHECK(a.remove("k") == KernelRemoveResult::Removed);
+    CHECK_FALSE(b.resolve("k")); // not b's stale copy
+    CHECK_FALSE(std::filesystem::exists(b_dir / "kernels" / "k"));
+    a.add("k", upload_of("SECOND"));
+    REQUIRE(b.resolve("k"));
+    CHECK(text_of(b.resolve("k")->bundle.kernel) == "SECOND");
+  }
+
+  TEST_CASE_TEMPLATE("a kernel published elsewhere and not yet fetched here can be removed here",
+                     Services, test::ScaleOutServices) {
+    SharedServers servers;
+    test::TempDir a_dir, b_dir;
+    KernelCatalog a({}, a_dir / "kernels", servers.open());
+    KernelCatalog b({}, b_dir / "kernels", servers.open());
+    a.add("k", upload_of("ONLY"));
+    CHECK(b.remove("k") == KernelRemoveResult::Removed);
+    CHECK_FALSE(a.resolve("k"));
+  }
+
   TEST_CASE_TEMPLATE("a name is published once: the second replica's upload is refused", Services,
                      test::ScaleOutServices) {
     SharedServers servers;
