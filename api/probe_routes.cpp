@@ -1,6 +1,7 @@
 // The open probes: liveness, readiness, Prometheus metrics and the OpenAPI document.
 #include "api/openapi.hpp"
 #include "api/routes.hpp"
+#include "core/error.hpp"
 #include "server/disk_space.hpp"
 #include "server/service_metrics.hpp"
 
@@ -29,7 +30,15 @@ public:
       send_problem(res, {503, "dependency_unavailable", *down});
       return;
     }
-    ctx.store.count_queued();
+    try {
+      ctx.store.count_queued(); // between two of the monitor's checks, the database can go
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Unavailable) {
+        throw;
+      }
+      send_problem(res, {503, "dependency_unavailable", std::string("database: ") + e.what()});
+      return;
+    }
     if (auto low = server::check_free_space(ctx.config.data_dir, ctx.config.min_free_bytes)) {
       send_problem(res, {503, "disk_full", *low});
       return;
