@@ -74,11 +74,10 @@ def main():
         rate, secs = throughput([single], images, a.builds, "sqlite")
         single.stop()
         print("builds/min  sqlite, 1 daemon       %6.1f  (%d builds in %.1f s)" % (rate, a.builds, secs))
-        pg = postgres.Postgres(os.path.join(work, "pg"))
-        pg.start()
-        swift = s3.SwiftS3(os.path.join(work, "s3"))
-        swift.start()
-        cluster = Cluster(binary, work, kernel, pg.info, swift.info)
+        pg = postgres.PostgresServer().start()
+        s3_state = os.path.join(work, "s3")
+        swift = s3.start(s3_state)
+        cluster = Cluster(binary, work, kernel, pg.state(), swift)
         cluster.start(1)
         rate, secs = throughput(cluster.replicas, images, a.builds, "pg1")
         print("builds/min  postgres+s3, 1 replica %6.1f  (%d builds in %.1f s)" % (rate, a.builds, secs))
@@ -91,15 +90,15 @@ def main():
         cluster.stop()
         cluster = None
         print("claim       " + claim_latency("sqlite", os.path.join(work, "claims.db"), a.queued))
-        subprocess.run(["psql", pg.info["url"], "-qc", "CREATE SCHEMA claims"], check=True)
-        url = pg.info["url"] + ("&" if "?" in pg.info["url"] else "?") + "options=-csearch_path%3Dclaims"
+        subprocess.run(["psql", pg.url, "-qc", "CREATE SCHEMA claims"], check=True)
+        url = pg.url + ("&" if "?" in pg.url else "?") + "options=-csearch_path%3Dclaims"
         print("claim       " + claim_latency("postgres", url, a.queued))
     finally:
         for d in (single,) + tuple(cluster.replicas if cluster else ()):
             if d:
                 d.stop()
         if swift:
-            swift.stop()
+            s3.stop(s3_state)
         if pg:
             pg.stop()
         shutil.rmtree(work, ignore_errors=True)

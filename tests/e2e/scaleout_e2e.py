@@ -9,6 +9,7 @@ and stopped by this suite (tests/services/).
   - every image.eif downloads byte-identical (sha256 = the listed digest) from every replica;
     PCRs equal those of `oci2eif build` of the same image on this machine
   - the build record names the worker (REPLICA-wN) that ran it; builds ran on several replicas
+  - a kernel uploaded through one replica is listed by all and builds on another
   - log?follow=1 through a replica that is not running the build streams it; POST /cancel
     through another replica stops it within seconds
   - an EIF over 64 MiB (multipart upload) downloads with Range from a replica that did not
@@ -19,9 +20,9 @@ and stopped by this suite (tests/services/).
     again: ready again by itself, the build accepted before finishes, nothing lost
   - a replica with a wrong S3 secret: /readyz 503 naming the object store and S3's refusal,
     POST 503; restarted with the right secret: ready
-  - two replicas building two images that share their layers pull each layer from the registry
-    once (the registry lab's fault proxy logs every request): the second replica takes them
-    from the shared S3 cache
+  - two replicas building two images that share a layer (busybox, and busybox with a zstd base)
+    pull each layer from the registry once (the registry lab's fault proxy logs every request):
+    the second replica takes the shared one from the S3 cache
 
 usage: scaleout_e2e.py OCI2EIF_BINARY   (python3, the Debian cloud kernel in /boot, postgresql-15,
        swift, skopeo, docker-registry: scripts/install-deps.sh)
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -45,7 +47,7 @@ sys.path.insert(0, os.path.join(TESTS, "services"))
 from checks import check, summary  # noqa: E402
 from fixtures import RegistryLab, make_kernel_bundle, make_test_images, require_tools  # noqa: E402
 from ports import free_port  # noqa: E402
-from serve_e2e import ADMIN, BUILD, READ, Daemon, make_big_image, write_tokens  # noqa: E402
+from serve_e2e import ADMIN, BUILD, READ, Daemon, make_big_image, multipart, write_tokens  # noqa: E402
 import postgres  # noqa: E402
 import s3  # noqa: E402
 
@@ -55,9 +57,9 @@ LEASE_SECONDS = 3  # short, so a killed replica's build is taken over quickly
 class Cluster:
     """The shared services and the replicas: `replicas[i]` is a Daemon with its own data dir."""
 
-    def __init__(self, binary, work, kernel_dir, pg, s3info):
+    def __init__(self, binary, work, kernel_dir, pg, s3info, extra=()):
         self.binary, self.work, self.kernel_dir = binary, work, kernel_dir
-        self.pg, self.s3 = pg, s3info
+        self.pg, self.s3, self.extra = pg, s3info, list(extra)
         self.prefix = "scale"
         self.replicas = []
 
@@ -77,7 +79,7 @@ class Cluster:
                   "--object-store", "s3://%s/%s" % (self.s3["bucket"], self.prefix),
                   "--s3-endpoint", self.s3["endpoint"], "--s3-region", self.s3["region"],
                   "--s3-path-style", "--replica-id", name, "--lease-seconds", str(LEASE_SECONDS),
-                  "--local-images", self.work] + list(extra)
+                  "--local-images", self.work] + self.extra + list(extra)
         d.env = self.env(secret)
         d.name = name
         return d
@@ -104,7 +106,9 @@ class Cluster:
         with open(netrc, "w") as f:
             f.write("machine %s login %s password %s\n" % (host, self.s3["access_key"],
                                                           self.s3["secret_key"]))
-        url = "%s/%s?list-type=2&prefix=%s" % (self.s3["endpoint"], self.s3["bucket"], prefix)
+        # Encoded here: curl signs the query as written, S3 canonicalizes '/' as %2F.
+        url = "%s/%s?list-type=2&prefix=%s" % (self.s3["endpoint"], self.s3["bucket"],
+                                               urllib.parse.quote(prefix, safe=""))
         r = subprocess.run(["curl", "-sf", "--netrc-file", netrc, "--aws-sigv4",
                             "aws:amz:%s:s3" % self.s3["region"], "-H",
                             "x-amz-content-sha256: " + hashlib.sha256(b"").hexdigest(), url],
@@ -211,31 +215,40 @@ def wait_running(daemon, bid, timeout=120):
     return b if b and b["state"] == "running" else None
 
 
-def check_follow_and_cancel_elsewhere(c, big):
-    """Log follow and cancel through replicas that do not run the build."""
+def check_follow_and_cancel_elsewhere(c, lab):
+    """Log follow and cancel through replicas that do not run the build. The build's blobs
+    trickle through the lab's fault proxy (`hold`) until released, so it is surely still
+    running when the cancel arrives: no race with the clock."""
     rs = c.replicas
-    status, b, _ = rs[0].request("POST", "/v1/builds", {"image": "oci-layout:%s:latest" % big,
-                                                        "env": ["CASE=cancel"]})
-    running = wait_running(rs[0], b["id"])
-    runner = worker_replica(running)
-    others = [r for r in rs if r.name != runner]
-    check("the large build runs on one replica", running is not None and len(others) == 2, running)
-    if len(others) != 2:
-        return
-    follower = subprocess.Popen(["curl", "-sN", "-H", "Authorization: Bearer " + READ,
-                                 "%s/v1/builds/%s/log?follow=1&timeout=120" % (others[0].base, b["id"])],
-                                stdout=subprocess.PIPE)
-    time.sleep(3)
-    started = time.time()
-    status, p, _ = others[1].request("POST", "/v1/builds/%s/cancel" % b["id"], token=ADMIN)
-    ended = rs[0].wait(b["id"], ("cancelled", "succeeded", "failed"), timeout=60)
-    took = time.time() - started
+    lab.fault("hold", 4096, count=100)
+    try:
+        status, b, _ = rs[0].request("POST", "/v1/builds", {
+            "image": "%s/scale/big:1" % lab.env["LAB_FAULT"], "env": ["CASE=cancel"]})
+        running = wait_running(rs[0], b.get("id", "")) if status == 202 else None
+        runner = worker_replica(running)
+        others = [r for r in rs if r.name != runner]
+        check("the held build runs on one replica", running is not None and len(others) == 2,
+              (status, b, running))
+        if len(others) != 2:
+            return
+        follower = subprocess.Popen(
+            ["curl", "-sN", "-H", "Authorization: Bearer " + READ,
+             "%s/v1/builds/%s/log?follow=1&timeout=120" % (others[0].base, b["id"])],
+            stdout=subprocess.PIPE)
+        time.sleep(1)  # the follower is connected; the build stays held regardless
+        started = time.time()
+        status, p, _ = others[1].request("POST", "/v1/builds/%s/cancel" % b["id"], token=ADMIN)
+        ended = rs[0].wait(b["id"], ("cancelled", "succeeded", "failed"), timeout=60)
+        took = time.time() - started
+    finally:
+        lab.fault(None, 0)  # releases the held bodies
     streamed = follower.communicate(timeout=60)[0]
     check("POST /cancel through a replica not running the build stops it within 10 s",
           status in (200, 202) and ended and ended["state"] == "cancelled" and took < 10,
           (status, p, ended and ended["state"], took))
     check("log?follow=1 through a third replica streamed the build's log to its end",
-          b"layer 1/" in streamed and b"cancel" in streamed.lower(), streamed[-400:])
+          ("attempt 1 by %s-w" % runner).encode() in streamed and
+          b"cancelled on request" in streamed, streamed[-400:])
 
 
 def check_big_eif_range(c, big):
@@ -284,6 +297,36 @@ def check_kill9_takeover(c, big):
     victim[0].start()
 
 
+def check_kernel_shared(c, images):
+    """A kernel uploaded through r1 is listed alike by every replica and builds on another one:
+    r1 is stopped before the build, so r2 or r3 must claim it (and read the bundle from S3)."""
+    rs = c.replicas
+    with open(os.path.join(c.kernel_dir, "bzImage"), "rb") as f:
+        body, ctype = multipart({"name": "shared1", "cmdline": "console=ttyS0 reboot=k",
+                                 "kernel": f.read()})
+    status, k, _ = rs[0].request("POST", "/v1/kernels", body, token=ADMIN,
+                                 headers={"Content-Type": ctype}, timeout=120)
+    check("an admin uploads kernel shared1 through r1 (201)", status == 201, (status, k))
+    listings = [r.request("GET", "/v1/kernels", token=READ)[1] for r in rs]
+    check("GET /v1/kernels answers the same on every replica, shared1 included",
+          listings[0] == listings[1] == listings[2] and
+          "shared1" in [x["name"] for x in listings[0].get("kernels", [])], listings)
+    rs[0].stop()
+    try:
+        req = dict(busybox_request(images, 300), kernel="shared1")
+        status, b, _ = rs[1].request("POST", "/v1/builds", req)
+        done = rs[1].wait(b.get("id", ""), ("succeeded", "failed"), timeout=300)
+        check("a build with shared1 succeeds on a replica that did not receive the upload",
+              done and done["state"] == "succeeded" and worker_replica(done) in ("r2", "r3"),
+              done and (done["state"], done.get("worker"), done.get("error")))
+    finally:
+        rs[0].start()
+    status, _, _ = rs[2].request("DELETE", "/v1/kernels/shared1", token=ADMIN, raw=True)
+    gone = [r.request("GET", "/v1/kernels/shared1", token=READ)[0] for r in rs]
+    check("DELETE through r3 removes it for every replica (404 everywhere)",
+          status == 204 and gone == [404, 404, 404], (status, gone))
+
+
 def readiness(daemon):
     try:
         return daemon.request("GET", "/readyz", token=None, timeout=10)
@@ -305,7 +348,7 @@ def check_postgres_restart(c, images, pg):
     """PostgreSQL down: not ready, 503s; back: ready by itself, nothing lost."""
     rs = c.replicas
     status, b, _ = rs[0].request("POST", "/v1/builds", busybox_request(images, 100))
-    pg.stop_server()
+    pg.halt()
     status, body = wait_ready(rs[1], False, timeout=30)
     check("with PostgreSQL down /readyz answers 503 naming the database",
           status == 503 and "database" in json.dumps(body).lower(), (status, body))
@@ -313,7 +356,7 @@ def check_postgres_restart(c, images, pg):
     check("and POST /v1/builds answers 503 with Retry-After",
           p[0] == 503 and p[2].get("Retry-After"), p[:2])
     time.sleep(2)
-    pg.start_server()
+    pg.resume()
     ok = [wait_ready(r, True, timeout=60)[0] == 200 for r in rs]
     check("PostgreSQL back: every replica is ready again by itself", all(ok), ok)
     done = rs[2].wait(b["id"], ("succeeded", "failed"), timeout=300)
@@ -345,16 +388,11 @@ def check_wrong_secret(c, images):
     good.stop()
 
 
-def check_shared_layer_cache(c, images, lab):
+def check_shared_layer_cache(c, lab):
     """Two replicas, two images sharing layers: each layer leaves the registry once."""
-    plain, fault = lab.env["LAB_PLAIN"], lab.env["LAB_FAULT"]
-    for name, target in (("busybox", "scale/a:1"), ("schema2", "scale/b:1")):
-        r = subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", "--preserve-digests",
-                            "oci:%s/%s:latest" % (images, name), "docker://%s/%s" % (plain, target)],
-                           capture_output=True, text=True, timeout=120)
-        check("skopeo pushes %s to the lab registry" % name, r.returncode == 0, r.stderr)
-    extra = ["--insecure-registry", fault]
-    a, b = c.replica("ra", extra=extra), c.replica("rb", extra=extra)
+    fault = lab.env["LAB_FAULT"]
+    c.stop()  # only these two replicas may claim the two builds
+    a, b = c.replica("ra"), c.replica("rb")
     a.start()
     first = a.request("POST", "/v1/builds", {"image": "%s/scale/a:1" % fault})[1]
     done_a = a.wait(first.get("id", ""), ("succeeded", "failed"), timeout=300)
@@ -378,6 +416,29 @@ def check_shared_layer_cache(c, images, lab):
           {d: len(p) for d, p in per_blob.items()})
 
 
+def push_to_lab(lab, layouts):
+    """skopeo copies each (OCI layout:tag, repository:tag) to the lab's plain registry."""
+    for source, target in layouts:
+        r = subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", "--preserve-digests",
+                            "oci:" + source, "docker://%s/%s" % (lab.env["LAB_PLAIN"], target)],
+                           capture_output=True, text=True, timeout=300)
+        check("skopeo pushes %s to the lab registry as %s" % (source, target), r.returncode == 0,
+              r.stderr)
+
+
+def run_checks(cluster, images, big, pg, lab):
+    done, first = check_thirty_posts(cluster, images)
+    check_artifacts_everywhere(cluster, done)
+    check_pcrs_match_cli(cluster, images, done.get(first))
+    check_follow_and_cancel_elsewhere(cluster, lab)
+    check_kernel_shared(cluster, images)
+    check_big_eif_range(cluster, big)
+    check_kill9_takeover(cluster, big)
+    check_postgres_restart(cluster, images, pg)
+    check_wrong_secret(cluster, images)
+    check_shared_layer_cache(cluster, lab)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     require_tools("scaleout_e2e.py", ["psql", "skopeo", "curl", "swift-proxy-server"])
@@ -386,30 +447,25 @@ def main():
     try:
         images = make_test_images(os.path.join(work, "images"))
         kernel_dir = make_kernel_bundle(os.path.join(work, "kernel"))
-        write_tokens(work)
-        pg = postgres.Postgres(os.path.join(work, "pg"))
-        pg.start()
-        swift = s3.SwiftS3(os.path.join(work, "s3"))
-        swift.start()
-        cluster = Cluster(binary, work, kernel_dir, pg.info, swift.info)
-        cluster.start(3)
-        done, first = check_thirty_posts(cluster, images)
-        check_artifacts_everywhere(cluster, done)
-        check_pcrs_match_cli(cluster, images, done.get(first))
         big = os.path.join(work, "big")
         make_big_image(big, 96 << 20)
-        check_follow_and_cancel_elsewhere(cluster, big)
-        check_big_eif_range(cluster, big)
-        check_kill9_takeover(cluster, big)
-        check_postgres_restart(cluster, images, pg)
-        check_wrong_secret(cluster, images)
+        write_tokens(work)
+        pg = postgres.PostgresServer().start()
+        s3_state = os.path.join(work, "s3")
+        swift = s3.start(s3_state)
         with RegistryLab(os.path.join(work, "lab")) as lab:
-            check_shared_layer_cache(cluster, images, lab)
+            push_to_lab(lab, [("%s/busybox:latest" % images, "scale/a:1"),
+                              ("%s/zstd:latest" % images, "scale/b:1"),
+                              ("%s:latest" % big, "scale/big:1")])
+            cluster = Cluster(binary, work, kernel_dir, pg.state(), swift,
+                              extra=["--insecure-registry", lab.env["LAB_FAULT"]])
+            cluster.start(3)
+            run_checks(cluster, images, big, pg, lab)
     finally:
         if cluster:
             cluster.stop()
         if swift:
-            swift.stop()
+            s3.stop(s3_state)
         if pg:
             pg.stop()
         shutil.rmtree(work, ignore_errors=True)
