@@ -24,7 +24,11 @@ void WorkerPool::start() {
 }
 
 void WorkerPool::notify() {
-  wake_.notify_one();
+  {
+    std::lock_guard lock(mutex_);
+    ++wakeups_;
+  }
+  wake_.notify_all();
 }
 
 void WorkerPool::stop() {
@@ -74,11 +78,13 @@ bool WorkerPool::cancel(const std::string& id) {
 
 void WorkerPool::work(const std::string& worker) {
   for (;;) {
+    std::uint64_t seen = 0; // a notify() from now on ends the idle wait below
     {
       std::lock_guard lock(mutex_);
       if (stopping_ || draining_) {
         return;
       }
+      seen = wakeups_;
     }
     std::optional<BuildRecord> build;
     try {
@@ -93,7 +99,7 @@ void WorkerPool::work(const std::string& worker) {
       continue;
     }
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_; });
+    wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_ || wakeups_ != seen; });
   }
 }
 

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,6 +89,7 @@ private:
   std::vector<std::thread> threads_;
   mutable std::mutex mutex_;
   std::condition_variable wake_; // idle workers
+  std::uint64_t wakeups_ = 0;    // under mutex_: notify() calls, so none is lost or ignored
   bool holding_ = false;         // under mutex_: the last held() gave a reason
   std::condition_variable beat_; // the heartbeat thread
   std::condition_variable idle_; // drain(): the last running build ended

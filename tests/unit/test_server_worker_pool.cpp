@@ -1,5 +1,5 @@
-// WorkerPool over a real job store: graceful drain within and past the grace period, and a
-// cancel relayed to the running build at once.
+// WorkerPool over a real job store: graceful drain within and past the grace period, a
+// cancel relayed to the running build at once, and notify() waking an idle worker.
 #include "core/error.hpp"
 #include "server/job_store.hpp"
 #include "server/worker_pool.hpp"
@@ -113,5 +113,25 @@ TEST_SUITE("server::WorkerPool") {
     CHECK(b->state == BuildState::Cancelled);
     CHECK(b->outcome.error_message == "cancelled on request");
     CHECK(checks > 0);
+  }
+
+  TEST_CASE("notify() wakes an idle worker at once, not at its next poll") {
+    SqliteJobStoreBackend backend;
+    auto store = backend.open(system_clock());
+    WorkerPoolOptions options;
+    options.idle_poll = 3600s; // without the wake, the build below would wait an hour
+    WorkerPool pool(
+        *store, [](const BuildRecord&, const Interrupt&) { return success(); }, options);
+    pool.start();
+    std::this_thread::sleep_for(50ms); // the worker found nothing and is (or is about to be) idle
+    const auto id = store->enqueue(request("woken")).id;
+    pool.notify();
+    std::optional<BuildRecord> b;
+    for (int i = 0; i < 3000 && !(b && is_terminal(b->state)); ++i) { // bounded: 30 s
+      std::this_thread::sleep_for(10ms);
+      b = store->get(id);
+    }
+    REQUIRE(b);
+    CHECK(b->state == BuildState::Succeeded);
   }
 }
