@@ -20,6 +20,7 @@ and stopped by this suite (tests/services/).
     again: ready again by itself, the build accepted before finishes, nothing lost
   - a replica with a wrong S3 secret: /readyz 503 naming the object store and S3's refusal,
     POST 503; restarted with the right secret: ready
+  - a replica waiting at start for a database that is down stops at once on SIGTERM
   - two replicas building two images that share a layer (busybox, and busybox with a zstd base)
     pull each layer from the registry once (the registry lab's fault proxy logs every request):
     the second replica takes the shared one from the S3 cache
@@ -388,6 +389,37 @@ def check_wrong_secret(c, images):
     good.stop()
 
 
+def check_stop_while_waiting_for_database(c):
+    """A replica whose database is not up waits for it (replicas start with their database), but
+    SIGTERM still stops it at once: the stop signals are blocked from the start, so that wait
+    must watch for them rather than sleep through them."""
+    nobody = "postgresql://postgres@127.0.0.1:%d/postgres" % free_port()  # nothing listens
+    r = c.replica("r-nodb")
+    r.cmd[r.cmd.index(c.pg["url"])] = nobody
+    proc = subprocess.Popen(r.cmd, stdout=open(r.log, "a"), stderr=subprocess.STDOUT, env=r.env)
+    waiting = False
+    for _ in range(100):  # bounded: 20 s
+        time.sleep(0.2)
+        with open(r.log) as f:
+            waiting = "trying again in 2 s" in f.read()
+        if waiting or proc.poll() is not None:
+            break
+    started = time.time()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    took = time.time() - started
+    with open(r.log) as f:
+        log = f.read()
+    check("with its database down a replica waits for it, saying so, and SIGTERM stops it within "
+          "5 s, naming the signal and the database", waiting and took < 5 and code != 0 and
+          "signal 15 while waiting for the backends" in log and "127.0.0.1" in log,
+          (waiting, round(took, 1), code, log[-500:]))
+
+
 def check_shared_layer_cache(c, lab):
     """Two replicas, two images sharing layers: each layer leaves the registry once."""
     fault = lab.env["LAB_FAULT"]
@@ -436,6 +468,7 @@ def run_checks(cluster, images, big, pg, lab):
     check_kill9_takeover(cluster, big)
     check_postgres_restart(cluster, images, pg)
     check_wrong_secret(cluster, images)
+    check_stop_while_waiting_for_database(cluster)
     check_shared_layer_cache(cluster, lab)
 
 
