@@ -158,18 +158,18 @@ static void remove_config(const char* path) {
 }
 
 static void read_launch_config(struct launch* l) {
-  if (read_lines("/cmd", MAX_CONFIG_BYTES, &l->argv) != 0) {
+  if (read_list("/cmd", MAX_CONFIG_BYTES, &l->argv) != 0) {
     fatal("cannot read the command from /cmd: %s", strerror(errno));
   }
   if (l->argv.count == 0 || l->argv.items[0][0] == '\0') {
-    fatal("/cmd is empty: its first line must name the program to run");
+    fatal("/cmd is empty: its first item must name the program to run");
   }
-  if (read_lines("/env", MAX_CONFIG_BYTES, &l->envp) != 0) {
+  if (read_list("/env", MAX_CONFIG_BYTES, &l->envp) != 0) {
     fatal("cannot read the environment from /env: %s", strerror(errno));
   }
   for (size_t i = 0; i < l->envp.count; i++) {
     if (l->envp.items[i][0] == '=' || !strchr(l->envp.items[i], '=')) {
-      fatal("/env line %zu is not KEY=VALUE: '%s'", i + 1, l->envp.items[i]);
+      fatal("/env item %zu is not KEY=VALUE: '%s'", i + 1, l->envp.items[i]);
     }
   }
   l->workdir = read_one_line("/workdir");
@@ -195,6 +195,30 @@ static const char* env_value(const struct string_list* envp, const char* name) {
     }
   }
   return NULL;
+}
+
+/*
+ * HOME as runc sets it: when the environment has none, or an empty one, the user's home from
+ * the image's passwd ("/" without an entry). An image's own non-empty HOME is kept.
+ */
+static void default_home(struct string_list* envp, const char* home) {
+  const char* current = env_value(envp, "HOME");
+  if (current && *current) {
+    return;
+  }
+  size_t n = strlen(home) + sizeof "HOME=";
+  char* entry = xmalloc(n);
+  snprintf(entry, n, "HOME=%s", home);
+  for (size_t i = 0; i < envp->count; i++) {
+    if (strncmp(envp->items[i], "HOME=", 5) == 0) { /* the empty one */
+      free(envp->items[i]);
+      envp->items[i] = entry;
+      return;
+    }
+  }
+  envp->items = xrealloc(envp->items, (envp->count + 2) * sizeof *envp->items);
+  envp->items[envp->count++] = entry;
+  envp->items[envp->count] = NULL;
 }
 
 /*
@@ -296,13 +320,14 @@ int main(void) {
   switch_root("/rootfs");
   mount_image_filesystems();
 
+  /* No USER is root as Docker resolves it: uid 0's passwd entry, its groups and home. */
   struct credentials creds = {0};
-  if (l.user) {
-    char err[512];
-    if (resolve_user(l.user, "/etc/passwd", "/etc/group", &creds, err, sizeof err) != 0) {
-      fatal("%s", err);
-    }
+  char err[512];
+  if (resolve_user(l.user ? l.user : "0", "/etc/passwd", "/etc/group", &creds, err, sizeof err) !=
+      0) {
+    fatal("%s", err);
   }
+  default_home(&l.envp, creds.home);
 
   pid_t pid = fork();
   if (pid < 0) {

@@ -73,6 +73,7 @@ struct passwd_entry {
   char* name;
   uint32_t uid;
   uint32_t gid;
+  const char* home; /* "" when the line has no home field */
 };
 
 /* Finds the first passwd line matching by uid (when BY_ID) or by name. Malformed lines are
@@ -81,7 +82,8 @@ static bool find_passwd(struct db* db, const char* name, uint32_t uid, bool by_i
                         struct passwd_entry* out) {
   for (size_t i = 0; i < db->lines.count; i++) {
     char* f[7];
-    if (split_fields(db->lines.items[i], f, 7) < 4) {
+    int nf = split_fields(db->lines.items[i], f, 7);
+    if (nf < 4) {
       continue;
     }
     uint32_t u, g;
@@ -92,6 +94,7 @@ static bool find_passwd(struct db* db, const char* name, uint32_t uid, bool by_i
       out->name = f[0];
       out->uid = u;
       out->gid = g;
+      out->home = nf >= 6 ? f[5] : "";
       return true;
     }
   }
@@ -115,6 +118,26 @@ static bool has_member(const char* members, const char* name) {
   return false;
 }
 
+static void add_group(struct credentials* c, gid_t gid) {
+  for (size_t i = 1; i < c->group_count; i++) {
+    if (c->groups[i] == gid) {
+      return;
+    }
+  }
+  c->groups[c->group_count++] = gid;
+}
+
+/* Removes a later copy of the primary gid (slot 0) from the memberships. */
+static void drop_repeats(struct credentials* c) {
+  size_t kept = 1;
+  for (size_t i = 1; i < c->group_count; i++) {
+    if (c->groups[i] != c->groups[0]) {
+      c->groups[kept++] = c->groups[i];
+    }
+  }
+  c->group_count = kept;
+}
+
 static void free_db(struct db* db) {
   if (db->present) {
     free_lines(&db->lines);
@@ -132,6 +155,7 @@ int resolve_user(const char* spec, const char* passwd_path, const char* group_pa
   struct db passwd = {0}, groups = {0};
   out->groups = NULL;
   out->group_count = 0;
+  out->home = NULL;
 
   if (*user == '\0' || (group && *group == '\0')) {
     snprintf(err, err_size, "USER '%s' is malformed: expected name, uid, name:group or uid:gid",
@@ -164,7 +188,10 @@ int resolve_user(const char* spec, const char* passwd_path, const char* group_pa
     goto done;
   }
 
-  out->groups = xmalloc((groups.lines.count + 1) * sizeof *out->groups);
+  out->home = xstrdup(pw.home && *pw.home ? pw.home : "/");
+  /* Slot 0 is for the primary gid, known once an explicit group is resolved below. */
+  out->groups = xmalloc((groups.lines.count + 2) * sizeof *out->groups);
+  out->group_count = 1;
   bool group_found = false;
   for (size_t i = 0; i < groups.lines.count; i++) {
     char* f[4];
@@ -180,7 +207,7 @@ int resolve_user(const char* spec, const char* passwd_path, const char* group_pa
         group_found = true;
       }
     } else if (member_name && nf == 4 && has_member(f[3], member_name)) {
-      out->groups[out->group_count++] = gid;
+      add_group(out, gid);
     }
   }
   if (group && !group_found) {
@@ -191,6 +218,8 @@ int resolve_user(const char* spec, const char* passwd_path, const char* group_pa
     }
     out->gid = id;
   }
+  out->groups[0] = out->gid;
+  drop_repeats(out);
   rc = 0;
 
 done:
@@ -198,6 +227,8 @@ done:
     free(out->groups);
     out->groups = NULL;
     out->group_count = 0;
+    free(out->home);
+    out->home = NULL;
   }
   free_db(&passwd);
   free_db(&groups);

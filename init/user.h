@@ -8,8 +8,14 @@
  *   - with no group given, the supplementary groups are every group in the group file that lists
  *     the user's name as a member;
  *   - with a group given (numeric, or a name that must exist in the group file) that group is
- *     the gid and there are no supplementary groups.
- * Ids must be in 0..2^31-1, as in runc.
+ *     the gid and there are no other supplementary groups;
+ *   - the supplementary groups start with the primary gid, as Docker (since 20.10.18) and
+ *     podman (since 4.3) put it in the OCI spec's additionalGids, which runc and crun apply
+ *     as they are; duplicates are dropped;
+ *   - the home directory is the passwd entry's, or "/" without one (runc's and crun's default),
+ *     for HOME when the image's environment has none.
+ * Ids must be in 0..2^31-1, as in runc. No USER at all resolves as "0" does (Docker matches
+ * the passwd entry of uid 0), so root gets root's groups and home too.
  */
 #ifndef OCI2EIF_INIT_USER_H
 #define OCI2EIF_INIT_USER_H
@@ -26,6 +32,7 @@ struct credentials {
   gid_t gid;
   gid_t* groups; /* supplementary groups, for setgroups() */
   size_t group_count;
+  char* home; /* the passwd entry's home directory, or "/" */
 };
 
 /*

@@ -75,7 +75,7 @@ char* xstrdup(const char* s) {
   return memcpy(xmalloc(n), s, n);
 }
 
-int read_text_file(const char* path, size_t max_bytes, char** data, size_t* len) {
+int read_file_bytes(const char* path, size_t max_bytes, char** data, size_t* len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return -1;
@@ -110,14 +110,57 @@ int read_text_file(const char* path, size_t max_bytes, char** data, size_t* len)
     }
   }
   close(fd);
-  if (memchr(buf, '\0', n)) {
-    free(buf);
-    errno = EINVAL;
-    return -1;
-  }
   buf[n] = '\0';
   *data = buf;
   *len = n;
+  return 0;
+}
+
+int read_text_file(const char* path, size_t max_bytes, char** data, size_t* len) {
+  if (read_file_bytes(path, max_bytes, data, len) != 0) {
+    return -1;
+  }
+  if (memchr(*data, '\0', *len)) {
+    free(*data);
+    errno = EINVAL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Splits TEXT (LEN bytes) into OUT at every SEP; a last item without its SEP counts too. */
+static void split_items(const char* text, size_t len, char sep, struct string_list* out) {
+  size_t items = 0;
+  for (size_t i = 0; i < len; i++) {
+    items += text[i] == sep;
+  }
+  if (len > 0 && text[len - 1] != sep) {
+    items++;
+  }
+  out->items = xmalloc((items + 1) * sizeof *out->items);
+  out->count = 0;
+  const char* start = text;
+  const char* end = text + len;
+  while (start < end) {
+    const char* found = memchr(start, sep, (size_t)(end - start));
+    size_t n = found ? (size_t)(found - start) : (size_t)(end - start);
+    char* item = xmalloc(n + 1);
+    memcpy(item, start, n);
+    item[n] = '\0';
+    out->items[out->count++] = item;
+    start += n + (found ? 1 : 0);
+  }
+  out->items[out->count] = NULL;
+}
+
+int read_list(const char* path, size_t max_bytes, struct string_list* out) {
+  char* data;
+  size_t len;
+  if (read_file_bytes(path, max_bytes, &data, &len) != 0) {
+    return -1;
+  }
+  split_items(data, len, memchr(data, '\0', len) ? '\0' : '\n', out);
+  free(data);
   return 0;
 }
 
@@ -127,27 +170,7 @@ int read_lines(const char* path, size_t max_bytes, struct string_list* out) {
   if (read_text_file(path, max_bytes, &text, &len) != 0) {
     return -1;
   }
-  size_t lines = 0;
-  for (size_t i = 0; i < len; i++) {
-    lines += text[i] == '\n';
-  }
-  if (len > 0 && text[len - 1] != '\n') {
-    lines++; /* a last line without its LF */
-  }
-  out->items = xmalloc((lines + 1) * sizeof *out->items);
-  out->count = 0;
-  char* start = text;
-  char* end = text + len;
-  while (start < end) {
-    char* nl = memchr(start, '\n', (size_t)(end - start));
-    size_t n = nl ? (size_t)(nl - start) : (size_t)(end - start);
-    char* item = xmalloc(n + 1);
-    memcpy(item, start, n);
-    item[n] = '\0';
-    out->items[out->count++] = item;
-    start += n + (nl ? 1 : 0);
-  }
-  out->items[out->count] = NULL;
+  split_items(text, len, '\n', out);
   free(text);
   return 0;
 }

@@ -104,5 +104,5 @@ boot not_found \
 
 make_image empty_cmd '' app
 boot empty_cmd \
-  --expect "oci2eif-init: /cmd is empty: its first line must name the program to run" \
+  --expect "oci2eif-init: /cmd is empty: its first item must name the program to run" \
   --expect "oci2eif-init: shutting down"

@@ -16,7 +16,7 @@ const char* const kPasswd = "root:x:0:0:root:/root:/bin/sh\n"
                             "app:x:1001:1001:duplicate, ignored:/:/bin/sh\n"
                             "svc:x:500:600::/:/bin/false"; // no final LF
 const char* const kGroup = "root:x:0:\n"
-                           "app:x:1000:\n"
+                           "app:x:1000:app\n" // the primary group naming its user: listed once
                            "extra:x:2000:someone,app\n"
                            "other:x:3000:someone,application\n"
                            "last:x:4000:app\n"
@@ -26,6 +26,7 @@ struct Resolved {
   bool ok;
   unsigned uid = 0, gid = 0;
   std::vector<unsigned> groups;
+  std::string home;
   std::string error;
 };
 
@@ -47,7 +48,9 @@ Resolved resolve(const char* spec, const char* passwd = kPasswd, const char* gro
     r.uid = c.uid;
     r.gid = c.gid;
     r.groups.assign(c.groups, c.groups + c.group_count);
+    r.home = c.home;
     std::free(c.groups);
+    std::free(c.home);
   } else {
     r.error = err;
   }
@@ -57,42 +60,59 @@ Resolved resolve(const char* spec, const char* passwd = kPasswd, const char* gro
 } // namespace
 
 TEST_SUITE("init::resolve_user") {
-  TEST_CASE("a name takes uid and gid from passwd and supplementary groups from membership") {
+  TEST_CASE("a name takes uid, gid and home from passwd, groups: the gid, then memberships") {
     const auto r = resolve("app");
     REQUIRE(r.ok);
     CHECK(r.uid == 1000);
     CHECK(r.gid == 1000);
-    CHECK(r.groups == std::vector<unsigned>{2000, 4000});
+    // moby's getUser: AdditionalGids = [GID] + Sgids; podman: AddProcessAdditionalGid(GID) first.
+    CHECK(r.groups == std::vector<unsigned>{1000, 2000, 4000});
+    CHECK(r.home == "/app");
   }
 
   TEST_CASE("a numeric uid with a passwd entry behaves like its name") {
     const auto r = resolve("1000");
     REQUIRE(r.ok);
     CHECK(r.gid == 1000);
-    CHECK(r.groups == std::vector<unsigned>{2000, 4000});
+    CHECK(r.groups == std::vector<unsigned>{1000, 2000, 4000});
+    CHECK(r.home == "/app");
   }
 
-  TEST_CASE("a numeric uid without an entry gets gid 0 and no groups") {
+  TEST_CASE("a numeric uid without an entry gets gid 0, groups [0] and home /") {
     const auto r = resolve("4242");
     REQUIRE(r.ok);
     CHECK(r.uid == 4242);
     CHECK(r.gid == 0);
-    CHECK(r.groups.empty());
+    CHECK(r.groups == std::vector<unsigned>{0});
+    CHECK(r.home == "/"); // runc's defaultHome, crun's fallback
   }
 
-  TEST_CASE("an explicit group sets the gid and drops supplementary groups") {
+  TEST_CASE("root (what no USER resolves as) gets root's home and memberships") {
+    const char* group = "root:x:0:\nbin:x:1:root,bin\nwheel:x:10:root\nusers:x:100:app\n";
+    const auto r = resolve("0", kPasswd, group);
+    REQUIRE(r.ok);
+    CHECK(r.groups == std::vector<unsigned>{0, 1, 10}); // as `docker run alpine id` shows
+    CHECK(r.home == "/root");
+  }
+
+  TEST_CASE("an entry with an empty or missing home field gives home /") {
+    CHECK(resolve("svc", "svc:x:500:600::").home == "/");
+    CHECK(resolve("svc", "svc:x:500:600").home == "/");
+  }
+
+  TEST_CASE("an explicit group sets the gid, the only supplementary group") {
     SUBCASE("name:group") {
       const auto r = resolve("app:extra");
       REQUIRE(r.ok);
       CHECK(r.uid == 1000);
       CHECK(r.gid == 2000);
-      CHECK(r.groups.empty());
+      CHECK(r.groups == std::vector<unsigned>{2000});
     }
     SUBCASE("name:gid with no group entry") {
       const auto r = resolve("app:77");
       REQUIRE(r.ok);
       CHECK(r.gid == 77);
-      CHECK(r.groups.empty());
+      CHECK(r.groups == std::vector<unsigned>{77});
     }
     SUBCASE("uid:gid with no entries at all") {
       const auto r = resolve("12:34", nullptr, nullptr);
