@@ -53,6 +53,8 @@ public:
   void apply_layer(ByteSource& tar, const std::string& layer_name);
 
   const FileTree& tree() const { return tree_; }
+  // The tree, moved out once the last layer is applied (the flattener is done with it).
+  FileTree take_tree() && { return std::move(tree_); }
   const std::vector<std::string>& xattr_paths() const { return xattr_paths_; }
 
 private:

@@ -1,15 +1,15 @@
 #include "core/ramdisk_writer.hpp"
 
 #include "core/cpio_writer.hpp"
+#include "core/enclave_tree.hpp"
 #include "core/error.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
 namespace oci2eif {
 namespace {
-
-constexpr const char* kAddedDirs[] = {"dev", "proc", "run", "sys", "tmp", "var"};
 
 // One archive member: metadata plus either inline bytes or a spool reference.
 struct Member {
@@ -50,11 +50,22 @@ Member directory(std::uint32_t mode = 0755) {
   return m;
 }
 
-std::string lines(const std::vector<std::string>& items) {
+bool has_line_break(const std::string& s) {
+  return s.find('\n') != std::string::npos || s.find('\r') != std::string::npos;
+}
+
+bool has_nul(const std::string& s) {
+  return s.find('\0') != std::string::npos;
+}
+
+// nitro-cli's format, one item per line, when every item fits on a line (so such images keep
+// their bytes and PCRs); else every item NUL-terminated, which holds any item (docs/init.md).
+std::string launch_list(const std::vector<std::string>& items) {
+  const bool one_line_each = std::none_of(items.begin(), items.end(), has_line_break);
   std::string out;
   for (const std::string& s : items) {
     out += s;
-    out += '\n';
+    out += one_line_each ? '\n' : '\0';
   }
   return out;
 }
@@ -109,11 +120,6 @@ void write_members(const std::map<std::string, Member>& members, const ContentSp
   cpio.finish();
 }
 
-bool has_line_break(const std::string& s) {
-  return s.find('\n') != std::string::npos || s.find('\r') != std::string::npos ||
-         s.find('\0') != std::string::npos;
-}
-
 } // namespace
 
 void validate_app_config(const AppConfig& app) {
@@ -123,23 +129,22 @@ void validate_app_config(const AppConfig& app) {
                 "--entrypoint/--cmd");
   }
   for (const std::string& a : app.argv) {
-    if (has_line_break(a)) {
-      throw Error(ErrorCode::InvalidInput,
-                  "command argument `" + a +
-                      "` contains a line break or NUL, which /cmd cannot hold");
+    if (has_nul(a)) { // execve() could not pass it either
+      throw Error(ErrorCode::InvalidInput, "command argument `" + a + "` contains a NUL byte");
     }
   }
   for (const std::string& e : app.env) {
-    if (e.find('=') == std::string::npos || e.front() == '=' || has_line_break(e)) {
+    if (e.find('=') == std::string::npos || e.front() == '=' || has_nul(e)) {
       throw Error(ErrorCode::InvalidInput,
-                  "environment entry `" + e + "` must be KEY=VALUE on one line");
+                  "environment entry `" + e + "` must be KEY=VALUE without a NUL byte");
     }
   }
-  if (!app.workdir.empty() && (app.workdir.front() != '/' || has_line_break(app.workdir))) {
+  if (!app.workdir.empty() &&
+      (app.workdir.front() != '/' || has_line_break(app.workdir) || has_nul(app.workdir))) {
     throw Error(ErrorCode::InvalidInput,
                 "working directory `" + app.workdir + "` must be an absolute path on one line");
   }
-  if (has_line_break(app.user)) {
+  if (has_line_break(app.user) || has_nul(app.user)) {
     throw Error(ErrorCode::InvalidInput, "user `" + app.user + "` must be on one line");
   }
 }
@@ -153,11 +158,11 @@ void write_app_ramdisk(const FileTree& tree, const ContentSpool& spool, const Ap
     m.node = node;
     members.emplace(path.empty() ? std::string("rootfs") : "rootfs/" + path, std::move(m));
   }
-  for (const char* dir : kAddedDirs) {
+  for (const char* dir : kEnclaveMountPoints) { // absent unless the caller completed the tree
     members.emplace(std::string("rootfs/") + dir, directory());
   }
-  members.emplace("cmd", text_file(lines(app.argv)));
-  members.emplace("env", text_file(lines(app.env)));
+  members.emplace("cmd", text_file(launch_list(app.argv)));
+  members.emplace("env", text_file(launch_list(app.env)));
   if (!app.workdir.empty()) {
     members.emplace("workdir", text_file(app.workdir + "\n"));
   }

@@ -4,9 +4,10 @@
 //
 // Application ramdisk (PCR2 covers it), the layout nitro-cli uses and the enclave's init reads
 // (docs/init.md):
-//   cmd        argv, one element per line
-//   env        environment, one KEY=VALUE per line
+//   cmd        argv, one element per line; NUL-terminated elements if one holds a line break
+//   env        environment, KEY=VALUE, the same way
 //   rootfs/…   the image's filesystem, plus rootfs/{dev,proc,run,sys,tmp,var} if absent
+//              (core/enclave_tree.hpp; the pipeline adds them to the tree beforehand)
 //   user       (if set) Docker USER string, resolved by init inside the image
 //   workdir    (if set) Docker WORKDIR
 //
@@ -37,8 +38,8 @@ struct RamdiskOptions {
   std::uint32_t mtime = 0;
 };
 
-// Throws InvalidInput if the config cannot be written (empty argv, a line break inside an
-// element, an env entry without '=', a relative workdir).
+// Throws InvalidInput if the config cannot be written (empty argv, a NUL byte in an element, an
+// env entry without '=', a relative workdir or one with a line break).
 void validate_app_config(const AppConfig& app);
 
 void write_app_ramdisk(const FileTree& tree, const ContentSpool& spool, const AppConfig& app,

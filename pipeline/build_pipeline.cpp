@@ -1,6 +1,7 @@
 #include "pipeline/build_pipeline.hpp"
 
 #include "core/digest.hpp"
+#include "core/enclave_tree.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "core/gzip_sink.hpp"
@@ -9,6 +10,7 @@
 #include "core/rootfs_listing.hpp"
 #include "core/tar_reader.hpp"
 #include "pipeline/version.hpp"
+#include "registry/archive_reference.hpp"
 #include "registry/reference.hpp"
 
 #include <chrono>
@@ -40,7 +42,7 @@ std::unique_ptr<registry::ImageSource> open_source(const ImageRef& ref,
     }
     return registry::open_registry(reference, options);
   }
-  auto [path, tag] = registry::split_location_tag(ref.location);
+  auto [path, tag] = registry::split_archive_location(ref.location);
   switch (ref.kind) {
   case SourceKind::Registry:
     break;
@@ -95,6 +97,23 @@ void flatten(registry::ImageSource& source, const ResolvedImage& image, LayerFla
   }
 }
 
+// The enclave's tree: the flattened image plus what complete_enclave_tree() adds, said in the
+// log (the WORKDIR one matters: a user may wonder where the directory came from).
+FileTree enclave_tree(LayerFlattener&& flattener, const std::string& workdir,
+                      const ProgressLog& log) {
+  FileTree tree = std::move(flattener).take_tree();
+  const EnclaveTreeChanges changes = complete_enclave_tree(tree, workdir);
+  if (!changes.added_workdir.empty()) {
+    log("WORKDIR " + workdir + " is not in the image: created /" + changes.added_workdir.back() +
+        " (0755, root), as Docker does when a container starts");
+  }
+  if (!changes.workdir_blocked_by.empty()) {
+    log("warning: WORKDIR " + workdir + ": /" + changes.workdir_blocked_by +
+        " is not a directory; left as the image has it");
+  }
+  return tree;
+}
+
 std::string listing_of(const FileTree& tree) {
   VectorSink out;
   write_rootfs_listing(tree, out);
@@ -143,7 +162,7 @@ EifMetadata metadata_for(const BuildSpec& spec, const ResolvedImage& image) {
     name = ref.domain + "/" + ref.repository;
     version = ref.tag.empty() ? ref.digest : ref.tag;
   } else {
-    auto [path, tag] = registry::split_location_tag(spec.image.location);
+    auto [path, tag] = registry::split_archive_location(spec.image.location);
     name = path.filename().string();
     version = tag;
   }
@@ -287,7 +306,7 @@ std::string flatten_listing(const ImageRef& ref, const registry::Platform& platf
   FileSpool spool(scratch / "content.spool");
   LayerFlattener flattener(spool);
   flatten(*source, image, flattener, log);
-  return listing_of(flattener.tree());
+  return listing_of(enclave_tree(std::move(flattener), image.config.working_dir, log));
 }
 
 BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
@@ -317,11 +336,12 @@ BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
   for (const std::string& p : result.xattr_paths) {
     log("warning: extended attributes of /" + p + " dropped (newc cpio cannot carry them)");
   }
-  result.rootfs_listing = listing_of(flattener.tree());
+  const FileTree tree = enclave_tree(std::move(flattener), app.workdir, log);
+  result.rootfs_listing = listing_of(tree);
   steps.mark("flatten");
 
   stop_point(spec.interrupt);
-  const Ramdisks disks = write_ramdisks(spec, flattener.tree(), spool, app, log);
+  const Ramdisks disks = write_ramdisks(spec, tree, spool, app, log);
   steps.mark("ramdisks");
 
   stop_point(spec.interrupt);

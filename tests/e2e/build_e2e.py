@@ -82,6 +82,22 @@ def test_boot_and_overrides(e):
     return pcrs
 
 
+def test_docker_run_parity(e):
+    """What `podman run` shows: a command with a line break, groups with the primary gid, HOME
+    from /etc/passwd, and a WORKDIR the layers lack (created in the ramdisk at build time)."""
+    rc, _, eif, err = e.build("--oci-layout", e.layout("docker-run"))
+    if not check("docker-run builds (a command with a line break)", rc == 0, err):
+        return
+    check("the build log says the missing WORKDIR was created",
+          "WORKDIR /srv/app is not in the image: created /srv/app (0755, root)" in err, err[-600:])
+    e.boot(eif, busybox_console(e.images, "docker-run"), "docker-run")
+    home = 'echo "home: $HOME"'
+    rc, _, eif, err = e.build("--oci-layout", e.layout("docker-run"), "--env", "HOME=/custom",
+                              "--entrypoint", "/bin/sh", "--cmd", "-c", "--cmd", home)
+    if check("docker-run with HOME in its environment builds", rc == 0, err):
+        e.boot(eif, ["home: /custom", "exited with status 0"], "an image's own HOME is kept")
+
+
 def test_aarch64(e):
     # The arm64 entry of a multi-arch index, with an opaque kernel stand-in: the EIF must carry
     # the arm64 image, the aarch64 flag and our aarch64 init in the bootstrap ramdisk. (Booting
@@ -172,6 +188,25 @@ def test_metadata(e, reference):
           not os.path.exists(eif), err)
 
 
+def enclave_listing(umoci_listing, layout):
+    """umoci's listing of the image plus what the enclave's root adds (docs/init.md): the
+    mount points init needs and the missing WORKDIR with its parents, 0755 and root's."""
+    with open(os.path.join(layout, "index.json")) as f:
+        manifest_digest = json.load(f)["manifests"][0]["digest"]
+    blob = lambda d: os.path.join(layout, "blobs", "sha256", d.split(":", 1)[1])
+    with open(blob(manifest_digest)) as f:
+        config_digest = json.load(f)["config"]["digest"]
+    with open(blob(config_digest)) as f:
+        workdir = json.load(f).get("config", {}).get("WorkingDir", "")
+    rows = {line.split("\t")[0]: line for line in umoci_listing.splitlines()}
+    parts = [p for p in workdir.split("/") if p]
+    added = ["dev", "proc", "run", "sys", "tmp", "var"] + \
+        ["/".join(parts[:i + 1]) for i in range(len(parts))]
+    for path in added:
+        rows.setdefault(path, "\t".join([path, "dir", "0755", "0:0", "0", "-", "-"]))
+    return "".join(rows[p] + "\n" for p in sorted(rows, key=lambda p: p.encode()))
+
+
 def test_matches_umoci(e):
     for name, image in sorted(e.manifest.items()):
         umoci = image.get("umoci", {})
@@ -182,8 +217,10 @@ def test_matches_umoci(e):
         p = image["platforms"][0]["platform"]
         platform = "/".join(x for x in (p["os"], p["architecture"], p.get("variant", "")) if x)
         r2 = run([e.bin, "rootfs", "--oci-layout", e.layout(name), "--platform", platform])
-        same = r1.returncode == 0 and r2.returncode == 0 and open(ref).read() == r2.stdout
-        check("%s: flattened tree equals umoci's unpack (paths, types, modes, owners, links, content)" % name,
+        same = r1.returncode == 0 and r2.returncode == 0 and \
+            enclave_listing(open(ref).read(), os.path.join(e.images, name)) == r2.stdout
+        check("%s: flattened tree equals umoci's unpack (paths, types, modes, owners, links, "
+              "content) plus the enclave's mount points and WORKDIR" % name,
               same, (r1.stderr + r2.stderr)[-800:])
 
 
@@ -215,6 +252,7 @@ def main():
     try:
         e = Env(binary, work)
         reference = test_boot_and_overrides(e)
+        test_docker_run_parity(e)
         test_reproducible(e, reference)
         test_same_tree_same_pcrs(e, reference)
         test_signed(e, reference)

@@ -88,6 +88,29 @@ def busybox_app_layer():
             D("work", 0o755, 1000, 1000)]
 
 
+# What `podman run` shows for this image (podman 4.3+, runc/crun): the command's two lines,
+# groups = the passwd gid plus the /etc/group membership (the kernel lists them sorted), HOME
+# from /etc/passwd, and the WORKDIR the layers lack, created at start.
+DOCKER_RUN_SCRIPT = ('echo "line one"\necho "line two"; grep Groups /proc/self/status; '
+                     'echo "home: $HOME"; echo "pwd: $(pwd)"')
+DOCKER_RUN_CONFIG = {"Cmd": ["/bin/sh", "-c", DOCKER_RUN_SCRIPT], "Env": [PATH_ENV],
+                     "WorkingDir": "/srv/app", "User": "app"}
+DOCKER_RUN_GROUP = "root:x:0:\napp:x:1000:\nstaff:x:50:app\n"
+DOCKER_RUN_EXPECT = {
+    "present": {"etc/group": {"type": "file", "content": DOCKER_RUN_GROUP}},
+    "absent": ["srv"],
+    "run": {"console": ["line one", "line two", "Groups:\t50 1000", "home: /work",
+                        "pwd: /srv/app"],
+            "exit_code": 0},
+}
+
+
+def docker_run_layers(binary):
+    """busybox (with grep) whose app user is also in group staff, and no /srv."""
+    return [(busybox_base(binary, APPLETS + ["grep"]), "gzip"),
+            ([D("etc"), F("etc/group", DOCKER_RUN_GROUP)], "gzip")]
+
+
 def busybox_relayered(binary):
     """Same final tree as busybox_base + busybox_app_layer, reached another way."""
     l1 = [D("bin"), F("bin/busybox", binary, 0o755), S("bin/sh", "busybox"),
@@ -370,6 +393,9 @@ def main():
     simple_image(out, "busybox-relayered", busybox_relayered(binary), BUSYBOX_CONFIG,
                  "busybox's final tree and config, split into 3 other layers",
                  {**BUSYBOX_EXPECT, "same_tree_as": "busybox"})
+    simple_image(out, "docker-run", docker_run_layers(binary), DOCKER_RUN_CONFIG,
+                 "USER app with a supplementary group, a WORKDIR absent from the layers, a "
+                 "command with a line break, no HOME in Env", DOCKER_RUN_EXPECT)
     simple_image(out, "whiteout", WHITEOUT_LAYERS, {"Cmd": ["/bin/sh"], "Env": [PATH_ENV], "WorkingDir": "/"},
                  "file/dir whiteouts, opaque dir with its marker after siblings, file<->dir "
                  "replacement, re-created dir", WHITEOUT_EXPECT, docker_tar=True)

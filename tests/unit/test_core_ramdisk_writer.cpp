@@ -120,9 +120,29 @@ TEST_SUITE("core::ramdisk_writer") {
                          "the image has no command to run: set ENTRYPOINT or CMD in the image, or "
                          "pass --entrypoint/--cmd",
                          Error);
-    CHECK_THROWS_AS(ramdisk(layer, {{"a\nb"}, {}, "", ""}), Error);
+    CHECK_THROWS_AS(ramdisk(layer, {{std::string("a\0b", 3)}, {}, "", ""}), Error);
     CHECK_THROWS_AS(ramdisk(layer, {{"a"}, {"NOEQUALS"}, "", ""}), Error);
+    CHECK_THROWS_AS(ramdisk(layer, {{"a"}, {std::string("K=a\0b", 6)}, "", ""}), Error);
     CHECK_THROWS_AS(ramdisk(layer, {{"a"}, {}, "relative", ""}), Error);
+    CHECK_THROWS_AS(ramdisk(layer, {{"a"}, {}, "/a\nb", ""}), Error);
+    CHECK_THROWS_AS(ramdisk(layer, {{"a"}, {}, "", "u\nser"}), Error);
+  }
+
+  TEST_CASE("cmd and env keep nitro-cli's lines unless an item holds a line break") {
+    using namespace std::string_literals;
+    const Bytes layer = TarBuilder().file("x", "x").finish();
+    const auto plain = parse(ramdisk(layer, {{"/bin/sh", "-c", "echo a"}, {"A=1", "B="}, "", ""}));
+    CHECK(member(plain, "cmd")->data == "/bin/sh\n-c\necho a\n");
+    CHECK(member(plain, "env")->data == "A=1\nB=\n");
+    // A Dockerfile's `RUN`-style command with a line break, and an env value with one: each list
+    // becomes NUL-terminated items, independently of the other.
+    const auto multi =
+        parse(ramdisk(layer, {{"/bin/sh", "-c", "echo a\necho b"}, {"A=1", "B=x\r\ny"}, "", ""}));
+    CHECK(member(multi, "cmd")->data == "/bin/sh\0-c\0echo a\necho b\0"s);
+    CHECK(member(multi, "env")->data == "A=1\0B=x\r\ny\0"s);
+    const auto mixed =
+        parse(ramdisk(layer, {{"/bin/sh", "-c", "echo a\necho b"}, {"A=1"}, "", ""}));
+    CHECK(member(mixed, "env")->data == "A=1\n");
   }
 
   TEST_CASE("the bootstrap ramdisk holds dev/, init and nsm.ko") {
