@@ -76,12 +76,4 @@ ResolvedImage ImageSource::resolve(const Platform& platform) {
   return resolve_image(*this, platform);
 }
 
-std::pair<std::filesystem::path, std::string> split_location_tag(const std::string& location) {
-  const std::size_t colon = location.rfind(':');
-  if (colon == std::string::npos || location.find('/', colon) != std::string::npos) {
-    return {location, ""};
-  }
-  return {location.substr(0, colon), location.substr(colon + 1)};
-}
-
 } // namespace oci2eif::registry

@@ -79,7 +79,4 @@ std::unique_ptr<ImageSource> open_docker_archive(const std::filesystem::path& ar
                                                  const std::filesystem::path& scratch,
                                                  const Interrupt& interrupt = {});
 
-// Splits "DIR:TAG" (the tag is what follows the last ':' if it has no '/').
-std::pair<std::filesystem::path, std::string> split_location_tag(const std::string& location);
-
 } // namespace oci2eif::registry

@@ -6,8 +6,10 @@
 #include "core/file_tree.hpp"
 #include "core/json_text.hpp"
 #include "core/tar_reader.hpp"
+#include "registry/archive_reference.hpp"
 #include "registry/image_source.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -17,6 +19,7 @@ namespace oci2eif::registry {
 namespace {
 
 constexpr const char* kRefName = "org.opencontainers.image.ref.name";
+constexpr const char* kContainerdName = "io.containerd.image.name"; // docker save, 25+
 constexpr std::size_t kMaxIndexJson = 4 << 20;
 
 std::filesystem::path blob_path(const std::filesystem::path& dir, const std::string& digest) {
@@ -24,10 +27,32 @@ std::filesystem::path blob_path(const std::filesystem::path& dir, const std::str
   return dir / "blobs" / "sha256" / digest.substr(7);
 }
 
+// The names an index entry carries (docker save 25+ writes the tag in ref.name and the full
+// name in io.containerd.image.name; podman the full name in ref.name).
+NamedImage names_of(const Descriptor& d) {
+  NamedImage image{d.digest, {}};
+  for (const char* key : {kRefName, kContainerdName}) {
+    const auto it = d.annotations.find(key);
+    if (it != d.annotations.end() && !it->second.empty()) {
+      image.names.push_back(it->second);
+    }
+  }
+  return image;
+}
+
+bool all_have_platforms(const std::vector<Descriptor>& ds) {
+  return !ds.empty() && std::all_of(ds.begin(), ds.end(),
+                                    [](const Descriptor& d) { return d.platform.has_value(); });
+}
+
+// An OCI layout directory; `shown` is the path its errors name (for an oci-archive, the
+// user's file rather than the scratch directory it was unpacked to).
 class OciLayout final : public ImageSource {
 public:
-  OciLayout(std::filesystem::path dir, std::string tag, std::string kind)
-      : dir_(std::move(dir)), tag_(std::move(tag)), kind_(std::move(kind)) {
+  OciLayout(std::filesystem::path dir, std::string tag, std::string kind,
+            std::filesystem::path shown)
+      : dir_(std::move(dir)), tag_(std::move(tag)), kind_(std::move(kind)),
+        shown_(std::move(shown)) {
     if (!std::filesystem::is_regular_file(dir_ / "oci-layout") ||
         !std::filesystem::is_regular_file(dir_ / "index.json")) {
       throw Error(ErrorCode::NotFound, name() + ": not an OCI image layout (no oci-layout or "
@@ -36,39 +61,38 @@ public:
   }
 
   std::string name() const override {
-    return kind_ + ":" + dir_.string() + (tag_.empty() ? "" : ":" + tag_);
+    return kind_ + ":" + shown_.string() + (tag_.empty() ? "" : ":" + tag_);
   }
 
+  // The entry the tag names; several entries of one name that all carry a platform are an
+  // image index (chosen by platform later). Without a tag, the only entry, or such an index.
   ImageRoot root() override {
     const ImageIndex index =
         parse_index(read_small_file(dir_ / "index.json", kMaxIndexJson), name() + ": index.json");
-    ImageIndex tagged;
-    std::string tags;
+    std::vector<NamedImage> images;
     for (const Descriptor& d : index.manifests) {
-      const auto ref = d.annotations.find(kRefName);
-      const std::string tag = ref == d.annotations.end() ? "" : ref->second;
-      tags += (tags.empty() ? "" : ", ") + (tag.empty() ? d.digest : tag);
-      if (tag_.empty() || tag == tag_) {
-        tagged.manifests.push_back(d);
+      images.push_back(names_of(d));
+    }
+    ImageIndex chosen;
+    if (tag_.empty()) {
+      chosen = index;
+    } else {
+      for (std::size_t i : images_named(tag_, images)) {
+        chosen.manifests.push_back(index.manifests[i]);
       }
     }
-    if (tagged.manifests.size() == 1) {
-      return tagged.manifests.front();
+    if (chosen.manifests.size() == 1) {
+      return chosen.manifests.front();
     }
-    bool all_have_platforms = !tagged.manifests.empty();
-    for (const Descriptor& d : tagged.manifests) {
-      all_have_platforms = all_have_platforms && d.platform.has_value();
+    if (all_have_platforms(chosen.manifests)) {
+      return chosen; // one manifest per platform: choose by platform
     }
-    if (all_have_platforms) {
-      return tagged; // one manifest per platform: choose by platform
+    if (tag_.empty()) {
+      throw Error(ErrorCode::InvalidInput, name() + ": holds several images (" +
+                                               names_listed(images) + "); name one as PATH:NAME");
     }
-    if (tagged.manifests.empty()) {
-      throw Error(ErrorCode::NotFound,
-                  name() + ": no image tagged '" + tag_ +
-                      "'; the layout has: " + (tags.empty() ? "nothing" : tags));
-    }
-    throw Error(ErrorCode::InvalidInput,
-                name() + ": holds several images (" + tags + "); name one as DIR:TAG");
+    image_named(tag_, images, name()); // throws: none, or several different images
+    return chosen.manifests.front();   // several entries of one image (docker save's tags)
   }
 
   std::unique_ptr<ByteSource> open_blob(const Descriptor& d) override {
@@ -81,9 +105,18 @@ public:
   }
 
 private:
+  static std::string names_listed(const std::vector<NamedImage>& images) {
+    std::string out;
+    for (const NamedImage& i : images) {
+      out += (out.empty() ? "" : ", ") + (i.names.empty() ? i.id : i.names.front());
+    }
+    return out;
+  }
+
   std::filesystem::path dir_;
   std::string tag_;
   std::string kind_;
+  std::filesystem::path shown_;
 };
 
 // Unpacks regular files and directories of a tarball under `dest`; names are made canonical
@@ -140,28 +173,22 @@ public:
     if (!doc.is_array() || doc.empty()) {
       throw Error(ErrorCode::Corrupt, name() + ": manifest.json must be a non-empty array");
     }
-    const nlohmann::json* chosen = nullptr;
-    std::string tags;
+    std::vector<NamedImage> images;
     for (const auto& image : doc) {
+      NamedImage named{image.value("Config", std::string()), {}};
       for (const auto& t : image.value("RepoTags", nlohmann::json::array())) {
-        const std::string s = t.is_string() ? t.get<std::string>() : "";
-        tags += (tags.empty() ? "" : ", ") + s;
-        if (!tag_.empty() && (s == tag_ || s.substr(s.rfind(':') + 1) == tag_) &&
-            chosen == nullptr) {
-          chosen = &image;
+        if (t.is_string()) {
+          named.names.push_back(t.get<std::string>());
         }
       }
+      images.push_back(std::move(named));
     }
-    if (tag_.empty() && doc.size() == 1) {
-      chosen = &doc[0];
+    if (tag_.empty() && doc.size() > 1) {
+      throw Error(ErrorCode::InvalidInput, name() + ": holds " + std::to_string(doc.size()) +
+                                               " images; name one as PATH:NAME (" +
+                                               repo_tags(images) + ")");
     }
-    if (chosen == nullptr) {
-      throw Error(ErrorCode::NotFound,
-                  name() + ": " +
-                      (tag_.empty() ? "holds several images; name one with :TAG"
-                                    : "no image tagged '" + tag_ + "'") +
-                      " (it has: " + tags + ")");
-    }
+    const nlohmann::json* chosen = tag_.empty() ? &doc[0] : &doc[image_named(tag_, images, name())];
     config_file_ = chosen->value("Config", "");
     for (const auto& l : chosen->value("Layers", nlohmann::json::array())) {
       layer_files_.push_back(l.is_string() ? l.get<std::string>() : "");
@@ -173,6 +200,16 @@ public:
 
   std::string name() const override {
     return "docker-archive:" + archive_.string() + (tag_.empty() ? "" : ":" + tag_);
+  }
+
+  static std::string repo_tags(const std::vector<NamedImage>& images) {
+    std::string out;
+    for (const NamedImage& i : images) {
+      for (const std::string& n : i.names) {
+        out += (out.empty() ? "" : ", ") + n;
+      }
+    }
+    return out.empty() ? "none tagged" : out;
   }
 
   ImageRoot root() override {
@@ -248,14 +285,14 @@ ResolvedImage DockerArchive::resolve(const Platform& platform) {
 } // namespace
 
 std::unique_ptr<ImageSource> open_oci_layout(const std::filesystem::path& dir, std::string tag) {
-  return std::make_unique<OciLayout>(dir, std::move(tag), "oci-layout");
+  return std::make_unique<OciLayout>(dir, std::move(tag), "oci-layout", dir);
 }
 
 std::unique_ptr<ImageSource> open_oci_archive(const std::filesystem::path& archive, std::string tag,
                                               const std::filesystem::path& scratch,
                                               const Interrupt& interrupt) {
   unpack(archive, scratch, interrupt);
-  return std::make_unique<OciLayout>(scratch, std::move(tag), "oci-archive");
+  return std::make_unique<OciLayout>(scratch, std::move(tag), "oci-archive", archive);
 }
 
 std::unique_ptr<ImageSource> open_docker_archive(const std::filesystem::path& archive,
@@ -265,7 +302,7 @@ std::unique_ptr<ImageSource> open_docker_archive(const std::filesystem::path& ar
   unpack(archive, scratch, interrupt);
   // Docker 25 and later save an OCI layout (plus manifest.json); read that when present.
   if (std::filesystem::is_regular_file(scratch / "oci-layout")) {
-    return std::make_unique<OciLayout>(scratch, std::move(tag), "docker-archive");
+    return std::make_unique<OciLayout>(scratch, std::move(tag), "docker-archive", archive);
   }
   return std::make_unique<DockerArchive>(archive, scratch, std::move(tag));
 }

@@ -1,6 +1,7 @@
 #include "server/local_image_policy.hpp"
 
 #include "core/error.hpp"
+#include "registry/archive_reference.hpp"
 
 #include <algorithm>
 
@@ -28,7 +29,7 @@ void check_local_image_allowed(const pipeline::ImageRef& image,
   if (image.kind == pipeline::SourceKind::Registry) {
     return;
   }
-  const std::filesystem::path path = registry::split_location_tag(image.location).first;
+  const std::filesystem::path path = registry::split_archive_location(image.location).path;
   const std::string what = "field 'image': '" + image.location + "'";
   if (roots.empty()) {
     throw Error(ErrorCode::InvalidInput,

@@ -4,6 +4,7 @@
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <fstream>
 
 using namespace oci2eif;
 using namespace oci2eif::server;
@@ -55,5 +56,22 @@ TEST_SUITE("server::local_image_policy") {
         std::string::npos);
     CHECK(refusal("oci-layout:images/app", roots).find("a local image path must be absolute") !=
           std::string::npos);
+  }
+
+  TEST_CASE("an archive named with podman's full reference is checked by its file's path") {
+    test::TempDir dir;
+    const auto root = std::filesystem::canonical(dir.path()) / "images";
+    std::filesystem::create_directories(root);
+    std::ofstream(root / "app.tar") << "x";
+    std::filesystem::create_directories(dir / "secret");
+    std::ofstream(dir / "secret" / "app.tar") << "x";
+    const std::vector<std::filesystem::path> roots{root};
+    CHECK(refusal("docker-archive:" + (root / "app.tar").string() + ":localhost/pyapp:1", roots)
+              .empty());
+    CHECK(refusal("oci-archive:" + (root / "app.tar").string() + ":1", roots).empty());
+    // The reference cannot carry the path out: the file is what is checked.
+    CHECK(
+        refusal("oci-archive:" + (dir / "secret" / "app.tar").string() + ":" + root.string(), roots)
+            .find("not below a directory") != std::string::npos);
   }
 }
