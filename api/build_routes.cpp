@@ -193,8 +193,10 @@ void BuildRoutes::submit(const httplib::Request& req, httplib::Response& res) {
   if (!added.created && send_existing(res, added.id)) {
     return;
   }
-  ctx_.pool.notify();
+  // Read before the workers are woken: the answer describes the build as accepted (queued),
+  // not whatever state an idle worker has taken it to a millisecond later.
   const auto b = build_or_404(added.id);
+  ctx_.pool.notify();
   res.set_header("Location", "/v1/builds/" + b.id);
   send_json(res, 202, build_view(b));
 }

@@ -73,6 +73,9 @@ public:
     for (const Descriptor& d : index.manifests) {
       images.push_back(names_of(d));
     }
+    if (index.manifests.empty()) {
+      throw Error(ErrorCode::NotFound, name() + ": the index lists no image");
+    }
     ImageIndex chosen;
     if (tag_.empty()) {
       chosen = index;

@@ -120,6 +120,13 @@ TEST_SUITE("registry::local_sources") {
     CHECK(chosen(dir, archive, "").find("holds several images") != std::string::npos);
   }
 
+  TEST_CASE("an index that lists no image says so") {
+    test::TempDir dir;
+    const auto archive = oci_archive(dir, {});
+    CHECK(chosen(dir, archive, "") ==
+          "oci-archive:" + archive.string() + ": the index lists no image");
+  }
+
   TEST_CASE("podman save -m: a tag two images carry is ambiguous, the full name is not") {
     test::TempDir dir;
     test::TarBuilder tar;
