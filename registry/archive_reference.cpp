@@ -40,6 +40,34 @@ std::string tag_of(const std::string& name) {
              : "";
 }
 
+// A name's first component is a registry host when it has a '.' or a ':' or is "localhost",
+// as Docker's reference grammar decides.
+bool has_host(const std::string& name) {
+  const auto slash = name.find('/');
+  if (slash == std::string::npos) {
+    return false;
+  }
+  const std::string first = name.substr(0, slash);
+  return first == "localhost" || first.find_first_of(".:") != std::string::npos;
+}
+
+// An image name with its tag, ":latest" when it has none ("pyapp" is a name here, not a tag).
+std::string tagged(const std::string& name) {
+  const auto slash = name.rfind('/');
+  const auto colon = name.rfind(':');
+  const bool has_tag = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+  return has_tag || name.find('@') != std::string::npos ? name : name + ":latest";
+}
+
+// "team/app:1" for "localhost/team/app:1" or "quay.io/team/app:1"; nothing for a name that has
+// no host (or is only a tag).
+std::optional<std::string> without_host(const std::string& name) {
+  if (!has_host(name)) {
+    return std::nullopt;
+  }
+  return tagged(name.substr(name.find('/') + 1));
+}
+
 template <typename Match>
 std::vector<std::size_t> matching(const std::vector<NamedImage>& images, Match&& match) {
   std::vector<std::size_t> out;
@@ -96,6 +124,10 @@ std::vector<std::size_t> images_named(const std::string& wanted,
     found = matching(images, [&](const std::string& name) {
       return !is_bare_tag(name) && normalised(name) == want;
     });
+  }
+  if (found.empty() && !has_host(wanted)) { // podman's "pyapp:1"; "pyapp" before it is a tag
+    found = matching(images,
+                     [&](const std::string& name) { return without_host(name) == tagged(wanted); });
   }
   if (!found.empty() || !is_bare_tag(wanted)) {
     return found;

@@ -42,7 +42,11 @@ struct NamedImage {
 //   1. a name equal to `wanted`;
 //   2. the same image name once both are normalised as Docker does (pyapp:1 is
 //      docker.io/library/pyapp:1, no tag is :latest; names that are only a tag are skipped);
-//   3. for a single word ("1"), every image with that tag: a name that is only the tag, or a
+//   3. for a name without a registry host ("pyapp:1", "pyapp", "team/app"), every image whose name
+//   is
+//      that name under some host ("localhost/pyapp:1", "quay.io/team/app:latest"), as podman
+//      finds local images by short name (`podman build -t pyapp:1` stores localhost/pyapp:1);
+//   4. for a single word ("1"), every image with that tag: a name that is only the tag, or a
 //      full name with it.
 std::vector<std::size_t> images_named(const std::string& wanted,
                                       const std::vector<NamedImage>& images);

@@ -42,7 +42,10 @@ TEST_SUITE("registry::archive_reference") {
     CHECK(images_named("localhost/pyapp:1", podman) == std::vector<std::size_t>{0});
     CHECK(images_named("1", podman) == std::vector<std::size_t>{0});
     CHECK(images_named("2", podman) == std::vector<std::size_t>{1});
-    CHECK(images_named("pyapp:1", podman).empty()); // that is docker.io/library/pyapp:1
+    CHECK(images_named("pyapp:1", podman) == std::vector<std::size_t>{0}); // as podman finds it
+    CHECK(images_named("other", podman).empty());                          // other:latest
+    CHECK(images_named("other:2", podman) == std::vector<std::size_t>{1});
+    CHECK(images_named("elsewhere.io/pyapp:1", podman).empty()); // a host is never dropped
 
     const std::vector<NamedImage> docker{{"a", {"1", "docker.io/library/pyapp:1"}},
                                          {"b", {"latest", "docker.io/library/pyapp:latest"}}};
@@ -55,6 +58,16 @@ TEST_SUITE("registry::archive_reference") {
     const std::vector<NamedImage> familiar{{"a", {"pyapp:1"}}}; // docker save's RepoTags
     CHECK(images_named("docker.io/library/pyapp:1", familiar) == std::vector<std::size_t>{0});
     CHECK(images_named("1", familiar) == std::vector<std::size_t>{0});
+
+    // Docker's normalised name wins over a short-name match under another host.
+    const std::vector<NamedImage> both{{"a", {"docker.io/library/app:1"}},
+                                       {"b", {"quay.io/app:1"}}};
+    CHECK(images_named("app:1", both) == std::vector<std::size_t>{0});
+    const std::vector<NamedImage> latest{{"a", {"localhost/pyapp:latest"}},
+                                         {"b", {"x.io/b:pyapp"}}};
+    CHECK(images_named("pyapp", latest) == std::vector<std::size_t>{0}); // a name before a tag
+    const std::vector<NamedImage> hosts{{"a", {"localhost/team/app"}}, {"b", {"quay.io/team/app"}}};
+    CHECK(images_named("team/app", hosts) == std::vector<std::size_t>{0, 1}); // image_named refuses
   }
 
   TEST_CASE("a tag two different images carry is refused, listing them - one image twice is not") {
