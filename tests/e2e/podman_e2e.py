@@ -201,6 +201,13 @@ def check_app(s, printed):
           "WORKDIR /srv/app is not in the image: created /srv/app (0755, root)" in err, err[-600:])
     if printed["localhost/app:1"]:
         check_boot(s, eif, printed["localhost/app:1"], "app")
+    r = run([s.bin, "rootfs", "--docker-archive", s.path("app.tar")])
+    paths = {line.split("\t")[0]: line.split("\t")[1:4] for line in r.stdout.splitlines()}
+    check("oci2eif rootfs lists what the enclave adds: dev proc run sys tmp var and srv/app "
+          "(0755, root), and not the deleted file",
+          r.returncode == 0 and all(paths.get(p) == ["dir", "0755", "0:0"] for p in
+                                    ("dev", "proc", "run", "sys", "tmp", "var", "srv", "srv/app"))
+          and "opt/old/kept" in paths and "opt/old/file" not in paths, r.stderr + r.stdout[-800:])
     return pcrs
 
 
@@ -270,8 +277,9 @@ def check_service(s, reference, other):
     daemon.cmd[daemon.cmd.index("--local-images") + 1] = s.work
     daemon.start()
     try:
-        for name, want in (("localhost/app:1", reference), ("localhost/other:1", other)):
-            image = "docker-archive:%s:%s" % (s.path("multi.tar"), name)
+        for image, want in (("docker-archive:%s:localhost/app:1" % s.path("multi.tar"), reference),
+                            ("docker-archive:%s:localhost/other:1" % s.path("multi.tar"), other),
+                            ("oci-archive:%s:1" % s.path("app-oci.tar"), reference)):
             status, b, _ = daemon.request("POST", "/v1/builds", {"image": image})
             done = daemon.wait(b["id"], ("succeeded", "failed")) if status == 202 else None
             check("the service builds %s with the CLI's PCRs" % image,
