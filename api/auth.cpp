@@ -1,5 +1,7 @@
 #include "api/auth.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <openssl/crypto.h>
 
 namespace oci2eif::api {
@@ -10,6 +12,23 @@ bool same_secret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// The credentials of `Bearer TOKEN`: the scheme is case-insensitive and followed by one or more
+// spaces (RFC 9110 11.1, 11.4).
+std::optional<std::string> bearer_token(const std::string& authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  if (authorization.size() <= kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), authorization.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    return std::nullopt;
+  }
+  const std::size_t start = authorization.find_first_not_of(' ', kScheme.size());
+  if (start == kScheme.size() || start == std::string::npos) {
+    return std::nullopt; // "Bearerx…" is another scheme; "Bearer " has no token
+  }
+  return authorization.substr(start);
+}
+
 } // namespace
 
 std::optional<Problem> Authenticator::check(const std::string& authorization,
@@ -17,14 +36,13 @@ std::optional<Problem> Authenticator::check(const std::string& authorization,
   if (tokens_.empty()) {
     return std::nullopt;
   }
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.rfind(kBearer, 0) != 0) {
+  const std::optional<std::string> token = bearer_token(authorization);
+  if (!token) {
     return Problem{401, "unauthorized", "this API needs an `Authorization: Bearer TOKEN` header"};
   }
-  const std::string token = authorization.substr(kBearer.size());
   const server::ApiToken* match = nullptr;
   for (const server::ApiToken& t : tokens_) {
-    if (same_secret(token, t.token)) {
+    if (same_secret(*token, t.token)) {
       match = &t;
     }
   }

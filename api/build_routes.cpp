@@ -1,6 +1,7 @@
 // /v1/builds: submit (with idempotency keys and reuse of an equal build), list, get, the log
 // (optionally followed as it grows), artifacts (Range served by httplib), cancel and delete.
 #include "api/build_view.hpp"
+#include "api/byte_ranges.hpp"
 #include "api/routes.hpp"
 #include "core/error.hpp"
 #include "server/build_request.hpp"
@@ -96,6 +97,9 @@ private:
   // The Idempotency-Key header, if sent; InvalidInput unless 1-255 characters.
   static std::optional<std::string> idempotency_key(const httplib::Request& req);
   bool send_existing(httplib::Response& res, const std::string& id) const;
+  static void serve_range(const httplib::Request& req, httplib::Response& res,
+                          std::shared_ptr<server::ArtifactReader> reader,
+                          const std::string& content_type);
   void follow_log(const server::BuildRecord& b, int timeout_seconds, httplib::Response& res);
 
   RouteContext& routes_;
@@ -289,13 +293,42 @@ void BuildRoutes::artifact(const httplib::Request& req, httplib::Response& res) 
                                          std::string(server::build_state_name(b.state)) +
                                          ") has no artifact '" + name + "'");
   }
-  // httplib answers Range requests (206) itself for a provider of known length.
+  serve_range(req, res, std::move(reader), content_type_of(name));
+}
+
+// The artifact, whole or the one range answer_range() allows. httplib would apply the ranges it
+// parsed itself after the handler (api/byte_ranges.hpp says why not): they are cleared. The
+// Request is httplib's own non-const object, handed to handlers as const.
+void BuildRoutes::serve_range(const httplib::Request& req, httplib::Response& res,
+                              std::shared_ptr<server::ArtifactReader> reader,
+                              const std::string& content_type) {
+  const std::uint64_t size = reader->size();
+  const RangeAnswer range = answer_range(req.get_header_value("Range"), size);
+  const_cast<httplib::Request&>(req).ranges.clear();
+  res.set_header("Accept-Ranges", "bytes");
+  if (range.kind == RangeAnswer::Kind::Unsatisfiable) {
+    res.set_header("Content-Range", "bytes */" + std::to_string(size));
+    send_problem(res,
+                 {416, "range_not_satisfiable",
+                  "the Range '" + req.get_header_value("Range") + "' selects no bytes of this " +
+                      std::to_string(size) + "-byte artifact"});
+    return;
+  }
+  std::uint64_t first = 0;
+  std::uint64_t count = size;
+  if (range.kind == RangeAnswer::Kind::Slice) {
+    first = range.first;
+    count = range.last - range.first + 1;
+    res.status = 206;
+    res.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                        std::to_string(range.last) + "/" + std::to_string(size));
+  }
   res.set_content_provider(
-      static_cast<std::size_t>(reader->size()), content_type_of(name),
-      [reader](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+      static_cast<std::size_t>(count), content_type,
+      [reader, first](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
         std::array<std::uint8_t, 1 << 16> buf;
         const std::size_t n =
-            reader->read_at(offset, std::span(buf.data(), std::min(length, buf.size())));
+            reader->read_at(first + offset, std::span(buf.data(), std::min(length, buf.size())));
         return n > 0 && sink.write(reinterpret_cast<const char*>(buf.data()), n);
       });
 }

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 
 namespace oci2eif::api {
 namespace {
@@ -17,6 +18,13 @@ void limit_bodies(httplib::Server& http, const RouteContext& routes) {
   http.set_payload_max_length(std::max(config.max_body_bytes, config.max_kernel_upload_bytes));
   http.set_pre_routing_handler([&routes, &config](const httplib::Request& req,
                                                   httplib::Response& res) {
+    if (req.has_header("Transfer-Encoding") && req.has_header("Content-Length")) {
+      // RFC 9112 6.1: a message with both is a request-smuggling vector; refuse, then close.
+      send_problem(
+          res, {400, "invalid_input", "the request has both Content-Length and Transfer-Encoding"});
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     const bool upload = req.method == "POST" && req.path == "/v1/kernels";
     if (upload) {
       if (auto p = routes.auth.check(req.get_header_value("Authorization"), server::Role::Admin)) {
@@ -37,15 +45,39 @@ void limit_bodies(httplib::Server& http, const RouteContext& routes) {
   });
 }
 
-// What httplib answers on its own (no route, a body over the payload limit) as problem+json.
+// The problem for a status httplib chose itself (before or instead of a route).
+Problem problem_for_status(int status) {
+  switch (status) {
+  case 404:
+    return {404, "not_found", "no such route"};
+  case 413:
+    return too_large();
+  case 414:
+    return {414, "uri_too_long", "the request target is longer than the server's limit"};
+  case 416:
+    return {416, "range_not_satisfiable", "the Range header is not a valid bytes range"};
+  case 431:
+    return {431, "headers_too_large", "a request header is longer than the server's limit"};
+  default:
+    return {status, status >= 500 ? "internal" : "invalid_input",
+            status >= 500 ? "the server failed to answer this request"
+                          : "the request is not valid HTTP this server accepts"};
+  }
+}
+
+// What httplib answers on its own (no route, a body over the payload limit) as problem+json,
+// and an exception no route caught as a 500 whose text stays in the log: httplib's default puts
+// it in an EXCEPTION_WHAT response header.
 void answer_errors_as_problems(httplib::Server& http) {
+  http.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        const Error error = error_from_exception(ep);
+        spdlog::error("{} {}: {}", req.method, req.path, error.what());
+        send_problem(res, {500, "internal", "the server failed to answer this request"});
+      });
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
-      const int status = res.status;
-      send_problem(res, {status, status == 413 ? "body_too_large" : "not_found",
-                         status == 413 ? "the request body is larger than the server's limit"
-                                       : "no such route"});
-      res.status = status;
+      send_problem(res, problem_for_status(res.status));
     }
   });
 }
@@ -57,6 +89,7 @@ struct HttpApi::Impl {
 
   httplib::Server http;
   RouteContext routes; // after `http`, which it registers on
+  int port = 0;        // bound, once bind() succeeded
 };
 
 HttpApi::HttpApi(ApiContext context) : impl_(std::make_unique<Impl>(context)) {
@@ -75,13 +108,25 @@ const std::vector<ApiRoute>& HttpApi::route_table() const {
 
 HttpApi::~HttpApi() = default;
 
-void HttpApi::run() {
+int HttpApi::bind() {
   const auto& c = impl_->routes.ctx.config;
-  if (!impl_->http.bind_to_port(c.listen_host, c.listen_port)) {
+  const bool bound = c.listen_port == 0
+                         ? (impl_->port = impl_->http.bind_to_any_port(c.listen_host)) > 0
+                         : impl_->http.bind_to_port(c.listen_host, c.listen_port);
+  if (!bound) {
     throw Error(ErrorCode::Io, "cannot listen on " + c.listen_host + ":" +
                                    std::to_string(c.listen_port) +
-                                   " (in use, or not an address "
-                                   "of this machine)");
+                                   " (in use, or not an address of this machine)");
+  }
+  if (c.listen_port != 0) {
+    impl_->port = c.listen_port;
+  }
+  return impl_->port;
+}
+
+void HttpApi::run() {
+  if (impl_->port == 0) {
+    bind();
   }
   impl_->http.listen_after_bind();
 }

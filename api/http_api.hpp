@@ -60,7 +60,10 @@ public:
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
-  // Binds config.listen_host:listen_port (throws Io if it cannot), then serves until stop().
+  // Binds config.listen_host:listen_port, or a free port when it is 0 (throws Io if it cannot);
+  // returns the port. run() calls it unless it was called.
+  int bind();
+  // Serves until stop().
   void run();
   void stop();
   // Graceful shutdown has begun: POST /v1/builds and webhooks answer 503 (shutting_down) and

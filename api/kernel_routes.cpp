@@ -2,6 +2,7 @@
 // deleting need an admin token.
 #include "api/routes.hpp"
 #include "core/error.hpp"
+#include "core/kernel_cmdline.hpp"
 #include "server/disk_space.hpp"
 
 #include <httplib.h>
@@ -79,9 +80,9 @@ NamedUpload parse_kernel_upload(const httplib::Request& req) {
   upload.config = field("config");
   upload.nsm_ko = field("nsm_ko");
   upload.cmdline = field("cmdline");
-  if (upload.cmdline && (upload.cmdline->empty() || upload.cmdline->size() > 4096 ||
-                         upload.cmdline->find_first_of("\n\r") != std::string::npos)) {
-    throw Error(ErrorCode::InvalidInput, "field 'cmdline': must be one line of 1-4096 bytes");
+  if (const auto problem =
+          upload.cmdline ? kernel_cmdline_problem(*upload.cmdline) : std::nullopt) {
+    throw Error(ErrorCode::InvalidInput, "field 'cmdline': " + *problem);
   }
   return out;
 }

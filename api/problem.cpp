@@ -1,6 +1,7 @@
 #include "api/problem.hpp"
 
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -70,12 +71,11 @@ Problem problem_for(const Error& error) {
 }
 
 std::string problem_json(const Problem& p) {
-  return nlohmann::json{{"type", "about:blank"},
-                        {"title", title_for(p.status)},
-                        {"status", p.status},
-                        {"code", p.code},
-                        {"detail", p.detail}}
-      .dump();
+  return json_text_for_display(nlohmann::json{{"type", "about:blank"},
+                                              {"title", title_for(p.status)},
+                                              {"status", p.status},
+                                              {"code", p.code},
+                                              {"detail", p.detail}});
 }
 
 } // namespace oci2eif::api

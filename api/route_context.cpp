@@ -1,6 +1,7 @@
 #include "api/route_context.hpp"
 
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 
 #include <httplib.h>
 
@@ -10,13 +11,16 @@ void send_problem(httplib::Response& res, const Problem& p) {
   if (p.status == 429 || p.status == 503) {
     res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
   }
+  if (p.status == 401) { // RFC 9110 11.6.1: every 401 says which scheme to use
+    res.set_header("WWW-Authenticate", "Bearer realm=\"oci2eif\"");
+  }
   res.status = p.status;
   res.set_content(problem_json(p), "application/problem+json");
 }
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(json_text_for_display(body), "application/json");
 }
 
 Problem too_large() {
@@ -49,9 +53,6 @@ RouteHandler RouteContext::guarded(server::Role role, RouteHandler handler,
         return;
       }
       if (auto p = auth.check(req.get_header_value("Authorization"), role)) {
-        if (p->status == 401) {
-          res.set_header("WWW-Authenticate", "Bearer");
-        }
         send_problem(res, *p);
         return;
       }

@@ -108,4 +108,17 @@ std::string serde_json_text(const nlohmann::json& value) {
   return out;
 }
 
+bool is_valid_utf8(std::string_view text) {
+  try {
+    (void)json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::strict);
+    return true;
+  } catch (const json::type_error&) {
+    return false;
+  }
+}
+
+std::string json_text_for_display(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 } // namespace oci2eif

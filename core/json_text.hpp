@@ -28,4 +28,11 @@ nlohmann::json parse_json_bounded(std::string_view text, const std::string& what
 // Throws InvalidInput if a string is not valid UTF-8.
 std::string serde_json_text(const nlohmann::json& value);
 
+// Whether `text` is valid UTF-8 (what a JSON string may hold), checked by nlohmann's encoder.
+bool is_valid_utf8(std::string_view text);
+
+// Compact JSON for a response or a log: bytes that are not UTF-8 (in an error message quoting
+// a registry's header, a path from a request) become U+FFFD instead of making the dump throw.
+std::string json_text_for_display(const nlohmann::json& value);
+
 } // namespace oci2eif

@@ -3,6 +3,7 @@
 #include "core/eif_metadata.hpp"
 #include "core/error.hpp"
 #include "core/json_fields.hpp"
+#include "core/kernel_cmdline.hpp"
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/image_reference.hpp"
 #include "registry/image_source.hpp"
@@ -27,13 +28,17 @@ std::string string_field(const JsonField& f) {
   return s;
 }
 
+// A list of strings that reach execve() (argv, the environment): a NUL byte cannot pass there,
+// so it is refused here rather than in the worker. Line breaks are fine (docs/init.md).
 std::vector<std::string> list_field(const JsonField& f) {
   std::vector<std::string> out = f.strings();
   if (out.size() > kMaxList) {
     f.fail("more than " + std::to_string(kMaxList) + " elements");
   }
   for (std::size_t i = 0; i < out.size(); ++i) {
-    string_field(f[i]);
+    if (string_field(f[i]).find('\0') != std::string::npos) {
+      f[i].fail("contains a NUL byte");
+    }
   }
   return out;
 }
@@ -89,6 +94,9 @@ bool read_field(BuildRequest& r, const std::string& key, const JsonField& value)
     r.kernel = string_field(value);
   } else if (key == "cmdline") {
     r.cmdline = string_field(value);
+    if (const auto problem = kernel_cmdline_problem(*r.cmdline)) {
+      value.fail(*problem);
+    }
   } else if (key == "entrypoint") {
     r.entrypoint = list_field(value);
   } else if (key == "cmd") {

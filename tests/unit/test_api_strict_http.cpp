@@ -1,0 +1,214 @@
+// The API under hostile or sloppy HTTP: Range requests that would amplify or overflow, bytes that
+// are not UTF-8, Content-Length with Transfer-Encoding, the Authorization scheme's case, and
+// request fields that cannot reach the enclave. Over real HTTP to the API in process.
+#include "api/byte_ranges.hpp"
+#include "tests/unit/api_harness.hpp"
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+using namespace oci2eif;
+using api::RangeAnswer;
+
+namespace {
+
+httplib::Headers bearer(const char* token) {
+  return {{"Authorization", std::string("Bearer ") + token}};
+}
+
+std::string artifact_bytes() {
+  std::string eif(1000, '\0');
+  for (std::size_t i = 0; i < eif.size(); ++i) {
+    eif[i] = static_cast<char>('a' + i % 26);
+  }
+  return eif;
+}
+
+// The headers of a raw response, up to the blank line.
+std::string head_of(const std::string& response) {
+  return response.substr(0, response.find("\r\n\r\n"));
+}
+
+} // namespace
+
+TEST_SUITE("api::byte_ranges") {
+  TEST_CASE("one range is a slice, overlapping ones merge, disjoint ones give the whole file") {
+    const auto slice = [](std::string_view h) {
+      const RangeAnswer a = api::answer_range(h, 1000);
+      return a.kind == RangeAnswer::Kind::Slice
+                 ? std::to_string(a.first) + "-" + std::to_string(a.last)
+                 : std::string("not a slice");
+    };
+    CHECK(slice("bytes=0-3") == "0-3");
+    CHECK(slice("bytes=990-") == "990-999");
+    CHECK(slice("bytes=-4") == "996-999");
+    CHECK(slice("bytes=-5000") == "0-999");
+    CHECK(slice("bytes=10-99999") == "10-999");
+    CHECK(slice("bytes=0-3, 2-9") == "0-9");
+    CHECK(slice("bytes=0-3,4-9") == "0-9"); // adjacent
+    CHECK(slice("bytes=0-,0-") == "0-999");
+    CHECK(slice("BYTES=1-1") == "1-1");
+    CHECK(slice("bytes=0-3,,") == "0-3");
+    CHECK(slice("bytes=5-9,2000-") == "5-9"); // the unsatisfiable one is dropped
+    CHECK(api::answer_range("bytes=0-3,100-200", 1000).kind == RangeAnswer::Kind::Whole);
+    CHECK(api::answer_range("", 1000).kind == RangeAnswer::Kind::Whole);
+    CHECK(api::answer_range("items=0-3", 1000).kind == RangeAnswer::Kind::Whole);
+  }
+
+  TEST_CASE("nothing satisfiable, or malformed, is 416") {
+    for (const char* h :
+         {"bytes=1000-", "bytes=99999999-", "bytes=-0", "bytes=5-2", "bytes=abc",
+          "bytes=", "bytes=1-2-3", "bytes=99999999999999999999-", "bytes=0x10-20", "bytes=+1-2"}) {
+      CHECK_MESSAGE(api::answer_range(h, 1000).kind == RangeAnswer::Kind::Unsatisfiable, h);
+    }
+    CHECK(api::answer_range("bytes=0-", 0).kind == RangeAnswer::Kind::Unsatisfiable);
+  }
+}
+
+TEST_SUITE("api::strict_http") {
+  TEST_CASE("Range on an artifact: one slice, merged ranges, the whole file, or 416") {
+    test::ApiHarness api;
+    const std::string eif = artifact_bytes();
+    const std::string path = "/v1/builds/" + api.succeeded_build(eif) + "/artifacts/image.eif";
+    httplib::Client client("127.0.0.1", api.port());
+    const auto get = [&](const std::string& range) {
+      httplib::Headers h = bearer(test::kReadToken);
+      h.emplace("Range", range);
+      auto r = client.Get(path.c_str(), h);
+      REQUIRE(r);
+      return r;
+    };
+    auto r = get("bytes=0-3");
+    CHECK(r->status == 206);
+    CHECK(r->body == "abcd");
+    CHECK(r->get_header_value("Content-Range") == "bytes 0-3/1000");
+    r = get("bytes=0-3,2-9");
+    CHECK(r->status == 206);
+    CHECK(r->body == eif.substr(0, 10));
+    r = get("bytes=-4");
+    CHECK(r->body == eif.substr(996));
+    CHECK(r->get_header_value("Content-Range") == "bytes 996-999/1000");
+    std::string many = "bytes=0-0";
+    for (int i = 2; i < 1000; i += 2) {
+      many += "," + std::to_string(i) + "-" + std::to_string(i);
+    }
+    r = get(many); // 500 disjoint one-byte ranges: never more than the file
+    CHECK(r->status == 200);
+    CHECK(r->body == eif);
+    r = get("bytes=0-,0-");
+    CHECK(r->status == 206);
+    CHECK(r->body == eif);
+    for (const char* beyond : {"bytes=1000-", "bytes=99999999-", "bytes=-0"}) {
+      r = get(beyond);
+      CHECK_MESSAGE(r->status == 416, beyond);
+      CHECK(r->get_header_value("Content-Range") == "bytes */1000");
+      CHECK(nlohmann::json::parse(r->body)["code"] == "range_not_satisfiable");
+    }
+  }
+
+  TEST_CASE("bytes that are not UTF-8 in a path or a stored message do not break the JSON views") {
+    test::ApiHarness api;
+    const std::string response =
+        api.raw("GET /v1/builds/%FF%FE HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                std::string(test::kReadToken) + "\r\nConnection: close\r\n\r\n");
+    CHECK(response.starts_with("HTTP/1.1 404"));
+    CHECK(head_of(response).find("EXCEPTION_WHAT") == std::string::npos);
+    CHECK(nlohmann::json::parse(response.substr(response.find("\r\n\r\n") + 4))["code"] ==
+          "not_found");
+
+    const auto added = api.store().enqueue(
+        {R"({"image":"oci-layout:/x:latest"})", "oci-layout:/x:latest", {}, std::nullopt, "", ""});
+    REQUIRE(api.store().claim("w", std::chrono::minutes(1)));
+    server::BuildOutcome failed;
+    failed.state = server::BuildState::Failed;
+    failed.error_code = "corrupt";
+    failed.error_message = "registry said Content-Type: \xff\xfe\xc3";
+    REQUIRE(api.store().finish(added.id, "w", failed));
+    httplib::Client client("127.0.0.1", api.port());
+    for (const std::string& path : {"/v1/builds/" + added.id, std::string("/v1/builds")}) {
+      auto r = client.Get(path.c_str(), bearer(test::kReadToken));
+      REQUIRE(r);
+      CHECK_MESSAGE(r->status == 200, path);
+      CHECK(r->body.find("\xef\xbf\xbd") != std::string::npos); // U+FFFD in its place
+      CHECK(nlohmann::json::accept(r->body));
+    }
+  }
+
+  TEST_CASE("a request with both Content-Length and Transfer-Encoding is refused") {
+    test::ApiHarness api;
+    const std::string body = R"({"image":"oci-layout:/x:latest"})";
+    const std::string response = api.raw(
+        "POST /v1/builds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+        std::string(test::kBuildToken) + "\r\nContent-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+    CHECK(response.starts_with("HTTP/1.1 400"));
+    CHECK(response.find("both Content-Length and Transfer-Encoding") != std::string::npos);
+    CHECK(api.store().count_queued() == 0);
+  }
+
+  TEST_CASE("the Bearer scheme is case-insensitive, and every 401 says WWW-Authenticate") {
+    test::ApiHarness api;
+    httplib::Client client("127.0.0.1", api.port());
+    for (const char* scheme : {"bearer ", "BEARER ", "Bearer   "}) {
+      auto r =
+          client.Get("/v1/builds", {{"Authorization", std::string(scheme) + test::kReadToken}});
+      REQUIRE(r);
+      CHECK_MESSAGE(r->status == 200, scheme);
+    }
+    const std::vector<std::pair<std::string, httplib::Headers>> refused = {
+        {"no token", {}},
+        {"a wrong token", bearer("wrong-token-0123456789abcdef0123")},
+        {"another scheme", {{"Authorization", std::string("Basic ") + test::kReadToken}}},
+        {"no space", {{"Authorization", std::string("Bearer") + test::kReadToken}}}};
+    for (const auto& [what, headers] : refused) {
+      auto r = client.Get("/v1/builds", headers);
+      REQUIRE(r);
+      CHECK_MESSAGE(r->status == 401, what);
+      CHECK_MESSAGE(r->get_header_value("WWW-Authenticate") == "Bearer realm=\"oci2eif\"", what);
+    }
+    auto upload =
+        client.Post("/v1/kernels", httplib::MultipartFormDataItems{{"name", "k", "", ""}});
+    REQUIRE(upload); // refused before the body is read, by the upload's own check
+    CHECK(upload->status == 401);
+    CHECK(upload->get_header_value("WWW-Authenticate") == "Bearer realm=\"oci2eif\"");
+  }
+
+  TEST_CASE("fields that cannot reach the enclave are refused at POST, naming the field") {
+    test::ApiHarness api;
+    httplib::Client client("127.0.0.1", api.port());
+    const auto post = [&](const std::string& extra) {
+      auto r = client.Post("/v1/builds", bearer(test::kBuildToken),
+                           R"({"image":"oci-layout:/x:latest")" + extra + "}", "application/json");
+      REQUIRE(r);
+      return r;
+    };
+    const std::vector<std::pair<std::string, std::string>> refused = {
+        {R"(,"cmd":["a\u0000b"])", "field 'cmd[0]': contains a NUL byte"},
+        {R"(,"entrypoint":["/bin/sh","\u0000"])", "field 'entrypoint[1]': contains a NUL byte"},
+        {R"(,"env":["A=\u0000"])", "field 'env[0]': contains a NUL byte"},
+        {R"(,"cmdline":"console=ttyS0\nquiet")", "field 'cmdline': must be one line"},
+        {R"(,"cmdline":"a\u0000b")", "field 'cmdline': must be one line"},
+        {R"(,"cmdline":"")", "field 'cmdline': must be 1-4096 bytes"}};
+    for (const auto& [extra, message] : refused) {
+      const auto r = post(extra);
+      CHECK_MESSAGE(r->status == 400, extra);
+      CHECK_MESSAGE(r->body.find(message) != std::string::npos, r->body);
+    }
+    CHECK(api.store().count_queued() == 0);
+  }
+
+  TEST_CASE("a kernel upload's cmdline must be one line of UTF-8") {
+    test::ApiHarness api;
+    httplib::Client client("127.0.0.1", api.port());
+    for (const std::string& cmdline : {std::string("console=\xff"), std::string("a\nb")}) {
+      const httplib::MultipartFormDataItems form = {{"name", "k1", "", ""},
+                                                    {"kernel", "bzImage bytes", "bzImage", ""},
+                                                    {"cmdline", cmdline, "", ""}};
+      auto r = client.Post("/v1/kernels", bearer(test::kAdminToken), form);
+      REQUIRE(r);
+      CHECK(r->status == 400);
+      CHECK(r->body.find("field 'cmdline'") != std::string::npos);
+    }
+  }
+}
