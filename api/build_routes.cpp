@@ -97,6 +97,8 @@ private:
   // The Idempotency-Key header, if sent; InvalidInput unless 1-255 characters.
   static std::optional<std::string> idempotency_key(const httplib::Request& req);
   bool send_existing(httplib::Response& res, const std::string& id) const;
+  bool refuse_reused_key(httplib::Response& res, const std::string& key,
+                         const std::string& request_json) const;
   static void serve_range(const httplib::Request& req, httplib::Response& res,
                           std::shared_ptr<server::ArtifactReader> reader,
                           const std::string& content_type);
@@ -146,6 +148,20 @@ std::optional<std::string> BuildRoutes::idempotency_key(const httplib::Request& 
 
 // 200 with a build that answers the request already (same idempotency key or same inputs);
 // false if it was deleted since it was found, so the caller queues a new one instead.
+// 422 when `key` was first sent with another request (the IETF Idempotency-Key draft: a key
+// names one request; answering a different one with its build would hide the client's bug).
+bool BuildRoutes::refuse_reused_key(httplib::Response& res, const std::string& key,
+                                    const std::string& request_json) const {
+  const auto answer = ctx_.store.find_by_idempotency_key(key);
+  if (!answer || answer->request_json.empty() || answer->request_json == request_json) {
+    return false;
+  }
+  send_problem(res, {422, "idempotency_key_reused",
+                     "Idempotency-Key '" + key + "' was sent with another request (build " +
+                         answer->build_id + "); use a new key for a new request"});
+  return true;
+}
+
 bool BuildRoutes::send_existing(httplib::Response& res, const std::string& id) const {
   const auto b = ctx_.store.get(id);
   if (!b) {
@@ -165,10 +181,14 @@ void BuildRoutes::submit(const httplib::Request& req, httplib::Response& res) {
   }
   const server::BuildRequest request = server::parse_build_request(req.body);
   check_buildable(request);
+  const std::string request_json = server::to_json(request);
   const std::optional<std::string> key = idempotency_key(req);
+  if (key && refuse_reused_key(res, *key, request_json)) {
+    return;
+  }
   if (key) {
     if (auto existing = ctx_.store.find_by_idempotency_key(*key)) {
-      if (send_existing(res, *existing)) {
+      if (send_existing(res, existing->build_id)) {
         return;
       }
     }
@@ -177,9 +197,12 @@ void BuildRoutes::submit(const httplib::Request& req, httplib::Response& res) {
   // kernel, options, tool version) gets that build back instead of a rebuild.
   ctx_.runner.image_ref(request.image); // the local-image allow-list, as a 400 now
   const auto early = ctx_.runner.resolve_early(request).value_or(server::EarlyResolution{});
-  const server::NewBuild build{server::to_json(request), request.image,      request.labels, key,
-                               early.input_key,          early.pinned_digest};
-  if (auto existing = ctx_.store.reuse(build)) { // even with the queue full
+  const server::NewBuild build{request_json, request.image,   request.labels,
+                               key,          early.input_key, early.pinned_digest};
+  if (auto existing = ctx_.store.reuse(build)) {             // even with the queue full
+    if (key && refuse_reused_key(res, *key, request_json)) { // another request won the race
+      return;
+    }
     if (send_existing(res, *existing)) {
       return;
     } // deleted in the meantime: queue a new one
@@ -194,6 +217,9 @@ void BuildRoutes::submit(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   const auto added = ctx_.store.enqueue(build);
+  if (!added.created && key && refuse_reused_key(res, *key, request_json)) {
+    return;
+  }
   if (!added.created && send_existing(res, added.id)) {
     return;
   }

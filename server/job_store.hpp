@@ -98,6 +98,13 @@ struct BuildPage {
   std::string next_cursor;         // "" when there are no more
 };
 
+struct IdempotentAnswer {
+  std::string build_id;
+  // The request_json of the request that first carried the key; "" for a key stored before the
+  // stores kept it (SQLite schema 2, PostgreSQL migration 2): unknown, so any request matches.
+  std::string request_json;
+};
+
 struct EnqueueResult {
   std::string id;
   bool created = true; // false: the idempotency key named an existing build, returned instead
@@ -172,7 +179,9 @@ public:
   // belonged to a process that died.
   virtual int requeue_all_running() = 0;
 
-  virtual std::optional<std::string> find_by_idempotency_key(const std::string& key) = 0;
+  // The build an idempotency key was answered with, and the request it first came with, so a
+  // reuse of the key with another request can be refused.
+  virtual std::optional<IdempotentAnswer> find_by_idempotency_key(const std::string& key) = 0;
   // The newest queued, running or succeeded build with this input key and no cancel pending:
   // equal inputs give equal outputs, so it answers a request for the same build.
   virtual std::optional<std::string> find_reusable_by_input_key(const std::string& key) = 0;

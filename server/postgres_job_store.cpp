@@ -248,9 +248,11 @@ public:
   // Correct only for a sole user (job_store.hpp); replicas rely on lease expiry instead.
   int requeue_all_running() override { return requeue("state = 'running'", {}); }
 
-  std::optional<std::string> find_by_idempotency_key(const std::string& key) override {
-    const PgResult r = db_->exec("SELECT build_id FROM idempotency_keys WHERE key = $1", {key});
-    return r.rows() == 0 ? std::nullopt : std::optional(r.text(0, 0));
+  std::optional<IdempotentAnswer> find_by_idempotency_key(const std::string& key) override {
+    const PgResult r = db_->exec(
+        "SELECT build_id, coalesce(request, '') FROM idempotency_keys WHERE key = $1", {key});
+    return r.rows() == 0 ? std::nullopt
+                         : std::optional(IdempotentAnswer{r.text(0, 0), r.text(0, 1)});
   }
 
   std::optional<std::string> find_reusable_by_input_key(const std::string& key) override {
@@ -309,8 +311,8 @@ private:
       return std::nullopt;
     }
     if (b.idempotency_key) { // a concurrent answer to the key violates its primary key: retried
-      s.exec("INSERT INTO idempotency_keys(key, build_id) VALUES($1, $2)",
-             {*b.idempotency_key, r.text(0, 0)});
+      s.exec("INSERT INTO idempotency_keys(key, build_id, request) VALUES($1, $2, $3)",
+             {*b.idempotency_key, r.text(0, 0), b.request_json});
     }
     return r.text(0, 0);
   }
@@ -322,8 +324,8 @@ private:
            {id, b.request_json, b.image, b.idempotency_key, std::to_string(clock_()),
             text_or_null(b.input_key), text_or_null(b.pinned_digest)});
     if (b.idempotency_key) {
-      s.exec("INSERT INTO idempotency_keys(key, build_id) VALUES($1, $2)",
-             {*b.idempotency_key, id});
+      s.exec("INSERT INTO idempotency_keys(key, build_id, request) VALUES($1, $2, $3)",
+             {*b.idempotency_key, id, b.request_json});
     }
     for (const auto& [key, value] : b.labels) {
       s.exec("INSERT INTO build_labels(build_id, key, value) VALUES($1, $2, $3)", {id, key, value});

@@ -70,8 +70,13 @@ CREATE TABLE kernels(
 CREATE INDEX kernels_digest ON kernels(digest);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kVersion1,
-                                                         kVersion2}; // version = index + 1
+// The request an idempotency key first came with: a reuse with another request is refused.
+constexpr std::string_view kVersion3 = R"sql(
+ALTER TABLE idempotency_keys ADD COLUMN request text;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kVersion1, kVersion2,
+                                                         kVersion3}; // version = index + 1
 
 void apply(PostgresDatabase& db, int version, std::string_view sql) {
   db.transaction([&](PgSession& s) {

@@ -1,5 +1,5 @@
-// JobStore over one SQLite file (WAL). Schema (version 2; version 1 lacked pinned_digest and
-// is migrated on open):
+// JobStore over one SQLite file (WAL). Schema (version 3; version 1 lacked pinned_digest,
+// version 2 idempotency_keys.request; both are migrated on open):
 //
 //   schema_version(version)                       one row
 //   builds(seq PK autoincrement, id unique, state, request, image, idempotency_key unique,
@@ -7,9 +7,10 @@
 //          lease_expires_ms, cancel_requested, error_code, error_message, result JSON,
 //          pinned_digest)
 //   build_labels(build_id → builds.id, key, value)  PK (build_id, key)
-//   idempotency_keys(key PK, build_id → builds.id)  keys of requests answered with an existing
-//                                                   build (equal inputs); a new build keeps its
-//                                                   key in builds.idempotency_key
+//   idempotency_keys(key PK, build_id → builds.id, request)  keys of requests answered with an
+//                                                   existing build (equal inputs), with the
+//                                                   request; a new build keeps its key in
+//                                                   builds.idempotency_key
 //
 // `seq` orders builds (claim takes the lowest claimable, list pages newest first by seq; the
 // cursor is the last seq seen). Writes run in BEGIN IMMEDIATE transactions, so a claim is a
@@ -26,7 +27,7 @@
 namespace oci2eif::server {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS builds(
@@ -57,7 +58,8 @@ CREATE TABLE IF NOT EXISTS build_labels(
   PRIMARY KEY(build_id, key));
 CREATE TABLE IF NOT EXISTS idempotency_keys(
   key TEXT PRIMARY KEY,
-  build_id TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE);
+  build_id TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  request TEXT);
 )sql";
 
 constexpr std::string_view kColumns =
@@ -80,16 +82,32 @@ public:
       SqliteStmt(db_, "INSERT INTO schema_version(version) VALUES(?)")
           .bind(1, std::int64_t{kSchemaVersion})
           .run();
-    } else if (version.integer(0) == 1) { // v2 added the digest a registry tag resolved to
-      db_.exec("ALTER TABLE builds ADD COLUMN pinned_digest TEXT");
-      db_.exec(std::string(kSchema)); // the tables v2 added (the others exist: IF NOT EXISTS)
-      db_.exec("UPDATE schema_version SET version = 2");
+    } else if (version.integer(0) < kSchemaVersion) {
+      migrate(version.integer(0));
     } else if (version.integer(0) != kSchemaVersion) {
       throw Error(ErrorCode::Unsupported,
                   "database " + path + " has schema version " + std::to_string(version.integer(0)) +
                       "; this oci2eif reads version " + std::to_string(kSchemaVersion));
     }
     tx.commit();
+  }
+
+  // v2 added the digest a registry tag resolved to, v3 the request an idempotency key came with.
+  void migrate(std::int64_t from) {
+    if (from == 1) {
+      db_.exec("ALTER TABLE builds ADD COLUMN pinned_digest TEXT");
+    }
+    db_.exec(std::string(kSchema)); // the tables added since (the others exist: IF NOT EXISTS)
+    if (!has_column("idempotency_keys", "request")) {
+      db_.exec("ALTER TABLE idempotency_keys ADD COLUMN request TEXT");
+    }
+    db_.exec("UPDATE schema_version SET version = " + std::to_string(kSchemaVersion));
+  }
+
+  bool has_column(const std::string& table, const std::string& column) {
+    SqliteStmt q(db_, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+    q.bind(1, table).bind(2, column);
+    return q.step();
   }
 
   std::optional<std::string> reuse(const NewBuild& b) override {
@@ -338,7 +356,7 @@ public:
     return n;
   }
 
-  std::optional<std::string> find_by_idempotency_key(const std::string& key) override {
+  std::optional<IdempotentAnswer> find_by_idempotency_key(const std::string& key) override {
     std::lock_guard lock(mutex_);
     return idempotent_locked(key);
   }
@@ -418,8 +436,8 @@ private:
   // then answers the key too (a retry with the key gets this build even if the inputs change).
   std::optional<std::string> reuse_locked(const NewBuild& b) {
     if (b.idempotency_key) {
-      if (auto id = idempotent_locked(*b.idempotency_key)) {
-        return id;
+      if (auto answer = idempotent_locked(*b.idempotency_key)) {
+        return answer->build_id;
       }
     }
     if (b.input_key.empty()) {
@@ -427,23 +445,25 @@ private:
     }
     auto id = reusable_locked(b.input_key);
     if (id && b.idempotency_key) {
-      SqliteStmt(db_, "INSERT INTO idempotency_keys(key, build_id) VALUES(?, ?)")
+      SqliteStmt(db_, "INSERT INTO idempotency_keys(key, build_id, request) VALUES(?, ?, ?)")
           .bind(1, *b.idempotency_key)
           .bind(2, *id)
+          .bind(3, b.request_json)
           .run();
     }
     return id;
   }
 
-  std::optional<std::string> idempotent_locked(const std::string& key) {
-    SqliteStmt answered(db_, "SELECT build_id FROM idempotency_keys WHERE key = ?");
+  std::optional<IdempotentAnswer> idempotent_locked(const std::string& key) {
+    SqliteStmt answered(
+        db_, "SELECT build_id, coalesce(request, '') FROM idempotency_keys WHERE key = ?");
     answered.bind(1, key);
     if (answered.step()) {
-      return answered.text(0);
+      return IdempotentAnswer{answered.text(0), answered.text(1)};
     }
-    SqliteStmt q(db_, "SELECT id FROM builds WHERE idempotency_key = ?");
+    SqliteStmt q(db_, "SELECT id, request FROM builds WHERE idempotency_key = ?");
     q.bind(1, key);
-    return q.step() ? std::optional(q.text(0)) : std::nullopt;
+    return q.step() ? std::optional(IdempotentAnswer{q.text(0), q.text(1)}) : std::nullopt;
   }
 
   std::optional<BuildRecord> get_locked(const std::string& id) {

@@ -13,6 +13,12 @@ namespace oci2eif::test {
 ApiHarness::ApiHarness() {
   config_.data_dir = dir_.path();
   config_.listen_port = 0;
+  std::filesystem::create_directories(dir_ / "kernel");
+  write_file(dir_ / "kernel" / "bzImage", as_bytes("not a kernel: no build runs here"));
+  write_file(dir_ / "kernel" / "bzImage.config", as_bytes("CONFIG_X=y\n"));
+  config_.kernels = {{"test", dir_ / "kernel"}};
+  std::filesystem::create_directories(dir_ / "images" / "x");
+  config_.local_images = {std::filesystem::canonical(dir_ / "images")};
   config_.tokens = {{"reader", kReadToken, server::Role::Read},
                     {"ci", kBuildToken, server::Role::Build},
                     {"ops", kAdminToken, server::Role::Admin}};
@@ -42,6 +48,10 @@ ApiHarness::ApiHarness() {
 ApiHarness::~ApiHarness() {
   http_->stop();
   thread_.join();
+}
+
+std::string ApiHarness::image() const {
+  return "oci-layout:" + (config_.local_images.front() / "x").string() + ":latest";
 }
 
 std::string ApiHarness::succeeded_build(const std::string& eif) {

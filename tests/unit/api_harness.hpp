@@ -1,5 +1,6 @@
 // The daemon's HTTP API in process, for the cases that speak HTTP to it: SQLite, artifact and
-// log directories in a temporary directory, three tokens (one per role), no workers running
+// log directories in a temporary directory, three tokens (one per role), a kernel "test" (bytes
+// only), an allowed local-image directory holding nothing buildable, no workers running
 // (builds stay queued unless a case finishes them), and the server on a free 127.0.0.1 port,
 // stopped by the destructor.
 #pragma once
@@ -27,6 +28,9 @@ public:
   int port() const { return port_; }
   server::JobStore& store() { return *store_; }
   const api::HttpApi& http() const { return *http_; }
+
+  // An image string POST /v1/builds accepts (an allowed local path; nothing to build there).
+  std::string image() const;
 
   // A succeeded build whose image.eif holds `eif`; returns its id.
   std::string succeeded_build(const std::string& eif);

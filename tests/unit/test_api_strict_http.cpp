@@ -179,7 +179,7 @@ TEST_SUITE("api::strict_http") {
     httplib::Client client("127.0.0.1", api.port());
     const auto post = [&](const std::string& extra) {
       auto r = client.Post("/v1/builds", bearer(test::kBuildToken),
-                           R"({"image":"oci-layout:/x:latest")" + extra + "}", "application/json");
+                           R"({"image":")" + api.image() + "\"" + extra + "}", "application/json");
       REQUIRE(r);
       return r;
     };
@@ -196,6 +196,8 @@ TEST_SUITE("api::strict_http") {
       CHECK_MESSAGE(r->body.find(message) != std::string::npos, r->body);
     }
     CHECK(api.store().count_queued() == 0);
+    const auto line_breaks = post(R"(,"cmd":["/bin/sh","-c","echo a\necho b"])");
+    CHECK(line_breaks->status == 202); // argv may hold line breaks (docs/init.md)
   }
 
   TEST_CASE("a kernel upload's cmdline must be one line of UTF-8") {
@@ -210,5 +212,34 @@ TEST_SUITE("api::strict_http") {
       CHECK(r->status == 400);
       CHECK(r->body.find("field 'cmdline'") != std::string::npos);
     }
+  }
+}
+
+TEST_SUITE("api::idempotency") {
+  TEST_CASE("an Idempotency-Key sent again with another request is 422, with the same one 200") {
+    test::ApiHarness api;
+    httplib::Client client("127.0.0.1", api.port());
+    const auto post = [&](const std::string& key, const std::string& label) {
+      httplib::Headers h = bearer(test::kBuildToken);
+      h.emplace("Idempotency-Key", key);
+      auto r = client.Post("/v1/builds", h,
+                           R"({"image":")" + api.image() + R"(","labels":{"v":")" + label + "\"}}",
+                           "application/json");
+      REQUIRE(r);
+      return r;
+    };
+    const auto first = post("k1", "one");
+    REQUIRE(first->status == 202);
+    const std::string id = nlohmann::json::parse(first->body)["id"];
+    const auto again = post("k1", "one");
+    CHECK(again->status == 200);
+    CHECK(nlohmann::json::parse(again->body)["id"] == id);
+    const auto other = post("k1", "two");
+    CHECK(other->status == 422);
+    const auto problem = nlohmann::json::parse(other->body);
+    CHECK(problem["code"] == "idempotency_key_reused");
+    CHECK(problem["detail"].get<std::string>().find(id) != std::string::npos);
+    CHECK(api.store().count_queued() == 1);
+    CHECK(post("k2", "two")->status == 202); // a new key for the new request
   }
 }

@@ -293,7 +293,8 @@ TEST_SUITE("server::JobStore") {
     CHECK(first.created);
     CHECK_FALSE(again.created);
     CHECK(again.id == first.id);
-    CHECK(store->find_by_idempotency_key("key-1") == first.id);
+    CHECK(store->find_by_idempotency_key("key-1")->build_id == first.id);
+    CHECK(store->find_by_idempotency_key("key-1")->request_json == request("a").request_json);
     CHECK_FALSE(store->find_by_idempotency_key("key-2"));
     CHECK(store->count_queued() == 1);
   }
@@ -307,8 +308,11 @@ TEST_SUITE("server::JobStore") {
     const auto a = store->enqueue(first).id;
     NewBuild keyed = first;
     keyed.idempotency_key = "retry-1";
+    keyed.request_json = R"({"image":"a","labels":{"retry":"1"}})";
     CHECK(store->reuse(keyed) == a);
-    CHECK(store->find_by_idempotency_key("retry-1") == a);
+    // The key names the build it was answered with and keeps the request it came with.
+    CHECK(store->find_by_idempotency_key("retry-1")->build_id == a);
+    CHECK(store->find_by_idempotency_key("retry-1")->request_json == keyed.request_json);
     // Even once the inputs no longer match (the build failed), the key still names that build.
     REQUIRE(store->claim("w", 30s));
     BuildOutcome failure;

@@ -65,7 +65,36 @@ TEST_SUITE("server::SqliteJobStore") {
     pinned.pinned_digest = "sha256:bbbb";
     CHECK(store->get(store->enqueue(pinned).id)->pinned_digest == "sha256:bbbb");
     store.reset();
-    CHECK(f.open()->get("b-old")); // and opens again as version 2
+    CHECK(f.open()->get("b-old")); // and opens again as version 3
+  }
+
+  TEST_CASE(
+      "a version 2 database gains the request of each idempotency key, unknown for old keys") {
+    Fixture f;
+    {
+      auto store = f.open();
+      NewBuild first = request("a");
+      first.input_key = "sha256:k";
+      const auto id = store->enqueue(first).id;
+      NewBuild keyed = first;
+      keyed.idempotency_key = "old-key";
+      REQUIRE(store->reuse(keyed) == id);
+    }
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(f.path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "ALTER TABLE idempotency_keys DROP COLUMN request; "
+                         "UPDATE schema_version SET version = 2",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    auto store = f.open();
+    const auto old = store->find_by_idempotency_key("old-key");
+    REQUIRE(old);
+    CHECK(old->request_json.empty()); // not known: any request matches it
+    NewBuild fresh = request("b", {}, "new-key");
+    fresh.input_key = "sha256:k";
+    REQUIRE(store->reuse(fresh));
+    CHECK(store->find_by_idempotency_key("new-key")->request_json == fresh.request_json);
   }
 
   TEST_CASE("a database from another schema version is refused, naming both versions") {
@@ -78,6 +107,6 @@ TEST_SUITE("server::SqliteJobStore") {
     sqlite3_close(db);
     CHECK(test::error_of([&] {
             f.open();
-          }).find("schema version 9; this oci2eif reads version 2") != std::string::npos);
+          }).find("schema version 9; this oci2eif reads version 3") != std::string::npos);
   }
 }
