@@ -76,4 +76,11 @@ VerifiedFileSource::VerifiedFileSource(const std::filesystem::path& path,
     : file_(path), verify_(file_, std::move(expected_digest), expected_size, std::move(subject)) {
 }
 
+VerifiedFileSource::VerifiedFileSource(int fd, const std::filesystem::path& path,
+                                       std::string expected_digest, std::uint64_t expected_size,
+                                       std::string subject)
+    : file_(fd, path),
+      verify_(file_, std::move(expected_digest), expected_size, std::move(subject)) {
+}
+
 } // namespace oci2eif

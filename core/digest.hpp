@@ -50,6 +50,9 @@ class VerifiedFileSource final : public ByteSource {
 public:
   VerifiedFileSource(const std::filesystem::path& path, std::string expected_digest,
                      std::uint64_t expected_size, std::string subject);
+  // Adopts `fd`, open for reading, as FileSource(fd, path) does.
+  VerifiedFileSource(int fd, const std::filesystem::path& path, std::string expected_digest,
+                     std::uint64_t expected_size, std::string subject);
   std::uint64_t size() const override { return verify_.size(); }
   std::size_t read(std::span<std::uint8_t> out) override { return verify_.read(out); }
   std::string describe() const override { return verify_.describe(); }

@@ -12,18 +12,27 @@ namespace oci2eif {
 
 FileSource::FileSource(const std::filesystem::path& path) : path_(path) {
   // O_NONBLOCK so that naming a FIFO fails the regular-file check instead of hanging.
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd_ < 0) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     throw_errno("cannot open " + path.string());
   }
+  adopt(fd);
+}
+
+FileSource::FileSource(int fd, const std::filesystem::path& path) : path_(path) {
+  adopt(fd);
+}
+
+void FileSource::adopt(int fd) {
+  fd_ = fd;
   struct stat st {};
   if (::fstat(fd_, &st) != 0) {
     ::close(fd_);
-    throw_errno("cannot stat " + path.string());
+    throw_errno("cannot stat " + path_.string());
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd_);
-    throw Error(ErrorCode::InvalidInput, path.string() + ": not a regular file");
+    throw Error(ErrorCode::InvalidInput, path_.string() + ": not a regular file");
   }
   size_ = static_cast<std::uint64_t>(st.st_size);
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
@@ -50,13 +59,17 @@ std::size_t FileSource::read(std::span<std::uint8_t> out) {
 
 Bytes read_small_file(const std::filesystem::path& path, std::size_t max_size) {
   FileSource in(path);
+  return read_small_file(in, max_size);
+}
+
+Bytes read_small_file(FileSource& in, std::size_t max_size) {
   if (in.size() > max_size) {
-    throw Error(ErrorCode::InvalidInput, path.string() + ": " + std::to_string(in.size()) +
+    throw Error(ErrorCode::InvalidInput, in.describe() + ": " + std::to_string(in.size()) +
                                              " bytes is larger than the limit of " +
                                              std::to_string(max_size) + " bytes");
   }
   Bytes data(static_cast<std::size_t>(in.size()));
-  read_exact(in, data, path.string());
+  read_exact(in, data, in.describe());
   return data;
 }
 

@@ -16,6 +16,9 @@ namespace oci2eif {
 class FileSource final : public ByteSource {
 public:
   explicit FileSource(const std::filesystem::path& path);
+  // Adopts `fd`, a file already open for reading (e.g. through a sealed directory handle);
+  // `path` names it in errors. Throws InvalidInput, closing `fd`, unless it is a regular file.
+  FileSource(int fd, const std::filesystem::path& path);
   ~FileSource() override;
   FileSource(const FileSource&) = delete;
   FileSource& operator=(const FileSource&) = delete;
@@ -25,6 +28,8 @@ public:
   std::string describe() const override { return path_.string(); }
 
 private:
+  void adopt(int fd);
+
   std::filesystem::path path_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
@@ -40,6 +45,7 @@ void write_all_at(int fd, ByteView data, std::uint64_t offset, const std::filesy
 
 // Reads a whole (small) file into memory, refusing files larger than `max_size`.
 Bytes read_small_file(const std::filesystem::path& path, std::size_t max_size);
+Bytes read_small_file(FileSource& in, std::size_t max_size);
 
 // Writes a scratch file front to back (created exclusively, mode 0600; no fsync: scratch data
 // does not need to survive a crash).
