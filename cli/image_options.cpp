@@ -18,7 +18,7 @@ pipeline::ImageRef image_ref(const BuildOptions& o) {
                 "FILE[:TAG] or --docker-archive FILE[:TAG]");
   }
   if (o.image) {
-    pipeline::ImageRef ref{pipeline::SourceKind::Registry, *o.image, {}, {}};
+    pipeline::ImageRef ref{pipeline::SourceKind::Registry, *o.image, {}, {}, {}};
     ref.options.insecure_registries = o.insecure_registries;
     ref.options.extra_ca_file = o.registry_ca ? o.registry_ca->string() : "";
     if (o.cache_dir) {
@@ -32,12 +32,12 @@ pipeline::ImageRef image_ref(const BuildOptions& o) {
     return ref;
   }
   if (o.oci_layout) {
-    return {pipeline::SourceKind::OciLayout, *o.oci_layout, {}, {}};
+    return {pipeline::SourceKind::OciLayout, *o.oci_layout, {}, {}, {}};
   }
   if (o.oci_archive) {
-    return {pipeline::SourceKind::OciArchive, *o.oci_archive, {}, {}};
+    return {pipeline::SourceKind::OciArchive, *o.oci_archive, {}, {}, {}};
   }
-  return {pipeline::SourceKind::DockerArchive, *o.docker_archive, {}, {}};
+  return {pipeline::SourceKind::DockerArchive, *o.docker_archive, {}, {}, {}};
 }
 
 Arch enclave_arch(const BuildOptions& o) {

@@ -43,17 +43,20 @@ std::unique_ptr<registry::ImageSource> open_source(const ImageRef& ref,
     return registry::open_registry(reference, options);
   }
   auto [path, tag] = registry::split_archive_location(ref.location);
+  const registry::LocalFiles files = ref.local_root.empty()
+                                         ? registry::LocalFiles()
+                                         : registry::LocalFiles::beneath(ref.local_root);
   switch (ref.kind) {
   case SourceKind::Registry:
     break;
   case SourceKind::OciLayout:
-    return registry::open_oci_layout(path, tag);
+    return registry::open_oci_layout(files, path, tag);
   case SourceKind::OciArchive:
     std::filesystem::create_directories(scratch / "source");
-    return registry::open_oci_archive(path, tag, scratch / "source", interrupt);
+    return registry::open_oci_archive(files, path, tag, scratch / "source", interrupt);
   case SourceKind::DockerArchive:
     std::filesystem::create_directories(scratch / "source");
-    return registry::open_docker_archive(path, tag, scratch / "source", interrupt);
+    return registry::open_docker_archive(files, path, tag, scratch / "source", interrupt);
   }
   throw Error(ErrorCode::Internal, "unknown image source kind");
 }

@@ -34,7 +34,7 @@ ImageRef parse_image_reference(const std::string& image) {
       if (location.find('\0') != std::string::npos) {
         throw Error(ErrorCode::InvalidInput, "image contains a NUL byte");
       }
-      return {kind, std::move(location), {}, {}};
+      return {kind, std::move(location), {}, {}, {}};
     }
   }
   // Anything else is a registry reference, checked now so a bad one is a 400, not a failed build.
@@ -44,7 +44,7 @@ ImageRef parse_image_reference(const std::string& image) {
     throw Error(ErrorCode::InvalidInput,
                 std::string(e.what()) + " (or give " + std::string(kForms) + ")");
   }
-  return {SourceKind::Registry, image, {}, {}};
+  return {SourceKind::Registry, image, {}, {}, {}};
 }
 
 } // namespace oci2eif::pipeline

@@ -9,6 +9,7 @@
 
 #include "registry/registry_source.hpp"
 
+#include <filesystem>
 #include <string>
 
 namespace oci2eif::pipeline {
@@ -22,6 +23,9 @@ struct ImageRef {
   // For SourceKind::Registry: fetch this digest (of the index or manifest the tag named
   // earlier) instead of resolving the tag again. "" = resolve the tag.
   std::string pinned_digest;
+  // For the local kinds: read the image only beneath this directory (registry::LocalFiles);
+  // "" = as given (the CLI; the daemon sets the allowed directory the path lies below).
+  std::filesystem::path local_root;
 };
 
 // Throws InvalidInput for an empty location or a malformed reference, naming the string and

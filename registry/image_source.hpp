@@ -6,6 +6,7 @@
 
 #include "core/bytes.hpp"
 #include "core/interrupt.hpp"
+#include "registry/local_files.hpp"
 #include "registry/manifest.hpp"
 
 #include <cstdint>
@@ -66,17 +67,19 @@ struct ResolvedImage {
 // the platform and lists one diff_id per layer.
 ResolvedImage resolve_image(ImageSource& source, const Platform& platform);
 
-// OCI image layout directory; `tag` may be empty when the layout holds one image.
-std::unique_ptr<ImageSource> open_oci_layout(const std::filesystem::path& dir, std::string tag);
-// oci-archive / docker-archive tarballs, unpacked (names checked, nothing outside `scratch`)
-// into `scratch`, which must be an empty directory owned by the build.
+// OCI image layout directory; `tag` may be empty when the layout holds one image. Its files are
+// opened through `files` (local_files.hpp: as given, or only beneath an allowed directory).
+std::unique_ptr<ImageSource> open_oci_layout(const LocalFiles& files,
+                                             const std::filesystem::path& dir, std::string tag);
+// oci-archive / docker-archive tarballs (opened through `files`), unpacked (names checked,
+// nothing outside `scratch`) into `scratch`, which must be an empty directory owned by the build.
 // `interrupt` is consulted while unpacking (every few MiB), so a large archive can be stopped.
-std::unique_ptr<ImageSource> open_oci_archive(const std::filesystem::path& archive, std::string tag,
+std::unique_ptr<ImageSource> open_oci_archive(const LocalFiles& files,
+                                              const std::filesystem::path& archive, std::string tag,
                                               const std::filesystem::path& scratch,
                                               const Interrupt& interrupt = {});
-std::unique_ptr<ImageSource> open_docker_archive(const std::filesystem::path& archive,
-                                                 std::string tag,
-                                                 const std::filesystem::path& scratch,
-                                                 const Interrupt& interrupt = {});
+std::unique_ptr<ImageSource>
+open_docker_archive(const LocalFiles& files, const std::filesystem::path& archive, std::string tag,
+                    const std::filesystem::path& scratch, const Interrupt& interrupt = {});
 
 } // namespace oci2eif::registry

@@ -8,6 +8,7 @@
 #include "core/tar_reader.hpp"
 #include "registry/archive_reference.hpp"
 #include "registry/image_source.hpp"
+#include "registry/local_files.hpp"
 
 #include <algorithm>
 #include <fcntl.h>
@@ -49,12 +50,12 @@ bool all_have_platforms(const std::vector<Descriptor>& ds) {
 // user's file rather than the scratch directory it was unpacked to).
 class OciLayout final : public ImageSource {
 public:
-  OciLayout(std::filesystem::path dir, std::string tag, std::string kind,
+  OciLayout(LocalFiles files, std::filesystem::path dir, std::string tag, std::string kind,
             std::filesystem::path shown)
-      : dir_(std::move(dir)), tag_(std::move(tag)), kind_(std::move(kind)),
-        shown_(std::move(shown)) {
-    if (!std::filesystem::is_regular_file(dir_ / "oci-layout") ||
-        !std::filesystem::is_regular_file(dir_ / "index.json")) {
+      : files_(std::move(files)), dir_(std::move(dir)), tag_(std::move(tag)),
+        kind_(std::move(kind)), shown_(std::move(shown)) {
+    if (!files_.is_regular_file(dir_ / "oci-layout") ||
+        !files_.is_regular_file(dir_ / "index.json")) {
       throw Error(ErrorCode::NotFound, name() + ": not an OCI image layout (no oci-layout or "
                                                 "index.json file)");
     }
@@ -68,7 +69,8 @@ public:
   // image index (chosen by platform later). Without a tag, the only entry, or such an index.
   ImageRoot root() override {
     const ImageIndex index =
-        parse_index(read_small_file(dir_ / "index.json", kMaxIndexJson), name() + ": index.json");
+        parse_index(read_small_file(*files_.open_file(dir_ / "index.json"), kMaxIndexJson),
+                    name() + ": index.json");
     std::vector<NamedImage> images;
     for (const Descriptor& d : index.manifests) {
       images.push_back(names_of(d));
@@ -100,10 +102,10 @@ public:
 
   std::unique_ptr<ByteSource> open_blob(const Descriptor& d) override {
     const std::filesystem::path path = blob_path(dir_, d.digest);
-    if (!std::filesystem::is_regular_file(path)) {
+    if (!files_.is_regular_file(path)) {
       throw Error(ErrorCode::NotFound, name() + ": blob " + d.digest + " is missing");
     }
-    return std::make_unique<VerifiedFileSource>(path, d.digest, d.size,
+    return std::make_unique<VerifiedFileSource>(files_.open_fd(path), path, d.digest, d.size,
                                                 name() + ": blob " + d.digest);
   }
 
@@ -116,6 +118,7 @@ private:
     return out;
   }
 
+  LocalFiles files_;
   std::filesystem::path dir_;
   std::string tag_;
   std::string kind_;
@@ -124,10 +127,10 @@ private:
 
 // Unpacks regular files and directories of a tarball under `dest`; names are made canonical
 // (and refused if they escape), links are copied from what was already unpacked.
-void unpack(const std::filesystem::path& archive, const std::filesystem::path& dest,
-            const Interrupt& interrupt) {
-  FileSource file(archive);
-  InterruptingSource in(file, interrupt);
+void unpack(const LocalFiles& files, const std::filesystem::path& archive,
+            const std::filesystem::path& dest, const Interrupt& interrupt) {
+  const std::unique_ptr<FileSource> file = files.open_file(archive);
+  InterruptingSource in(*file, interrupt);
   TarReader tar(in, archive.string());
   TarEntry e;
   while (tar.next(e)) {
@@ -287,25 +290,28 @@ ResolvedImage DockerArchive::resolve(const Platform& platform) {
 
 } // namespace
 
-std::unique_ptr<ImageSource> open_oci_layout(const std::filesystem::path& dir, std::string tag) {
-  return std::make_unique<OciLayout>(dir, std::move(tag), "oci-layout", dir);
+std::unique_ptr<ImageSource> open_oci_layout(const LocalFiles& files,
+                                             const std::filesystem::path& dir, std::string tag) {
+  return std::make_unique<OciLayout>(files, dir, std::move(tag), "oci-layout", dir);
 }
 
-std::unique_ptr<ImageSource> open_oci_archive(const std::filesystem::path& archive, std::string tag,
+std::unique_ptr<ImageSource> open_oci_archive(const LocalFiles& files,
+                                              const std::filesystem::path& archive, std::string tag,
                                               const std::filesystem::path& scratch,
                                               const Interrupt& interrupt) {
-  unpack(archive, scratch, interrupt);
-  return std::make_unique<OciLayout>(scratch, std::move(tag), "oci-archive", archive);
+  unpack(files, archive, scratch, interrupt);
+  // The unpacked files are the build's own: read them as they are.
+  return std::make_unique<OciLayout>(LocalFiles(), scratch, std::move(tag), "oci-archive", archive);
 }
 
-std::unique_ptr<ImageSource> open_docker_archive(const std::filesystem::path& archive,
-                                                 std::string tag,
-                                                 const std::filesystem::path& scratch,
-                                                 const Interrupt& interrupt) {
-  unpack(archive, scratch, interrupt);
+std::unique_ptr<ImageSource>
+open_docker_archive(const LocalFiles& files, const std::filesystem::path& archive, std::string tag,
+                    const std::filesystem::path& scratch, const Interrupt& interrupt) {
+  unpack(files, archive, scratch, interrupt);
   // Docker 25 and later save an OCI layout (plus manifest.json); read that when present.
   if (std::filesystem::is_regular_file(scratch / "oci-layout")) {
-    return std::make_unique<OciLayout>(scratch, std::move(tag), "docker-archive", archive);
+    return std::make_unique<OciLayout>(LocalFiles(), scratch, std::move(tag), "docker-archive",
+                                       archive);
   }
   return std::make_unique<DockerArchive>(archive, scratch, std::move(tag));
 }

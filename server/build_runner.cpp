@@ -55,7 +55,7 @@ CatalogKernel BuildRunner::kernel_for(const BuildRequest& req) {
 
 pipeline::ImageRef BuildRunner::image_ref(const std::string& image) const {
   pipeline::ImageRef ref = pipeline::parse_image_reference(image);
-  check_local_image_allowed(ref, local_images_);
+  ref.local_root = allowed_local_root(ref, local_images_);
   if (ref.kind == pipeline::SourceKind::Registry) {
     ref.options = registry_;
   }

@@ -147,8 +147,10 @@ void add_local_images(ServeConfig& c, const std::string& where, const std::files
   if (!std::filesystem::is_directory(dir, ec)) {
     invalid(where, "'" + dir.string() + "' is not a directory");
   }
-  // Canonical, so the prefix test at request time compares resolved paths with resolved paths.
-  c.local_images.push_back(std::filesystem::canonical(dir));
+  // As written (normalised): requests name images below it by this path, and the files are
+  // opened beneath a handle of it (local_image_policy.hpp), which follows the operator's links.
+  std::filesystem::path root = dir.lexically_normal();
+  c.local_images.push_back(root.has_filename() ? root : root.parent_path());
 }
 
 void add_mirrors_object(ServeConfig& c, const JsonField& mirrors, const std::string& file) {

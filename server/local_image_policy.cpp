@@ -2,17 +2,12 @@
 
 #include "core/error.hpp"
 #include "registry/archive_reference.hpp"
+#include "registry/local_files.hpp"
 
 #include <algorithm>
 
 namespace oci2eif::server {
 namespace {
-
-bool is_below(const std::filesystem::path& path, const std::filesystem::path& root) {
-  const auto [root_end, path_at] =
-      std::mismatch(root.begin(), root.end(), path.begin(), path.end());
-  return root_end == root.end();
-}
 
 std::string listed(const std::vector<std::filesystem::path>& roots) {
   std::string out;
@@ -24,12 +19,13 @@ std::string listed(const std::vector<std::filesystem::path>& roots) {
 
 } // namespace
 
-void check_local_image_allowed(const pipeline::ImageRef& image,
-                               const std::vector<std::filesystem::path>& roots) {
+std::filesystem::path allowed_local_root(const pipeline::ImageRef& image,
+                                         const std::vector<std::filesystem::path>& roots) {
   if (image.kind == pipeline::SourceKind::Registry) {
-    return;
+    return {};
   }
-  const std::filesystem::path path = registry::split_archive_location(image.location).path;
+  const std::filesystem::path path =
+      registry::split_archive_location(image.location).path.lexically_normal();
   const std::string what = "field 'image': '" + image.location + "'";
   if (roots.empty()) {
     throw Error(ErrorCode::InvalidInput,
@@ -39,14 +35,25 @@ void check_local_image_allowed(const pipeline::ImageRef& image,
   if (!path.is_absolute()) {
     throw Error(ErrorCode::InvalidInput, what + ": a local image path must be absolute");
   }
-  std::error_code ec;
-  const std::filesystem::path resolved = std::filesystem::weakly_canonical(path, ec);
-  if (ec || !std::any_of(roots.begin(), roots.end(),
-                         [&](const auto& root) { return is_below(resolved, root); })) {
-    throw Error(ErrorCode::InvalidInput,
-                what + ": not below a directory this server builds local images from (" +
-                    listed(roots) + ")");
+  const std::string refused =
+      what + ": not below a directory this server builds local images from (" + listed(roots) + ")";
+  // Compared as written: the files are opened beneath the root's handle, so what counts is the
+  // path below it, not where links in the request's path would lead.
+  const auto root = std::find_if(roots.begin(), roots.end(), [&](const auto& r) {
+    return !registry::path_below(path, r).empty();
+  });
+  if (root == roots.end()) {
+    throw Error(ErrorCode::InvalidInput, refused);
   }
+  try {
+    registry::LocalFiles::beneath(*root).check_path(path);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::InvalidInput) {
+      throw Error(ErrorCode::InvalidInput, refused + ": a link in it leads outside");
+    }
+    throw;
+  }
+  return *root;
 }
 
 } // namespace oci2eif::server

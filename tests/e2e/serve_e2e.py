@@ -8,6 +8,9 @@ real SQLite, real builds of the project's test images, real HTTP.
     equal an earlier build's (labels aside) gets that build back (200, same id), no new row
   - local images only below --local-images: another path, a relative one, or a symlink leading
     out of the allowed directory → 400
+  - sealed local images: a layout whose blobs/ or index.json is a link out of the allowed
+    directory, or a /proc/self/root detour, is refused naming the escape, and no error echoes the
+    size, digest or bytes of the file outside; a relative link inside the directory still builds
   - kill -9 while a (large) build runs, restart: the build completes, one row
   - SIGTERM while a large build runs: POSTs get 503 while it drains, the process exits 0, the
     build either finished or was released to the queue (not left "running"), and after a
@@ -585,6 +588,50 @@ def check_auth_and_validation(s):
     check("an unknown build → 404 problem", status == 404 and p["code"] == "not_found", (status, p))
 
 
+def refusal_text(daemon, image):
+    """The 400's detail, or the build's error once it ends: whichever stage refused `image`."""
+    status, p, _ = daemon.request("POST", "/v1/builds", {"image": image, "labels": {"case": "sealed"}})
+    if status == 400:
+        return p.get("detail", "")
+    if status not in (200, 201, 202):
+        return "unexpected status %s" % status
+    done = daemon.wait(p["id"], ("succeeded", "failed"), timeout=60) or {}
+    return json.dumps(done.get("error")) if done.get("state") == "failed" else "built: %s" % done.get("state")
+
+
+def check_sealed_local_images(s):
+    """Every file of a local image is opened beneath the allowed directory: links out fail."""
+    daemon, work, images = s.daemon, s.work, s.images
+    outside = tempfile.mkdtemp(prefix="oci2eif-sealed-")
+    secret = b"SECRET-" + b"s" * 57
+    with open(os.path.join(outside, "tokens.txt"), "wb") as f:
+        f.write(secret)
+    leaks = [secret.decode()[:12], hashlib.sha256(secret).hexdigest(), "%d bytes" % len(secret)]
+    shutil.copytree(os.path.join(images, "busybox"), os.path.join(outside, "busybox"))
+    blobs_out = os.path.join(work, "sealed-blobs")
+    shutil.copytree(os.path.join(images, "busybox"), blobs_out)
+    shutil.rmtree(os.path.join(blobs_out, "blobs"))
+    os.symlink(os.path.join(outside, "busybox", "blobs"), os.path.join(blobs_out, "blobs"))
+    index_out = os.path.join(work, "sealed-index")
+    shutil.copytree(os.path.join(images, "busybox"), index_out)
+    os.remove(os.path.join(index_out, "index.json"))
+    os.symlink(os.path.join(outside, "tokens.txt"), os.path.join(index_out, "index.json"))
+    for name, image in [("blobs/ linked out", "oci-layout:%s:latest" % blobs_out),
+                        ("index.json linked to a file out", "oci-layout:%s" % index_out)]:
+        text = refusal_text(daemon, image)
+        check("a layout whose %s is refused: leads outside" % name, "leads outside" in text, text)
+        check("... and the error echoes nothing of the file outside",
+              not any(leak in text for leak in leaks), text)
+    proc = "oci-layout:/proc/self/root%s/busybox:latest" % images
+    text = refusal_text(daemon, proc)
+    check("a /proc/self/root detour to an allowed image is refused", "not below a directory" in text, text)
+    alias = os.path.join(work, "alias")
+    os.symlink(os.path.relpath(os.path.join(images, "busybox"), work), alias)
+    text = refusal_text(daemon, "oci-layout:%s:latest" % alias)
+    check("a relative link inside the allowed directory still builds", text == "built: succeeded", text)
+    shutil.rmtree(outside)
+
+
 def check_kill9_restart(s, big):
     """kill -9 during a running build, restart: it completes, one row."""
     daemon = s.daemon
@@ -677,6 +724,7 @@ def main():
         check_delete(s, b1)
         check_kernel_catalog(s)
         check_auth_and_validation(s)
+        check_sealed_local_images(s)
         check_silent_registries_do_not_hold_post(daemon)
         big = os.path.join(work, "big")
         make_big_image(big, 256 << 20)

@@ -47,7 +47,8 @@ std::string chosen(const test::TempDir& dir, const std::filesystem::path& archiv
   std::filesystem::create_directories(dir / "scratch");
   std::string out;
   const std::string e = test::error_of([&] {
-    const auto root = registry::open_oci_archive(archive, tag, dir / "scratch")->root();
+    const auto root =
+        registry::open_oci_archive(registry::LocalFiles(), archive, tag, dir / "scratch")->root();
     out = std::get<registry::Descriptor>(root).digest;
   });
   return out.empty() ? e : out;
@@ -70,11 +71,12 @@ TEST_SUITE("registry::local_sources") {
 
     int calls = 0;
     const std::string e = test::error_of([&] {
-      registry::open_oci_archive(dir / "image.tar", "", dir / "scratch", [&] {
-        if (++calls == 2) { // the first check is before any byte: stop at the second
-          throw Error(ErrorCode::Cancelled, "stopped by the test");
-        }
-      });
+      registry::open_oci_archive(
+          registry::LocalFiles(), dir / "image.tar", "", dir / "scratch", [&] {
+            if (++calls == 2) { // the first check is before any byte: stop at the second
+              throw Error(ErrorCode::Cancelled, "stopped by the test");
+            }
+          });
     });
     CHECK(e == "stopped by the test");
     CHECK(calls == 2);
@@ -84,7 +86,8 @@ TEST_SUITE("registry::local_sources") {
     std::filesystem::remove_all(dir / "scratch");
     std::filesystem::create_directories(dir / "scratch");
     int checks = 0;
-    registry::open_oci_archive(dir / "image.tar", "", dir / "scratch", [&] { ++checks; });
+    registry::open_oci_archive(registry::LocalFiles(), dir / "image.tar", "", dir / "scratch",
+                               [&] { ++checks; });
     CHECK(std::filesystem::file_size(dir / "scratch" / "blobs" / "sha256" / "big") == 9u << 20);
     CHECK(checks >= 3); // 9 MiB read: before the first byte, then every 4 MiB
   }
@@ -138,7 +141,8 @@ TEST_SUITE("registry::local_sources") {
       std::filesystem::remove_all(dir / "scratch");
       std::filesystem::create_directories(dir / "scratch");
       return test::error_of([&] {
-        registry::open_docker_archive(dir / "multi.tar", tag, dir / "scratch")
+        registry::open_docker_archive(registry::LocalFiles(), dir / "multi.tar", tag,
+                                      dir / "scratch")
             ->resolve(registry::Platform::for_arch("x86_64"));
       });
     };

@@ -12,8 +12,7 @@ using namespace oci2eif::server;
 namespace {
 
 std::string refusal(const std::string& image, const std::vector<std::filesystem::path>& roots) {
-  return test::error_of(
-      [&] { check_local_image_allowed(pipeline::parse_image_reference(image), roots); });
+  return test::error_of([&] { allowed_local_root(pipeline::parse_image_reference(image), roots); });
 }
 
 } // namespace
@@ -47,8 +46,8 @@ TEST_SUITE("server::local_image_policy") {
           std::string::npos);
     CHECK(refusal("oci-layout:" + (root / ".." / "secret").string(), roots).find(below) !=
           std::string::npos);
-    CHECK(refusal("oci-layout:" + (root / "link").string() + ":latest", roots).find(below) !=
-          std::string::npos);
+    CHECK(refusal("oci-layout:" + (root / "link").string() + ":latest", roots)
+              .find(below + ": a link in it leads outside") != std::string::npos);
     // A sibling whose name merely starts like the root is not below it.
     std::filesystem::create_directories(dir / "images-other");
     CHECK(
@@ -56,6 +55,16 @@ TEST_SUITE("server::local_image_policy") {
         std::string::npos);
     CHECK(refusal("oci-layout:images/app", roots).find("a local image path must be absolute") !=
           std::string::npos);
+    // The path is compared as written: a /proc/self/root detour to the same place is not below.
+    CHECK(refusal("oci-layout:/proc/self/root" + (root / "app").string(), roots).find(below) !=
+          std::string::npos);
+    // A link below the root that stays below it is fine, and the root the image lies below is
+    // what the worker opens it beneath.
+    std::filesystem::create_directory_symlink("app", root / "alias");
+    CHECK(refusal("oci-layout:" + (root / "alias").string(), roots).empty());
+    CHECK(allowed_local_root(
+              pipeline::parse_image_reference("oci-layout:" + (root / "alias").string()),
+              {dir / "elsewhere", root}) == root);
   }
 
   TEST_CASE("an archive named with podman's full reference is checked by its file's path") {
