@@ -4,8 +4,11 @@
 #include "api/routes.hpp"
 #include "core/error.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <thread>
 
 namespace oci2eif::api {
 namespace {
@@ -90,6 +93,12 @@ struct HttpApi::Impl {
   httplib::Server http;
   RouteContext routes; // after `http`, which it registers on
   int port = 0;        // bound, once bind() succeeded
+  // httplib's stop() does nothing until listen has begun, so a stop() racing a starting run()
+  // would leave it serving forever. Each side sets its flag, then reads the other's (seq_cst):
+  // at least one of them sees the other, so run() returns at once or stop() waits for it.
+  std::atomic<bool> run_entered{false};
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> run_returned{false};
 };
 
 HttpApi::HttpApi(ApiContext context) : impl_(std::make_unique<Impl>(context)) {
@@ -128,7 +137,12 @@ void HttpApi::run() {
   if (impl_->port == 0) {
     bind();
   }
+  impl_->run_entered = true;
+  if (impl_->stop_requested) {
+    return;
+  }
   impl_->http.listen_after_bind();
+  impl_->run_returned = true;
 }
 
 void HttpApi::drain() {
@@ -136,6 +150,13 @@ void HttpApi::drain() {
 }
 
 void HttpApi::stop() {
+  impl_->stop_requested = true;
+  if (impl_->run_entered) {
+    // run() is about to listen, or listens: wait (bounded) until httplib counts it as running.
+    for (int i = 0; i < 10000 && !impl_->http.is_running() && !impl_->run_returned; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
   impl_->http.stop();
 }
 

@@ -10,7 +10,7 @@
 
 namespace oci2eif::test {
 
-ApiHarness::ApiHarness() {
+ApiHarness::ApiHarness(Serving serving) {
   config_.data_dir = dir_.path();
   config_.listen_port = 0;
   std::filesystem::create_directories(dir_ / "kernel");
@@ -42,12 +42,16 @@ ApiHarness::ApiHarness() {
       api::ApiContext{config_, *store_, *artifacts_, *runner_, *kernels_, *signing_keys_, *pool_,
                       *metrics_, *logs_, *dedupe_, *dependencies_});
   port_ = http_->bind();
-  thread_ = std::thread([this] { http_->run(); });
+  if (serving == Serving::Yes) {
+    thread_ = std::thread([this] { http_->run(); });
+  }
 }
 
 ApiHarness::~ApiHarness() {
   http_->stop();
-  thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 std::string ApiHarness::image() const {

@@ -2,7 +2,7 @@
 // log directories in a temporary directory, three tokens (one per role), a kernel "test" (bytes
 // only), an allowed local-image directory holding nothing buildable, no workers running
 // (builds stay queued unless a case finishes them), and the server on a free 127.0.0.1 port,
-// stopped by the destructor.
+// stopped by the destructor. Serving::No binds but leaves starting run() to the case.
 #pragma once
 
 #include "api/http_api.hpp"
@@ -20,7 +20,8 @@ inline constexpr const char* kAdminToken = "admin-token-0123456789abcdef012";
 
 class ApiHarness {
 public:
-  ApiHarness();
+  enum class Serving { Yes, No };
+  explicit ApiHarness(Serving serving = Serving::Yes);
   ~ApiHarness();
   ApiHarness(const ApiHarness&) = delete;
   ApiHarness& operator=(const ApiHarness&) = delete;
@@ -28,6 +29,7 @@ public:
   int port() const { return port_; }
   server::JobStore& store() { return *store_; }
   const api::HttpApi& http() const { return *http_; }
+  api::HttpApi& http() { return *http_; }
 
   // An image string POST /v1/builds accepts (an allowed local path; nothing to build there).
   std::string image() const;
