@@ -28,6 +28,14 @@ void limit_bodies(httplib::Server& http, const RouteContext& routes) {
       res.set_header("Connection", "close");
       return httplib::Server::HandlerResponse::Handled;
     }
+    if (req.has_header("Transfer-Encoding")) {
+      // httplib bounds a body by Content-Length only: a chunked one would be read whole, of any
+      // size. RFC 9110 15.5.12: 411 asks for the length; every client we serve can send it.
+      send_problem(res, {411, "length_required",
+                         "a request body must be sent with Content-Length (not chunked)"});
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     const bool upload = req.method == "POST" && req.path == "/v1/kernels";
     if (upload) {
       if (auto p = routes.auth.check(req.get_header_value("Authorization"), server::Role::Admin)) {

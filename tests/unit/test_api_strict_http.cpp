@@ -147,6 +147,27 @@ TEST_SUITE("api::strict_http") {
     CHECK(api.store().count_queued() == 0);
   }
 
+  TEST_CASE("a chunked request body is refused with 411 before it is read") {
+    // httplib applies its payload limit to Content-Length only: a chunked body of any size was
+    // read into memory. 1 MiB of chunks, 16x the 64 KiB JSON limit, must not reach a handler.
+    test::ApiHarness api;
+    const std::string chunk(64 * 1024, ' ');
+    std::string chunks;
+    for (int i = 0; i < 16; ++i) {
+      chunks += "10000\r\n" + chunk + "\r\n";
+    }
+    const std::string response =
+        api.raw("POST /v1/builds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                std::string(test::kBuildToken) +
+                "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                chunks + "0\r\n\r\n");
+    CHECK(response.starts_with("HTTP/1.1 411"));
+    CHECK(response.find("application/problem+json") != std::string::npos);
+    CHECK(response.find("\"length_required\"") != std::string::npos);
+    CHECK(response.find("with Content-Length") != std::string::npos);
+    CHECK(api.store().count_queued() == 0);
+  }
+
   TEST_CASE("the Bearer scheme is case-insensitive, and every 401 says WWW-Authenticate") {
     test::ApiHarness api;
     httplib::Client client("127.0.0.1", api.port());
