@@ -236,8 +236,8 @@ private:
            " signatures; expected exactly 1");
     }
     const PcrSignatureEntry& entry = entries.front();
-    const Certificate cert =
-        Certificate::from_pem(entry.signing_certificate, name_ + ": signature section");
+    const Certificate cert = with_name(
+        [&] { return Certificate::from_pem(entry.signing_certificate, "signature section"); });
     const CoseSign1 cose = cose_sign1_parse(entry.signature, name_ + ": COSE_Sign1 signature");
     if (!cose_sign1_verify(cose, cert)) {
       fail("the COSE signature does not verify with the signing certificate's public key");

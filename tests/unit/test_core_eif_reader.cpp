@@ -186,6 +186,23 @@ TEST_SUITE("core::EifReader") {
             "x.eif: the signature covers PCR0 " + to_hex(wrong) + " but the image's PCR0 is " +
                 vector("c")["measurements"]["PCR0"].get<std::string>());
     }
+    SUBCASE("a certificate or COSE structure that does not parse makes the image corrupt") {
+      // Bad bytes inside the file are Corrupt (exit 1), never the caller's InvalidInput (exit 2).
+      auto broken_cert = entries;
+      broken_cert[0].signing_certificate.assign(40, 'A');
+      auto broken_cose = entries;
+      broken_cose[0].signature.resize(3);
+      for (const auto& tampered : {broken_cert, broken_cose}) {
+        try {
+          read_bytes(with_signature_section(c, encode_signature_section(tampered)), "x.eif",
+                     kNov2026);
+          FAIL("a broken signature section was accepted");
+        } catch (const Error& e) {
+          CHECK(e.code() == ErrorCode::Corrupt);
+          CHECK(std::string(e.what()).starts_with("x.eif: "));
+        }
+      }
+    }
     SUBCASE("two signatures, or none") {
       entries.push_back(entries[0]);
       CHECK(read_error(with_signature_section(c, encode_signature_section(entries))) ==
