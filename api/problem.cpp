@@ -21,6 +21,7 @@ int status_for(ErrorCode code) {
     return 409;
   case ErrorCode::Corrupt:
   case ErrorCode::DigestMismatch:
+  case ErrorCode::LimitExceeded:
     return 422;
   case ErrorCode::RateLimited:
     return 429;

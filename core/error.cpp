@@ -25,6 +25,8 @@ std::string_view error_code_name(ErrorCode code) {
     return "digest_mismatch";
   case ErrorCode::Unsupported:
     return "unsupported";
+  case ErrorCode::LimitExceeded:
+    return "limit_exceeded";
   case ErrorCode::Io:
     return "io";
   case ErrorCode::NoSpace:

@@ -25,6 +25,7 @@ enum class ErrorCode {
   Corrupt,        // input bytes are malformed (bad format, bad CRC, bad signature)
   DigestMismatch, // content does not match its declared digest
   Unsupported,    // well-formed, but something we deliberately do not handle
+  LimitExceeded,  // the input is larger than a configured limit (entries, bytes, EIF size)
   Io,             // the operating system refused a read or write
   NoSpace,        // a disk (or quota) is full: not the input's fault; retry once space is freed
   Unavailable,    // a service we depend on (database, object store) cannot be reached: retry later

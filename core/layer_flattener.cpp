@@ -94,9 +94,9 @@ void LayerFlattener::collect(ByteSource& tar, const std::string& layer,
       interrupt_();
     }
     if (++total_entries_ > limits_.max_entries) {
-      throw Error(ErrorCode::InvalidInput, layer + ": more than " +
-                                               std::to_string(limits_.max_entries) +
-                                               " entries in the image (the configured limit)");
+      throw Error(ErrorCode::LimitExceeded, layer + ": more than " +
+                                                std::to_string(limits_.max_entries) +
+                                                " entries in the image (the configured limit)");
     }
     Pending p;
     p.name = e.path;
@@ -127,7 +127,7 @@ void LayerFlattener::collect(ByteSource& tar, const std::string& layer,
     }
     if (e.type == TarEntryType::File) {
       if (e.size > limits_.max_total_bytes - total_bytes_) {
-        throw Error(ErrorCode::InvalidInput,
+        throw Error(ErrorCode::LimitExceeded,
                     layer + ": entry `" + e.path + "` declares " + std::to_string(e.size) +
                         " bytes, beyond the image size limit of " +
                         std::to_string(limits_.max_total_bytes) + " bytes");

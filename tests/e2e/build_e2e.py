@@ -21,6 +21,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, summary  # noqa: E402
 from fixtures import boot_eif, busybox_console, make_kernel_bundle, make_test_images  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "images"))
+import hostile_layers  # noqa: E402
+import imagelib  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 
@@ -246,6 +250,20 @@ def test_bad_images(e):
               rc != 0 and needle in err and blob in err and not os.path.exists(eif), err)
 
 
+def test_impossible_layer_size(e):
+    # A layer whose tar header declares 1 PiB is a bad file, not a bad command line: exit 1
+    # (as for any corrupt input), a code that names the limit, and no EIF.
+    lay = imagelib.Layout()
+    b = imagelib.build_image(lay, [(hostile_layers.CASES["huge-size"][0](), "gzip")],
+                             {"Cmd": ["/bin/sh"]})
+    lay.tag({k: v for k, v in b.desc.items() if k != "platform"})
+    lay.write(os.path.join(e.work, "huge-layout"))
+    rc, _, eif, err = e.build("--oci-layout", os.path.join(e.work, "huge-layout") + ":latest")
+    check("a layer declaring 1 PiB exits 1 naming the entry and the limit, and writes no EIF",
+          rc == 1 and "huge.bin" in err and "beyond the image size limit" in err
+          and not os.path.exists(eif), f"rc={rc} {err}")
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     work = tempfile.mkdtemp(prefix="oci2eif-e2e-")
@@ -261,6 +279,7 @@ def main():
         test_platforms(e)
         test_aarch64(e)
         test_bad_images(e)
+        test_impossible_layer_size(e)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary()

@@ -82,6 +82,16 @@ std::string error_of(Flat& f, const Bytes& tar, const std::string& layer = "laye
   return "";
 }
 
+// The code of the error applying `tar` throws (Internal if it throws none, to fail the check).
+ErrorCode code_of(Flat& f, const Bytes& tar) {
+  try {
+    f.apply(tar, "layer 1");
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ErrorCode::Internal;
+}
+
 } // namespace
 
 TEST_SUITE("core::LayerFlattener") {
@@ -264,6 +274,17 @@ TEST_SUITE("core::LayerFlattener") {
     MemorySource in(tar, "layer 1");
     CHECK_THROWS_WITH_AS(limited.apply_layer(in, "layer 1"),
                          "layer 1: more than 3 entries in the image (the configured limit)", Error);
+    // A limit is the image's size, not the caller's mistake: limit_exceeded (CLI exit 1).
+    Flat h;
+    CHECK(code_of(h, TarBuilder().truncated_file("huge", 1ull << 50).finish()) ==
+          ErrorCode::LimitExceeded);
+    MemorySource again(tar, "layer 1");
+    try {
+      LayerFlattener(spool, FlattenLimits{1 << 20, 3}).apply_layer(again, "layer 1");
+      FAIL("five entries passed a limit of three");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::LimitExceeded);
+    }
   }
 
   TEST_CASE("garbage is reported as a corrupt layer, never a crash") {
