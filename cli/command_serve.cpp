@@ -9,6 +9,7 @@
 #include "server/build_log_store.hpp"
 #include "server/build_request.hpp"
 #include "server/build_runner.hpp"
+#include "server/data_dir_sweep.hpp"
 #include "server/disk_space.hpp"
 #include "server/json_log.hpp"
 #include "server/kernel_catalog.hpp"
@@ -151,6 +152,26 @@ void drain_and_stop(int sig, const server::ServeConfig& config, api::HttpApi& ht
   http.stop();
 }
 
+// What a daemon that died left in the data directory: garbage is removed, artifacts of builds
+// the database does not know are reported and kept (server/data_dir_sweep.hpp says why).
+void tidy_data_dir(const server::ServeConfig& config, const server::Backends& b) {
+  const server::SweepReport swept = server::sweep_crash_leftovers(config.data_dir);
+  if (swept.scratch_dirs + swept.temp_files > 0) {
+    spdlog::warn("removed what an earlier stop left in {}: scratch directories {}, temporary "
+                 "files {}, bytes {}",
+                 config.data_dir.string(), swept.scratch_dirs, swept.temp_files, swept.bytes);
+  }
+  if (b.shared) {
+    return; // artifacts live in the object store, listed by build, not in directories here
+  }
+  const auto artifacts = server::embedded_artifacts_dir(config.data_dir);
+  if (const auto orphans = server::orphaned_artifact_dirs(artifacts, *b.jobs); !orphans.empty()) {
+    spdlog::warn("artifact directories in {} that belong to no build in the database: {} (the "
+                 "first: {}); kept: remove them once nothing in them is needed",
+                 artifacts.string(), orphans.size(), orphans.front());
+  }
+}
+
 // Replicas often start together with their database: a server that is not up yet is waited
 // for (bounded), not a reason to crash-loop. A stop signal ends the wait (the signals are blocked
 // by then, so they are waited for rather than slept through).
@@ -268,6 +289,7 @@ void run_serve(const server::ServeFlags& flags) {
       spdlog::warn("{} build(s) interrupted by a previous stop re-queued", n);
     }
   }
+  tidy_data_dir(config, backends);                // before the runner and its workers use scratch/
   config.registry.shared = backends.shared_blobs; // the second level of every pull's cache
   server::KernelCatalog kernels(config.kernels, config.data_dir / "kernels",
                                 backends.shared_kernels);

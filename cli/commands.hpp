@@ -2,6 +2,8 @@
 // so tests call it directly; main.cpp only wires CLI11 to them.
 #pragma once
 
+#include "core/layer_flattener.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
@@ -83,6 +85,8 @@ struct BuildOptions {
   std::optional<std::filesystem::path> pcrs;
   std::optional<std::filesystem::path> rootfs_listing;
   std::optional<std::filesystem::path> scratch_dir; // default: a fresh directory under $TMPDIR
+  std::uint64_t max_image_mb = FlattenLimits().max_total_bytes >> 20;
+  std::uint64_t max_image_entries = FlattenLimits().max_entries;
 };
 
 // Builds an EIF from an image; progress lines go to `log`, the measurements JSON to `out` (and

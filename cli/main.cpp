@@ -92,6 +92,15 @@ void add_build(CLI::App& app, cli::BuildOptions& o) {
   cmd->add_option("--env", o.env, "Set KEY=VALUE in the environment (repeatable)");
   cmd->add_option("--compress", o.compress, "Ramdisk compression: none or gzip")
       ->capture_default_str();
+  cmd->add_option("--max-image-mb", o.max_image_mb,
+                  "MiB of files the image may unpack to, over all its layers (else exit 1, "
+                  "limit_exceeded)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 24));
+  cmd->add_option("--max-image-entries", o.max_image_entries,
+                  "Tar entries the image may hold, over all its layers")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
   cmd->add_option("--name", o.name, "ImageName in the metadata");
   cmd->add_option("--version", o.version, "ImageVersion in the metadata");
   cmd->add_option("--metadata", o.metadata,

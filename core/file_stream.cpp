@@ -125,9 +125,21 @@ void FileSink::close() {
   fd_ = -1;
 }
 
+namespace {
+constexpr std::string_view kTempMarker = ".tmp-";
+constexpr std::size_t kTempSuffixLength = 6; // mkostemp's XXXXXX
+} // namespace
+
+bool is_atomic_temp_name(std::string_view filename) {
+  const std::size_t tail = kTempMarker.size() + kTempSuffixLength;
+  return filename.size() > tail + 1 && filename.front() == '.' &&
+         filename.substr(filename.size() - tail, kTempMarker.size()) == kTempMarker;
+}
+
 AtomicFileWriter::AtomicFileWriter(std::filesystem::path path) : path_(std::move(path)) {
   const std::filesystem::path dir = path_.parent_path();
-  std::string pattern = (dir / ("." + path_.filename().string() + ".tmp-XXXXXX")).string();
+  std::string pattern =
+      (dir / ("." + path_.filename().string() + std::string(kTempMarker) + "XXXXXX")).string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   fd_ = ::mkostemp(buf.data(), O_CLOEXEC);

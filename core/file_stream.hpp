@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace oci2eif {
 
@@ -63,6 +64,10 @@ private:
   int fd_ = -1;
   std::uint64_t written_ = 0;
 };
+
+// True for the names AtomicFileWriter gives its temporary files (".NAME.tmp-XXXXXX"): what a
+// process killed mid-write leaves behind, safe to delete once no writer can still be running.
+bool is_atomic_temp_name(std::string_view filename);
 
 // Writes a new file that only becomes visible under its final name on commit():
 // data goes to a temporary file in the same directory, which commit() fsyncs, renames over

@@ -37,8 +37,11 @@
 namespace oci2eif {
 
 struct FlattenLimits {
-  std::uint64_t max_total_bytes = 16ull << 30; // file content, summed over all layers
-  std::uint64_t max_entries = 2'000'000;       // tar entries, summed over all layers
+  // File content summed over all layers, sparse files at their full size. 8 GiB: an enclave
+  // holds the EIF and the unpacked ramdisks in its memory, so an image much larger than this
+  // has no enclave to run in, and a gzip bomb stops here rather than at a full disk.
+  std::uint64_t max_total_bytes = 8ull << 30;
+  std::uint64_t max_entries = 2'000'000; // tar entries, summed over all layers
 };
 
 // Entries of a layer read between two calls of the Interrupt (many tiny entries read few bytes).

@@ -15,7 +15,7 @@ void open_embedded(const ServeConfig& config, Backends& b) {
   b.jobs = open_sqlite_job_store(db, system_clock());
   b.logs = open_directory_build_log_store(config.data_dir / "logs");
   b.webhook_dedupe = open_sqlite_webhook_dedupe(db, system_clock(), config.webhooks.dedupe_window);
-  b.artifacts = open_directory_artifact_store(config.data_dir / "artifacts");
+  b.artifacts = open_directory_artifact_store(embedded_artifacts_dir(config.data_dir));
 }
 
 void open_scale_out(const ServeConfig& config, Backends& b) {
@@ -37,6 +37,10 @@ void open_scale_out(const ServeConfig& config, Backends& b) {
 }
 
 } // namespace
+
+std::filesystem::path embedded_artifacts_dir(const std::filesystem::path& data_dir) {
+  return data_dir / "artifacts";
+}
 
 std::vector<Dependency> Backends::dependencies() const {
   std::vector<Dependency> out;

@@ -23,6 +23,7 @@
 #include "server/shared_kernels.hpp"
 #include "server/webhook_dedupe.hpp"
 
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct Backends {
   // What DependencyMonitor watches: the database and the object store (none when embedded).
   std::vector<Dependency> dependencies() const;
 };
+
+// DATA/artifacts/: where the embedded ArtifactStore keeps one directory per build.
+std::filesystem::path embedded_artifacts_dir(const std::filesystem::path& data_dir);
 
 // Opens the configured backends (creating what the data directory needs). Throws InvalidInput
 // for a database without an object store or the reverse, Unavailable when a server cannot be

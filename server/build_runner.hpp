@@ -76,6 +76,7 @@ private:
   std::filesystem::path data_dir_;
   registry::RegistryOptions registry_;
   std::vector<std::filesystem::path> local_images_;
+  FlattenLimits image_limits_;
   KernelCatalog& kernels_; // resolve() may fetch a kernel another replica took in
   const SigningKeys& keys_;
   ArtifactStore& artifacts_;

@@ -142,6 +142,28 @@ std::vector<Setting> limit_settings() {
 }
 
 // The rows of who may call the API and what builds may use.
+// The rows that bound what one image may unpack to (core/layer_flattener.hpp, FlattenLimits).
+std::vector<Setting> image_limit_settings() {
+  return {
+      {.file_key = "max_image_mb",
+       .env = "OCI2EIF_MAX_IMAGE_MB",
+       .flag = "--max-image-mb",
+       .help = "MiB of files one image may unpack to, over all its layers; beyond it the build "
+               "fails with limit_exceeded (default 8192)",
+       .min = 1,
+       .max = std::uint64_t{1} << 24,
+       .set_count = [](ServeConfig& c,
+                       std::uint64_t n) { c.image_limits.max_total_bytes = n << 20; }},
+      {.file_key = "max_image_entries",
+       .env = "OCI2EIF_MAX_IMAGE_ENTRIES",
+       .flag = "--max-image-entries",
+       .help = "Tar entries one image may hold, over all its layers (default 2000000)",
+       .min = 1,
+       .max = std::uint64_t{1} << 32,
+       .set_count = [](ServeConfig& c, std::uint64_t n) { c.image_limits.max_entries = n; }},
+  };
+}
+
 std::vector<Setting> access_settings() {
   return {
       {.file_key = "tokens", .set_file = add_tokens_array},
@@ -253,8 +275,8 @@ std::vector<Setting> scale_out_settings() {
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> kSettings = [] {
     std::vector<Setting> all;
-    for (auto part : {service_settings, limit_settings, access_settings, registry_settings,
-                      scale_out_settings}) {
+    for (auto part : {service_settings, limit_settings, image_limit_settings, access_settings,
+                      registry_settings, scale_out_settings}) {
       for (Setting& s : part()) {
         all.push_back(s);
       }

@@ -8,7 +8,7 @@
 //    "kernels": [{"name": "cloud", "dir": "/srv/kernels/cloud"}],   first = default
 //    "workers": 2, "max_queue": 64, "max_body_bytes": 65536, "lease_seconds": 30,
 //    "min_free_mb": 100,
-//    "max_kernel_upload_bytes": 67108864,
+//    "max_kernel_upload_bytes": 67108864, "max_image_mb": 8192, "max_image_entries": 2000000,
 //    "build_timeout_seconds": 3600, "shutdown_grace_seconds": 30, "log_format": "text" | "json",
 //    "tokens": [{"name": "ci", "token": "…", "role": "read" | "build" | "admin"}],
 //    "token_file": "/etc/oci2eif/tokens",
@@ -46,6 +46,7 @@
 // serve_setting_names() lists its rows.
 #pragma once
 
+#include "core/layer_flattener.hpp"
 #include "registry/registry_source.hpp"
 #include "server/webhook_config.hpp"
 
@@ -94,6 +95,8 @@ struct ServeConfig {
   std::uint64_t min_free_bytes = std::uint64_t{100} << 20;
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_kernel_upload_bytes = 64 << 20; // POST /v1/kernels (multipart)
+  // What one image may unpack to (max_image_mb, max_image_entries): beyond it, limit_exceeded.
+  FlattenLimits image_limits;
   std::chrono::seconds lease{30};
   std::chrono::seconds build_timeout{3600};
   // SIGTERM: how long running builds may go on before they are stopped and re-queued.

@@ -24,6 +24,13 @@ ErrorCode code_of(sqlite3* db) {
   return ErrorCode::Io;
 }
 
+// What an operator reads when the file cannot be used: what SQLite found, and the two ways out.
+Error damaged(const std::string& path, const std::string& finding) {
+  return Error(ErrorCode::Corrupt,
+               "database " + path + " is damaged (" + finding +
+                   "): restore it from a backup, or move it aside to start with no builds");
+}
+
 } // namespace
 
 SqliteDb::SqliteDb(const std::string& path) : path_(path) {
@@ -38,7 +45,16 @@ SqliteDb::SqliteDb(const std::string& path) : path_(path) {
     throw Error(code, "cannot open database " + path + ": " + message);
   }
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-  exec("PRAGMA journal_mode=WAL");
+  // The first statement reads the header: a file that is not a database fails here.
+  if (const int wal = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+      wal == SQLITE_NOTADB || wal == SQLITE_CORRUPT) {
+    const std::string finding = sqlite3_errmsg(db_);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw damaged(path, finding);
+  } else if (wal != SQLITE_OK) {
+    fail("`PRAGMA journal_mode=WAL`");
+  }
   // FULL: a commit is on disk before the call returns, so an accepted build survives power loss.
   exec("PRAGMA synchronous=FULL");
   exec("PRAGMA foreign_keys=ON");
@@ -51,6 +67,22 @@ SqliteDb::~SqliteDb() {
 void SqliteDb::exec(const std::string& sql) {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
     fail("`" + sql.substr(0, 60) + "`");
+  }
+}
+
+void SqliteDb::require_intact() {
+  std::string finding;
+  sqlite3_stmt* check = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA quick_check(1)", -1, &check, nullptr);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(check)) == SQLITE_ROW) {
+    finding = reinterpret_cast<const char*>(sqlite3_column_text(check, 0));
+  }
+  if (rc != SQLITE_ROW) { // a file damaged enough that the check itself cannot read it
+    finding = sqlite3_errmsg(db_);
+  }
+  sqlite3_finalize(check);
+  if (finding != "ok") {
+    throw damaged(path_, finding);
   }
 }
 

@@ -50,6 +50,10 @@ public:
 
   // Runs one or more statements that return no rows worth reading.
   void exec(const std::string& sql);
+  // Throws Corrupt, naming the file and SQLite's first finding, unless `PRAGMA quick_check`
+  // finds the file intact. Reads every page: meant for start-up, where a damaged file must stop
+  // the daemon rather than let it answer 500 to every request it then serves.
+  void require_intact();
   int changes() const;
   [[noreturn]] void fail(const std::string& what) const;
   sqlite3* handle() const { return db_; }

@@ -74,6 +74,7 @@ std::optional<std::int64_t> opt_int(const SqliteStmt& s, int column) {
 class SqliteJobStore final : public JobStore {
 public:
   SqliteJobStore(const std::string& path, Clock clock) : db_(path), clock_(std::move(clock)) {
+    db_.require_intact();
     SqliteTransaction tx(db_);
     db_.exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
     SqliteStmt version(db_, "SELECT version FROM schema_version");

@@ -262,6 +262,14 @@ def test_impossible_layer_size(e):
     check("a layer declaring 1 PiB exits 1 naming the entry and the limit, and writes no EIF",
           rc == 1 and "huge.bin" in err and "beyond the image size limit" in err
           and not os.path.exists(eif), f"rc={rc} {err}")
+    rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--max-image-mb", "1")
+    check("--max-image-mb 1 stops busybox (a 1+ MiB binary) with exit 1 and no EIF",
+          rc == 1 and "beyond the image size limit of 1048576 bytes" in err
+          and not os.path.exists(eif), f"rc={rc} {err}")
+    rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--max-image-entries", "3")
+    check("--max-image-entries 3 stops busybox with exit 1 and no EIF",
+          rc == 1 and "more than 3 entries in the image" in err and not os.path.exists(eif),
+          f"rc={rc} {err}")
 
 
 def main():

@@ -278,6 +278,13 @@ def check_bad_configs_refused(binary, work, kernel_dir):
         {"repository": "*", "build": {"kernel": "nope"}}]}})
     check("serve refuses a webhook rule naming an unknown kernel (exit 2)",
           rc == 2 and "webhooks.rules[0].build: kernel 'nope' is not configured" in err, (rc, err))
+    os.makedirs(os.path.join(work, "damaged-db-data"))
+    with open(os.path.join(work, "damaged-db-data", "jobs.db"), "wb") as f:
+        f.write(b"\x5a" * 8192)  # overwritten with garbage: not "ready", not 500 per request
+    rc, err = serve_refuses(binary, work, kernel_dir, "damaged-db", {})
+    check("serve refuses a damaged jobs.db at start (exit 1), naming it and the way out",
+          rc == 1 and "damaged-db-data/jobs.db is damaged (file is not a database): restore it "
+          "from a backup" in err, (rc, err))
 
 
 class SilentTokenRegistry:
@@ -643,7 +650,30 @@ def check_kill9_restart(s, big):
           status == 409 and p["code"] == "not_finished", (status, p))
     daemon.kill9()
     check("the large build was running when the daemon was killed", was_running, running)
+    data = os.path.join(os.path.dirname(daemon.db))
+    check("the killed build left its scratch directory",
+          os.path.isdir(os.path.join(data, "scratch", b["id"])))
+    half_written = os.path.join(data, "artifacts", b["id"], ".image.eif.tmp-Kx3pQ9")
+    os.makedirs(os.path.dirname(half_written), exist_ok=True)
+    with open(half_written, "wb") as f:
+        f.write(b"half an EIF")
+    orphan = os.path.join(data, "artifacts", "b-" + "e" * 32)
+    os.makedirs(orphan)
+    with open(os.path.join(orphan, "pcr.json"), "w") as f:
+        f.write("{}")
+    log_before = os.path.getsize(daemon.log)
     daemon.start()
+    with open(daemon.log) as f:
+        f.seek(log_before)
+        restart_log = f.read()
+    check("the restart removed the half-written artifact and said what it swept",
+          not os.path.exists(half_written) and "removed what an earlier stop left in" in restart_log,
+          restart_log[:2000])
+    check("an artifact directory of no known build is reported by id and kept",
+          os.path.exists(os.path.join(orphan, "pcr.json")) and
+          "belong to no build in the database: 1 (the first: b-%s)" % ("e" * 32) in restart_log,
+          restart_log[:2000])
+    shutil.rmtree(orphan)
     # Follow its log while the re-run goes on: the stream ends when the build does.
     status, streamed, h = daemon.request("GET", "/v1/builds/%s/log?follow=1&timeout=600" % b["id"],
                                          token=READ, raw=True)
@@ -698,6 +728,20 @@ def check_sigterm_drain(s, big):
               done and done["attempts"] == 2, done and done["attempts"])
 
 
+def check_image_limits(s):
+    """A daemon started with a small max_image_entries fails a larger image: limit_exceeded."""
+    daemon = s.daemon
+    daemon.stop()
+    daemon.cmd += ["--max-image-entries", "3"]
+    daemon.start()
+    status, b, _ = daemon.request("POST", "/v1/builds", dict(s.busybox, env=["LIMIT=3"]))
+    done = daemon.wait(b["id"], ("succeeded", "failed"), timeout=120) if status == 202 else None
+    check("with --max-image-entries 3, busybox fails with limit_exceeded naming the limit",
+          done is not None and done["state"] == "failed" and
+          done.get("error", {}).get("code") == "limit_exceeded" and
+          "more than 3 entries in the image" in done.get("error", {}).get("message", ""), (status, done))
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     work = tempfile.mkdtemp(prefix="serve-e2e-")
@@ -730,6 +774,7 @@ def main():
         make_big_image(big, 256 << 20)
         check_kill9_restart(s, big)
         check_sigterm_drain(s, big)
+        check_image_limits(s)
     finally:
         if daemon:
             daemon.stop()

@@ -121,6 +121,15 @@ TEST_SUITE("server::config") {
     CHECK(error_loading(flags).find("c.json: min_free_mb") != std::string::npos);
   }
 
+  TEST_CASE("image limits: 8 GiB of files and 2,000,000 entries unless configured") {
+    const ServeConfig defaults = load_serve_config({}, {});
+    CHECK(defaults.image_limits.max_total_bytes == std::uint64_t{8} << 30);
+    CHECK(defaults.image_limits.max_entries == 2'000'000);
+    ServeFlags flags;
+    flags.values["--max-image-mb"] = {"0"};
+    CHECK(error_loading(flags).find("--max-image-mb") != std::string::npos);
+  }
+
   TEST_CASE("an invalid setting names its source, key and reason") {
     test::TempDir dir;
     SUBCASE("unknown key in the file") {
@@ -424,6 +433,9 @@ TEST_SUITE("server::config") {
         {"max_body_bytes", {2048, "2048", [](auto& c) { return c.max_body_bytes == 2048; }}},
         {"max_kernel_upload_bytes",
          {4096, "4096", [](auto& c) { return c.max_kernel_upload_bytes == 4096; }}},
+        {"max_image_mb",
+         {3, "3", [](auto& c) { return c.image_limits.max_total_bytes == 3 << 20; }}},
+        {"max_image_entries", {10, "10", [](auto& c) { return c.image_limits.max_entries == 10; }}},
         {"lease_seconds", {9, "9", [](auto& c) { return c.lease == seconds(9); }}},
         {"build_timeout_seconds",
          {60, "60", [](auto& c) { return c.build_timeout == seconds(60); }}},

@@ -5,6 +5,7 @@
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <fstream>
 #include <sqlite3.h>
 
 using namespace oci2eif;
@@ -18,6 +19,23 @@ struct Fixture {
   std::string path = (dir / "jobs.db").string();
   std::unique_ptr<JobStore> open() { return open_sqlite_job_store(path, system_clock()); }
 };
+
+// Overwrites `length` bytes at `offset` of `path` with a fixed non-zero pattern.
+void overwrite(const std::string& path, std::streamoff offset, std::size_t length) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(f);
+  f.seekp(offset);
+  const std::string junk(length, '\x5a');
+  f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+}
+
+// A database whose builds fill many pages, closed (checkpointed) so the main file holds them.
+void fill(Fixture& f, int builds) {
+  auto store = f.open();
+  for (int i = 0; i < builds; ++i) {
+    store->enqueue(request(std::string(300, static_cast<char>('a' + i % 26)) + std::to_string(i)));
+  }
+}
 
 } // namespace
 
@@ -108,5 +126,39 @@ TEST_SUITE("server::SqliteJobStore") {
     CHECK(test::error_of([&] {
             f.open();
           }).find("schema version 9; this oci2eif reads version 3") != std::string::npos);
+  }
+
+  TEST_CASE("a damaged database stops the start with Corrupt, naming the file and the way out") {
+    Fixture f;
+    fill(f, 300);
+    overwrite(f.path, 3 * 4096, 8 * 4096); // pages 4-11: b-tree pages of the builds
+    try {
+      f.open();
+      FAIL("a damaged database opened");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::Corrupt);
+      const std::string what = e.what();
+      CHECK(what.find("database " + f.path + " is damaged (") == 0);
+      CHECK(what.find("restore it from a backup, or move it aside") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a file that is not a database at all is Corrupt too, not an I/O error") {
+    Fixture f;
+    fill(f, 1);
+    overwrite(f.path, 0, 4096); // the header's magic string is gone
+    try {
+      f.open();
+      FAIL("garbage opened as a database");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::Corrupt);
+      CHECK(std::string(e.what()).find("is damaged (file is not a database)") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("an intact database passes the check and keeps its builds") {
+    Fixture f;
+    fill(f, 300);
+    CHECK(f.open()->list({}).builds.size() == 50); // a full first page of the 300
   }
 }
