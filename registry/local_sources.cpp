@@ -125,8 +125,26 @@ private:
   std::filesystem::path shown_;
 };
 
+// `target` as another name of the unpacked file `existing` (replacing what `target` was).
+void link_in_archive(const std::filesystem::path& archive, const std::filesystem::path& existing,
+                     const std::filesystem::path& target) {
+  std::error_code ec;
+  if (std::filesystem::equivalent(existing, target, ec)) {
+    return; // a link to itself, or one repeated
+  }
+  std::filesystem::remove(target, ec);
+  std::filesystem::create_hard_link(existing, target, ec);
+  if (ec) {
+    throw Error(ec == std::errc::too_many_links ? ErrorCode::LimitExceeded : code_for(ec),
+                archive.string() + ": cannot link " + target.string() + " to " + existing.string() +
+                    ": " + ec.message());
+  }
+}
+
 // Unpacks regular files and directories of a tarball under `dest`; names are made canonical
-// (and refused if they escape), links are copied from what was already unpacked.
+// (and refused if they escape). A link (docker save links duplicate layers) becomes a hard link
+// to the file already unpacked, never a copy: a small archive of many links to one large file
+// would otherwise fill the disk.
 void unpack(const LocalFiles& files, const std::filesystem::path& archive,
             const std::filesystem::path& dest, const Interrupt& interrupt) {
   const std::unique_ptr<FileSource> file = files.open_file(archive);
@@ -154,7 +172,6 @@ void unpack(const LocalFiles& files, const std::filesystem::path& archive,
       }
       out.commit();
     } else if (e.type == TarEntryType::Hardlink || e.type == TarEntryType::Symlink) {
-      // docker save links duplicate layers; resolve inside the archive and copy.
       std::string link;
       const std::string base = e.type == TarEntryType::Symlink ? parent_path(path) : "";
       if (!canonical_path(join_path(base, e.link_target), link) ||
@@ -163,8 +180,7 @@ void unpack(const LocalFiles& files, const std::filesystem::path& archive,
                                             e.link_target +
                                             "` does not name a file in the archive");
       }
-      std::filesystem::copy_file(dest / link, target,
-                                 std::filesystem::copy_options::overwrite_existing);
+      link_in_archive(archive, dest / link, target);
     }
   }
 }

@@ -92,6 +92,25 @@ TEST_SUITE("registry::local_sources") {
     CHECK(checks >= 3); // 9 MiB read: before the first byte, then every 4 MiB
   }
 
+  TEST_CASE("links in an archive become hard links to one file, never copies") {
+    test::TempDir dir;
+    test::TarBuilder tar;
+    tar.file("oci-layout", R"({"imageLayoutVersion": "1.0.0"})")
+        .file("blobs/sha256/big", std::string(4 << 20, 'x'))
+        .file("index.json", R"({"schemaVersion": 2, "manifests": []})");
+    for (int i = 0; i < 200; ++i) { // 800 MiB if each were copied, from an archive of 4 MiB
+      tar.hardlink("copies/h" + std::to_string(i), "blobs/sha256/big");
+    }
+    tar.symlink("copies/s", "../blobs/sha256/big").hardlink("copies/h0", "blobs/sha256/big");
+    write_tar(dir / "links.tar", tar);
+    std::filesystem::create_directories(dir / "scratch");
+    registry::open_oci_archive(registry::LocalFiles(), dir / "links.tar", "", dir / "scratch");
+    const auto big = dir / "scratch" / "blobs" / "sha256" / "big";
+    CHECK(std::filesystem::hard_link_count(big) == 202); // itself, h0..h199 and s
+    CHECK(std::filesystem::equivalent(big, dir / "scratch" / "copies" / "s"));
+    CHECK(std::filesystem::file_size(dir / "scratch" / "copies" / "h199") == 4u << 20);
+  }
+
   TEST_CASE("podman's oci-archive: the full name or the bare tag select it, errors name the file") {
     test::TempDir dir;
     const auto archive =
