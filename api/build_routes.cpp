@@ -303,6 +303,10 @@ void BuildRoutes::follow_log(const server::BuildRecord& b, int timeout_seconds,
           return true;
         }
         if (!wrote) {
+          // A follower that went away frees its slot now, not at its deadline.
+          if (!sink.is_writable()) {
+            return false;
+          }
           std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
         return true;

@@ -1,13 +1,17 @@
 #include "api/http_api.hpp"
 
+#include "api/connection_threads.hpp"
 #include "api/route_context.hpp"
 #include "api/routes.hpp"
 #include "core/error.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <thread>
 
 namespace oci2eif::api {
@@ -93,6 +97,10 @@ void answer_errors_as_problems(httplib::Server& http) {
   });
 }
 
+// Requests a keep-alive connection may carry before the server closes it (httplib's default,
+// 5, made `ab -k` clients reconnect all the time).
+constexpr std::size_t kKeepAliveRequests = 100;
+
 } // namespace
 
 struct HttpApi::Impl {
@@ -101,6 +109,7 @@ struct HttpApi::Impl {
   httplib::Server http;
   RouteContext routes; // after `http`, which it registers on
   int port = 0;        // bound, once bind() succeeded
+  int listen_fd = -1;  // the bound socket, seen as httplib creates it
   // httplib's stop() does nothing until listen has begun, so a stop() racing a starting run()
   // would leave it serving forever. Each side sets its flag, then reads the other's (seq_cst):
   // at least one of them sees the other, so run() returns at once or stop() waits for it.
@@ -111,6 +120,15 @@ struct HttpApi::Impl {
 
 HttpApi::HttpApi(ApiContext context) : impl_(std::make_unique<Impl>(context)) {
   RouteContext& routes = impl_->routes;
+  httplib::Server& http = impl_->http;
+  http.new_task_queue = [max = context.config.max_connections] {
+    return new ConnectionThreads(max);
+  };
+  http.set_keep_alive_max_count(kKeepAliveRequests);
+  http.set_socket_options([impl = impl_.get()](socket_t fd) {
+    httplib::default_socket_options(fd);
+    impl->listen_fd = fd;
+  });
   limit_bodies(impl_->http, routes);
   add_probe_routes(routes);
   add_build_routes(routes);
@@ -138,6 +156,11 @@ int HttpApi::bind() {
   if (c.listen_port != 0) {
     impl_->port = c.listen_port;
   }
+  // httplib listens with a backlog of 5, so a burst of connections saw SYNs dropped (1 s and 3 s
+  // retransmit tails). Linux lets listen() on a listening socket set a new backlog.
+  if (impl_->listen_fd >= 0 && ::listen(impl_->listen_fd, SOMAXCONN) != 0) {
+    spdlog::warn("cannot raise the listen backlog: {}", std::strerror(errno));
+  }
   return impl_->port;
 }
 
@@ -146,11 +169,10 @@ void HttpApi::run() {
     bind();
   }
   impl_->run_entered = true;
-  if (impl_->stop_requested) {
-    return;
+  if (!impl_->stop_requested) {
+    impl_->http.listen_after_bind();
   }
-  impl_->http.listen_after_bind();
-  impl_->run_returned = true;
+  impl_->run_returned = true; // a later stop() has nothing to wait for
 }
 
 void HttpApi::drain() {

@@ -19,14 +19,17 @@
 #include "server/worker_pool.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fcntl.h>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -126,6 +129,19 @@ server::RunBuild timed_build(server::BuildRunner& runner, server::Metrics& metri
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return outcome;
   };
+}
+
+// Every HTTP connection holds a descriptor, and the usual soft limit (1024) would refuse
+// clients long before max_connections: raise it to the hard limit, as servers commonly do.
+// (httplib waits with poll(), so descriptors past FD_SETSIZE are safe.)
+void raise_open_file_limit() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &files) != 0) {
+      spdlog::warn("cannot raise the open file limit: {}", std::strerror(errno));
+    }
+  }
 }
 
 // Blocks SIGTERM/SIGINT in the calling thread (and so in every thread it starts later), leaving
@@ -281,6 +297,7 @@ void run_serve(const server::ServeFlags& flags) {
   const sigset_t signals = block_stop_signals();
   server::ServeConfig config = server::load_serve_config(flags, server::oci2eif_environment());
   setup_logging(config);
+  raise_open_file_limit();
   std::filesystem::create_directories(config.data_dir);
   DataDirLock lock(config.data_dir);
   server::Backends backends = open_backends_patiently(config, signals);

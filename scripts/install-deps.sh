@@ -20,7 +20,7 @@ build_pkgs=(
 # images as users do (tests/e2e/podman_e2e.py).
 test_pkgs=(
   qemu-system-x86 qemu-system-arm linux-image-cloud-amd64 busybox-static umoci cpio zstd time
-  docker-registry skopeo apache2-utils jq curl systemd file python3-yaml
+  docker-registry skopeo apache2-utils jq curl systemd file python3-yaml iproute2
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross postgresql-15
   swift swift-proxy swift-account swift-container swift-object podman runc
 )

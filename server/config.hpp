@@ -7,6 +7,7 @@
 //   {"listen": "127.0.0.1:8080", "data_dir": "/var/lib/oci2eif",
 //    "kernels": [{"name": "cloud", "dir": "/srv/kernels/cloud"}],   first = default
 //    "workers": 2, "max_queue": 64, "max_body_bytes": 65536, "lease_seconds": 30,
+//    "max_connections": 4096,
 //    "min_free_mb": 100,
 //    "max_kernel_upload_bytes": 67108864, "max_image_mb": 8192, "max_image_entries": 2000000,
 //    "build_timeout_seconds": 3600, "shutdown_grace_seconds": 30, "log_format": "text" | "json",
@@ -94,6 +95,8 @@ struct ServeConfig {
   // Below this much free space in data_dir the service takes no new work (disk_space.hpp).
   std::uint64_t min_free_bytes = std::uint64_t{100} << 20;
   std::size_t max_body_bytes = 64 * 1024;
+  // HTTP connections served at once (api/connection_threads.hpp); more wait for one to end.
+  std::size_t max_connections = 4096;
   std::size_t max_kernel_upload_bytes = 64 << 20; // POST /v1/kernels (multipart)
   // What one image may unpack to (max_image_mb, max_image_entries): beyond it, limit_exceeded.
   FlattenLimits image_limits;

@@ -360,6 +360,18 @@ class Suite:
         self.busybox = {"image": "oci-layout:%s/busybox:latest" % images, "labels": {"suite": "e2e"}}
 
 
+def check_listen_backlog(daemon):
+    """The listening socket's accept queue is the system's maximum, not httplib's 5."""
+    port = daemon.base.rsplit(":", 1)[1]
+    r = subprocess.run(["ss", "-Hltn", "sport = :" + port], capture_output=True, text=True, timeout=10)
+    fields = r.stdout.split()
+    backlog = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else 0
+    with open("/proc/sys/net/core/somaxconn") as f:
+        somaxconn = int(f.read())
+    check("the API listens with the system's backlog (ss Send-Q), not 5",
+          backlog == min(somaxconn, 4096) and backlog > 5, (r.stdout, somaxconn))
+
+
 def check_build_and_artifacts(s):
     """Build, poll, download, compare PCRs; the build list filters."""
     binary, work, daemon, busybox = s.binary, s.work, s.daemon, s.busybox
@@ -757,6 +769,7 @@ def main():
         daemon = Daemon(binary, work, kernel_dir, free_port())
         daemon.cmd += ["--config", write_signing_config(work)]
         daemon.start()
+        check_listen_backlog(daemon)
         s = Suite(binary, work, daemon, images, kernel_dir)
         b, done = check_build_and_artifacts(s)
         check_equal_requests(s, b)

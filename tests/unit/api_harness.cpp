@@ -71,7 +71,7 @@ std::string ApiHarness::succeeded_build(const std::string& eif) {
   return added.id;
 }
 
-std::string ApiHarness::raw(const std::string& request) const {
+int ApiHarness::connect() const {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
   sockaddr_in addr{};
@@ -80,10 +80,15 @@ std::string ApiHarness::raw(const std::string& request) const {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   const timeval timeout{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  CHECK(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+std::string ApiHarness::raw(const std::string& request) const {
+  const int fd = connect();
   std::string out;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size())) {
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+      static_cast<ssize_t>(request.size())) {
     char buf[4096];
     for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) {
       out.append(buf, static_cast<std::size_t>(n));

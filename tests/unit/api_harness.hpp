@@ -37,6 +37,9 @@ public:
   // A succeeded build whose image.eif holds `eif`; returns its id.
   std::string succeeded_build(const std::string& eif);
 
+  // A new connection to the server (the caller closes it); its reads time out after 5 s.
+  int connect() const;
+
   // Sends `request` as it is on a new connection and returns everything the server sends until
   // it closes the connection or 5 s pass.
   std::string raw(const std::string& request) const;

@@ -1,9 +1,14 @@
 #include "api/http_api.hpp"
 #include "tests/unit/api_harness.hpp"
+#include "tests/unit/job_store_requests.hpp"
 
 #include <chrono>
 #include <doctest/doctest.h>
 #include <future>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
 
 using namespace oci2eif;
 
@@ -19,5 +24,54 @@ TEST_SUITE("api::http_api") {
       api.http().stop(); // it serves now, so this one takes; lets the case end
     }
     CHECK(returned);
+  }
+
+  TEST_CASE("http api: a log follower that disconnects frees its slot at once") {
+    test::ApiHarness api;
+    const std::string id = api.store().enqueue(test::request("img")).id; // stays queued
+    const std::string follow = "GET /v1/builds/" + id + "/log?follow=1&timeout=600 HTTP/1.1\r\n" +
+                               "Host: t\r\nAuthorization: Bearer " + test::kReadToken + "\r\n\r\n";
+    for (int i = 0; i < 4; ++i) { // the most followers at once; each leaves after the headers
+      const int fd = api.connect();
+      CHECK(::send(fd, follow.data(), follow.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(follow.size()));
+      char head[64];
+      CHECK(::recv(fd, head, sizeof head, 0) > 0);
+      ::close(fd);
+    }
+    // Before, each slot stayed taken for the follow's 600 s: a fifth follower got 429.
+    std::string reply;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      reply =
+          api.raw("GET /v1/builds/" + id + "/log?follow=1&timeout=1 HTTP/1.1\r\nHost: t\r\n" +
+                  "Authorization: Bearer " + test::kReadToken + "\r\nConnection: close\r\n\r\n");
+      if (reply.rfind("HTTP/1.1 429", 0) != 0) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+  }
+
+  TEST_CASE("http api: idle and slowloris connections do not hold up a probe") {
+    // httplib's pool had 8 threads: this many silent or dribbling clients (no token needed)
+    // left a probe waiting behind them for tens of seconds, past raw()'s 5 s.
+    test::ApiHarness api;
+    std::vector<int> held;
+    for (int i = 0; i < 64; ++i) {
+      held.push_back(api.connect()); // idle: connected, never a byte
+    }
+    const std::string part = "GET /healthz HTTP/1.1\r\nHo";
+    for (int i = 0; i < 16; ++i) {
+      held.push_back(api.connect()); // slowloris: a request begun, never finished
+      CHECK(::send(held.back(), part.data(), part.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(part.size()));
+    }
+    const std::string reply =
+        api.raw("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+    for (const int fd : held) {
+      ::close(fd);
+    }
   }
 }

@@ -431,6 +431,7 @@ TEST_SUITE("server::config") {
         {"max_queue", {5, "5", [](auto& c) { return c.max_queue == 5; }}},
         {"min_free_mb", {1, "1", [](auto& c) { return c.min_free_bytes == 1 << 20; }}},
         {"max_body_bytes", {2048, "2048", [](auto& c) { return c.max_body_bytes == 2048; }}},
+        {"max_connections", {64, "64", [](auto& c) { return c.max_connections == 64; }}},
         {"max_kernel_upload_bytes",
          {4096, "4096", [](auto& c) { return c.max_kernel_upload_bytes == 4096; }}},
         {"max_image_mb",
