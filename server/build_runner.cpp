@@ -7,6 +7,7 @@
 #include "core/file_stream.hpp"
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/image_reference.hpp"
+#include "registry/reference.hpp"
 #include "server/build_inputs.hpp"
 #include "server/build_log_stream.hpp"
 #include "server/build_request.hpp"
@@ -31,6 +32,23 @@ std::map<std::string, std::string> pcr_map(const Measurements& m) {
     out["PCR8"] = to_hex(*m.pcr8);
   }
   return out;
+}
+
+// One attempt, no layer prefetch and a short deadline: the caller (and an API thread) is
+// waiting; a registry that does not answer now is the worker's problem, with its retries.
+void limit_to_probe(registry::RegistryOptions& options) {
+  options.max_attempts = 1;
+  options.parallel_downloads = 1;
+  // The interrupt is not consulted during a TLS handshake: the request timeouts bound that.
+  options.manifest_timeout_ms = options.blob_timeout_ms =
+      std::chrono::milliseconds(kProbeBudget).count();
+  const auto deadline = std::chrono::steady_clock::now() + kProbeBudget;
+  options.interrupt = [deadline] {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw Error(ErrorCode::Timeout,
+                  "no answer within " + std::to_string(kProbeBudget.count()) + " s");
+    }
+  };
 }
 
 } // namespace
@@ -70,20 +88,16 @@ std::optional<EarlyResolution> BuildRunner::resolve_early(const BuildRequest& re
       ref.kind == pipeline::SourceKind::DockerArchive) {
     return std::nullopt; // archives are unpacked to be read: the worker resolves those
   }
-  // One attempt, no layer prefetch and a short deadline: the caller (and an API thread) is
-  // waiting; a registry that does not answer now is the worker's problem, with its retries.
-  ref.options.max_attempts = 1;
-  ref.options.parallel_downloads = 1;
-  // The interrupt is not consulted during a TLS handshake: the request timeouts bound that.
-  ref.options.manifest_timeout_ms = ref.options.blob_timeout_ms =
-      std::chrono::milliseconds(kProbeBudget).count();
-  const auto deadline = std::chrono::steady_clock::now() + kProbeBudget;
-  ref.options.interrupt = [deadline] {
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw Error(ErrorCode::Timeout,
-                  "no answer within " + std::to_string(kProbeBudget.count()) + " s");
-    }
-  };
+  const std::string domain = ref.kind == pipeline::SourceKind::Registry
+                                 ? registry::Reference::parse(ref.location).domain
+                                 : std::string();
+  if (!domain.empty() && silent_registries_.skip(domain, std::chrono::steady_clock::now())) {
+    spdlog::info("image {} not resolved before queueing: {} did not answer the last probe; the "
+                 "build will resolve it",
+                 req.image, domain);
+    return std::nullopt;
+  }
+  limit_to_probe(ref.options);
   try {
     auto source =
         pipeline::open_image_source(ref, data_dir_ / "scratch", [](const std::string&) {});
@@ -99,9 +113,14 @@ std::optional<EarlyResolution> BuildRunner::resolve_early(const BuildRequest& re
             .key;
     if (const auto* registry = dynamic_cast<const registry::RegistrySource*>(source.get())) {
       out.pinned_digest = registry->resolved_digest();
+      silent_registries_.answered(domain);
     }
     return out;
-  } catch (const std::exception& e) {
+  } catch (...) {
+    const Error e = current_error();
+    if (e.code() == ErrorCode::Timeout && !domain.empty()) {
+      silent_registries_.silent(domain, std::chrono::steady_clock::now());
+    }
     spdlog::info("image {} not resolved before queueing ({}); the build will resolve it", req.image,
                  e.what());
     return std::nullopt;

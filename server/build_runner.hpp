@@ -15,6 +15,7 @@
 #include "server/job_store.hpp"
 #include "server/kernel_catalog.hpp"
 #include "server/signing_keys.hpp"
+#include "server/silent_registries.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -32,6 +33,9 @@ struct EarlyResolution {
 // Throws Error(Cancelled) or Error(Timeout) when the build must stop. Consulted throughout the
 // build (between steps, during downloads, every few MiB of a layer, ramdisk or EIF), from the
 // worker's thread and from download threads: it must be thread-safe.
+
+// How long POSTs skip the early resolution of a registry after it did not answer in time.
+inline constexpr std::chrono::seconds kSilentRegistryQuiet{30};
 
 class BuildRunner {
 public:
@@ -82,6 +86,7 @@ private:
   ArtifactStore& artifacts_;
   BuildLogStore& logs_;
   registry::PullCounters pull_counters_; // atomics; registry_.counters points here
+  SilentRegistries silent_registries_{kSilentRegistryQuiet};
 };
 
 } // namespace oci2eif::server
