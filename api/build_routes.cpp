@@ -99,6 +99,13 @@ private:
   bool send_existing(httplib::Response& res, const std::string& id) const;
   bool refuse_reused_key(httplib::Response& res, const std::string& key,
                          const std::string& request_json) const;
+  static bool refuse_other_request(httplib::Response& res, const std::string& key,
+                                   const server::IdempotentAnswer& answer,
+                                   const std::string& request_json);
+  // A key sent before: 422 if with another request, else 200 with its build (one lookup).
+  // False for a new key, or one whose build was deleted: the request goes on.
+  bool answer_known_key(httplib::Response& res, const std::string& key,
+                        const std::string& request_json) const;
   static void serve_range(const httplib::Request& req, httplib::Response& res,
                           std::shared_ptr<server::ArtifactReader> reader,
                           const std::string& content_type);
@@ -153,13 +160,26 @@ std::optional<std::string> BuildRoutes::idempotency_key(const httplib::Request& 
 bool BuildRoutes::refuse_reused_key(httplib::Response& res, const std::string& key,
                                     const std::string& request_json) const {
   const auto answer = ctx_.store.find_by_idempotency_key(key);
-  if (!answer || answer->request_json.empty() || answer->request_json == request_json) {
+  return answer && refuse_other_request(res, key, *answer, request_json);
+}
+
+bool BuildRoutes::refuse_other_request(httplib::Response& res, const std::string& key,
+                                       const server::IdempotentAnswer& answer,
+                                       const std::string& request_json) {
+  if (answer.request_json.empty() || answer.request_json == request_json) {
     return false;
   }
   send_problem(res, {422, "idempotency_key_reused",
                      "Idempotency-Key '" + key + "' was sent with another request (build " +
-                         answer->build_id + "); use a new key for a new request"});
+                         answer.build_id + "); use a new key for a new request"});
   return true;
+}
+
+bool BuildRoutes::answer_known_key(httplib::Response& res, const std::string& key,
+                                   const std::string& request_json) const {
+  const auto answer = ctx_.store.find_by_idempotency_key(key); // one lookup for both answers
+  return answer && (refuse_other_request(res, key, *answer, request_json) ||
+                    send_existing(res, answer->build_id));
 }
 
 bool BuildRoutes::send_existing(httplib::Response& res, const std::string& id) const {
@@ -183,15 +203,8 @@ void BuildRoutes::submit(const httplib::Request& req, httplib::Response& res) {
   check_buildable(request);
   const std::string request_json = server::to_json(request);
   const std::optional<std::string> key = idempotency_key(req);
-  if (key && refuse_reused_key(res, *key, request_json)) {
+  if (key && answer_known_key(res, *key, request_json)) {
     return;
-  }
-  if (key) {
-    if (auto existing = ctx_.store.find_by_idempotency_key(*key)) {
-      if (send_existing(res, existing->build_id)) {
-        return;
-      }
-    }
   }
   // Resolved before queueing so that a request equal to an earlier one (same image digest,
   // kernel, options, tool version) gets that build back instead of a rebuild.
