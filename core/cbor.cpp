@@ -101,7 +101,7 @@ public:
       v.entries.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(arg, kMaxReserve)));
       for (std::uint64_t i = 0; i < arg; ++i) {
         Value key = item(depth + 1);
-        v.entries.emplace_back(std::move(key), item(depth + 1));
+        v.entries.push_back({std::move(key), item(depth + 1)});
       }
       break;
     default:

@@ -26,17 +26,26 @@ void put_map_head(Bytes& out, std::uint64_t count);
 void put_uint_array(Bytes& out, ByteView bytes);
 
 // --- decoding -------------------------------------------------------------------------------
+// A map's entries are MapEntry, not std::pair<Value, Value>: clang with libstdc++ checks pair's
+// default constructor while Value is still incomplete, and refuses to compile the pair version.
+struct MapEntry;
+
 struct Value {
   enum class Kind { Unsigned, Negative, Bytes, Text, Array, Map, False, True, Null };
   Kind kind = Kind::Null;
-  std::uint64_t number = 0;                     // Unsigned: the value; Negative: -1 - value
-  Bytes bytes;                                  // Bytes
-  std::string text;                             // Text
-  std::vector<Value> items;                     // Array
-  std::vector<std::pair<Value, Value>> entries; // Map, in encoded order
+  std::uint64_t number = 0;      // Unsigned: the value; Negative: -1 - value
+  Bytes bytes;                   // Bytes
+  std::string text;              // Text
+  std::vector<Value> items;      // Array
+  std::vector<MapEntry> entries; // Map, in encoded order
 
   // Map lookup by text key; nullptr when absent or not a map.
   const Value* find(std::string_view key) const;
+};
+
+struct MapEntry {
+  Value key;
+  Value value;
 };
 
 const char* kind_name(Value::Kind kind);

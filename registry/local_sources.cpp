@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "core/file_tree.hpp"
+#include "core/json_fields.hpp"
 #include "core/json_text.hpp"
 #include "core/tar_reader.hpp"
 #include "registry/archive_reference.hpp"
@@ -195,26 +196,22 @@ public:
     if (!doc.is_array() || doc.empty()) {
       throw Error(ErrorCode::Corrupt, name() + ": manifest.json must be a non-empty array");
     }
+    // Typed reads: the archive is untrusted, and a member of another type must be Corrupt
+    // naming it, not a JSON library exception that surfaces as an internal error.
+    const JsonField list(doc, name() + ": manifest.json", ErrorCode::Corrupt);
     std::vector<NamedImage> images;
-    for (const auto& image : doc) {
-      NamedImage named{image.value("Config", std::string()), {}};
-      for (const auto& t : image.value("RepoTags", nlohmann::json::array())) {
-        if (t.is_string()) {
-          named.names.push_back(t.get<std::string>());
-        }
-      }
-      images.push_back(std::move(named));
+    for (const JsonField& image : list.elements()) {
+      images.push_back(
+          {image.object()["Config"].string_or(""), image["RepoTags"].optional_strings()});
     }
     if (tag_.empty() && doc.size() > 1) {
       throw Error(ErrorCode::InvalidInput, name() + ": holds " + std::to_string(doc.size()) +
                                                " images; name one as PATH:NAME (" +
                                                repo_tags(images) + ")");
     }
-    const nlohmann::json* chosen = tag_.empty() ? &doc[0] : &doc[image_named(tag_, images, name())];
-    config_file_ = chosen->value("Config", "");
-    for (const auto& l : chosen->value("Layers", nlohmann::json::array())) {
-      layer_files_.push_back(l.is_string() ? l.get<std::string>() : "");
-    }
+    const JsonField chosen = list[tag_.empty() ? 0 : image_named(tag_, images, name())];
+    config_file_ = chosen["Config"].string_or("");
+    layer_files_ = chosen["Layers"].optional_strings();
     if (config_file_.empty() || layer_files_.empty()) {
       throw Error(ErrorCode::Corrupt, name() + ": manifest.json entry lacks Config or Layers");
     }

@@ -462,7 +462,10 @@ void apply_env(ServeConfig& c, const Environment& env) {
 }
 
 void apply_flags(ServeConfig& c, const ServeFlags& flags) {
-  for (const auto& [flag, values] : flags.values) {
+  for (const auto& entry : flags.values) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const auto& flag = entry.first;
+    const auto& values = entry.second;
     const auto& table = settings();
     const auto row =
         std::find_if(table.begin(), table.end(), [&](const Setting& s) { return s.flag == flag; });

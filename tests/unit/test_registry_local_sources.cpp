@@ -174,4 +174,29 @@ TEST_SUITE("registry::local_sources") {
     CHECK(open("localhost/b:1").find("b.json") != std::string::npos);
     CHECK(open("localhost/b:1").find("a.json") == std::string::npos);
   }
+
+  TEST_CASE("docker save's manifest.json with members of the wrong type is corrupt, naming them") {
+    // Found by tests/fuzz/fuzz_docker_archive: these escaped as nlohmann::json type errors.
+    test::TempDir dir;
+    const auto error_for = [&](const std::string& manifest) {
+      test::TarBuilder tar;
+      tar.file("manifest.json", manifest);
+      write_tar(dir / "app.tar", tar);
+      std::filesystem::remove_all(dir / "scratch");
+      std::filesystem::create_directories(dir / "scratch");
+      const auto open = [&] {
+        registry::open_docker_archive(registry::LocalFiles(), dir / "app.tar", "", dir / "scratch");
+      };
+      CHECK(test::code_of(open) == ErrorCode::Corrupt);
+      return test::error_of(open);
+    };
+    const std::string subject = "docker-archive:" + (dir / "app.tar").string() + ": manifest.json";
+    CHECK(error_for("[1]") == subject + ": [0]: expected an object, found number");
+    CHECK(error_for(R"([{"Config": 5, "Layers": ["l.tar"]}])") ==
+          subject + ": [0].Config: expected a string, found number");
+    CHECK(error_for(R"([{"Config": "c.json", "Layers": "l.tar"}])") ==
+          subject + ": [0].Layers: expected an array of strings, found string");
+    CHECK(error_for(R"([{"Config": "c.json", "RepoTags": [7], "Layers": ["l.tar"]}])") ==
+          subject + ": [0].RepoTags[0]: expected a string, found number");
+  }
 }
