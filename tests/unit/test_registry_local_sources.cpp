@@ -20,6 +20,14 @@ void write_tar(const std::filesystem::path& path, test::TarBuilder& tar) {
              static_cast<std::streamsize>(archive.size()));
 }
 
+// Adds an oci-archive's entries to `tar`: an empty index and one blob, blobs/sha256/big, of
+// `size` bytes.
+void add_layout_with_blob(test::TarBuilder& tar, std::size_t size) {
+  tar.file("oci-layout", R"({"imageLayoutVersion": "1.0.0"})")
+      .file("blobs/sha256/big", std::string(size, 'x'))
+      .file("index.json", R"({"schemaVersion": 2, "manifests": []})");
+}
+
 std::string digest_of(char c) {
   return "sha256:" + std::string(64, c);
 }
@@ -60,13 +68,8 @@ TEST_SUITE("registry::local_sources") {
   TEST_CASE("unpacking an archive consults the interrupt and stops where it throws") {
     test::TempDir dir;
     test::TarBuilder tar;
-    tar.file("oci-layout", R"({"imageLayoutVersion": "1.0.0"})")
-        .file("blobs/sha256/big", std::string(9 << 20, 'x'))
-        .file("index.json", R"({"schemaVersion": 2, "manifests": []})");
-    const Bytes archive = tar.finish();
-    std::ofstream(dir / "image.tar", std::ios::binary)
-        .write(reinterpret_cast<const char*>(archive.data()),
-               static_cast<std::streamsize>(archive.size()));
+    add_layout_with_blob(tar, 9 << 20);
+    write_tar(dir / "image.tar", tar);
     std::filesystem::create_directories(dir / "scratch");
 
     int calls = 0;
@@ -95,9 +98,7 @@ TEST_SUITE("registry::local_sources") {
   TEST_CASE("links in an archive become hard links to one file, never copies") {
     test::TempDir dir;
     test::TarBuilder tar;
-    tar.file("oci-layout", R"({"imageLayoutVersion": "1.0.0"})")
-        .file("blobs/sha256/big", std::string(4 << 20, 'x'))
-        .file("index.json", R"({"schemaVersion": 2, "manifests": []})");
+    add_layout_with_blob(tar, 4 << 20);
     for (int i = 0; i < 200; ++i) { // 800 MiB if each were copied, from an archive of 4 MiB
       tar.hardlink("copies/h" + std::to_string(i), "blobs/sha256/big");
     }
