@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The API's availability under hostile connections (issue 14): latency of `/healthz` and of an
-authenticated `GET /v1/builds/{id}`, each on a new connection, while 1,000 idle connections,
+authenticated `GET /v1/builds/{id}`, each on a new connection, while 1,000 idle connections
+(connected, never a byte), 1,000 kept ones (one request answered, then silent on keep-alive),
 1,000 slowloris connections (one header byte every 3 s) or 300 keep-alive clients (`ab -k`)
 load the daemon; and the daemon's RSS.
 
@@ -77,6 +78,9 @@ class Load:
             s = socket.create_connection(("127.0.0.1", port), timeout=5)
             if kind == "slowloris":
                 s.sendall(b"GET /healthz HTTP/1.1\r\n")
+            elif kind == "kept":
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                s.recv(4096)
             self.socks.append(s)
         if kind == "slowloris":
             self.threads.append(threading.Thread(target=self.dribble, daemon=True))
@@ -118,7 +122,7 @@ def run_daemon(binary, work, kernel_dir, max_connections, args):
         raise SystemExit("could not create a build to GET: %s %s" % (status, b))
     path = "/v1/builds/" + b["id"]
     try:
-        for kind, count in (("none", 0), ("idle", args.idle), ("slowloris", args.idle),
+        for kind, count in (("none", 0), ("idle", args.idle), ("kept", args.idle), ("slowloris", args.idle),
                             ("keepalive", args.keepalive)):
             load = Load(port, kind, count) if count else None
             health = probes(port, "/healthz", None, args.probes)

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <doctest/doctest.h>
+#include <filesystem>
 #include <future>
 #include <sys/socket.h>
 #include <thread>
@@ -11,6 +12,15 @@
 #include <vector>
 
 using namespace oci2eif;
+
+namespace {
+
+std::size_t thread_count() {
+  const std::filesystem::directory_iterator tasks("/proc/self/task");
+  return static_cast<std::size_t>(std::distance(begin(tasks), end(tasks)));
+}
+
+} // namespace
 
 TEST_SUITE("api::http_api") {
   TEST_CASE("http api: a stop() before run() begins makes run() return instead of serving") {
@@ -70,6 +80,32 @@ TEST_SUITE("api::http_api") {
     const std::string reply =
         api.raw("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+    for (const int fd : held) {
+      ::close(fd);
+    }
+  }
+
+  TEST_CASE("http api: a connection that sends nothing takes no thread") {
+    // httplib waits for a first request by polling every 10 ms: each accepted idle connection
+    // was a thread and 100 wake-ups a second. The kernel now holds it until its first byte.
+    test::ApiHarness api;
+    const std::size_t before = thread_count();
+    std::vector<int> held;
+    for (int i = 0; i < 32; ++i) {
+      held.push_back(api.connect());
+    }
+    std::size_t most = before;
+    for (int i = 0; i < 10; ++i) { // 500 ms: an accepted connection has its thread by then
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      most = std::max(most, thread_count());
+    }
+    CHECK(most < before + 4);
+    const std::string part = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    CHECK(::send(held.front(), part.data(), part.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(part.size()));
+    char head[16] = {};
+    CHECK(::recv(held.front(), head, sizeof head - 1, MSG_WAITALL) == sizeof head - 1);
+    CHECK(std::string(head).rfind("HTTP/1.1 200", 0) == 0); // speaking, it is served at once
     for (const int fd : held) {
       ::close(fd);
     }
