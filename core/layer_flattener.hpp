@@ -29,8 +29,10 @@
 #include "core/content_spool.hpp"
 #include "core/file_tree.hpp"
 #include "core/interrupt.hpp"
+#include "core/tar_reader.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -42,7 +44,16 @@ struct FlattenLimits {
   // has no enclave to run in, and a gzip bomb stops here rather than at a full disk.
   std::uint64_t max_total_bytes = 8ull << 30;
   std::uint64_t max_entries = 2'000'000; // tar entries, summed over all layers
+  // Memory the image's file list may take (names, link targets, nodes; contents stream through
+  // the spool): what a build holds grows with it alone. Counted on the high side, every entry
+  // of every layer, so a layer of long names cannot get round max_entries. 2 GiB holds the
+  // default 2,000,000 entries with names of up to ~250 bytes.
+  std::uint64_t max_file_list_bytes = 2ull << 30;
 };
+
+// What `entry` adds to a build's file list in memory, as counted against max_file_list_bytes:
+// its name and link target twice (read, then in the tree) and a fixed cost per entry.
+std::uint64_t file_list_cost(const TarEntry& entry);
 
 // Entries of a layer read between two calls of the Interrupt (many tiny entries read few bytes).
 inline constexpr std::uint64_t kInterruptEveryEntries = 256;
@@ -62,7 +73,8 @@ public:
 
 private:
   struct Pending;
-  void collect(ByteSource& tar, const std::string& layer, std::vector<Pending>& entries,
+  void count_entry(const TarEntry& entry, const std::string& layer);
+  void collect(ByteSource& tar, const std::string& layer, std::deque<Pending>& entries,
                std::vector<std::string>& whiteouts, std::vector<std::string>& opaques);
   void add(const Pending& entry, const std::string& layer);
   // Resolves the symlinks along a canonical path (the last component too when `follow_last`),
@@ -77,6 +89,7 @@ private:
   FileTree tree_;
   std::uint64_t total_bytes_ = 0;
   std::uint64_t total_entries_ = 0;
+  std::uint64_t file_list_bytes_ = 0;
   std::uint64_t next_link_group_ = 1;
   std::vector<std::string> xattr_paths_;
 };

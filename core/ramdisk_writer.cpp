@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -70,29 +71,77 @@ std::string launch_list(const std::vector<std::string>& items) {
   return out;
 }
 
-// Writes members in map (bytewise) order with inode numbers in that order.
-void write_members(const std::map<std::string, Member>& members, const ContentSpool* spool,
-                   const RamdiskOptions& options, ByteSink& out) {
-  std::map<std::uint64_t, std::uint32_t> group_size;
-  for (const auto& [name, m] : members) {
-    if (m.node.link_group != 0) {
-      ++group_size[m.node.link_group];
+// The application ramdisk's members, visited in bytewise name order: the tree's entries under
+// "rootfs" merged with the few members made here (`extras`; where a name is in both, the tree's
+// entry wins). Merged, not copied into one map: a copy doubled a large image's memory.
+class AppMembers {
+public:
+  using Visit =
+      std::function<void(const std::string& name, const FileNode& node, const std::string* data)>;
+
+  AppMembers(const FileTree& tree, std::map<std::string, Member> extras)
+      : tree_(tree), extras_(std::move(extras)) {}
+
+  void each(const Visit& visit) const {
+    auto extra = extras_.begin();
+    auto visit_extras_before = [&](const std::string* name) {
+      for (; extra != extras_.end() && (name == nullptr || extra->first < *name); ++extra) {
+        visit(extra->first, extra->second.node,
+              extra->second.inline_data ? &*extra->second.inline_data : nullptr);
+      }
+    };
+    std::string name;
+    for (const auto& [path, node] : tree_.entries()) {
+      name = path.empty() ? std::string("rootfs") : "rootfs/" + path;
+      visit_extras_before(&name);
+      if (extra != extras_.end() && extra->first == name) {
+        ++extra;
+      }
+      visit(name, node, nullptr);
     }
+    visit_extras_before(nullptr);
   }
+
+private:
+  const FileTree& tree_;
+  std::map<std::string, Member> extras_;
+};
+
+// Members of a hardlink group (FileNode::link_group) across the ramdisk.
+std::map<std::uint64_t, std::uint32_t> link_group_sizes(const AppMembers& members) {
+  std::map<std::uint64_t, std::uint32_t> sizes;
+  members.each([&sizes](const std::string&, const FileNode& n, const std::string*) {
+    if (n.link_group != 0) {
+      ++sizes[n.link_group];
+    }
+  });
+  return sizes;
+}
+
+CpioHeader member_header(const std::string& name, const FileNode& n,
+                         const RamdiskOptions& options) {
+  CpioHeader h;
+  h.name = name;
+  h.mode = type_bits(n.type) | (n.mode & 07777);
+  h.uid = n.uid;
+  h.gid = n.gid;
+  h.mtime = options.mtime;
+  h.rdev_major = n.rdev_major;
+  h.rdev_minor = n.rdev_minor;
+  h.nlink = n.type == FileType::Directory ? 2 : 1;
+  return h;
+}
+
+// Writes the members in name order with inode numbers in that order; hardlinks share one inode,
+// and only the first of a group carries the content.
+void write_members(const AppMembers& members, const ContentSpool& spool,
+                   const RamdiskOptions& options, ByteSink& out) {
+  std::map<std::uint64_t, std::uint32_t> group_size = link_group_sizes(members);
   std::map<std::uint64_t, std::uint32_t> group_ino;
   CpioWriter cpio(out);
   std::uint32_t next_ino = 1;
-  for (const auto& [name, m] : members) {
-    const FileNode& n = m.node;
-    CpioHeader h;
-    h.name = name;
-    h.mode = type_bits(n.type) | (n.mode & 07777);
-    h.uid = n.uid;
-    h.gid = n.gid;
-    h.mtime = options.mtime;
-    h.rdev_major = n.rdev_major;
-    h.rdev_minor = n.rdev_minor;
-    h.nlink = n.type == FileType::Directory ? 2 : 1;
+  members.each([&](const std::string& name, const FileNode& n, const std::string* data) {
+    CpioHeader h = member_header(name, n, options);
     bool first_of_group = true;
     if (n.link_group != 0 && group_size[n.link_group] > 1) {
       h.nlink = group_size[n.link_group];
@@ -105,18 +154,18 @@ void write_members(const std::map<std::string, Member>& members, const ContentSp
     } else {
       h.ino = next_ino++;
     }
-    if (m.inline_data) {
-      cpio.add(h, as_bytes(*m.inline_data));
+    if (data != nullptr) {
+      cpio.add(h, as_bytes(*data));
     } else if (n.type == FileType::Symlink) {
       cpio.add(h, as_bytes(n.link_target));
     } else if (n.type == FileType::Regular && first_of_group && n.content.size > 0) {
       h.filesize = n.content.size;
-      auto data = spool->open(n.content);
-      cpio.add(h, *data);
+      auto content = spool.open(n.content);
+      cpio.add(h, *content);
     } else {
       cpio.add(h, ByteView());
     }
-  }
+  });
   cpio.finish();
 }
 
@@ -153,12 +202,7 @@ void write_app_ramdisk(const FileTree& tree, const ContentSpool& spool, const Ap
                        const RamdiskOptions& options, ByteSink& out) {
   validate_app_config(app);
   std::map<std::string, Member> members;
-  for (const auto& [path, node] : tree.entries()) {
-    Member m;
-    m.node = node;
-    members.emplace(path.empty() ? std::string("rootfs") : "rootfs/" + path, std::move(m));
-  }
-  for (const char* dir : kEnclaveMountPoints) { // absent unless the caller completed the tree
+  for (const char* dir : kEnclaveMountPoints) { // the tree's own, if it has them
     members.emplace(std::string("rootfs/") + dir, directory());
   }
   members.emplace("cmd", text_file(launch_list(app.argv)));
@@ -169,7 +213,7 @@ void write_app_ramdisk(const FileTree& tree, const ContentSpool& spool, const Ap
   if (!app.user.empty()) {
     members.emplace("user", text_file(app.user + "\n"));
   }
-  write_members(members, &spool, options, out);
+  write_members(AppMembers(tree, std::move(members)), spool, options, out);
 }
 
 void write_bootstrap_ramdisk(ByteSource& init, ByteSource* nsm_ko, const RamdiskOptions& options,
