@@ -3,9 +3,21 @@
 #include "core/error.hpp"
 #include "server/log_context.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 namespace oci2eif::server {
+namespace {
+
+// A build's file list is many small allocations on its worker thread's malloc arena; glibc keeps
+// such memory once freed (only the top of the main heap shrinks by itself), so a daemon that
+// built one image of a million entries held 889 MiB afterwards. malloc_trim returns the free
+// pages of every arena to the system.
+void return_freed_memory() {
+  ::malloc_trim(0);
+}
+
+} // namespace
 
 WorkerPool::WorkerPool(JobStore& store, RunBuild run, WorkerPoolOptions options)
     : store_(store), run_(std::move(run)), options_(std::move(options)) {
@@ -132,6 +144,7 @@ void WorkerPool::run_one(const std::string& worker, const BuildRecord& build) {
   spdlog::info("{}: build {} started (attempt {})", worker, build.id, build.attempts);
   const auto stop_check = [&] { check_stop(*active); };
   const BuildOutcome outcome = run_(build, stop_check);
+  return_freed_memory();
   // Stopped by the shutdown (not failed, not cancelled on request): back to the queue.
   if (active->shutdown && outcome.state == BuildState::Cancelled && !active->cancelled) {
     requeue(worker, build.id);
