@@ -87,6 +87,7 @@ struct BuildOptions {
   std::optional<std::filesystem::path> scratch_dir; // default: a fresh directory under $TMPDIR
   std::uint64_t max_image_mb = FlattenLimits().max_total_bytes >> 20;
   std::uint64_t max_image_entries = FlattenLimits().max_entries;
+  std::uint64_t max_build_memory_mb = FlattenLimits().max_file_list_bytes >> 20;
 };
 
 // Builds an EIF from an image; progress lines go to `log`, the measurements JSON to `out` (and

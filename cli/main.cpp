@@ -101,6 +101,10 @@ void add_build(CLI::App& app, cli::BuildOptions& o) {
                   "Tar entries the image may hold, over all its layers")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
+  cmd->add_option("--max-build-memory-mb", o.max_build_memory_mb,
+                  "MiB of memory the image's file list may take (names, links, nodes)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 24));
   cmd->add_option("--name", o.name, "ImageName in the metadata");
   cmd->add_option("--version", o.version, "ImageVersion in the metadata");
   cmd->add_option("--metadata", o.metadata,

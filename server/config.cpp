@@ -161,6 +161,16 @@ std::vector<Setting> image_limit_settings() {
        .min = 1,
        .max = std::uint64_t{1} << 32,
        .set_count = [](ServeConfig& c, std::uint64_t n) { c.image_limits.max_entries = n; }},
+      {.file_key = "max_build_memory_mb",
+       .env = "OCI2EIF_MAX_BUILD_MEMORY_MB",
+       .flag = "--max-build-memory-mb",
+       .help = "MiB of memory one build's file list may take (names, links, nodes: what grows "
+               "with an image's entries); beyond it the build fails with limit_exceeded "
+               "(default 2048)",
+       .min = 1,
+       .max = std::uint64_t{1} << 24,
+       .set_count = [](ServeConfig& c,
+                       std::uint64_t n) { c.image_limits.max_file_list_bytes = n << 20; }},
   };
 }
 

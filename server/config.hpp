@@ -10,6 +10,7 @@
 //    "max_connections": 4096,
 //    "min_free_mb": 100,
 //    "max_kernel_upload_bytes": 67108864, "max_image_mb": 8192, "max_image_entries": 2000000,
+//    "max_build_memory_mb": 2048,
 //    "build_timeout_seconds": 3600, "shutdown_grace_seconds": 30, "log_format": "text" | "json",
 //    "tokens": [{"name": "ci", "token": "…", "role": "read" | "build" | "admin"}],
 //    "token_file": "/etc/oci2eif/tokens",
@@ -98,7 +99,8 @@ struct ServeConfig {
   // HTTP connections served at once (api/connection_threads.hpp); more wait for one to end.
   std::size_t max_connections = 4096;
   std::size_t max_kernel_upload_bytes = 64 << 20; // POST /v1/kernels (multipart)
-  // What one image may unpack to (max_image_mb, max_image_entries): beyond it, limit_exceeded.
+  // What one image may unpack to (max_image_mb, max_image_entries) and the memory its file list
+  // may take (max_build_memory_mb): beyond it, limit_exceeded.
   FlattenLimits image_limits;
   std::chrono::seconds lease{30};
   std::chrono::seconds build_timeout{3600};

@@ -266,6 +266,18 @@ def test_impossible_layer_size(e):
     check("--max-image-mb 1 stops busybox (a 1+ MiB binary) with exit 1 and no EIF",
           rc == 1 and "beyond the image size limit of 1048576 bytes" in err
           and not os.path.exists(eif), f"rc={rc} {err}")
+    # 3,000 empty files are at least 3,000 x 2 x 12 name bytes plus a fixed cost each (~1.5 MiB
+    # counted): past a 1 MiB file-list budget, far below the entry and size limits.
+    lay = imagelib.Layout()
+    files = {"d/f%07d" % i: b"" for i in range(3000)}
+    b = imagelib.build_image(lay, [(imagelib.tar_of_files(files), "gzip")], {"Cmd": ["/bin/sh"]})
+    lay.tag({k: v for k, v in b.desc.items() if k != "platform"})
+    lay.write(os.path.join(e.work, "many-layout"))
+    many = os.path.join(e.work, "many-layout") + ":latest"
+    rc, _, eif, err = e.build("--oci-layout", many, "--max-build-memory-mb", "1")
+    check("--max-build-memory-mb 1 stops 3,000 files with exit 1 and no EIF",
+          rc == 1 and "file list needs more than 1048576 bytes of memory" in err
+          and not os.path.exists(eif), f"rc={rc} {err}")
     rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--max-image-entries", "3")
     check("--max-image-entries 3 stops busybox with exit 1 and no EIF",
           rc == 1 and "more than 3 entries in the image" in err and not os.path.exists(eif),

@@ -274,6 +274,30 @@ TEST_SUITE("core::LayerFlattener") {
           }) == ErrorCode::LimitExceeded);
   }
 
+  TEST_CASE("long names run into the file list's memory budget, few entries or not") {
+    // Three entries with 2,000-byte names are at least 3 x 2 x 2,000 bytes of file list
+    // (each name is held while the layer is read and again in the tree): past a 10,000-byte
+    // budget whatever an entry's fixed cost, though far below the entry limit.
+    TarBuilder tar;
+    for (int i = 0; i < 3; ++i) {
+      tar.file(std::string(1990, static_cast<char>('a' + i)) + "/name", "x");
+    }
+    const Bytes layer = tar.finish();
+    MemorySpool spool;
+    MemorySource in(layer, "layer 1");
+    const FlattenLimits tight{1 << 20, 100, 10'000};
+    LayerFlattener limited(spool, tight);
+    const std::string why = test::error_of([&] { limited.apply_layer(in, "layer 1"); });
+    CHECK(why.find("layer 1: the image's file list needs more than 10000 bytes of memory") == 0);
+    MemorySource again(layer, "layer 1");
+    CHECK(test::code_of([&] { LayerFlattener(spool, tight).apply_layer(again, "layer 1"); }) ==
+          ErrorCode::LimitExceeded);
+    MemorySource roomy(layer, "layer 1"); // the same layer within 1 MiB: applied
+    LayerFlattener fits(spool, FlattenLimits{1 << 20, 100, 1 << 20});
+    fits.apply_layer(roomy, "layer 1");
+    CHECK(fits.tree().find(std::string(1990, 'c') + "/name") != nullptr);
+  }
+
   TEST_CASE("garbage is reported as a corrupt layer, never a crash") {
     Flat f;
     Bytes junk(1500, 0x41);

@@ -121,10 +121,11 @@ TEST_SUITE("server::config") {
     CHECK(error_loading(flags).find("c.json: min_free_mb") != std::string::npos);
   }
 
-  TEST_CASE("image limits: 8 GiB of files and 2,000,000 entries unless configured") {
+  TEST_CASE("image limits: 8 GiB of files, 2,000,000 entries, 2 GiB of file list by default") {
     const ServeConfig defaults = load_serve_config({}, {});
     CHECK(defaults.image_limits.max_total_bytes == std::uint64_t{8} << 30);
     CHECK(defaults.image_limits.max_entries == 2'000'000);
+    CHECK(defaults.image_limits.max_file_list_bytes == std::uint64_t{2} << 30);
     ServeFlags flags;
     flags.values["--max-image-mb"] = {"0"};
     CHECK(error_loading(flags).find("--max-image-mb") != std::string::npos);
@@ -437,6 +438,8 @@ TEST_SUITE("server::config") {
         {"max_image_mb",
          {3, "3", [](auto& c) { return c.image_limits.max_total_bytes == 3 << 20; }}},
         {"max_image_entries", {10, "10", [](auto& c) { return c.image_limits.max_entries == 10; }}},
+        {"max_build_memory_mb",
+         {5, "5", [](auto& c) { return c.image_limits.max_file_list_bytes == 5 << 20; }}},
         {"lease_seconds", {9, "9", [](auto& c) { return c.lease == seconds(9); }}},
         {"build_timeout_seconds",
          {60, "60", [](auto& c) { return c.build_timeout == seconds(60); }}},
