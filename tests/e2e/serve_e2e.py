@@ -740,6 +740,53 @@ def check_sigterm_drain(s, big):
               done and done["attempts"] == 2, done and done["attempts"])
 
 
+def many_files_layout(work, count):
+    """An OCI layout of `count` empty files in one uncompressed layer (ustar headers, no PAX)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images"))
+    import imagelib
+    out = bytearray()
+    for i in range(count):
+        ti = tarfile.TarInfo("srv/d%03d/f%07d" % (i // 1000, i))
+        ti.mtime = 0
+        out += ti.tobuf(tarfile.USTAR_FORMAT)
+    out += b"\0" * 1024
+    lay = imagelib.Layout()
+    b = imagelib.build_image(lay, [(bytes(out), "tar")], {"Cmd": ["/bin/true"]})
+    lay.tag({k: v for k, v in b.desc.items() if k != "platform"})
+    path = os.path.join(work, "many-files")
+    lay.write(path)
+    return path
+
+
+def status_kib(pid, field):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def check_memory_returned(s):
+    """A build of 200,000 files grows the daemon by ~100 MiB; that memory goes back afterwards."""
+    daemon = s.daemon
+    layout = many_files_layout(s.work, 200_000)
+    before = status_kib(daemon.proc.pid, "VmRSS")
+    status, b, _ = daemon.request("POST", "/v1/builds", {"image": "oci-layout:%s:latest" % layout})
+    most, state = before, None
+    for _ in range(6000):  # 5 minutes at most, sampling RSS every 50 ms
+        most = max(most, status_kib(daemon.proc.pid, "VmRSS"))
+        if status != 202:
+            break
+        state = daemon.request("GET", "/v1/builds/" + b["id"], token=READ)[1]["state"]
+        if state not in ("queued", "running"):
+            break
+        time.sleep(0.05)
+    after = status_kib(daemon.proc.pid, "VmRSS")
+    check("a build of 200,000 files succeeds and grows the daemon by over 40 MiB while it runs",
+          state == "succeeded" and most - before > 40 << 10, (status, state, before, most))
+    check("once it ended, the daemon gave at least half of that growth back",
+          after - before < (most - before) / 2, (before, most, after))
+
+
 def check_image_limits(s):
     """A daemon started with a small max_image_entries fails a larger image: limit_exceeded."""
     daemon = s.daemon
@@ -787,6 +834,7 @@ def main():
         make_big_image(big, 256 << 20)
         check_kill9_restart(s, big)
         check_sigterm_drain(s, big)
+        check_memory_returned(s)
         check_image_limits(s)
     finally:
         if daemon:
