@@ -765,9 +765,18 @@ def status_kib(pid, field):
     return 0
 
 
+def runs_under_asan(pid):
+    """ASan's allocator replaces malloc and keeps freed memory in quarantine: malloc_trim does
+    nothing there, so memory going back is a property of the normal build only."""
+    return any("libasan" in line for line in open("/proc/%d/maps" % pid))
+
+
 def check_memory_returned(s):
     """A build of 200,000 files grows the daemon by ~100 MiB; that memory goes back afterwards."""
     daemon = s.daemon
+    if runs_under_asan(daemon.proc.pid):
+        print("skip - memory given back: the daemon runs under AddressSanitizer")
+        return
     layout = many_files_layout(s.work, 200_000)
     before = status_kib(daemon.proc.pid, "VmRSS")
     status, b, _ = daemon.request("POST", "/v1/builds", {"image": "oci-layout:%s:latest" % layout})
