@@ -51,6 +51,7 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   spec.env = o.env;
   spec.gzip = o.compress == "gzip";
   spec.limits = {o.max_image_mb << 20, o.max_image_entries, o.max_build_memory_mb << 20};
+  spec.max_eif_bytes = o.max_eif_mb << 20;
   spec.name = o.name;
   spec.version = o.version;
   if (o.metadata) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/layer_flattener.hpp"
+#include "pipeline/build_pipeline.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -88,6 +89,7 @@ struct BuildOptions {
   std::uint64_t max_image_mb = FlattenLimits().max_total_bytes >> 20;
   std::uint64_t max_image_entries = FlattenLimits().max_entries;
   std::uint64_t max_build_memory_mb = FlattenLimits().max_file_list_bytes >> 20;
+  std::uint64_t max_eif_mb = pipeline::kDefaultMaxEifBytes >> 20;
 };
 
 // Builds an EIF from an image; progress lines go to `log`, the measurements JSON to `out` (and

@@ -101,6 +101,10 @@ void add_build(CLI::App& app, cli::BuildOptions& o) {
                   "Tar entries the image may hold, over all its layers")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
+  cmd->add_option("--max-eif-mb", o.max_eif_mb,
+                  "MiB the EIF's kernel and ramdisks may add up to (else exit 1, limit_exceeded)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 24));
   cmd->add_option("--max-build-memory-mb", o.max_build_memory_mb,
                   "MiB of memory the image's file list may take (names, links, nodes)")
       ->capture_default_str()

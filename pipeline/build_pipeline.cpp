@@ -8,6 +8,7 @@
 #include "core/interrupt.hpp"
 #include "core/ramdisk_writer.hpp"
 #include "core/rootfs_listing.hpp"
+#include "core/size_limited_sink.hpp"
 #include "core/tar_reader.hpp"
 #include "pipeline/version.hpp"
 #include "registry/archive_reference.hpp"
@@ -125,17 +126,20 @@ std::string listing_of(const FileTree& tree) {
 
 // Writes a ramdisk to a scratch file, optionally gzip-compressed, and returns its path. The
 // interrupt sees the uncompressed bytes, before the costly compression.
+// At most `max_bytes` reach the file (the EIF's budget left for it): past that, LimitExceeded.
 template <typename Write>
 std::filesystem::path write_ramdisk(const std::filesystem::path& path, bool gzip,
-                                    const Interrupt& interrupt, Write&& write) {
+                                    const Interrupt& interrupt, std::uint64_t max_bytes,
+                                    const std::string& refusal, Write&& write) {
   FileSink file(path);
+  SizeLimitedSink limited(file, max_bytes, refusal);
   if (gzip) {
-    GzipSink gz(file);
+    GzipSink gz(limited);
     InterruptingSink checked(gz, interrupt);
     write(checked);
     gz.finish();
   } else {
-    InterruptingSink checked(file, interrupt);
+    InterruptingSink checked(limited, interrupt);
     write(checked);
   }
   file.close();
@@ -200,19 +204,30 @@ struct Ramdisks {
 Ramdisks write_ramdisks(const BuildSpec& spec, const FileTree& tree, const ContentSpool& spool,
                         const AppConfig& app, const ProgressLog& log) {
   const RamdiskOptions options;
+  const std::string refusal = "the EIF would be larger than its limit of " +
+                              std::to_string(spec.max_eif_bytes) + " bytes (max_eif_mb)";
+  std::uint64_t budget = spec.max_eif_bytes;
+  const std::uint64_t kernel_bytes = std::filesystem::file_size(spec.kernel.kernel);
+  if (kernel_bytes >= budget) {
+    throw Error(ErrorCode::LimitExceeded,
+                refusal + ": the kernel alone has " + std::to_string(kernel_bytes) + " bytes");
+  }
+  budget -= kernel_bytes;
   Ramdisks disks;
-  disks.app =
-      write_ramdisk(spec.scratch_dir / "ramdisk-app.cpio", spec.gzip, spec.interrupt,
-                    [&](ByteSink& out) { write_app_ramdisk(tree, spool, app, options, out); });
-  disks.bootstrap = write_ramdisk(
-      spec.scratch_dir / "ramdisk-bootstrap.cpio", spec.gzip, spec.interrupt, [&](ByteSink& out) {
-        FileSource init(spec.init);
-        std::optional<FileSource> nsm;
-        if (spec.kernel.nsm_ko) {
-          nsm.emplace(*spec.kernel.nsm_ko);
-        }
-        write_bootstrap_ramdisk(init, nsm ? &*nsm : nullptr, options, out);
-      });
+  disks.app = write_ramdisk(
+      spec.scratch_dir / "ramdisk-app.cpio", spec.gzip, spec.interrupt, budget, refusal,
+      [&](ByteSink& out) { write_app_ramdisk(tree, spool, app, options, out); });
+  budget -= std::filesystem::file_size(disks.app);
+  disks.bootstrap =
+      write_ramdisk(spec.scratch_dir / "ramdisk-bootstrap.cpio", spec.gzip, spec.interrupt, budget,
+                    refusal, [&](ByteSink& out) {
+                      FileSource init(spec.init);
+                      std::optional<FileSource> nsm;
+                      if (spec.kernel.nsm_ko) {
+                        nsm.emplace(*spec.kernel.nsm_ko);
+                      }
+                      write_bootstrap_ramdisk(init, nsm ? &*nsm : nullptr, options, out);
+                    });
   log("ramdisks written: application " + std::to_string(std::filesystem::file_size(disks.app)) +
       " bytes, bootstrap " + std::to_string(std::filesystem::file_size(disks.bootstrap)) +
       " bytes");

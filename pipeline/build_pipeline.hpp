@@ -29,6 +29,8 @@
 
 namespace oci2eif::pipeline {
 
+inline constexpr std::uint64_t kDefaultMaxEifBytes = 8ull << 30;
+
 struct BuildSpec {
   ImageRef image;
   std::optional<registry::Platform> platform; // default: the one matching kernel.arch
@@ -47,6 +49,10 @@ struct BuildSpec {
   std::string build_time = "1970-01-01T00:00:00+00:00";
   const EifSigner* signer = nullptr;
   FlattenLimits limits;
+  // What the EIF's kernel and ramdisks (as written, compressed or not) may add up to; the rest
+  // of an EIF is a few KiB. Checked while the ramdisks are written. 8 GiB, as for the image:
+  // an enclave must hold the ramdisks in its memory.
+  std::uint64_t max_eif_bytes = kDefaultMaxEifBytes;
   std::filesystem::path scratch_dir; // must exist, empty, private to this build
   std::filesystem::path output;      // the EIF, written atomically
   Interrupt interrupt;               // stops the build (the daemon's cancel and timeout)

@@ -81,6 +81,7 @@ private:
   registry::RegistryOptions registry_;
   std::vector<std::filesystem::path> local_images_;
   FlattenLimits image_limits_;
+  std::uint64_t max_eif_bytes_;
   KernelCatalog& kernels_; // resolve() may fetch a kernel another replica took in
   const SigningKeys& keys_;
   ArtifactStore& artifacts_;

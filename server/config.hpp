@@ -10,7 +10,7 @@
 //    "max_connections": 4096,
 //    "min_free_mb": 100,
 //    "max_kernel_upload_bytes": 67108864, "max_image_mb": 8192, "max_image_entries": 2000000,
-//    "max_build_memory_mb": 2048,
+//    "max_build_memory_mb": 2048, "max_eif_mb": 8192,
 //    "build_timeout_seconds": 3600, "shutdown_grace_seconds": 30, "log_format": "text" | "json",
 //    "tokens": [{"name": "ci", "token": "…", "role": "read" | "build" | "admin"}],
 //    "token_file": "/etc/oci2eif/tokens",
@@ -49,6 +49,7 @@
 #pragma once
 
 #include "core/layer_flattener.hpp"
+#include "pipeline/build_pipeline.hpp"
 #include "registry/registry_source.hpp"
 #include "server/webhook_config.hpp"
 
@@ -102,6 +103,7 @@ struct ServeConfig {
   // What one image may unpack to (max_image_mb, max_image_entries) and the memory its file list
   // may take (max_build_memory_mb): beyond it, limit_exceeded.
   FlattenLimits image_limits;
+  std::uint64_t max_eif_bytes = pipeline::kDefaultMaxEifBytes; // max_eif_mb
   std::chrono::seconds lease{30};
   std::chrono::seconds build_timeout{3600};
   // SIGTERM: how long running builds may go on before they are stopped and re-queued.

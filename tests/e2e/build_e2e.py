@@ -278,10 +278,29 @@ def test_impossible_layer_size(e):
     check("--max-build-memory-mb 1 stops 3,000 files with exit 1 and no EIF",
           rc == 1 and "file list needs more than 1048576 bytes of memory" in err
           and not os.path.exists(eif), f"rc={rc} {err}")
+    check_eif_size_limit(e)
     rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--max-image-entries", "3")
     check("--max-image-entries 3 stops busybox with exit 1 and no EIF",
           rc == 1 and "more than 3 entries in the image" in err and not os.path.exists(eif),
           f"rc={rc} {err}")
+
+
+def check_eif_size_limit(e):
+    """--max-eif-mb bounds the kernel and ramdisks together: a limit the kernel fits in but not
+    busybox's ramdisks fails while the ramdisks are written; a limit below the kernel at once."""
+    kernel_bytes = os.path.getsize(os.path.join(e.kernel_dir, "bzImage"))
+    just_the_kernel = -(-kernel_bytes // (1 << 20))  # MiB, rounded up: < 1 MiB of room left
+    rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--max-eif-mb", str(just_the_kernel))
+    check("--max-eif-mb with room for the kernel only stops busybox with exit 1 and no EIF",
+          rc == 1 and "the EIF would be larger than its limit of %d bytes" % (just_the_kernel << 20) in err
+          and "kernel alone" not in err and not os.path.exists(eif), f"rc={rc} {err}")
+    rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--max-eif-mb", "1")
+    check("--max-eif-mb below the kernel's size says so, exit 1, no EIF",
+          rc == 1 and "the kernel alone has %d bytes" % kernel_bytes in err
+          and not os.path.exists(eif), f"rc={rc} {err}")
+    rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--max-eif-mb", str(just_the_kernel + 8))
+    check("--max-eif-mb with room for kernel and ramdisks builds busybox",
+          rc == 0 and os.path.getsize(eif) <= (just_the_kernel + 8) << 20, f"rc={rc} {err}")
 
 
 def main():

@@ -440,6 +440,7 @@ TEST_SUITE("server::config") {
         {"max_image_entries", {10, "10", [](auto& c) { return c.image_limits.max_entries == 10; }}},
         {"max_build_memory_mb",
          {5, "5", [](auto& c) { return c.image_limits.max_file_list_bytes == 5 << 20; }}},
+        {"max_eif_mb", {7, "7", [](auto& c) { return c.max_eif_bytes == 7 << 20; }}},
         {"lease_seconds", {9, "9", [](auto& c) { return c.lease == seconds(9); }}},
         {"build_timeout_seconds",
          {60, "60", [](auto& c) { return c.build_timeout == seconds(60); }}},
