@@ -753,7 +753,7 @@ def many_files_layout(work, count):
     lay = imagelib.Layout()
     b = imagelib.build_image(lay, [(bytes(out), "tar")], {"Cmd": ["/bin/true"]})
     lay.tag({k: v for k, v in b.desc.items() if k != "platform"})
-    path = os.path.join(work, "many-files")
+    path = os.path.join(work, "files-%d" % count)
     lay.write(path)
     return path
 
@@ -797,11 +797,21 @@ def check_memory_returned(s):
 
 
 def check_image_limits(s):
-    """A daemon started with a small max_image_entries fails a larger image: limit_exceeded."""
+    """A daemon started with a small max_image_entries fails a larger image, one with a small
+    max_eif_mb an EIF that outgrows it: limit_exceeded, naming the limit."""
     daemon = s.daemon
     daemon.stop()
-    daemon.cmd += ["--max-image-entries", "3"]
+    daemon.cmd += ["--max-image-entries", "3", "--max-eif-mb", "1"]
     daemon.start()
+    one_file = many_files_layout(s.work, 1)
+    status, b, _ = daemon.request("POST", "/v1/builds", {"image": "oci-layout:%s:latest" % one_file,
+                                                         "env": ["LIMIT=EIF"]})
+    done = daemon.wait(b["id"], ("succeeded", "failed"), timeout=120) if status == 202 else None
+    check("with --max-eif-mb 1, a one-file image fails with limit_exceeded: the kernel alone is larger",
+          done is not None and done["state"] == "failed" and
+          done.get("error", {}).get("code") == "limit_exceeded" and
+          "the EIF would be larger than its limit of 1048576 bytes" in done.get("error", {}).get("message", ""),
+          (status, done))
     status, b, _ = daemon.request("POST", "/v1/builds", dict(s.busybox, env=["LIMIT=3"]))
     done = daemon.wait(b["id"], ("succeeded", "failed"), timeout=120) if status == 202 else None
     check("with --max-image-entries 3, busybox fails with limit_exceeded naming the limit",
