@@ -5,6 +5,7 @@
 #include "api/routes.hpp"
 #include "core/error.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -19,6 +20,28 @@
 namespace oci2eif::api {
 namespace {
 
+// RFC 9110 15.5.6: a method no route at this path answers is 405 with the methods that do
+// (Allow), not 404. Checked before any body is read; one that was announced stays unread, so
+// the connection closes.
+bool refuse_wrong_method(const RouteContext& routes, const httplib::Request& req,
+                         httplib::Response& res) {
+  const std::vector<std::string> allowed = routes.methods_at(req.path);
+  if (allowed.empty() || std::find(allowed.begin(), allowed.end(), req.method) != allowed.end()) {
+    return false;
+  }
+  std::string allow;
+  for (const std::string& method : allowed) {
+    allow += (allow.empty() ? "" : ", ") + method;
+  }
+  send_problem(res, {405, "method_not_allowed",
+                     req.method + " is not a method of this resource; it allows " + allow});
+  res.set_header("Allow", allow);
+  if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+    res.set_header("Connection", "close");
+  }
+  return true;
+}
+
 // httplib reads a body before the handler: the global limit is the largest (a kernel upload's);
 // every handler checks its own, and this refuses by Content-Length (and checks an upload's
 // admin token) before a large body is read at all.
@@ -27,6 +50,9 @@ void limit_bodies(httplib::Server& http, const RouteContext& routes) {
   http.set_payload_max_length(std::max(config.max_body_bytes, config.max_kernel_upload_bytes));
   http.set_pre_routing_handler([&routes, &config](const httplib::Request& req,
                                                   httplib::Response& res) {
+    if (refuse_wrong_method(routes, req, res)) {
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.has_header("Transfer-Encoding") && req.has_header("Content-Length")) {
       // RFC 9112 6.1: a message with both is a request-smuggling vector; refuse, then close.
       send_problem(

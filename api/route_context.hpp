@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -62,10 +63,14 @@ public:
 
   // Every route added, in order.
   const std::vector<ApiRoute>& table() const { return table_; }
+  // The methods routes answer at `path` (HEAD with GET, as httplib serves it), sorted, for
+  // 405's Allow; empty when no route has this path.
+  std::vector<std::string> methods_at(const std::string& path) const;
 
 private:
   httplib::Server& http_;
   std::vector<ApiRoute> table_;
+  std::vector<std::pair<std::string, std::regex>> patterns_; // method, pattern; as httplib matches
   std::atomic<bool> draining_{false};
 };
 

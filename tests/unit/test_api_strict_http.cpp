@@ -263,4 +263,55 @@ TEST_SUITE("api::idempotency") {
     CHECK(api.store().count_queued() == 1);
     CHECK(post("k2", "two")->status == 202); // a new key for the new request
   }
+
+  TEST_CASE("a POST without a body is answered at once, its body taken as empty") {
+    // RFC 9112 6.3: no Content-Length and no Transfer-Encoding means no body. httplib waited
+    // for one until its read timeout, then answered 400 (curl -X POST .../cancel).
+    test::ApiHarness api;
+    httplib::Client client("127.0.0.1", api.port());
+    auto posted = client.Post("/v1/builds", bearer(test::kBuildToken),
+                              R"({"image":")" + api.image() + "\"}", "application/json");
+    REQUIRE(posted);
+    REQUIRE(posted->status == 202);
+    const std::string id = nlohmann::json::parse(posted->body)["id"];
+    const std::string response =
+        api.raw("POST /v1/builds/" + id + "/cancel HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                std::string(test::kBuildToken) + "\r\nConnection: close\r\n\r\n");
+    CHECK(response.starts_with("HTTP/1.1 202"));
+    CHECK(response.find("\"cancelled\"") != std::string::npos);
+    CHECK(api.store().count_queued() == 0);
+    // A body that was announced is still read, whole, and reaches the route.
+    auto again =
+        client.Post("/v1/builds", bearer(test::kBuildToken),
+                    R"({"image":")" + api.image() + R"(","labels":{"x":"y"}})", "application/json");
+    REQUIRE(again);
+    CHECK(again->status == 202);
+    CHECK(nlohmann::json::parse(again->body)["labels"]["x"] == "y");
+  }
+
+  TEST_CASE("a method a path does not have is 405 with Allow, before any body is read") {
+    test::ApiHarness api;
+    httplib::Client client("127.0.0.1", api.port());
+    const auto cases = std::vector<std::pair<std::string, std::string>>{
+        {"PUT /v1/builds", "GET, HEAD, POST"},
+        {"DELETE /v1/builds", "GET, HEAD, POST"},
+        {"GET /v1/builds/b-1/cancel", "POST"},
+        {"POST /healthz", "GET, HEAD"},
+        {"PATCH /v1/kernels/k", "DELETE, GET, HEAD"}};
+    for (const auto& [request, allow] : cases) {
+      // With a body of 1 MiB announced but never sent: a 405 must not wait for it.
+      const std::string response =
+          api.raw(request + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                  std::string(test::kAdminToken) + "\r\nContent-Length: 1048576\r\n\r\n");
+      CHECK_MESSAGE(response.starts_with("HTTP/1.1 405"), request);
+      CHECK_MESSAGE(response.find("Allow: " + allow + "\r\n") != std::string::npos, request);
+      CHECK_MESSAGE(response.find("\"method_not_allowed\"") != std::string::npos, request);
+    }
+    auto unknown = client.Get("/v1/nosuch");
+    REQUIRE(unknown);
+    CHECK(unknown->status == 404); // no route at all: still 404
+    auto head = client.Head("/healthz");
+    REQUIRE(head);
+    CHECK(head->status == 200); // HEAD is GET's
+  }
 }
