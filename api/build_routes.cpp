@@ -4,6 +4,7 @@
 #include "api/byte_ranges.hpp"
 #include "api/routes.hpp"
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 #include "server/build_request.hpp"
 #include "server/disk_space.hpp"
 
@@ -29,16 +30,29 @@ std::string content_type_of(const std::string& name) {
   return "application/octet-stream";
 }
 
-// Query parameter `name` as a whole number from 1 to `max` (at most 4 digits); else
+// Query parameter `name` as a whole number from `min` to `max` (at most 4 digits); else
 // InvalidInput naming the parameter and the range. REQUIRES: the parameter is present.
-int bounded_param(const httplib::Request& req, const std::string& name, int max) {
+int bounded_param(const httplib::Request& req, const std::string& name, int max, int min = 1) {
   const std::string v = req.get_param_value(name);
   if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(v) < 1 || std::stoi(v) > max) {
-    throw Error(ErrorCode::InvalidInput,
-                "query '" + name + "': '" + v + "' is not 1 to " + std::to_string(max));
+      std::stoi(v) < min || std::stoi(v) > max) {
+    throw Error(ErrorCode::InvalidInput, "query '" + name + "': '" + v + "' is not " +
+                                             std::to_string(min) + " to " + std::to_string(max));
   }
   return std::stoi(v);
+}
+
+// The last line of a followed log: the outcome as `key=value` pairs (logfmt), so that a CI job
+// piping the log can tell how it ended without another request. `timed_out`: the follow's
+// deadline passed first.
+std::string outcome_line(const std::string& id, const std::optional<server::BuildRecord>& b,
+                         bool timed_out) {
+  std::string line =
+      "build=" + id + " state=" + (b ? std::string(server::build_state_name(b->state)) : "deleted");
+  if (b && !b->outcome.error_code.empty()) {
+    line += " error_code=" + b->outcome.error_code;
+  }
+  return line + (timed_out ? " follow=timed_out\n" : "\n");
 }
 
 // The filter of GET /v1/builds: ?state=&image=&label=K=V&limit=&cursor=.
@@ -87,6 +101,11 @@ private:
   static constexpr int kMaxFollowers = 4;
   // What one read of a followed log asks the store for.
   static constexpr std::size_t kFollowSlice = 1 << 16;
+  // Long polls (GET /v1/builds/{id}?wait=) hold a connection thread each: at most this many.
+  static constexpr int kMaxWaiters = 64;
+  static constexpr int kMaxWaitSeconds = 600;
+  // How often a follower or a waiter reads the build's state.
+  static constexpr std::chrono::milliseconds kPollInterval{200};
 
   server::BuildRecord build_or_404(const std::string& id) const;
   // The state name of build `id` ("running"), for messages; NotFound if it is gone.
@@ -110,10 +129,12 @@ private:
                           std::shared_ptr<server::ArtifactReader> reader,
                           const std::string& content_type);
   void follow_log(const server::BuildRecord& b, int timeout_seconds, httplib::Response& res);
+  void wait_for_end(const std::string& id, int wait_seconds, httplib::Response& res);
 
   RouteContext& routes_;
   const ApiContext& ctx_;
   std::atomic<int> followers_{0};
+  std::atomic<int> waiters_{0};
 };
 
 server::BuildRecord BuildRoutes::build_or_404(const std::string& id) const {
@@ -257,13 +278,59 @@ void BuildRoutes::list(const httplib::Request& req, httplib::Response& res) {
   send_json(res, 200, body);
 }
 
+// GET /v1/builds/{id}[?wait=S]: with `wait`, a long poll: answered when the build has ended or
+// S seconds (at most 600) have passed, whichever comes first, with the build as it then is. A
+// CI job needs no polling loop; it asks again while the state is not terminal.
 void BuildRoutes::get(const httplib::Request& req, httplib::Response& res) {
-  send_json(res, 200, build_view(build_or_404(req.matches[1])));
+  const auto b = build_or_404(req.matches[1]);
+  const int wait = req.has_param("wait") ? bounded_param(req, "wait", kMaxWaitSeconds, 0) : 0;
+  if (wait == 0 || server::is_terminal(b.state) || routes_.draining()) {
+    send_json(res, 200, build_view(b));
+    return;
+  }
+  if (++waiters_ > kMaxWaiters) {
+    --waiters_;
+    send_problem(res, {429, "too_many_waiters",
+                       "at most " + std::to_string(kMaxWaiters) +
+                           " requests wait for builds at once; retry, or ask without wait"});
+    return;
+  }
+  wait_for_end(b.id, wait, res);
+}
+
+// Answers with the build once it ended or the time passed (or the server drains). Streamed
+// (chunked), as a followed log: a client that went away is noticed between polls and frees its
+// slot then, not at its deadline.
+void BuildRoutes::wait_for_end(const std::string& id, int wait_seconds, httplib::Response& res) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+  res.status = 200;
+  res.set_chunked_content_provider(
+      "application/json",
+      [this, id, deadline](std::size_t, httplib::DataSink& sink) {
+        const auto b = ctx_.store.get(id);
+        if (!b || server::is_terminal(b->state) || routes_.draining() ||
+            std::chrono::steady_clock::now() >= deadline) {
+          const nlohmann::json view =
+              b ? build_view(*b) : nlohmann::json{{"id", id}, {"state", "deleted"}};
+          const std::string text = json_text_for_display(view);
+          if (!sink.write(text.data(), text.size())) {
+            return false;
+          }
+          sink.done();
+          return true;
+        }
+        if (!sink.is_writable()) {
+          return false;
+        }
+        std::this_thread::sleep_for(kPollInterval);
+        return true;
+      },
+      [this](bool) { --waiters_; });
 }
 
 // GET /v1/builds/{id}/log[?follow=1[&timeout=S]]: with follow, the log is streamed (chunked)
 // as it grows until the build ends (the tail after the end included) or `timeout` seconds
-// (default 600, at most 3600) pass.
+// (default 600, at most 3600) pass, then one outcome_line().
 void BuildRoutes::log(const httplib::Request& req, httplib::Response& res) {
   const auto b = build_or_404(req.matches[1]);
   const std::string follow = req.get_param_value("follow");
@@ -311,7 +378,12 @@ void BuildRoutes::follow_log(const server::BuildRecord& b, int timeout_seconds,
           state->offset += part.size();
           wrote = true;
         }
-        if (ended || std::chrono::steady_clock::now() >= state->deadline) {
+        const bool timed_out = std::chrono::steady_clock::now() >= state->deadline;
+        if (ended || timed_out) {
+          const std::string last = outcome_line(state->id, now_b, !ended);
+          if (!sink.write(last.data(), last.size())) {
+            return false;
+          }
           sink.done();
           return true;
         }
@@ -320,7 +392,7 @@ void BuildRoutes::follow_log(const server::BuildRecord& b, int timeout_seconds,
           if (!sink.is_writable()) {
             return false;
           }
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          std::this_thread::sleep_for(kPollInterval);
         }
         return true;
       },
