@@ -5,6 +5,7 @@
 #include "core/layer_flattener.hpp"
 #include "pipeline/build_pipeline.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
@@ -102,6 +103,42 @@ void run_pull(const BuildOptions& options, std::ostream& out, std::ostream& log)
 
 // Prints the image's flattened root filesystem listing (docs/rootfs-listing.md).
 void run_rootfs(const BuildOptions& options, std::ostream& out, std::ostream& log);
+
+struct SubmitOptions {
+  std::string image;
+  std::string server; // the service's base URL, http(s)://host:port
+  std::optional<std::filesystem::path> token_file;
+  std::optional<std::string> token_env; // OCI2EIF_TOKEN, when --token-file is not given
+  std::optional<std::filesystem::path> server_ca;
+  std::optional<std::string> kernel;
+  std::optional<std::string> platform;
+  std::optional<std::string> cmdline;
+  std::vector<std::string> entrypoint;
+  bool entrypoint_set = false;
+  std::vector<std::string> cmd;
+  bool cmd_set = false;
+  std::vector<std::string> env;
+  std::vector<std::string> labels; // KEY=VALUE
+  std::string compress = "none";
+  std::optional<std::string> name;
+  std::optional<std::string> version;
+  std::optional<std::filesystem::path> metadata;
+  std::optional<std::string> signing_key;     // a signing key configured on the server, by name
+  std::optional<std::string> idempotency_key; // default: a random one per invocation
+  bool wait = false;
+  bool quiet = false; // with --wait: do not follow the log
+  std::optional<std::filesystem::path> output;
+  std::optional<std::filesystem::path> pcrs;
+  std::optional<std::string> timeout; // a duration: 90s, 15m, 2h
+};
+
+// Submits a build to a running service; returns the exit status (SubmitExit in
+// service_client.hpp: 0 succeeded, 1 build failed, 3 refused, 4 unavailable, 5 timed out).
+// Throws InvalidInput for a wrong command line.
+int run_submit(const SubmitOptions& options, std::ostream& out, std::ostream& log);
+
+// "90" or "90s", "15m", "2h" as seconds; InvalidInput otherwise (or for zero).
+std::chrono::seconds parse_duration(const std::string& text);
 
 // The build-time string for the metadata: `explicit_time` if given, else SOURCE_DATE_EPOCH
 // (decimal seconds) as RFC 3339, else 1970-01-01T00:00:00+00:00. Never the wall clock.

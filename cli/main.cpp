@@ -2,10 +2,12 @@
 // This file only maps the command line onto the run_* functions in commands.hpp.
 #include "cli/command_serve.hpp"
 #include "cli/commands.hpp"
+#include "core/closest_name.hpp"
 #include "core/error.hpp"
 #include "pipeline/version.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
@@ -161,6 +163,50 @@ void add_describe(CLI::App& app, cli::DescribeOptions& o) {
   });
 }
 
+void add_submit(CLI::App& app, cli::SubmitOptions& o, int& exit_status) {
+  CLI::App* cmd = app.add_subcommand(
+      "submit", "Submit a build to a running oci2eif serve; with --wait, follow it to the end");
+  cmd->footer("Exit status: 0 succeeded (or accepted, without --wait), 1 the build failed or was "
+              "cancelled, 2 usage, 3 the server refused the request, 4 the server is unreachable "
+              "or stays busy/unready, 5 --timeout passed (the build goes on).");
+  cmd->add_option("image", o.image, "Image, as POST /v1/builds takes it")->required();
+  cmd->add_option("--server", o.server, "The service's URL, e.g. https://oci2eif.internal:8443")
+      ->required()
+      ->envname("OCI2EIF_SERVER");
+  cmd->add_option("--token-file", o.token_file,
+                  "File holding the API token (default: $OCI2EIF_TOKEN; never printed)");
+  cmd->add_option("--server-ca", o.server_ca, "PEM CA file trusted for the server's TLS");
+  cmd->add_option("--kernel", o.kernel, "Kernel catalog name (default: the server's)");
+  cmd->add_option("--platform", o.platform, "Image platform, os/arch[/variant]");
+  cmd->add_option("--cmdline", o.cmdline, "Kernel command line");
+  cmd->add_option("--entrypoint", o.entrypoint, "Replace ENTRYPOINT; repeat for each argument")
+      ->each([&o](const std::string&) { o.entrypoint_set = true; });
+  cmd->add_option("--cmd", o.cmd, "Replace CMD; repeat for each argument")
+      ->each([&o](const std::string&) { o.cmd_set = true; });
+  cmd->add_option("--env", o.env, "Set KEY=VALUE in the environment (repeatable)");
+  cmd->add_option("--label", o.labels, "KEY=VALUE label of the build (repeatable)");
+  cmd->add_option("--compress", o.compress, "Ramdisk compression: none or gzip")
+      ->capture_default_str();
+  cmd->add_option("--name", o.name, "ImageName in the metadata");
+  cmd->add_option("--version", o.version, "ImageVersion in the metadata");
+  cmd->add_option("--metadata", o.metadata, "JSON file: an object of custom metadata");
+  cmd->add_option("--signing-key", o.signing_key, "Name of a signing key configured on the server");
+  cmd->add_option("--idempotency-key", o.idempotency_key,
+                  "Idempotency-Key of the POST (default: a random one per run)");
+  cmd->add_flag("--wait", o.wait,
+                "Wait for the build to end; print its measurements JSON (nitro-cli's shape)");
+  cmd->add_flag("--quiet,-q", o.quiet, "With --wait, do not copy the build's log to stderr");
+  cmd->add_option("--output", o.output, "With --wait, download the EIF here");
+  cmd->add_option("--pcrs", o.pcrs, "With --wait, write the measurements JSON here too");
+  cmd->add_option("--timeout", o.timeout, "Give up waiting after this long: 90s, 15m, 2h");
+  cmd->callback([&o, &exit_status] {
+    if (const char* token = std::getenv("OCI2EIF_TOKEN")) {
+      o.token_env = token;
+    }
+    exit_status = cli::run_submit(o, std::cout, std::cerr);
+  });
+}
+
 // sysexits.h's EX_USAGE (2) for a wrong invocation, EX_SOFTWARE (70) for a bug; 1 for a
 // failure that is not the program's fault (a corrupt file, a refused pull, a full disk).
 int exit_code_for(ErrorCode code) {
@@ -210,6 +256,34 @@ void add_serve(CLI::App& app, server::ServeFlags& o) {
   cmd->callback([&o] { cli::run_serve(o); });
 }
 
+// A wrong command line exits 2 (EX_USAGE, as getopt-style tools do) with one line and a hint,
+// instead of CLI11's own statuses 104-109; --help and --version (status 0) print as CLI11 does.
+// An unknown first word is named as an unknown subcommand ("did you mean …?").
+int usage_error(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  if (e.get_exit_code() == 0) {
+    return app.exit(e);
+  }
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+  }
+  const std::string first = argc > 1 ? argv[1] : "";
+  const bool unknown = !first.empty() && first[0] != '-' &&
+                       std::find(names.begin(), names.end(), first) == names.end();
+  std::string hint = "oci2eif --help";
+  if (unknown) {
+    const auto near = closest_name(first, names);
+    std::cerr << "oci2eif: error: unknown subcommand '" << first << "'"
+              << (near ? "; did you mean '" + *near + "'?" : "") << "\n";
+  } else {
+    const auto parsed = app.get_subcommands();
+    hint = parsed.empty() ? hint : "oci2eif " + parsed.front()->get_name() + " --help";
+    std::cerr << "oci2eif: error: " << e.what() << "\n";
+  }
+  std::cerr << "Run '" << hint << "' for usage.\n";
+  return 2;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"oci2eif: build and inspect AWS Nitro Enclave image files (EIF)", "oci2eif"};
   // --version, as users of nitro-cli and most tools expect; --version-info, the older name.
@@ -227,15 +301,18 @@ int main(int argc, char** argv) {
   add_pcr(app, pcr);
   server::ServeFlags serve;
   add_serve(app, serve);
+  cli::SubmitOptions submit;
+  int exit_status = 0; // what a command that reports its own status returned
+  add_submit(app, submit, exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return usage_error(app, e, argc, argv);
   } catch (...) {
     const Error e = current_error();
     const bool internal = e.code() == ErrorCode::Internal;
     std::cerr << "oci2eif: " << (internal ? "internal error: " : "error: ") << e.what() << "\n";
     return exit_code_for(e.code());
   }
-  return 0;
+  return exit_status;
 }

@@ -445,6 +445,41 @@ def check_log_follow(s, b):
 
 
 
+def check_submit_wait(s):
+    """`oci2eif submit --wait`, as a CI job runs it: the log on stderr, the measurements on
+    stdout, the EIF and PCRs downloaded and verified; a failing build exits 1."""
+    daemon, busybox = s.daemon, s.busybox
+    token_file = os.path.join(s.work, "ci-token")
+    with open(token_file, "w") as f:
+        f.write(BUILD + "\n")
+    eif, pcrs = os.path.join(s.work, "submit.eif"), os.path.join(s.work, "submit-pcrs.json")
+    r = subprocess.run([s.binary, "submit", busybox["image"], "--server", daemon.base,
+                        "--token-file", token_file, "--env", "CASE=submit", "--label", "commit=e2e1",
+                        "--wait", "--output", eif, "--pcrs", pcrs, "--timeout", "5m"],
+                       capture_output=True, text=True, timeout=400)
+    status, page, _ = daemon.request("GET", "/v1/builds?label=commit%3De2e1", token=READ)
+    build = page["builds"][0] if status == 200 and len(page["builds"]) == 1 else {}
+    out = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("submit --wait exits 0 and prints the build's measurements (nitro-cli's shape)",
+          r.returncode == 0 and build.get("state") == "succeeded" and
+          all(out["Measurements"].get(k) == v for k, v in build["pcrs"].items()),
+          (r.returncode, r.stderr[-600:], build))
+    art = {a["name"]: a for a in build.get("artifacts", [])}
+    check("submit --output wrote the EIF the API lists; --pcrs the measurements",
+          os.path.exists(eif) and "image.eif" in art and
+          sha256_file(eif) == art["image.eif"]["sha256"] and
+          os.path.exists(pcrs) and json.load(open(pcrs)) == out, art)
+    check("submit --wait copied the build's log to stderr, ending with its outcome",
+          "layer 1/" in r.stderr and "state=succeeded" in r.stderr and BUILD not in r.stderr,
+          r.stderr[-600:])
+    r = subprocess.run([s.binary, "submit", busybox["image"], "--server", daemon.base,
+                        "--token-file", token_file, "--platform", "linux/s390x", "--wait", "-q"],
+                       capture_output=True, text=True, timeout=400)
+    check("submit --wait of a build that fails exits 1 and says why",
+          r.returncode == 1 and "failed:" in r.stderr and "linux/s390x" in r.stderr,
+          (r.returncode, r.stderr[-600:]))
+
+
 def check_idempotency_key(s):
     """One Idempotency-Key, one build."""
     daemon, busybox = s.daemon, s.busybox
@@ -842,6 +877,7 @@ def main():
         unsigned = done["pcrs"] if done and done["state"] == "succeeded" else {}
         check_signed_build(binary, work, daemon, dict(s.busybox, labels={"case": "signed"}), unsigned)
         check_log_follow(s, b)
+        check_submit_wait(s)
         b1 = check_idempotency_key(s)
         check_concurrent_clients(s)
         check_delete(s, b1)

@@ -71,6 +71,19 @@ std::string ApiHarness::succeeded_build(const std::string& eif) {
   return added.id;
 }
 
+std::string ApiHarness::finish_next(server::BuildOutcome outcome,
+                                    const std::map<std::string, std::string>& artifacts) {
+  const auto claimed = store_->claim("test-worker", std::chrono::minutes(1));
+  if (!claimed) {
+    return "";
+  }
+  for (const auto& [name, bytes] : artifacts) {
+    outcome.artifacts.push_back(artifacts_->publish(claimed->id, name, bytes));
+  }
+  REQUIRE(store_->finish(claimed->id, "test-worker", outcome));
+  return claimed->id;
+}
+
 int ApiHarness::connect() const {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);

@@ -8,6 +8,7 @@
 #include "api/http_api.hpp"
 #include "tests/unit/test_support.hpp"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -36,6 +37,11 @@ public:
 
   // A succeeded build whose image.eif holds `eif`; returns its id.
   std::string succeeded_build(const std::string& eif);
+
+  // Claims the oldest queued build and finishes it with `outcome`, publishing `artifacts`
+  // (name → bytes) for it; the build's id, or "" while none is queued.
+  std::string finish_next(server::BuildOutcome outcome,
+                          const std::map<std::string, std::string>& artifacts = {});
 
   // A new connection to the server (the caller closes it); its reads time out after 5 s.
   int connect() const;
