@@ -224,8 +224,12 @@ public:
       sql += " AND image = " + param(*f.image);
     }
     if (f.label) {
-      sql += " AND id IN (SELECT build_id FROM build_labels WHERE key = " + param(f.label->first) +
-             " AND value = " + param(f.label->second) + ")";
+      const std::string key = param(f.label->first);
+      const std::string value = param(f.label->second);
+      sql += " AND id IN (SELECT build_id FROM build_labels WHERE key = " + key +
+             " AND value = " + value +
+             " UNION SELECT build_id FROM build_reuse_labels WHERE key = " + key +
+             " AND value = " + value + ")";
     }
     const std::size_t limit = std::clamp<std::size_t>(f.limit, 1, 1000);
     sql += " ORDER BY seq DESC LIMIT " + param(std::to_string(limit + 1));
@@ -309,6 +313,11 @@ private:
     const PgResult r = s.exec(std::string(kReusableSql), {b.input_key});
     if (r.rows() == 0) {
       return std::nullopt;
+    }
+    for (const auto& [key, value] : b.labels) {
+      s.exec("INSERT INTO build_reuse_labels(build_id, key, value) VALUES($1, $2, $3) "
+             "ON CONFLICT DO NOTHING",
+             {r.text(0, 0), key, value});
     }
     if (b.idempotency_key) { // a concurrent answer to the key violates its primary key: retried
       s.exec("INSERT INTO idempotency_keys(key, build_id, request) VALUES($1, $2, $3)",

@@ -75,8 +75,19 @@ constexpr std::string_view kVersion3 = R"sql(
 ALTER TABLE idempotency_keys ADD COLUMN request text;
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kVersion1, kVersion2,
-                                                         kVersion3}; // version = index + 1
+// The labels of later requests an equal build answered (reuse): the list filter finds it by
+// theirs too, not only by the first request's.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE TABLE build_reuse_labels(
+  build_id text NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  key text NOT NULL,
+  value text NOT NULL,
+  PRIMARY KEY(build_id, key, value));
+CREATE INDEX build_reuse_labels_key_value ON build_reuse_labels(key, value);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kVersion1, kVersion2, kVersion3,
+                                                         kVersion4}; // version = index + 1
 
 void apply(PostgresDatabase& db, int version, std::string_view sql) {
   db.transaction([&](PgSession& s) {

@@ -1,5 +1,5 @@
-// JobStore over one SQLite file (WAL). Schema (version 3; version 1 lacked pinned_digest,
-// version 2 idempotency_keys.request; both are migrated on open):
+// JobStore over one SQLite file (WAL). Schema (version 4; version 1 lacked pinned_digest,
+// version 2 idempotency_keys.request, version 3 build_reuse_labels; all are migrated on open):
 //
 //   schema_version(version)                       one row
 //   builds(seq PK autoincrement, id unique, state, request, image, idempotency_key unique,
@@ -7,6 +7,9 @@
 //          lease_expires_ms, cancel_requested, error_code, error_message, result JSON,
 //          pinned_digest)
 //   build_labels(build_id → builds.id, key, value)  PK (build_id, key)
+//   build_reuse_labels(build_id → builds.id, key, value)  PK (all three): the labels of later
+//                                                   requests an equal build answered (reuse), so
+//                                                   a list filter finds it by theirs too
 //   idempotency_keys(key PK, build_id → builds.id, request)  keys of requests answered with an
 //                                                   existing build (equal inputs), with the
 //                                                   request; a new build keeps its key in
@@ -27,7 +30,7 @@
 namespace oci2eif::server {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS builds(
@@ -56,6 +59,12 @@ CREATE TABLE IF NOT EXISTS build_labels(
   key TEXT NOT NULL,
   value TEXT NOT NULL,
   PRIMARY KEY(build_id, key));
+CREATE TABLE IF NOT EXISTS build_reuse_labels(
+  build_id TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY(build_id, key, value));
+CREATE INDEX IF NOT EXISTS build_reuse_labels_key_value ON build_reuse_labels(key, value);
 CREATE TABLE IF NOT EXISTS idempotency_keys(
   key TEXT PRIMARY KEY,
   build_id TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
@@ -93,7 +102,8 @@ public:
     tx.commit();
   }
 
-  // v2 added the digest a registry tag resolved to, v3 the request an idempotency key came with.
+  // v2 added the digest a registry tag resolved to, v3 the request an idempotency key came with,
+  // v4 build_reuse_labels.
   void migrate(std::int64_t from) {
     if (from == 1) {
       db_.exec("ALTER TABLE builds ADD COLUMN pinned_digest TEXT");
@@ -258,6 +268,7 @@ public:
       return RemoveResult::NotFinished;
     }
     SqliteStmt(db_, "DELETE FROM build_labels WHERE build_id = ?").bind(1, id).run();
+    SqliteStmt(db_, "DELETE FROM build_reuse_labels WHERE build_id = ?").bind(1, id).run();
     SqliteStmt(db_, "DELETE FROM idempotency_keys WHERE build_id = ?").bind(1, id).run();
     SqliteStmt(db_, "DELETE FROM builds WHERE id = ?").bind(1, id).run();
     tx.commit();
@@ -304,7 +315,8 @@ public:
       sql += " AND image = ?";
     }
     if (f.label) {
-      sql += " AND id IN (SELECT build_id FROM build_labels WHERE key = ? AND value = ?)";
+      sql += " AND id IN (SELECT build_id FROM build_labels WHERE key = ? AND value = ? UNION "
+             "SELECT build_id FROM build_reuse_labels WHERE key = ? AND value = ?)";
     }
     sql += " ORDER BY seq DESC LIMIT ?";
     SqliteStmt q(db_, sql);
@@ -318,7 +330,8 @@ public:
     }
     if (f.label) {
       q.bind(i, f.label->first).bind(i + 1, f.label->second);
-      i += 2;
+      q.bind(i + 2, f.label->first).bind(i + 3, f.label->second);
+      i += 4;
     }
     const std::size_t limit = std::clamp<std::size_t>(f.limit, 1, 1000);
     q.bind(i++, static_cast<std::int64_t>(limit + 1));
@@ -445,6 +458,16 @@ private:
       return std::nullopt;
     }
     auto id = reusable_locked(b.input_key);
+    if (id) {
+      for (const auto& [key, value] : b.labels) {
+        SqliteStmt(db_, "INSERT OR IGNORE INTO build_reuse_labels(build_id, key, value) "
+                        "VALUES(?, ?, ?)")
+            .bind(1, *id)
+            .bind(2, key)
+            .bind(3, value)
+            .run();
+      }
+    }
     if (id && b.idempotency_key) {
       SqliteStmt(db_, "INSERT INTO idempotency_keys(key, build_id, request) VALUES(?, ?, ?)")
           .bind(1, *b.idempotency_key)

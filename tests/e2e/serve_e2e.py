@@ -38,6 +38,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -50,6 +51,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, summary  # noqa: E402
@@ -421,6 +424,9 @@ def check_equal_requests(s, b):
     status, again, _ = daemon.request("POST", "/v1/builds", dict(busybox, labels={"other": "x"}))
     check("labels are not inputs: a POST differing only in labels gets the same build",
           status == 200 and again["id"] == b["id"], (status, again))
+    status, page, _ = daemon.request("GET", "/v1/builds?label=other%3Dx", token=READ)
+    check("the reused build is listed by the labels of the request it answered",
+          status == 200 and [x["id"] for x in page["builds"]] == [b["id"]], page)
     status, page, _ = daemon.request("GET", "/v1/builds?image=" + urllib.request.quote(busybox["image"]),
                                      token=READ)
     check("equal inputs made no new row", status == 200 and len(page["builds"]) == 1, page)
@@ -478,6 +484,89 @@ def check_submit_wait(s):
     check("submit --wait of a build that fails exits 1 and says why",
           r.returncode == 1 and "failed:" in r.stderr and "linux/s390x" in r.stderr,
           (r.returncode, r.stderr[-600:]))
+
+
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def run_github_action(s, inputs, workdir):
+    """Runs ci/github/action.yml's one step as the GitHub runner would: its env with
+    ${{ inputs.X }} replaced by `inputs` (else the input's default), in `sh`, with the runner's
+    GITHUB_* variables. Returns (process, outputs dict, step summary text)."""
+    action = yaml.safe_load(open(os.path.join(REPO, "ci", "github", "action.yml")))
+    step = action["runs"]["steps"][0]
+    given = {k: inputs.get(k, v.get("default", "")) for k, v in action["inputs"].items()}
+    expr = re.compile(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}")
+    env = {k: expr.sub(lambda m: given[m.group(1)], v) for k, v in step["env"].items()}
+    outputs, summary_file = os.path.join(workdir, "output"), os.path.join(workdir, "summary")
+    env.update(PATH=os.environ["PATH"], GITHUB_ACTION_PATH=os.path.join(REPO, "ci", "github"),
+               GITHUB_OUTPUT=outputs, GITHUB_STEP_SUMMARY=summary_file, GITHUB_SHA="c0ffee42",
+               GITHUB_REPOSITORY="acme/app", GITHUB_RUN_ID="77")
+    r = subprocess.run([step["shell"], "-c", step["run"]], env=env, cwd=workdir,
+                       capture_output=True, text=True, timeout=400)
+    found = dict(line.split("=", 1) for line in open(outputs).read().splitlines()) \
+        if os.path.exists(outputs) else {}
+    summary_text = open(summary_file).read() if os.path.exists(summary_file) else ""
+    return r, found, summary_text, action
+
+
+def check_github_action(s):
+    """The GitHub Action's step against this daemon: outputs, summary, labels, failure."""
+    daemon, busybox = s.daemon, s.busybox
+    workdir = os.path.join(s.work, "gha")
+    os.makedirs(workdir)
+    r, out, summary_text, action = run_github_action(s, {
+        "server": daemon.base, "token": BUILD, "image": busybox["image"], "labels": "case=gha",
+        "binary": s.binary}, workdir)
+    status, page, _ = daemon.request("GET", "/v1/builds?label=commit%3Dc0ffee42", token=READ)
+    build = page["builds"][0] if status == 200 and len(page["builds"]) == 1 else {}
+    labelled = all([x["id"] for x in daemon.request(
+        "GET", "/v1/builds?label=" + urllib.request.quote(label), token=READ)[1]["builds"]] ==
+        [build.get("id")] for label in ("repository=acme/app", "run=77", "case=gha"))
+    check("the GitHub Action's step builds; its build is found by commit, repository, run and inputs",
+          r.returncode == 0 and build.get("state") == "succeeded" and labelled,
+          (r.returncode, r.stderr[-500:], build))
+    check("its outputs give the EIF, pcrs.json and the PCRs the API lists",
+          all(out.get(k.lower()) == v for k, v in build.get("pcrs", {}).items()) and
+          sha256_file(os.path.join(workdir, out.get("eif", "-"))) ==
+          {a["name"]: a["sha256"] for a in build["artifacts"]}["image.eif"] and
+          set(action["outputs"]) - {"pcr8"} <= set(out), (out, build.get("pcrs")))
+    check("its step summary shows the PCRs, and no output or log shows the token",
+          "| PCR0 | `%s` |" % build.get("pcrs", {}).get("PCR0") in summary_text and
+          BUILD not in r.stdout + r.stderr + summary_text, summary_text)
+    r, _, _, _ = run_github_action(s, {"server": daemon.base, "token": BUILD, "platform": "linux/s390x",
+                                       "image": busybox["image"], "binary": s.binary},
+                                   os.path.join(s.work, "gha"))
+    check("the GitHub Action's step fails (exit 1) when the build fails", r.returncode == 1,
+          (r.returncode, r.stderr[-500:]))
+
+
+def check_gitlab_template(s):
+    """The GitLab template's job script against this daemon, in the template's variables:
+    the dotenv report and the artifact paths it declares."""
+    daemon, busybox = s.daemon, s.busybox
+    job = yaml.safe_load(open(os.path.join(REPO, "ci", "gitlab", "oci2eif.gitlab-ci.yml")))[".oci2eif-build"]
+    workdir, bindir = os.path.join(s.work, "gitlab"), os.path.join(s.work, "gitlab-bin")
+    os.makedirs(workdir)
+    os.makedirs(bindir)
+    os.symlink(os.path.join(REPO, "ci", "submit.sh"), os.path.join(bindir, "oci2eif-ci-submit"))
+    os.symlink(s.binary, os.path.join(bindir, "oci2eif"))  # as in the ci image: both on PATH
+    env = dict(job["variables"], PATH=bindir + ":" + os.environ["PATH"], OCI2EIF_SERVER=daemon.base,
+               OCI2EIF_TOKEN=BUILD, OCI2EIF_IMAGE=busybox["image"], OCI2EIF_LABELS="case=gitlab",
+               CI_COMMIT_SHA="d00d", CI_PROJECT_PATH="acme/app", CI_PIPELINE_ID="9")
+    r = subprocess.run(["sh", "-ec", "\n".join(job["script"])], env=env, cwd=workdir,
+                       capture_output=True, text=True, timeout=400)
+    status, page, _ = daemon.request("GET", "/v1/builds?label=commit%3Dd00d", token=READ)
+    build = page["builds"][0] if status == 200 and len(page["builds"]) == 1 else {}
+    dotenv_path = os.path.join(workdir, job["artifacts"]["reports"]["dotenv"])
+    dotenv = open(dotenv_path).read() if os.path.exists(dotenv_path) else ""
+    check("the GitLab template's job builds; its dotenv report carries the PCRs",
+          r.returncode == 0 and build.get("state") == "succeeded" and
+          all("%s=%s\n" % kv in dotenv for kv in build["pcrs"].items()),
+          (r.returncode, r.stderr[-500:], dotenv))
+    check("the artifact paths the template declares exist",
+          all(os.path.exists(os.path.join(workdir, p)) for p in job["artifacts"]["paths"]),
+          job["artifacts"]["paths"])
 
 
 def check_idempotency_key(s):
@@ -878,6 +967,8 @@ def main():
         check_signed_build(binary, work, daemon, dict(s.busybox, labels={"case": "signed"}), unsigned)
         check_log_follow(s, b)
         check_submit_wait(s)
+        check_github_action(s)
+        check_gitlab_template(s)
         b1 = check_idempotency_key(s)
         check_concurrent_clients(s)
         check_delete(s, b1)

@@ -285,6 +285,40 @@ TEST_SUITE("server::JobStore") {
     CHECK_FALSE(store->find_reusable_by_input_key("sha256:input"));
   }
 
+  TEST_CASE_TEMPLATE(
+      "a build reused for an equal request is found by the labels of that request too", Backend,
+      OCI2EIF_JOB_STORE_BACKENDS) {
+    // A CI job for commit def whose image equals commit abc's gets abc's build back, and then
+    // filters by commit=def: it must find it (and abc's filter still must).
+    Fixture<Backend> f;
+    auto store = f.open();
+    NewBuild abc = request("a", {{"commit", "abc"}, {"team", "x"}});
+    abc.input_key = "sha256:input";
+    const std::string id = store->enqueue(abc).id;
+    NewBuild def = request("a", {{"commit", "def"}});
+    def.input_key = "sha256:input";
+    CHECK(store->reuse(def) == id);
+    CHECK(store->enqueue(def).id == id); // twice: no duplicate row, no error
+    const auto ids_with = [&store](const std::string& key, const std::string& value) {
+      BuildFilter filter;
+      filter.label = {key, value};
+      std::vector<std::string> ids;
+      for (const auto& b : store->list(filter).builds) {
+        ids.push_back(b.id);
+      }
+      return ids;
+    };
+    CHECK(ids_with("commit", "def") == std::vector<std::string>{id});
+    CHECK(ids_with("commit", "abc") == std::vector<std::string>{id});
+    CHECK(ids_with("team", "x") == std::vector<std::string>{id});
+    CHECK(ids_with("commit", "zzz").empty());
+    CHECK(store->get(id)->labels == abc.labels); // the build's own labels are the first request's
+    REQUIRE(store->claim("w1", 60s));
+    REQUIRE(store->finish(id, "w1", success()));
+    CHECK(store->remove(id) == RemoveResult::Removed);
+    CHECK(ids_with("commit", "def").empty());
+  }
+
   TEST_CASE_TEMPLATE("an idempotency key names one build", Backend, OCI2EIF_JOB_STORE_BACKENDS) {
     Fixture<Backend> f;
     auto store = f.open();

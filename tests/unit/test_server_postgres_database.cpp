@@ -42,10 +42,11 @@ TEST_SUITE("server::PostgresDatabase") {
                    {"delivery-1", "2000"})
               .affected() == 0);
     const PgResult versions = db->exec("SELECT version FROM schema_migrations ORDER BY version");
-    REQUIRE(versions.rows() == 3);
+    REQUIRE(versions.rows() == 4);
     CHECK(versions.integer(0, 0) == 1);
     CHECK(versions.integer(1, 0) == 2); // the shared kernel catalog
     CHECK(versions.integer(2, 0) == 3); // the request of each idempotency key
+    CHECK(versions.integer(3, 0) == 4); // the labels of requests answered by reuse
     CHECK(db->exec("SELECT count(*) FROM kernels").integer(0, 0) == 0);
   }
 

@@ -83,7 +83,7 @@ TEST_SUITE("server::SqliteJobStore") {
     pinned.pinned_digest = "sha256:bbbb";
     CHECK(store->get(store->enqueue(pinned).id)->pinned_digest == "sha256:bbbb");
     store.reset();
-    CHECK(f.open()->get("b-old")); // and opens again as version 3
+    CHECK(f.open()->get("b-old")); // and opens again as version 4
   }
 
   TEST_CASE(
@@ -125,7 +125,7 @@ TEST_SUITE("server::SqliteJobStore") {
     sqlite3_close(db);
     CHECK(test::error_of([&] {
             f.open();
-          }).find("schema version 9; this oci2eif reads version 3") != std::string::npos);
+          }).find("schema version 9; this oci2eif reads version 4") != std::string::npos);
   }
 
   TEST_CASE("a damaged database stops the start with Corrupt, naming the file and the way out") {
