@@ -18,8 +18,8 @@ public:
   explicit Readiness(const RouteContext& routes) : routes_(routes) {}
 
   // 200 when the service takes builds: not draining, the database (and in scale-out mode the
-  // object store, as the dependency monitor last saw them) answers, the data directory
-  // has its free-space floor and can be written; else 503 naming why.
+  // object store, as the dependency monitor last saw them) answers, a kernel is in the catalog,
+  // the data directory has its free-space floor and can be written; else 503 naming why.
   void answer(httplib::Response& res) {
     const ApiContext& ctx = routes_.ctx;
     if (routes_.draining()) {
@@ -37,6 +37,12 @@ public:
         throw;
       }
       send_problem(res, {503, "dependency_unavailable", std::string("database: ") + e.what()});
+      return;
+    }
+    if (ctx.kernels.list().empty()) { // every POST would fail: not ready to build
+      send_problem(res, {503, "no_kernel",
+                         "no kernel is configured: start the service with --kernel-dir NAME=DIR "
+                         "(or nitro-cli's blobs), or upload one (POST /v1/kernels, role admin)"});
       return;
     }
     if (auto low = server::check_free_space(ctx.config.data_dir, ctx.config.min_free_bytes)) {

@@ -40,8 +40,10 @@ Kernel: Debian's cloud kernel, a development default, not a production Nitro ker
 Try, from another shell:
   curl -s -X POST http://$listen/v1/builds -H 'Content-Type: application/json' \\
        -d '{"image": "oci-layout:$data/images/busybox:latest"}'
-  curl -s http://$listen/v1/builds/ID                     # poll until "succeeded"
+  curl -s "http://$listen/v1/builds/ID?wait=300"          # answers once it has ended
   curl -s -o app.eif http://$listen/v1/builds/ID/artifacts/image.eif
   curl -s http://$listen/v1/builds/ID/artifacts/pcr.json
+Or, in one command (what CI runs; docs/ci.md):
+  $bin submit oci-layout:$data/images/busybox:latest --server http://$listen --wait --output app.eif
 EOT
 exec "$bin" serve --listen "$listen" --data-dir "$data" --local-images "$data/images" "${kernels[@]}"

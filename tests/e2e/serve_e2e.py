@@ -690,6 +690,43 @@ def check_kernel_catalog(s):
 
 
 
+def check_second_daemon_refused(daemon):
+    """A second daemon on a data directory in use exits 2 at once (it does not wait for the
+    lock): what the Kubernetes single-node manifest's Recreate strategy relies on."""
+    cmd = list(daemon.cmd)
+    cmd[cmd.index("--listen") + 1] = "127.0.0.1:%d" % free_port()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=daemon.env)
+    check("a second serve on the same data directory exits 2 naming it",
+          r.returncode == 2 and "another oci2eif serve is using the data directory" in r.stderr,
+          (r.returncode, r.stderr[-300:]))
+
+
+def check_ready_needs_a_kernel(binary, work, kernel_dir):
+    """A daemon with no kernel at all is not ready (every POST would fail) until one is
+    uploaded."""
+    bare = os.path.join(work, "bare")
+    os.makedirs(os.path.join(bare, "no-blobs"))
+    daemon = Daemon(binary, bare, kernel_dir, free_port())
+    i = daemon.cmd.index("--kernel-dir")
+    del daemon.cmd[i:i + 2]
+    daemon.cmd[daemon.cmd.index("--token-file") + 1] = os.path.join(work, "tokens")
+    daemon.env = dict(os.environ, OCI2EIF_NITRO_CLI_BLOBS=os.path.join(bare, "no-blobs"))
+    try:
+        daemon.start()
+        status, p, _ = daemon.request("GET", "/readyz", token=None)
+        check("with no kernel configured /readyz is 503 no_kernel, saying what to do",
+              status == 503 and p["code"] == "no_kernel" and "--kernel-dir" in p["detail"], (status, p))
+        with open(os.path.join(kernel_dir, "bzImage"), "rb") as f:
+            body, ctype = multipart({"name": "k1", "kernel": f.read()})
+        status, k, _ = daemon.request("POST", "/v1/kernels", body, token=ADMIN,
+                                      headers={"Content-Type": ctype})
+        status2, p, _ = daemon.request("GET", "/readyz", token=None)
+        check("once a kernel is uploaded /readyz is 200", status == 201 and status2 == 200,
+              (status, k, status2, p))
+    finally:
+        daemon.stop()
+
+
 def check_auth_and_validation(s):
     """Tokens and roles; every invalid request is a 400 naming its field."""
     daemon, busybox, work, images = s.daemon, s.busybox, s.work, s.images
@@ -960,6 +997,8 @@ def main():
         daemon.cmd += ["--config", write_signing_config(work)]
         daemon.start()
         check_listen_backlog(daemon)
+        check_ready_needs_a_kernel(binary, work, kernel_dir)
+        check_second_daemon_refused(daemon)
         s = Suite(binary, work, daemon, images, kernel_dir)
         b, done = check_build_and_artifacts(s)
         check_equal_requests(s, b)
