@@ -35,16 +35,13 @@ USER = 10001
 DATA_DIR = "var/lib/oci2eif"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 LISTEN_PORT = 8080
-# The configuration the image starts with: the API on every address, which the daemon allows
-# only with tokens, hence the token file (mount it, e.g. from a Kubernetes Secret; without it
-# the daemon refuses to start and says why). Kernels are uploaded (POST /v1/kernels, stored in
-# the data directory) or configured in a config.json mounted over this one.
-DEFAULT_CONFIG = {
-    "listen": "0.0.0.0:%d" % LISTEN_PORT,
-    "data_dir": "/" + DATA_DIR,
-    "token_file": "/etc/oci2eif/tokens",
-    "log_format": "json",
-}
+# The configuration the image starts with (config.json beside this file, which the top-level
+# Dockerfile installs too): the API on every address, which the daemon allows only with tokens,
+# hence the token file (mount it, e.g. from a Kubernetes Secret; without it the daemon refuses to
+# start and says why). Kernels are uploaded (POST /v1/kernels, stored in the data directory) or
+# configured in a config.json mounted over this one.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.json"), "rb") as _f:
+    DEFAULT_CONFIG_BYTES = _f.read()
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -148,7 +145,7 @@ def oci2eif_layer(install_dir, epoch):
     for name in sorted(os.listdir(init_dir)):
         with open(os.path.join(init_dir, name), "rb") as f:
             tree.add_file("usr/lib/oci2eif/" + name, f.read(), 0o755)
-    tree.add_file("etc/oci2eif/config.json", (json.dumps(DEFAULT_CONFIG, indent=2) + "\n").encode())
+    tree.add_file("etc/oci2eif/config.json", DEFAULT_CONFIG_BYTES)
     return tree
 
 
