@@ -5,6 +5,8 @@
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "pipeline/build_pipeline.hpp"
+#include "pipeline/image_reference.hpp"
+#include "pipeline/kernel_bundle.hpp"
 
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -13,14 +15,41 @@ namespace oci2eif::cli {
 namespace {
 
 pipeline::KernelBundle kernel_bundle(const BuildOptions& o, Arch arch) {
-  if (o.kernel_dir.has_value() == o.kernel.has_value()) {
+  if (o.kernel_dir && o.kernel) {
     throw Error(ErrorCode::InvalidInput, "give either --kernel-dir DIR or --kernel FILE");
+  }
+  if (!o.kernel_dir && !o.kernel) { // as nitro-cli: its blobs directory
+    if (!pipeline::bundle_arch(o.nitro_cli_blobs)) {
+      throw Error(ErrorCode::InvalidInput,
+                  "no kernel: give --kernel-dir DIR or --kernel FILE (nitro-cli's blobs "
+                  "directory " +
+                      o.nitro_cli_blobs.string() + " holds no bzImage or Image)");
+    }
+    return pipeline::load_kernel_bundle(o.nitro_cli_blobs, arch);
   }
   return o.kernel_dir ? pipeline::load_kernel_bundle(*o.kernel_dir, arch)
                       : pipeline::kernel_bundle_from_files(*o.kernel, o.kernel_config, arch);
 }
 
 } // namespace
+
+void set_image_source(BuildOptions& o, const std::string& uri) {
+  const pipeline::ImageRef ref = pipeline::parse_image_reference(uri);
+  switch (ref.kind) {
+  case pipeline::SourceKind::Registry:
+    o.image = ref.location;
+    return;
+  case pipeline::SourceKind::OciLayout:
+    o.oci_layout = ref.location;
+    return;
+  case pipeline::SourceKind::OciArchive:
+    o.oci_archive = ref.location;
+    return;
+  case pipeline::SourceKind::DockerArchive:
+    o.docker_archive = ref.location;
+    return;
+  }
+}
 
 void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   const Arch arch = enclave_arch(o);

@@ -65,6 +65,9 @@ struct BuildOptions {
   int parallel_downloads = 3;                     // layers fetched at once
   std::optional<std::filesystem::path> kernel_dir;
   std::optional<std::filesystem::path> kernel;
+  // The kernel bundle when neither --kernel-dir nor --kernel is given, as nitro-cli: its
+  // NITRO_CLI_BLOBS (or OCI2EIF_NITRO_CLI_BLOBS, as `serve` reads), else its install path.
+  std::filesystem::path nitro_cli_blobs = "/usr/share/nitro_enclaves/blobs";
   std::optional<std::filesystem::path> kernel_config;
   std::optional<std::string> cmdline;
   std::optional<std::string> arch; // default: the --kernel-dir bundle's, else x86_64
@@ -96,6 +99,10 @@ struct BuildOptions {
 // Builds an EIF from an image; progress lines go to `log`, the measurements JSON to `out` (and
 // to --pcrs).
 void run_build(const BuildOptions& options, std::ostream& out, std::ostream& log);
+
+// `uri` (a registry reference, or oci-layout:/oci-archive:/docker-archive: PATH[:TAG], as POST
+// /v1/builds takes) as the one image source of `o`: nitro-cli's --docker-uri.
+void set_image_source(BuildOptions& o, const std::string& uri);
 
 // Pulls `image` (BuildOptions::image) for one platform into an OCI layout directory
 // (`output`), so a build can be reproduced offline; prints the resolved digests.

@@ -47,6 +47,9 @@ Arch enclave_arch(const BuildOptions& o) {
   if (o.kernel_dir) {
     return pipeline::bundle_arch(*o.kernel_dir).value_or(Arch::X86_64);
   }
+  if (!o.kernel) { // the kernel comes from nitro-cli's blobs directory
+    return pipeline::bundle_arch(o.nitro_cli_blobs).value_or(Arch::X86_64);
+  }
   return Arch::X86_64;
 }
 

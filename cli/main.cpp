@@ -78,11 +78,58 @@ void add_image_options(CLI::App* cmd, cli::BuildOptions& o) {
   cmd->add_option("--scratch-dir", o.scratch_dir, "Empty directory for temporary files");
 }
 
+// What the environment says to a build: SOURCE_DATE_EPOCH, and nitro-cli's blobs directory
+// (its own NITRO_CLI_BLOBS, or OCI2EIF_NITRO_CLI_BLOBS as `serve` reads it).
+void read_build_environment(cli::BuildOptions& o) {
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) {
+    o.source_date_epoch = epoch;
+  }
+  for (const char* name : {"OCI2EIF_NITRO_CLI_BLOBS", "NITRO_CLI_BLOBS"}) {
+    if (const char* blobs = std::getenv(name)) {
+      o.nitro_cli_blobs = blobs;
+    }
+  }
+}
+
+// nitro-cli's spelling of `build`, for scripts written for it: `build-enclave --docker-uri REF
+// --output-file F`, the kernel from nitro-cli's blobs directory, its measurements JSON.
+void add_build_enclave(CLI::App& app, cli::BuildOptions& o, std::string& uri) {
+  CLI::App* cmd = app.add_subcommand(
+      "build-enclave", "nitro-cli's spelling of build: --docker-uri REF --output-file FILE");
+  cmd->add_option("--docker-uri", uri,
+                  "Image: a registry reference, or oci-layout:/oci-archive:/docker-archive: PATH")
+      ->required();
+  cmd->add_option("--output-file", o.output, "Where to write the EIF")->required();
+  cmd->add_option("--signing-certificate", o.signing_certificate, "PEM certificate to sign with");
+  cmd->add_option("--private-key", o.private_key, "PEM EC private key of that certificate");
+  cmd->add_option("--name", o.name, "ImageName in the metadata");
+  cmd->add_option("--version", o.version, "ImageVersion in the metadata");
+  cmd->add_option("--metadata", o.metadata, "JSON file: an object of custom metadata");
+  cmd->callback([&o, &uri] {
+    read_build_environment(o);
+    cli::set_image_source(o, uri);
+    cli::run_build(o, std::cout, std::cerr);
+  });
+}
+
+// nitro-cli's spelling of `describe --json`.
+void add_describe_eif(CLI::App& app, cli::DescribeOptions& o) {
+  CLI::App* cmd =
+      app.add_subcommand("describe-eif", "nitro-cli's spelling of describe --json: --eif-path F");
+  cmd->add_option("--eif-path", o.input, "The EIF to read")->required();
+  cmd->callback([&o] {
+    o.json = true;
+    o.now_unix = static_cast<std::int64_t>(std::time(nullptr));
+    cli::run_describe(o, std::cout);
+  });
+}
+
 void add_build(CLI::App& app, cli::BuildOptions& o) {
   CLI::App* cmd = app.add_subcommand("build", "Build an EIF from a container image");
   add_image_options(cmd, o);
   cmd->add_option("--kernel-dir", o.kernel_dir,
-                  "Kernel bundle: bzImage|Image, .config, cmdline, nsm.ko");
+                  "Kernel bundle: bzImage|Image, .config, cmdline, nsm.ko (default: nitro-cli's, "
+                  "$NITRO_CLI_BLOBS or /usr/share/nitro_enclaves/blobs)");
   cmd->add_option("--kernel", o.kernel, "Kernel image (instead of --kernel-dir)");
   cmd->add_option("--kernel-config", o.kernel_config, "Its .config (with --kernel)");
   cmd->add_option("--cmdline", o.cmdline,
@@ -125,9 +172,7 @@ void add_build(CLI::App& app, cli::BuildOptions& o) {
   cmd->add_option("--rootfs-listing", o.rootfs_listing,
                   "Also write the root filesystem listing here");
   cmd->callback([&o] {
-    if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) {
-      o.source_date_epoch = epoch;
-    }
+    read_build_environment(o);
     cli::run_build(o, std::cout, std::cerr);
   });
 }
@@ -292,12 +337,16 @@ int main(int argc, char** argv) {
   cli::AssembleOptions assemble;
   cli::DescribeOptions describe;
   cli::PcrOptions pcr;
-  cli::BuildOptions build, rootfs, pull;
+  cli::BuildOptions build, rootfs, pull, build_enclave;
+  cli::DescribeOptions describe_eif;
+  std::string docker_uri;
   add_build(app, build);
   add_rootfs(app, rootfs);
   add_pull(app, pull);
   add_assemble(app, assemble);
   add_describe(app, describe);
+  add_build_enclave(app, build_enclave, docker_uri);
+  add_describe_eif(app, describe_eif);
   add_pcr(app, pcr);
   server::ServeFlags serve;
   add_serve(app, serve);

@@ -303,6 +303,34 @@ def check_eif_size_limit(e):
           rc == 0 and os.path.getsize(eif) <= (just_the_kernel + 8) << 20, f"rc={rc} {err}")
 
 
+def test_nitro_cli_spellings(e):
+    """What a script written for nitro-cli runs: the kernel from its blobs directory
+    (NITRO_CLI_BLOBS), `build-enclave --docker-uri --output-file`, `describe-eif --eif-path`."""
+    rc, reference, _, err = e.build("--oci-layout", e.layout("busybox"))
+    env = dict(os.environ, NITRO_CLI_BLOBS=e.kernel_dir)
+    out = os.path.join(e.work, "blobs.eif")
+    r = run([e.bin, "build", "--oci-layout", e.layout("busybox"), "--output", out], env=env)
+    pcrs = json.loads(r.stdout)["Measurements"] if r.returncode == 0 else None
+    check("build without a kernel takes nitro-cli's blobs directory (NITRO_CLI_BLOBS)",
+          rc == 0 and pcrs == reference, (r.returncode, r.stderr[-400:], err))
+    enclave = os.path.join(e.work, "build-enclave.eif")
+    r = run([e.bin, "build-enclave", "--docker-uri", "oci-layout:" + e.layout("busybox"),
+             "--output-file", enclave], env=env)
+    pcrs = json.loads(r.stdout)["Measurements"] if r.returncode == 0 else None
+    check("build-enclave --docker-uri --output-file builds the same EIF, printing nitro-cli's JSON",
+          pcrs == reference and open(enclave, "rb").read() == open(out, "rb").read(),
+          (r.returncode, r.stderr[-400:]))
+    a = run([e.bin, "describe-eif", "--eif-path", enclave])
+    b = run([e.bin, "describe", enclave, "--json"])
+    check("describe-eif --eif-path prints what describe --json does",
+          a.returncode == 0 and a.stdout == b.stdout and '"Measurements"' in a.stdout,
+          (a.returncode, a.stderr[-400:]))
+    r = run([e.bin, "build", "--oci-layout", e.layout("busybox"), "--output", out],
+            env=dict(os.environ, NITRO_CLI_BLOBS=os.path.join(e.work, "no-such-blobs")))
+    check("with no kernel given and no blobs directory, build exits 2 saying what to give",
+          r.returncode == 2 and "give --kernel-dir DIR or --kernel FILE" in r.stderr, r.stderr)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     work = tempfile.mkdtemp(prefix="oci2eif-e2e-")
@@ -318,6 +346,7 @@ def main():
         test_platforms(e)
         test_aarch64(e)
         test_bad_images(e)
+        test_nitro_cli_spellings(e)
         test_impossible_layer_size(e)
     finally:
         shutil.rmtree(work, ignore_errors=True)
