@@ -37,4 +37,24 @@ TEST_SUITE("api::openapi") {
       CHECK_MESSAGE(served.count(d), d.first << " " << d.second << " is documented but not served");
     }
   }
+
+  TEST_CASE("openapi: every operation documents 405, and those behind a token 401 and 403") {
+    // What the server answers before any handler runs (route_context.cpp, auth.cpp): a client
+    // generated from the document must know these answers exist and which headers they carry.
+    const auto doc = nlohmann::json::parse(api::openapi_document());
+    const auto& responses = doc["components"]["responses"];
+    CHECK(responses["Unauthorized"]["headers"].contains("WWW-Authenticate"));
+    CHECK(responses["MethodNotAllowed"]["headers"].contains("Allow"));
+    CHECK(responses["Unavailable"]["headers"].contains("Retry-After"));
+    for (const auto& [path, item] : doc["paths"].items()) {
+      for (const auto& [method, op] : item.items()) {
+        CAPTURE(method + " " + path);
+        CHECK(op["responses"].contains("405"));
+        if (!op.value("security", nlohmann::json::array()).empty()) {
+          CHECK(op["responses"]["401"]["$ref"] == "#/components/responses/Unauthorized");
+          CHECK(op["responses"].contains("403"));
+        }
+      }
+    }
+  }
 }
