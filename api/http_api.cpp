@@ -1,6 +1,7 @@
 #include "api/http_api.hpp"
 
 #include "api/connection_threads.hpp"
+#include "api/request_metrics.hpp"
 #include "api/route_context.hpp"
 #include "api/routes.hpp"
 #include "core/error.hpp"
@@ -50,6 +51,7 @@ void limit_bodies(httplib::Server& http, const RouteContext& routes) {
   http.set_payload_max_length(std::max(config.max_body_bytes, config.max_kernel_upload_bytes));
   http.set_pre_routing_handler([&routes, &config](const httplib::Request& req,
                                                   httplib::Response& res) {
+    request_started();
     if (refuse_wrong_method(routes, req, res)) {
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -178,6 +180,7 @@ HttpApi::HttpApi(ApiContext context) : impl_(std::make_unique<Impl>(context)) {
   add_kernel_routes(routes);
   add_webhook_routes(routes);
   answer_errors_as_problems(impl_->http);
+  record_request_metrics(impl_->http, routes);
 }
 
 const std::vector<ApiRoute>& HttpApi::route_table() const {

@@ -3,6 +3,7 @@
 #include "api/routes.hpp"
 #include "core/error.hpp"
 #include "server/disk_space.hpp"
+#include "server/process_metrics.hpp"
 #include "server/service_metrics.hpp"
 
 #include <cstdint>
@@ -69,6 +70,28 @@ private:
   std::atomic<std::uint64_t> probes_{0}; // names the probe files
 };
 
+// GET /metrics: every gauge refreshed, then the exposition text.
+void serve_metrics(const ApiContext& ctx, httplib::Response& res) {
+  try {
+    server::refresh_replica_metrics(ctx.metrics, ctx.config.replica_id, ctx.dependencies.states());
+    try {
+      server::refresh_store_metrics(ctx.metrics, ctx.store, ctx.pool.running(),
+                                    server::system_clock()());
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Unavailable) {
+        throw;
+      } // the database is down: its gauges keep their last values, and
+        // oci2eif_dependency_up says why
+    }
+    server::refresh_registry_metrics(ctx.metrics, ctx.runner.pull_counters());
+    server::refresh_disk_metrics(ctx.metrics, ctx.config.data_dir);
+    server::refresh_process_metrics(ctx.metrics);
+    res.set_content(ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+  } catch (const std::exception& e) {
+    send_problem(res, {503, "metrics_unavailable", e.what()});
+  }
+}
+
 } // namespace
 
 void add_probe_routes(RouteContext& routes) {
@@ -84,28 +107,14 @@ void add_probe_routes(RouteContext& routes) {
                  send_problem(res, {503, "not_ready", e.what()});
                }
              });
+  RouteHandler metrics = [&routes](const httplib::Request&, httplib::Response& res) {
+    serve_metrics(routes.ctx, res);
+  };
+  // Behind a token on request: the metrics name replicas, images' registries by volume, ...
   routes.add("GET", "/metrics", "/metrics",
-             [&routes](const httplib::Request&, httplib::Response& res) {
-               const ApiContext& ctx = routes.ctx;
-               try {
-                 server::refresh_replica_metrics(ctx.metrics, ctx.config.replica_id,
-                                                 ctx.dependencies.states());
-                 try {
-                   server::refresh_store_metrics(ctx.metrics, ctx.store, ctx.pool.running(),
-                                                 server::system_clock()());
-                 } catch (const Error& e) {
-                   if (e.code() != ErrorCode::Unavailable) {
-                     throw;
-                   } // the database is down: its gauges keep their last values, and
-                     // oci2eif_dependency_up says why
-                 }
-                 server::refresh_registry_metrics(ctx.metrics, ctx.runner.pull_counters());
-                 server::refresh_disk_metrics(ctx.metrics, ctx.config.data_dir);
-                 res.set_content(ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
-               } catch (const std::exception& e) {
-                 send_problem(res, {503, "metrics_unavailable", e.what()});
-               }
-             });
+             routes.ctx.config.metrics_require_token
+                 ? routes.guarded(server::Role::Read, std::move(metrics))
+                 : std::move(metrics));
   routes.add("GET", "/v1/openapi.json", "/v1/openapi.json",
              [](const httplib::Request&, httplib::Response& res) {
                res.set_content(std::string(openapi_document()), "application/json");

@@ -108,6 +108,15 @@ std::vector<std::string> RouteContext::methods_at(const std::string& path) const
   return methods;
 }
 
+std::string RouteContext::route_of(const std::string& path) const {
+  for (std::size_t i = 0; i < patterns_.size(); ++i) { // patterns_[i] is table_[i]'s
+    if (std::regex_match(path, patterns_[i].second)) {
+      return table_[i].path;
+    }
+  }
+  return "other";
+}
+
 RouteHandler RouteContext::guarded(server::Role role, RouteHandler handler,
                                    std::size_t body_limit) {
   return [this, role, handler = std::move(handler), body_limit](const httplib::Request& req,

@@ -66,6 +66,9 @@ public:
   // The methods routes answer at `path` (HEAD with GET, as httplib serves it), sorted, for
   // 405's Allow; empty when no route has this path.
   std::vector<std::string> methods_at(const std::string& path) const;
+  // The OpenAPI path (/v1/builds/{id}) of the first route matching `path`, for metrics labels;
+  // "other" when none does.
+  std::string route_of(const std::string& path) const;
 
 private:
   httplib::Server& http_;

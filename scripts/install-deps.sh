@@ -45,6 +45,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# promtool checks /metrics (serve.e2e). It comes only in Debian's prometheus package, whose own
+# server must not start on a test machine: policy-rc.d forbids that while it is installed.
+if [ "${OCI2EIF_DEPS_MINIMAL:-0}" != "1" ] && ! command -v promtool >/dev/null; then
+  guard=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$guard"
+    chmod +x "$guard"
+    trap 'rm -f "$guard"' EXIT
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+  [ -z "$guard" ] || rm -f "$guard"
+  trap - EXIT
+fi
 echo "install-deps: all ${#build_pkgs[@]} packages present"
 if [ "${OCI2EIF_DEPS_MINIMAL:-0}" != "1" ]; then
   # The arm64 kernel and busybox for the aarch64 boot test: not installable on amd64. A failure

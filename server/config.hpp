@@ -99,6 +99,8 @@ struct ServeConfig {
   std::size_t max_body_bytes = 64 * 1024;
   // HTTP connections served at once (api/connection_threads.hpp); more wait for one to end.
   std::size_t max_connections = 4096;
+  // GET /metrics needs a token of any role (read, build, admin); off: open, as the probes.
+  bool metrics_require_token = false;
   std::size_t max_kernel_upload_bytes = 64 << 20; // POST /v1/kernels (multipart)
   // What one image may unpack to (max_image_mb, max_image_entries) and the memory its file list
   // may take (max_build_memory_mb): beyond it, limit_exceeded.

@@ -1,6 +1,8 @@
 #include "server/service_metrics.hpp"
 
+#include "pipeline/version.hpp"
 #include "server/disk_space.hpp"
+#include "server/process_metrics.hpp"
 
 #include <algorithm>
 
@@ -26,6 +28,14 @@ void declare_service_metrics(Metrics& m) {
                     "Blob body bytes received from registries, resumed parts included.");
   m.declare_counter(kMetricBlobCacheHits, "Blobs builds needed that the blob cache already held.");
   m.declare_counter(kMetricBlobCacheMisses, "Blobs downloaded into the blob cache.");
+  m.declare_gauge(kMetricBuildInfo, "1, labelled with the version of this oci2eif.");
+  m.set(kMetricBuildInfo, {{"version", pipeline::kVersion}}, 1);
+  m.declare_counter(kMetricHttpRequests, "HTTP requests answered, by route, method and status.");
+  // Seconds: most answers take milliseconds; long polls and followed logs up to their timeout.
+  m.declare_histogram(kMetricHttpDuration,
+                      "Time from a request to the end of its answer, by route and method.",
+                      {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600});
+  declare_process_metrics(m);
 }
 
 void refresh_store_metrics(Metrics& m, JobStore& store, std::size_t workers_busy,

@@ -17,6 +17,16 @@
 //   oci2eif_blob_cache_hits_total                   counter, blobs a build needed that the cache
 //                                                   held (no download)
 //   oci2eif_blob_cache_misses_total                 counter, blobs downloaded into the cache
+//   oci2eif_build_info{version}                     gauge, 1: this binary's version
+//   oci2eif_http_requests_total{route,method,code}  counter, HTTP requests answered; route is
+//                                                   the OpenAPI path (/v1/builds/{id}) or
+//                                                   "other", method one of the HTTP methods or
+//                                                   "other" (a client cannot add series)
+//   oci2eif_http_request_duration_seconds{route,method} histogram, from the request line to
+//                                                   the last byte sent (long polls and followed
+//                                                   logs included)
+//   process_*                                       the Prometheus client libraries' process
+//                                                   metrics (process_metrics.hpp)
 // The registry counters cover every pull of this process (registry/pull_counters.hpp): the
 // builds, and the image configs POST /v1/builds reads to resolve a request before queueing it.
 #pragma once
@@ -44,6 +54,9 @@ inline constexpr const char* kMetricWebhookDeliveries = "oci2eif_webhook_deliver
 inline constexpr const char* kMetricRegistryBytesPulled = "oci2eif_registry_bytes_pulled_total";
 inline constexpr const char* kMetricBlobCacheHits = "oci2eif_blob_cache_hits_total";
 inline constexpr const char* kMetricBlobCacheMisses = "oci2eif_blob_cache_misses_total";
+inline constexpr const char* kMetricBuildInfo = "oci2eif_build_info";
+inline constexpr const char* kMetricHttpRequests = "oci2eif_http_requests_total";
+inline constexpr const char* kMetricHttpDuration = "oci2eif_http_request_duration_seconds";
 
 void declare_service_metrics(Metrics& metrics);
 

@@ -159,6 +159,20 @@ notifications:
                      'oci2eif_webhook_deliveries_total{outcome="queued",source="dockerhub"} 1',
                      'oci2eif_webhook_deliveries_total{outcome="duplicate",source="dockerhub"} 1']:
             check("/metrics has %s" % line, line in text.splitlines(), text)
+        lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                              text=True, timeout=60)
+        check("promtool check metrics finds no problem in /metrics",
+              lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(),
+              lint.stdout + lint.stderr)
+        # This script's own refused deliveries: one to an unconfigured source, two bad secrets.
+        for line in ['oci2eif_http_requests_total{code="404",method="POST",route="/v1/webhooks/{source}"} 1',
+                     'oci2eif_http_requests_total{code="401",method="POST",route="/v1/webhooks/{source}"} 2']:
+            check("/metrics counts HTTP requests: %s" % line, line in text.splitlines(),
+                  [x for x in text.splitlines() if x.startswith("oci2eif_http_requests_total")])
+        check("/metrics has the build info and the process metrics",
+              any(x.startswith("oci2eif_build_info{version=") for x in text.splitlines()) and
+              all("\n%s " % m in text for m in ("process_resident_memory_bytes", "process_cpu_seconds_total",
+                                                 "process_open_fds", "process_start_time_seconds")), text[-800:])
         status, doc, _ = daemon.request("GET", "/v1/openapi.json", token=None)
         check("/v1/openapi.json serves the contract",
               status == 200 and doc["openapi"].startswith("3.0") and "/v1/webhooks/{source}" in doc["paths"],

@@ -10,7 +10,8 @@
 
 namespace oci2eif::test {
 
-ApiHarness::ApiHarness(Serving serving) {
+ApiHarness::ApiHarness(Serving serving,
+                       const std::function<void(server::ServeConfig&)>& configure) {
   config_.data_dir = dir_.path();
   config_.listen_port = 0;
   std::filesystem::create_directories(dir_ / "kernel");
@@ -22,6 +23,9 @@ ApiHarness::ApiHarness(Serving serving) {
   config_.tokens = {{"reader", kReadToken, server::Role::Read},
                     {"ci", kBuildToken, server::Role::Build},
                     {"ops", kAdminToken, server::Role::Admin}};
+  if (configure) {
+    configure(config_);
+  }
   store_ = server::open_sqlite_job_store((dir_ / "jobs.db").string(), server::system_clock());
   artifacts_ = server::open_directory_artifact_store(dir_ / "artifacts");
   kernels_ = std::make_unique<server::KernelCatalog>(config_.kernels, dir_ / "kernels");

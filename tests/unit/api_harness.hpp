@@ -8,6 +8,7 @@
 #include "api/http_api.hpp"
 #include "tests/unit/test_support.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,7 +23,8 @@ inline constexpr const char* kAdminToken = "admin-token-0123456789abcdef012";
 class ApiHarness {
 public:
   enum class Serving { Yes, No };
-  explicit ApiHarness(Serving serving = Serving::Yes);
+  explicit ApiHarness(Serving serving = Serving::Yes,
+                      const std::function<void(server::ServeConfig&)>& configure = {});
   ~ApiHarness();
   ApiHarness(const ApiHarness&) = delete;
   ApiHarness& operator=(const ApiHarness&) = delete;

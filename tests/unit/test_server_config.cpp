@@ -486,6 +486,7 @@ TEST_SUITE("server::config") {
         {"s3_region",
          {"eu-west-1", "eu-west-1", [](auto& c) { return c.s3_region == "eu-west-1"; }}},
         {"s3_path_style", {true, "true", [](auto& c) { return c.s3_path_style; }}},
+        {"metrics_require_token", {true, "true", [](auto& c) { return c.metrics_require_token; }}},
         {"replica_id", {"r-1", "r-1", [](auto& c) { return c.replica_id == "r-1"; }}},
     };
   }
