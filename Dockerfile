@@ -19,7 +19,7 @@
 
 FROM docker.io/library/debian:12-slim AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      g++ cmake ninja-build pkg-config ca-certificates python3 \
+      g++ cmake ninja-build pkg-config ca-certificates python3 help2man \
       libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev libarchive-dev \
       libspdlog-dev libfmt-dev libsqlite3-dev libpq-dev libcli11-dev zlib1g-dev \
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross \

@@ -1,5 +1,6 @@
 // oci2eif: turns container images into AWS Nitro Enclave image files.
 // This file only maps the command line onto the run_* functions in commands.hpp.
+#include "cli/command_completion.hpp"
 #include "cli/command_serve.hpp"
 #include "cli/commands.hpp"
 #include "core/closest_name.hpp"
@@ -334,6 +335,8 @@ int main(int argc, char** argv) {
   // --version, as users of nitro-cli and most tools expect; --version-info, the older name.
   app.set_version_flag("--version,--version-info", std::string("oci2eif ") + pipeline::kVersion);
   app.require_subcommand(1);
+  app.footer("Run 'oci2eif SUBCOMMAND --help' for a subcommand's options. Shell completion: "
+             "'oci2eif completion bash|zsh'.");
   cli::AssembleOptions assemble;
   cli::DescribeOptions describe;
   cli::PcrOptions pcr;
@@ -353,6 +356,8 @@ int main(int argc, char** argv) {
   cli::SubmitOptions submit;
   int exit_status = 0; // what a command that reports its own status returned
   add_submit(app, submit, exit_status);
+  std::string completion_shell;
+  cli::add_completion(app, completion_shell); // last: its scripts cover every subcommand above
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

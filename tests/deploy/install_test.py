@@ -57,6 +57,16 @@ def main():
               os.path.isfile(os.path.join(prefix, "lib", "oci2eif", "oci2eif-init-x86_64")) and
               os.path.isfile(os.path.join(prefix, "lib", "systemd", "system", "oci2eif.service")),
               r.stdout + r.stderr)
+        share = os.path.join(prefix, "share")
+        bash_completion = os.path.join(share, "bash-completion", "completions", "oci2eif")
+        check("cmake --install puts the bash and zsh completion and the oci2eif(1) man page",
+              os.path.isfile(bash_completion) and
+              os.path.isfile(os.path.join(share, "zsh", "vendor-completions", "_oci2eif")) and
+              os.path.isfile(os.path.join(share, "man", "man1", "oci2eif.1")))
+        page = open(os.path.join(share, "man", "man1", "oci2eif.1")).read() \
+            if os.path.isfile(os.path.join(share, "man", "man1", "oci2eif.1")) else ""
+        check("the man page is roff titled OCI2EIF(1) and lists the subcommands",
+              ".TH OCI2EIF \"1\"" in page and "submit" in page and "build\\-enclave" in page, page[:600])
         images = make_test_images(os.path.join(work, "images"))
         kernel = make_kernel_bundle(os.path.join(work, "kernel"))
         ours, err1 = build(installed, images, kernel, os.path.join(work, "installed.eif"))
