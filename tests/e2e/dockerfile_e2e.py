@@ -47,9 +47,13 @@ def run(cmd, timeout=600, **kw):
 
 def make_base(podman, work):
     """debian:12-slim as the Dockerfile names it: a debootstrap minbase of bookworm."""
-    rootfs = os.path.join(work, "debian-rootfs")
-    r = run(["debootstrap", "--variant=minbase", "bookworm", rootfs, "http://deb.debian.org/debian"],
-            timeout=900)
+    for attempt in (1, 2):  # a mirror hiccup is retried once, from scratch
+        rootfs = os.path.join(work, "debian-rootfs-%d" % attempt)
+        r = run(["debootstrap", "--variant=minbase", "bookworm", rootfs, "http://deb.debian.org/debian"],
+                timeout=900)
+        if r.returncode == 0:
+            break
+        unmount_below(rootfs)
     if r.returncode != 0:
         raise SystemExit("debootstrap failed: " + (r.stdout + r.stderr)[-800:])
     tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
