@@ -2,6 +2,7 @@
 // for builds that must not reach the network.
 #include "cli/commands.hpp"
 #include "cli/image_options.hpp"
+#include "cli/progress_display.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "registry/manifest.hpp"
@@ -28,7 +29,10 @@ void run_pull(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   }
   const Arch arch = enclave_arch(o);
   pipeline::ImageRef ref = image_ref(o);
-  ref.options.log = [&](const std::string& line) { log << "oci2eif: " << line << "\n"; };
+  ProgressDisplay display(progress_mode(o.progress, o.quiet, o.terminal.has_value()), log,
+                          o.terminal.value_or(80));
+  ref.options.log = display.log_function();
+  ref.options.progress = display.observer();
   auto source = registry::open_registry(registry::Reference::parse(ref.location), ref.options);
   const registry::Platform platform = platform_of(o, arch);
   const registry::ResolvedImage image = source->resolve(platform);

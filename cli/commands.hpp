@@ -94,6 +94,9 @@ struct BuildOptions {
   std::uint64_t max_image_entries = FlattenLimits().max_entries;
   std::uint64_t max_build_memory_mb = FlattenLimits().max_file_list_bytes >> 20;
   std::uint64_t max_eif_mb = pipeline::kDefaultMaxEifBytes >> 20;
+  std::string progress = "auto"; // --progress: auto, tty, plain, json, none (progress_display.hpp)
+  bool quiet = false;            // --quiet: warnings only on stderr
+  std::optional<int> terminal;   // stderr's width when it is a terminal (main fills it in)
 };
 
 // Builds an EIF from an image; progress lines go to `log`, the measurements JSON to `out` (and

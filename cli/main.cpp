@@ -3,6 +3,7 @@
 #include "cli/command_completion.hpp"
 #include "cli/command_serve.hpp"
 #include "cli/commands.hpp"
+#include "cli/progress_display.hpp"
 #include "core/closest_name.hpp"
 #include "core/error.hpp"
 #include "pipeline/version.hpp"
@@ -64,6 +65,17 @@ void add_registry_options(CLI::App* cmd, cli::BuildOptions& o) {
       ->check(CLI::Range(1, 16));
 }
 
+// How a command that pulls shows its progress on stderr (cli/progress_display.hpp).
+void add_progress_options(CLI::App* cmd, cli::BuildOptions& o) {
+  cmd->add_option("--progress", o.progress,
+                  "auto (tty on a terminal, else plain), tty (one updating line), plain, json "
+                  "(a JSON object per line) or none (log lines only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "tty", "plain", "json", "none"}));
+  cmd->add_flag("--quiet,-q", o.quiet, "Print only warnings and errors on stderr");
+  o.terminal = cli::stderr_terminal();
+}
+
 void add_image_options(CLI::App* cmd, cli::BuildOptions& o) {
   cmd->add_option("--image", o.image,
                   "Registry image reference, e.g. busybox or host:5000/app:tag");
@@ -77,6 +89,7 @@ void add_image_options(CLI::App* cmd, cli::BuildOptions& o) {
   cmd->add_option("--platform", o.platform,
                   "Image platform, os/arch[/variant] (default: from --arch)");
   cmd->add_option("--scratch-dir", o.scratch_dir, "Empty directory for temporary files");
+  add_progress_options(cmd, o);
 }
 
 // What the environment says to a build: SOURCE_DATE_EPOCH, and nitro-cli's blobs directory
@@ -106,6 +119,7 @@ void add_build_enclave(CLI::App& app, cli::BuildOptions& o, std::string& uri) {
   cmd->add_option("--name", o.name, "ImageName in the metadata");
   cmd->add_option("--version", o.version, "ImageVersion in the metadata");
   cmd->add_option("--metadata", o.metadata, "JSON file: an object of custom metadata");
+  add_progress_options(cmd, o);
   cmd->callback([&o, &uri] {
     read_build_environment(o);
     cli::set_image_source(o, uri);
@@ -194,6 +208,7 @@ void add_pull(CLI::App& app, cli::BuildOptions& o) {
   cmd->add_option("--platform", o.platform,
                   "Image platform, os/arch[/variant] (default: from --arch)");
   add_registry_options(cmd, o);
+  add_progress_options(cmd, o);
   cmd->callback([&o] { cli::run_pull(o, std::cout, std::cerr); });
 }
 

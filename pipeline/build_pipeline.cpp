@@ -7,6 +7,7 @@
 #include "core/gzip_sink.hpp"
 #include "core/interrupt.hpp"
 #include "core/ramdisk_writer.hpp"
+#include "core/reporting_source.hpp"
 #include "core/rootfs_listing.hpp"
 #include "core/size_limited_sink.hpp"
 #include "core/tar_reader.hpp"
@@ -25,13 +26,13 @@ using registry::ResolvedImage;
 
 constexpr std::size_t kMaxKernelConfig = 16 << 20;
 
-std::unique_ptr<registry::ImageSource> open_source(const ImageRef& ref,
-                                                   const std::filesystem::path& scratch,
-                                                   const ProgressLog& log,
-                                                   const Interrupt& interrupt = {}) {
+std::unique_ptr<registry::ImageSource>
+open_source(const ImageRef& ref, const std::filesystem::path& scratch, const ProgressLog& log,
+            const Interrupt& interrupt, const registry::ProgressObserver& progress) {
   if (ref.kind == SourceKind::Registry) {
     registry::RegistryOptions options = ref.options;
     options.log = log;
+    options.progress = progress;
     if (interrupt) {
       options.interrupt = interrupt;
     }
@@ -76,10 +77,27 @@ std::string origin_of(const registry::ImageSource& source, const registry::Descr
          std::to_string(fetch->from_cache ? d.size : 0) + " bytes from the cache";
 }
 
+// Layer `d`'s blob as it is read to be applied, told to `progress` (which may be empty).
+ReportingSource applying(ByteSource& blob, const registry::Descriptor& d, const std::string& label,
+                         const registry::ProgressObserver& progress) {
+  ReportingSource::Report report;
+  if (progress) {
+    report = [&progress, d, label](std::uint64_t done) {
+      progress({registry::TransferProgress::Phase::Apply, d.digest, label, done, d.size});
+    };
+  }
+  return ReportingSource(blob, std::move(report), registry::kProgressEveryBytes);
+}
+
 // Applies every layer: blob (digest-checked) → decompression → tar (diff_id-checked).
 void flatten(registry::ImageSource& source, const ResolvedImage& image, LayerFlattener& flattener,
-             const ProgressLog& log) {
+             const ProgressLog& log, const registry::ProgressObserver& progress) {
   const auto& layers = image.manifest.layers;
+  for (std::size_t i = 0; progress && i < layers.size(); ++i) { // the whole, for a display
+    progress({registry::TransferProgress::Phase::Apply, layers[i].digest,
+              "layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()), 0,
+              layers[i].size});
+  }
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto started = std::chrono::steady_clock::now();
     const registry::Descriptor& d = layers[i];
@@ -87,17 +105,19 @@ void flatten(registry::ImageSource& source, const ResolvedImage& image, LayerFla
         source.name() + ": layer " + std::to_string(i + 1) + " (" + short_digest(d.digest) + "…)";
     const Compression compression = registry::layer_compression(d.media_type, name);
     auto blob = source.open_blob(d);
-    auto tar = decompressing_source(*blob, compression, name);
+    const std::string count = std::to_string(i + 1) + "/" + std::to_string(layers.size());
+    ReportingSource read(applying(*blob, d, "layer " + count, progress));
+    auto tar = decompressing_source(read, compression, name);
     VerifyingSource diff(*tar, image.config.diff_ids[i], kUnknownSize,
                          name + ": uncompressed content (diff_id)");
     flattener.apply_layer(diff, name);
-    drain(*blob);
+    drain(read);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    log("layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()) + " " + d.digest +
-        ": " + std::to_string(d.size) + " bytes compressed, " + std::to_string(diff.bytes_read()) +
-        " uncompressed; " + origin_of(source, d) + "; applied in " + format_seconds(seconds) +
-        " s (" + std::to_string(flattener.tree().size()) + " entries so far)");
+    log("layer " + count + " " + d.digest + ": " + std::to_string(d.size) + " bytes compressed, " +
+        std::to_string(diff.bytes_read()) + " uncompressed; " + origin_of(source, d) +
+        "; applied in " + format_seconds(seconds) + " s (" +
+        std::to_string(flattener.tree().size()) + " entries so far)");
   }
 }
 
@@ -310,20 +330,21 @@ void check_custom_metadata(const nlohmann::json& metadata) {
   }
 }
 
-std::unique_ptr<registry::ImageSource> open_image_source(const ImageRef& ref,
-                                                         const std::filesystem::path& scratch,
-                                                         const ProgressLog& log) {
-  return open_source(ref, scratch, log);
+std::unique_ptr<registry::ImageSource>
+open_image_source(const ImageRef& ref, const std::filesystem::path& scratch, const ProgressLog& log,
+                  const registry::ProgressObserver& progress) {
+  return open_source(ref, scratch, log, {}, progress);
 }
 
 std::string flatten_listing(const ImageRef& ref, const registry::Platform& platform,
-                            const std::filesystem::path& scratch, const ProgressLog& log) {
-  auto source = open_source(ref, scratch, log);
+                            const std::filesystem::path& scratch, const ProgressLog& log,
+                            const registry::ProgressObserver& progress) {
+  auto source = open_source(ref, scratch, log, {}, progress);
   const ResolvedImage image = source->resolve(platform);
   source->fetch_layers(image.manifest.layers);
   FileSpool spool(scratch / "content.spool");
   LayerFlattener flattener(spool);
-  flatten(*source, image, flattener, log);
+  flatten(*source, image, flattener, log, progress);
   return listing_of(enclave_tree(std::move(flattener), image.config.working_dir, log));
 }
 
@@ -333,7 +354,7 @@ BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
   StepTimer steps(result.steps, log);
   const registry::Platform platform =
       spec.platform.value_or(registry::Platform::for_arch(arch_name(spec.kernel.arch)));
-  auto source = open_source(spec.image, spec.scratch_dir, log, spec.interrupt);
+  auto source = open_source(spec.image, spec.scratch_dir, log, spec.interrupt, spec.progress);
   result.image = source->resolve(platform);
   log("resolved " + source->name() + " for " + platform.to_string() + ": " +
       std::to_string(result.image.manifest.layers.size()) + " layers, config " +
@@ -349,7 +370,7 @@ BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
   stop_point(spec.interrupt);
   FileSpool spool(spec.scratch_dir / "content.spool");
   LayerFlattener flattener(spool, spec.limits, spec.interrupt);
-  flatten(*source, result.image, flattener, log);
+  flatten(*source, result.image, flattener, log, spec.progress);
   result.xattr_paths = flattener.xattr_paths();
   for (const std::string& p : result.xattr_paths) {
     log("warning: extended attributes of /" + p + " dropped (newc cpio cannot carry them)");

@@ -56,6 +56,8 @@ struct BuildSpec {
   std::filesystem::path scratch_dir; // must exist, empty, private to this build
   std::filesystem::path output;      // the EIF, written atomically
   Interrupt interrupt;               // stops the build (the daemon's cancel and timeout)
+  // Told how each layer's download and application advance (a terminal's progress line).
+  registry::ProgressObserver progress;
 };
 
 struct BuildResult {
@@ -69,10 +71,10 @@ struct BuildResult {
 using ProgressLog = std::function<void(const std::string&)>;
 
 // Opens the image `ref` names; archives are unpacked under `scratch`, registry progress goes
-// to `log`.
-std::unique_ptr<registry::ImageSource> open_image_source(const ImageRef& ref,
-                                                         const std::filesystem::path& scratch,
-                                                         const ProgressLog& log);
+// to `log` and, byte by byte, to `progress`.
+std::unique_ptr<registry::ImageSource>
+open_image_source(const ImageRef& ref, const std::filesystem::path& scratch, const ProgressLog& log,
+                  const registry::ProgressObserver& progress = {});
 
 BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log);
 
@@ -83,7 +85,8 @@ void check_custom_metadata(const nlohmann::json& metadata);
 
 // Only the flattening part: the image's root filesystem listing (docs/rootfs-listing.md).
 std::string flatten_listing(const ImageRef& image, const registry::Platform& platform,
-                            const std::filesystem::path& scratch_dir, const ProgressLog& log);
+                            const std::filesystem::path& scratch_dir, const ProgressLog& log,
+                            const registry::ProgressObserver& progress = {});
 
 // Docker semantics for the program to run: ENTRYPOINT then CMD; an entrypoint override drops
 // the image's CMD (as `docker run --entrypoint` does); env overrides replace by key.

@@ -43,12 +43,13 @@ std::filesystem::path BlobTransfer::cached_blob(const Descriptor& d, Clients* cl
       cache_->get(d.digest, d.size, subject(d.digest), [&](BlobDownload& download) {
         downloaded = true;
         count(&PullCounters::cache_misses, 1);
-        endpoints_.log(label + ": downloading " + std::to_string(d.size) + " bytes");
+        endpoints_.log(label + " " + d.digest + ": downloading " + std::to_string(d.size) +
+                       " bytes");
         endpoints_.with_fallback("blob " + d.digest, [&](std::size_t i) {
           if (download.received() > 0) {
             download.restart(); // what a failed mirror sent
           }
-          download_blob(i, clients, d, download, received);
+          download_blob(i, clients, d, label, download, received);
           if (endpoints_[i].mirror) {
             endpoints_.log("blob " + d.digest + " from " + endpoints_[i].label);
           }
@@ -82,8 +83,7 @@ void BlobTransfer::fetch_layers(const std::vector<Descriptor>& layers) {
     const bool seen = std::any_of(todo.begin(), todo.end(),
                                   [&](const auto& t) { return t.first.digest == d.digest; });
     if (!seen && !cache_->contains(d.digest)) {
-      todo.emplace_back(d, "layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()) +
-                               " " + d.digest);
+      todo.emplace_back(d, "layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()));
     }
   }
   if (total > opt_.cache_max_bytes) {
@@ -91,6 +91,11 @@ void BlobTransfer::fetch_layers(const std::vector<Descriptor>& layers) {
                    std::to_string(opt_.cache_max_bytes) +
                    " bytes; each is fetched as it is applied");
     return;
+  }
+  if (opt_.progress) { // every layer to fetch, so a display knows the whole
+    for (const auto& [d, label] : todo) {
+      opt_.progress({TransferProgress::Phase::Download, d.digest, label, 0, d.size});
+    }
   }
   const std::size_t workers = std::min<std::size_t>(
       static_cast<std::size_t>(std::max(opt_.parallel_downloads, 1)), todo.size());
@@ -154,8 +159,20 @@ HttpRequest BlobTransfer::blob_request(const Endpoint& ep, const Descriptor& d,
   return req;
 }
 
+void BlobTransfer::report_progress(const Descriptor& d, const std::string& label,
+                                   const BlobDownload& download, std::uint64_t& reported) const {
+  const std::uint64_t now = download.received();
+  if (!opt_.progress ||
+      (now < reported + kProgressEveryBytes && now != d.size && now >= reported)) {
+    return;
+  }
+  reported = now;
+  opt_.progress({TransferProgress::Phase::Download, d.digest, label, now, d.size});
+}
+
 void BlobTransfer::download_blob(std::size_t index, Clients* clients, const Descriptor& d,
-                                 BlobDownload& download, std::uint64_t& received) {
+                                 const std::string& label, BlobDownload& download,
+                                 std::uint64_t& received) {
   Endpoint& ep = endpoints_[index];
   HttpClient& http = endpoints_.client(index, clients);
   const std::string what = ep.mirror ? ep.label + ", blob " + d.digest : subject(d.digest);
@@ -169,6 +186,7 @@ void BlobTransfer::download_blob(std::size_t index, Clients* clients, const Desc
       endpoints_.pause(endpoints_.delay_ms(n, nullptr));
     }
   };
+  std::uint64_t reported = 0;
   for (int n = 1; n <= tries; ++n) {
     HttpResponse resp;
     try {
@@ -176,6 +194,7 @@ void BlobTransfer::download_blob(std::size_t index, Clients* clients, const Desc
         count(&PullCounters::bytes_pulled, c.size());
         received += c.size();
         download.append(c);
+        report_progress(d, label, download, reported);
       });
     } catch (const TransportError& e) {
       if (!e.retryable()) {

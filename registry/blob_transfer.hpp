@@ -27,9 +27,7 @@ public:
   BlobTransfer(const Reference& ref, const RegistryOptions& options, RegistryEndpoints& endpoints);
 
   // The cached, verified file of blob `d`, downloaded if the cache lacks it.
-  std::filesystem::path blob_file(const Descriptor& d) {
-    return cached_blob(d, nullptr, "blob " + d.digest);
-  }
+  std::filesystem::path blob_file(const Descriptor& d) { return cached_blob(d, nullptr, "blob"); }
   // Fetches the layers not cached yet, `parallel_downloads` at a time, so that flattening (in
   // order, afterwards) reads them from the cache. The first error stops the others and is
   // thrown. Nothing is fetched ahead if the image would not fit in the cache. Cached layers are
@@ -41,10 +39,11 @@ public:
   std::string subject(const std::string& digest) const;
 
 private:
-  using Todo = std::vector<std::pair<Descriptor, std::string>>; // each with its log label
+  using Todo = std::vector<std::pair<Descriptor, std::string>>; // each with its name
 
   // The cached file of blob `d`, downloaded (with `clients`, null: the constructing thread's)
-  // if the cache lacks it; `label` names it in the log ("layer 2/5 sha256:…").
+  // if the cache lacks it; `label` names it ("layer 2/5", or "blob") in the log, before its
+  // digest, and to the progress observer.
   std::filesystem::path cached_blob(const Descriptor& d, Clients* clients,
                                     const std::string& label);
   void record_fetch(const std::string& digest, bool downloaded, std::uint64_t received);
@@ -52,8 +51,13 @@ private:
   void fetch_parallel(const Todo& todo, std::size_t workers);
   // Downloads blob `d` from endpoint `index` into `download`, resuming after a dropped
   // connection; adds the bytes received to `received` and the counters.
+  // `label` names it to the progress observer.
   void download_blob(std::size_t index, Clients* clients, const Descriptor& d,
-                     BlobDownload& download, std::uint64_t& received);
+                     const std::string& label, BlobDownload& download, std::uint64_t& received);
+  // Tells the progress observer how far `download` of `d` is, when it moved by
+  // kProgressEveryBytes since `reported` (or reached the end, or started over).
+  void report_progress(const Descriptor& d, const std::string& label, const BlobDownload& download,
+                       std::uint64_t& reported) const;
   // The request for the rest of blob `d` at `ep`: a Range from what `download` holds.
   HttpRequest blob_request(const Endpoint& ep, const Descriptor& d, BlobDownload& download,
                            const std::string& what) const;

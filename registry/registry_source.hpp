@@ -14,6 +14,7 @@
 #include "registry/image_source.hpp"
 #include "registry/pull_counters.hpp"
 #include "registry/reference.hpp"
+#include "registry/transfer_progress.hpp"
 
 #include <functional>
 #include <memory>
@@ -60,6 +61,9 @@ struct RegistryOptions {
   // Where bytes pulled and cache hits and misses are counted (the daemon's metrics); may be null.
   // Must outlive the source.
   PullCounters* counters = nullptr;
+  // Told how each blob download advances (labelled as fetch_layers() names the layer); may be
+  // empty.
+  ProgressObserver progress;
 };
 
 class RegistrySource : public ImageSource {

@@ -1,19 +1,25 @@
 """What the Python e2e suites all start from: the project's test images, a kernel bundle
 made from Debian's cloud kernel (a development kernel, installed by scripts/install-deps.sh),
-booting an EIF under QEMU, and the registry lab (reglab/lab.sh)."""
+booting an EIF under QEMU, the registry lab (reglab/lab.sh), and a small registry serving an OCI
+layout (LayoutRegistry)."""
 import base64
 import glob
+import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
+from ports import free_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
+HOLD_SECONDS = 120  # LayoutRegistry's bound on a held layer: tests release it long before
 
 
 # Debian's arm64 cloud kernel and an arm64 busybox, which an amd64 machine cannot apt-install:
@@ -187,3 +193,90 @@ def remove_work(work):
         print("work dir kept: " + work)
     else:
         shutil.rmtree(work, ignore_errors=True)
+
+
+class LayoutRegistry:
+    """A registry serving one OCI layout's tags over the distribution API (plain HTTP) on
+    127.0.0.1, a thread per request. With `hold`, it holds back every layer blob until release()
+    (or HOLD_SECONDS): a build stays mid-pull for as long as a test needs."""
+
+    def __init__(self, layout, hold=False):
+        self.layout = layout
+        self.released = threading.Event()
+        if not hold:
+            self.released.set()
+        self.asked = threading.Event()  # a held blob was requested
+        registry = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                registry.answer(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
+        self.host = "127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def blob_path(self, digest):
+        return os.path.join(self.layout, "blobs", "sha256", digest.split(":", 1)[1])
+
+    def is_layer(self, digest):
+        """Layers are the blobs that are not JSON (manifests, indexes and configs are)."""
+        try:
+            json.load(open(self.blob_path(digest), "rb"))
+            return False
+        except ValueError:
+            return True
+
+    def manifest_for(self, ref):
+        """(bytes, media type) of the manifest a tag or digest names, or None."""
+        if not ref.startswith("sha256:"):
+            index = json.load(open(os.path.join(self.layout, "index.json")))
+            tagged = [m["digest"] for m in index["manifests"]
+                      if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == ref]
+            if not tagged:
+                return None
+            ref = tagged[0]
+        if not os.path.isfile(self.blob_path(ref)):
+            return None
+        data = open(self.blob_path(ref), "rb").read()
+        return data, json.loads(data).get("mediaType", "application/vnd.oci.image.manifest.v1+json"), ref
+
+    def answer(self, h):
+        parts = h.path.split("/")
+        if h.path == "/v2/":
+            return self.send(h, 200, b"{}", "application/json")
+        if len(parts) >= 5 and parts[-2] == "manifests":
+            found = self.manifest_for(parts[-1])
+            if not found:
+                return self.send(h, 404, b"{}", "application/json")
+            return self.send(h, 200, *found)
+        if len(parts) >= 5 and parts[-2] == "blobs" and os.path.isfile(self.blob_path(parts[-1])):
+            digest = parts[-1]
+            if self.is_layer(digest):
+                self.asked.set()
+                self.released.wait(HOLD_SECONDS)
+            data = open(self.blob_path(digest), "rb").read()
+            return self.send(h, 200, data, "application/octet-stream", digest)
+        return self.send(h, 404, b"{}", "application/json")
+
+    @staticmethod
+    def send(h, status, data, content_type, digest=None):
+        h.send_response(status)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(data)))
+        if digest:
+            h.send_header("Docker-Content-Digest", digest)
+        h.end_headers()
+        h.wfile.write(data)
+
+    def release(self):
+        self.released.set()
+
+    def close(self):
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()

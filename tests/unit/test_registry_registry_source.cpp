@@ -43,10 +43,10 @@ std::string pseudo_random(std::size_t size, unsigned seed) {
 // httplib server on a free 127.0.0.1 port, stopped by the destructor.
 class FakeRegistry {
 public:
-  explicit FakeRegistry(std::size_t layers) {
+  explicit FakeRegistry(std::size_t layers, std::size_t layer_size = 64 << 10) {
     nlohmann::json diff_ids = nlohmann::json::array(), layer_list = nlohmann::json::array();
     for (std::size_t i = 0; i < layers; ++i) {
-      const std::string data = pseudo_random(64 << 10, static_cast<unsigned>(i + 1));
+      const std::string data = pseudo_random(layer_size, static_cast<unsigned>(i + 1));
       const std::string digest = add_blob(data);
       layer_digests.push_back(digest);
       diff_ids.push_back(digest);
@@ -255,6 +255,35 @@ TEST_SUITE("registry::RegistrySource") {
     CHECK(counters.cache_hits == 3);
     CHECK(counters.cache_misses == 3);
     CHECK(counters.bytes_pulled == all);
+  }
+
+  TEST_CASE("downloads report their progress per layer - from 0 to the size - every 256 KiB") {
+    FakeRegistry fake(3, 1 << 20);
+    test::TempDir dir;
+    PullCounters counters;
+    RegistryOptions options = options_for(dir, counters);
+    std::mutex mutex;
+    std::map<std::string, std::vector<TransferProgress>> seen; // by label
+    options.progress = [&](const TransferProgress& p) {
+      const std::lock_guard<std::mutex> lock(mutex);
+      seen[p.label].push_back(p);
+    };
+    pull(fake, options);
+    REQUIRE(seen.size() == 4); // the config is fetched as a "blob", outside fetch_layers()
+    CHECK(seen["blob"].back().digest == fake.config_digest);
+    for (std::size_t i = 0; i < 3; ++i) {
+      const auto& events = seen["layer " + std::to_string(i + 1) + "/3"];
+      REQUIRE(events.size() >= 2);
+      CHECK(events.size() <= (1 << 20) / kProgressEveryBytes + 2); // not one per chunk
+      CHECK(events.front().done == 0);
+      CHECK(events.back().done == 1 << 20);
+      for (std::size_t k = 0; k < events.size(); ++k) {
+        CHECK(events[k].phase == TransferProgress::Phase::Download);
+        CHECK(events[k].digest == fake.layer_digests[i]);
+        CHECK(events[k].total == 1 << 20);
+        CHECK((k == 0 || events[k].done > events[k - 1].done));
+      }
+    }
   }
 
   TEST_CASE("a resumed download counts both parts, which add up to the blob once") {
