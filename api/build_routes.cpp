@@ -266,16 +266,7 @@ void BuildRoutes::submit(const httplib::Request& req, httplib::Response& res) {
 }
 
 void BuildRoutes::list(const httplib::Request& req, httplib::Response& res) {
-  const server::BuildPage page = ctx_.store.list(build_filter(req));
-  nlohmann::json builds = nlohmann::json::array();
-  for (const auto& b : page.builds) {
-    builds.push_back(build_view(b));
-  }
-  nlohmann::json body = {{"builds", builds}};
-  if (!page.next_cursor.empty()) {
-    body["next_cursor"] = page.next_cursor;
-  }
-  send_json(res, 200, body);
+  send_json(res, 200, build_list_view(ctx_.store.list(build_filter(req))));
 }
 
 // GET /v1/builds/{id}[?wait=S]: with `wait`, a long poll: answered when the build has ended or

@@ -73,4 +73,16 @@ nlohmann::json build_view(const server::BuildRecord& b) {
   return j;
 }
 
+nlohmann::json build_list_view(const server::BuildPage& page) {
+  nlohmann::json builds = nlohmann::json::array();
+  for (const auto& b : page.builds) {
+    builds.push_back(build_view(b));
+  }
+  nlohmann::json body = {{"builds", builds}};
+  if (!page.next_cursor.empty()) {
+    body["next_cursor"] = page.next_cursor;
+  }
+  return body;
+}
+
 } // namespace oci2eif::api

@@ -16,4 +16,7 @@ std::string rfc3339_ms(std::int64_t unix_ms);
 //  links: {self, log, cancel}}
 nlohmann::json build_view(const server::BuildRecord& build);
 
+// {builds: [build_view…], next_cursor?}: GET /v1/builds's answer for `page`.
+nlohmann::json build_list_view(const server::BuildPage& page);
+
 } // namespace oci2eif::api

@@ -179,6 +179,7 @@ HttpApi::HttpApi(ApiContext context) : impl_(std::make_unique<Impl>(context)) {
   add_build_routes(routes);
   add_kernel_routes(routes);
   add_webhook_routes(routes);
+  add_html_routes(routes);
   answer_errors_as_problems(impl_->http);
   record_request_metrics(impl_->http, routes);
 }

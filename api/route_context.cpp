@@ -14,6 +14,7 @@ void send_problem(httplib::Response& res, const Problem& p) {
   }
   if (p.status == 401) { // RFC 9110 11.6.1: every 401 says which scheme to use
     res.set_header("WWW-Authenticate", "Bearer realm=\"oci2eif\"");
+    res.set_header("WWW-Authenticate", std::string(kBasicChallenge)); // browsers, following links
   }
   res.status = p.status;
   res.set_content(problem_json(p), "application/problem+json");

@@ -12,6 +12,9 @@ void add_probe_routes(RouteContext& routes);
 void add_build_routes(RouteContext& routes);
 // /v1/kernels: list and get (read), upload and delete (admin).
 void add_kernel_routes(RouteContext& routes);
+// GET / and /builds/{id}: the builds as HTML pages for people (role read; browsers send the
+// token with Basic).
+void add_html_routes(RouteContext& routes);
 // POST /v1/webhooks/{source}: registry push events, authenticated by per-source secrets.
 // Throws InvalidInput if a configured webhook rule names a kernel that is not configured.
 void add_webhook_routes(RouteContext& routes);

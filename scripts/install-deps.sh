@@ -18,12 +18,13 @@ build_pkgs=(
 # OpenStack Swift with its s3api middleware, the real servers of the scale-out backends' tests
 # (tests/services/postgres.py, tests/services/s3.py); podman and runc to build, run, save and push
 # images as users do (tests/e2e/podman_e2e.py) and to build and run the Dockerfile, on a Debian
-# base debootstrap makes (tests/e2e/dockerfile_e2e.py).
+# base debootstrap makes (tests/e2e/dockerfile_e2e.py); chromium renders the HTML pages headless
+# (tests/e2e/pages_e2e.py).
 test_pkgs=(
   qemu-system-x86 qemu-system-arm linux-image-cloud-amd64 busybox-static umoci cpio zstd time
   docker-registry skopeo apache2-utils jq curl systemd file python3-yaml iproute2
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross postgresql-15
-  swift swift-proxy swift-account swift-container swift-object podman runc debootstrap
+  swift swift-proxy swift-account swift-container swift-object podman runc debootstrap chromium
 )
 # kubectl renders deploy/kubernetes (kustomize); Debian's kubernetes-client only when no kubectl is
 # on PATH, as another package's kubectl would conflict with it. node and npm run the manifests'
