@@ -73,6 +73,14 @@ nlohmann::json build_view(const server::BuildRecord& b) {
   return j;
 }
 
+bool view_is_terminal(const nlohmann::json& view) {
+  const auto state = view.find("state");
+  const auto parsed = state != view.end() && state->is_string()
+                          ? server::parse_build_state(state->get<std::string>())
+                          : std::nullopt;
+  return parsed && server::is_terminal(*parsed);
+}
+
 nlohmann::json build_list_view(const server::BuildPage& page) {
   nlohmann::json builds = nlohmann::json::array();
   for (const auto& b : page.builds) {

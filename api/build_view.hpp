@@ -16,6 +16,10 @@ std::string rfc3339_ms(std::int64_t unix_ms);
 //  links: {self, log, cancel}}
 nlohmann::json build_view(const server::BuildRecord& build);
 
+// Whether `view` (a build_view, or the API's answer read back by a client) shows a build that
+// has ended: succeeded, failed or cancelled.
+bool view_is_terminal(const nlohmann::json& view);
+
 // {builds: [build_view…], next_cursor?}: GET /v1/builds's answer for `page`.
 nlohmann::json build_list_view(const server::BuildPage& page);
 

@@ -1,5 +1,7 @@
 #include "api/html_pages.hpp"
 
+#include "api/build_view.hpp"
+
 #include <array>
 #include <cstdio>
 #include <openssl/evp.h>
@@ -100,11 +102,6 @@ std::string labels_html(const nlohmann::json& build) {
     out += "<span class=\"label\">" + html_escape(key) + "=" + escaped(value) + "</span>";
   }
   return out;
-}
-
-bool terminal(const nlohmann::json& build) {
-  const std::string state = text_of(build.value("state", nlohmann::json()));
-  return state == "succeeded" || state == "failed" || state == "cancelled";
 }
 
 // The page around `body`; `refresh_seconds` > 0 reloads it (a build still going).
@@ -239,7 +236,7 @@ std::string build_list_page(const nlohmann::json& page_view, const std::string& 
   bool going = false;
   for (const auto& b : builds) {
     rows += list_row(b);
-    going = going || !terminal(b);
+    going = going || !view_is_terminal(b);
   }
   std::string body = "<h1>Builds</h1>" + state_filter(state);
   if (builds.empty()) {
@@ -278,7 +275,8 @@ std::string build_page(const nlohmann::json& b, const std::string& log_tail) {
   body += "<h2>Log</h2><p><a href=\"" + log + "\">whole log</a> · <a href=\"" + log +
           "?follow=1\">follow live</a> · <a href=\"/v1/builds/" + id + "\">JSON</a></p><pre>" +
           html_escape(log_tail) + "</pre>";
-  return page("Build " + text_of(b.value("id", nlohmann::json())), body, terminal(b) ? 0 : 3);
+  return page("Build " + text_of(b.value("id", nlohmann::json())), body,
+              view_is_terminal(b) ? 0 : 3);
 }
 
 std::string message_page(const std::string& title, const std::string& message) {

@@ -2,6 +2,7 @@
 // (with an Idempotency-Key, so a retried POST cannot queue it twice), and with --wait follows
 // its log to stderr, waits for the end with long polls, prints the measurements JSON
 // (nitro-cli's shape) and downloads what was asked, verifying size and SHA-256.
+#include "api/build_view.hpp"
 #include "cli/commands.hpp"
 #include "cli/service_client.hpp"
 #include "core/eif_metadata.hpp"
@@ -97,11 +98,6 @@ nlohmann::json parse_build(const ServiceAnswer& answer, const std::string& what)
   return j;
 }
 
-bool is_terminal(const nlohmann::json& build) {
-  const std::string state = build.value("state", "");
-  return state == "succeeded" || state == "failed" || state == "cancelled";
-}
-
 class Submission {
 public:
   Submission(const SubmitOptions& o, ServiceClient& client, std::ostream& out, std::ostream& log)
@@ -135,7 +131,7 @@ SubmitExit Submission::run(const std::string& request) {
     out_ << build.dump(2) << "\n";
     return SubmitExit::Succeeded;
   }
-  if (!o_.quiet && !is_terminal(build)) {
+  if (!o_.quiet && !api::view_is_terminal(build)) {
     follow_log(id);
   }
   return report(wait_for_end(std::move(build)));
@@ -184,7 +180,7 @@ void Submission::follow_log(const std::string& id) {
 
 nlohmann::json Submission::wait_for_end(nlohmann::json build) {
   const std::string id = build["id"];
-  while (!is_terminal(build)) {
+  while (!api::view_is_terminal(build)) {
     if (client_.past_deadline()) {
       throw SubmitFailure(SubmitExit::TimedOut, "--timeout passed; build " + id + " is still " +
                                                     build["state"].get<std::string>() +
