@@ -32,7 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import podman_e2e  # noqa: E402  (Podman)
 import serve_e2e  # noqa: E402  (Daemon.request, write_tokens, tokens)
 from checks import check, summary  # noqa: E402
-from fixtures import make_kernel_bundle, make_test_images, remove_work, require_tools  # noqa: E402
+from fixtures import (make_kernel_bundle, make_test_images, remove_work, require_tools,  # noqa: E402
+                      unmount_below)
 from ports import free_port  # noqa: E402
 
 SKIP = 77
@@ -178,15 +179,6 @@ def check_sigterm(podman):
     state = podman("inspect", "svc", "--format", "{{.State.ExitCode}}").stdout.strip()
     check("podman stop (SIGTERM) ends the service cleanly: exit status 0", r.returncode == 0 and state == "0",
           (r.returncode, state, podman("logs", "svc").stdout[-800:]))
-
-
-def unmount_below(directory):
-    """Lazily unmounts whatever is still mounted below `directory` (a debootstrap stopped midway
-    leaves its /proc and /sys), so removing the work directory crosses no mount point."""
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4] for line in f]
-    for point in sorted((p for p in points if p.startswith(directory + "/")), reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True, timeout=60)
 
 
 def main():

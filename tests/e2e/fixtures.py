@@ -187,6 +187,16 @@ def wait_http(url, timeout=15):
     return False
 
 
+def unmount_below(directory):
+    """Lazily unmounts whatever is still mounted below `directory` (a debootstrap stopped midway
+    leaves its /proc and /sys; podman its overlays), deepest first, so removing the work
+    directory crosses no mount point."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for point in sorted((p for p in points if p.startswith(directory + "/")), reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, timeout=60)
+
+
 def remove_work(work):
     """Removes a test's work directory, unless KEEP_WORK is set (for looking at it after)."""
     if os.environ.get("KEEP_WORK"):

@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_e2e  # noqa: E402  (Daemon, write_tokens)
 from checks import check, summary  # noqa: E402
 from fixtures import (RegistryLab, boot_eif, make_kernel_bundle, remove_work,  # noqa: E402
-                      require_tools, write_docker_config)
+                      require_tools, unmount_below, write_docker_config)
 from ports import free_port  # noqa: E402
 
 SKIP = 77
@@ -111,10 +111,7 @@ class Podman:
         """Removes the containers, then unmounts what podman left mounted below its directory (the
         test runs in private mount namespaces), so removing the work directory crosses no mount."""
         self("rm", "--all", "--force")
-        with open("/proc/self/mountinfo") as f:
-            points = [line.split()[4] for line in f]
-        for point in sorted((p for p in points if p.startswith(self.dir + "/")), reverse=True):
-            subprocess.run(["umount", "-l", point], capture_output=True, timeout=60)
+        unmount_below(self.dir)
 
     def cannot_run(self):
         """Why podman cannot run a container here, or None."""
