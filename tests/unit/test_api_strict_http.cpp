@@ -135,6 +135,35 @@ TEST_SUITE("api::strict_http") {
     }
   }
 
+  TEST_CASE("undecodable escapes in a path are a 400 or 404 problem, with no exception text") {
+    test::ApiHarness api;
+    for (const char* path : {"/v1/builds/%G1", "/v1/builds/%", "/v1/builds/a%2", "/%zz"}) {
+      const std::string response =
+          api.raw(std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                  test::kReadToken + "\r\nConnection: close\r\n\r\n");
+      CAPTURE(path);
+      CHECK((response.starts_with("HTTP/1.1 400") || response.starts_with("HTTP/1.1 404")));
+      CHECK(head_of(response).find("EXCEPTION_WHAT") == std::string::npos);
+      const std::string body = response.substr(response.find("\r\n\r\n") + 4);
+      CHECK(nlohmann::json::accept(body));
+    }
+  }
+
+  TEST_CASE("a number beyond what a double holds is a 400 naming the JSON, not a 500") {
+    test::ApiHarness api;
+    httplib::Client client("127.0.0.1", api.port());
+    for (const std::string body :
+         {R"({"image":"busybox","labels":{"a":"b"},"x":1e999999})", R"([1e999999])",
+          R"({"image":"busybox","timeout_seconds":1e999999})"}) {
+      auto r = client.Post("/v1/builds", bearer(test::kBuildToken), body, "application/json");
+      REQUIRE(r);
+      CAPTURE(body);
+      CHECK(r->status == 400);
+      CHECK(nlohmann::json::parse(r->body)["code"] == "invalid_input");
+    }
+    CHECK(api.store().count_queued() == 0);
+  }
+
   TEST_CASE("a request with both Content-Length and Transfer-Encoding is refused") {
     test::ApiHarness api;
     const std::string body = R"({"image":"oci-layout:/x:latest"})";
