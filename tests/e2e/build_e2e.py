@@ -278,10 +278,39 @@ def test_impossible_layer_size(e):
     check("--max-build-memory-mb 1 stops 3,000 files with exit 1 and no EIF",
           rc == 1 and "file list needs more than 1048576 bytes of memory" in err
           and not os.path.exists(eif), f"rc={rc} {err}")
+    check_sparse_entry_limit(e)
     check_eif_size_limit(e)
     rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--max-image-entries", "3")
     check("--max-image-entries 3 stops busybox with exit 1 and no EIF",
           rc == 1 and "more than 3 entries in the image" in err and not os.path.exists(eif),
+          f"rc={rc} {err}")
+
+
+def sparse_tar(work, apparent_bytes):
+    """A tar (GNU tar --sparse, PAX) of one file of `apparent_bytes` that is a hole but for a few
+    bytes at its start: a few KiB that a reader expands to the full size."""
+    src = os.path.join(work, "sparse-src")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "holes.bin"), "wb") as f:
+        f.write(b"data")
+        f.truncate(apparent_bytes)
+    return subprocess.run(["tar", "--sparse", "--format=pax", "-cf", "-", "-C", src, "holes.bin"],
+                          capture_output=True, check=True).stdout
+
+
+def check_sparse_entry_limit(e):
+    """A sparse entry counts at its full size: a 1 GiB hole in a few KiB of layer is refused by
+    --max-image-mb 16 (exit 1, limit named, no EIF), not expanded first."""
+    layer = sparse_tar(e.work, 1 << 30)
+    lay = imagelib.Layout()
+    b = imagelib.build_image(lay, [(layer, "gzip")], {"Cmd": ["/bin/sh"]})
+    lay.tag({k: v for k, v in b.desc.items() if k != "platform"})
+    lay.write(os.path.join(e.work, "sparse-layout"))
+    rc, _, eif, err = e.build("--oci-layout", os.path.join(e.work, "sparse-layout") + ":latest",
+                              "--max-image-mb", "16")
+    check("a %d-byte layer holding a sparse 1 GiB file exits 1 at --max-image-mb 16, no EIF"
+          % len(layer), len(layer) < 65536 and rc == 1 and "holes.bin" in err
+          and "beyond the image size limit of 16777216 bytes" in err and not os.path.exists(eif),
           f"rc={rc} {err}")
 
 
