@@ -67,7 +67,7 @@ Certificate Certificate::from_pem(ByteView pem, const std::string& source) {
   openssl::X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) {
     openssl::last_error();
-    throw Error(ErrorCode::InvalidInput, source + ": no PEM certificate found");
+    throw Error(ErrorCode::Corrupt, source + ": no PEM certificate found"); // a bad file: exit 1
   }
   Certificate c;
   auto impl = std::make_shared<Impl>();

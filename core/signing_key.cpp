@@ -29,11 +29,12 @@ SigningKey SigningKey::from_pem(ByteView pem, const std::string& source) {
   openssl::PkeyPtr key(
       PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, &asked_for_passphrase));
   openssl::last_error();
+  if (!key && asked_for_passphrase) {
+    throw Error(ErrorCode::InvalidInput, source + ": the private key is encrypted; provide it "
+                                                  "unencrypted");
+  }
   if (!key) {
-    throw Error(ErrorCode::InvalidInput,
-                source + (asked_for_passphrase
-                              ? ": the private key is encrypted; provide it unencrypted"
-                              : ": no PEM private key found"));
+    throw Error(ErrorCode::Corrupt, source + ": no PEM private key found"); // a bad file: exit 1
   }
   const int type = EVP_PKEY_get_base_id(key.get());
   if (type != EVP_PKEY_EC) {

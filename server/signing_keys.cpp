@@ -11,7 +11,9 @@ SigningKeys::SigningKeys(const std::vector<SigningKeyFiles>& keys) {
       const std::string pcr8 = to_hex(s.pcr8());
       keys_.emplace(k.name, Key{std::move(s), pcr8});
     } catch (const Error& e) {
-      throw Error(e.code(), "configuration: signing key '" + k.name + "': " + e.what());
+      // Whatever is wrong with the files, the configuration names them: serve's exit 2.
+      throw Error(ErrorCode::InvalidInput,
+                  "configuration: signing key '" + k.name + "': " + e.what());
     }
   }
 }

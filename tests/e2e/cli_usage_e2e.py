@@ -55,6 +55,12 @@ def check_bad_file_is_not_usage(binary, work):
     rc, _, err = run(binary, "describe", bad)
     check("describe of a file that is not an EIF exits 1 (a bad file, not a usage error)",
           rc == 1 and "oci2eif: error:" in err, (rc, err))
+    cert = os.path.join(work, "corrupt.pem")
+    with open(cert, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    rc, _, err = run(binary, "pcr", "--signing-certificate", cert)
+    check("pcr of a corrupt certificate exits 1 naming it (a bad file, not a usage error)",
+          rc == 1 and "corrupt.pem" in err, (rc, err))
 
 
 def complete(binary, script, line):
