@@ -473,6 +473,7 @@ void BuildRoutes::remove(const httplib::Request& req, httplib::Response& res) {
   case server::RemoveResult::Removed:
     ctx_.artifacts.remove(id);
     ctx_.logs.remove(id);
+    ctx_.runner.forget(id);
     res.status = 204;
     return;
   }

@@ -127,6 +127,14 @@ std::optional<EarlyResolution> BuildRunner::resolve_early(const BuildRequest& re
   }
 }
 
+void BuildRunner::forget(const std::string& build_id) const {
+  if (!is_build_id(build_id)) {
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(data_dir_ / "scratch" / build_id, ec);
+}
+
 BuildOutcome BuildRunner::run(const BuildRecord& build, const Interrupt& stop) {
   BuildLogStream log(logs_, build.id);
   log << "attempt " << build.attempts << " by " << build.worker_id << "\n" << std::flush;

@@ -49,6 +49,11 @@ public:
   // directory and log; the pull counters are atomic).
   BuildOutcome run(const BuildRecord& build, const Interrupt& stop);
 
+  // Removes what a run of build `id` may have left on this machine (its scratch directory, if a
+  // crash or another replica's takeover left it): DELETE calls it once the build is gone.
+  // Nothing happens for an id that is_build_id() refuses.
+  void forget(const std::string& build_id) const;
+
   // What POST learns by resolving `request`'s image before queueing it (a registry reference or
   // an OCI layout; one attempt, manifests and config only, a 5 s deadline); nothing if it
   // could not (the worker resolves it then, with retries).

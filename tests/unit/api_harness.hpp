@@ -32,6 +32,7 @@ public:
   int port() const { return port_; }
   server::JobStore& store() { return *store_; }
   server::BuildLogStore& logs() { return *logs_; }
+  const std::filesystem::path& data_dir() const { return dir_.path(); }
   const api::HttpApi& http() const { return *http_; }
   api::HttpApi& http() { return *http_; }
 

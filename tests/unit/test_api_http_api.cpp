@@ -1,4 +1,5 @@
 #include "api/http_api.hpp"
+#include "server/build_log_store.hpp"
 #include "tests/unit/api_harness.hpp"
 #include "tests/unit/job_store_requests.hpp"
 
@@ -6,6 +7,8 @@
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <future>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -34,6 +37,34 @@ TEST_SUITE("api::http_api") {
       api.http().stop(); // it serves now, so this one takes; lets the case end
     }
     CHECK(returned);
+  }
+
+  TEST_CASE("http api: DELETE of an ended build removes its artifacts, log and scratch leftovers") {
+    test::ApiHarness api;
+    httplib::Client client("127.0.0.1", api.port());
+    const httplib::Headers build_token = {
+        {"Authorization", std::string("Bearer ") + test::kBuildToken}};
+    auto posted = client.Post("/v1/builds", build_token, R"({"image":")" + api.image() + R"("})",
+                              "application/json");
+    REQUIRE(posted);
+    REQUIRE(posted->status == 202);
+    const std::string id = nlohmann::json::parse(posted->body)["id"];
+    // What a crashed run (or a replica's takeover) leaves behind for this build.
+    const std::filesystem::path scratch = api.data_dir() / "scratch" / id;
+    std::filesystem::create_directories(scratch / "source");
+    test::write_file(scratch / "content.spool", Bytes(1000, 0x61));
+    api.logs().append(id, "attempt 1\n");
+    REQUIRE(api.finish_next({}, {{"image.eif", "EIF"}}) == id);
+
+    auto deleted = client.Delete("/v1/builds/" + id, build_token);
+    REQUIRE(deleted);
+    CHECK(deleted->status == 204);
+    CHECK_FALSE(std::filesystem::exists(scratch));
+    CHECK(api.logs().read(id, 0, 100).empty());
+    auto artifact = client.Get("/v1/builds/" + id + "/artifacts/image.eif", build_token);
+    REQUIRE(artifact);
+    CHECK(artifact->status == 404);
+    CHECK(std::filesystem::exists(api.data_dir() / "scratch")); // only that build's part goes
   }
 
   TEST_CASE("http api: a log follower that disconnects frees its slot at once") {
