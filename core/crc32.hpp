@@ -13,10 +13,10 @@ class Crc32 {
 public:
   void update(ByteView data);
   // The CRC of everything passed to update() so far. Does not reset the state.
-  std::uint32_t value() const { return ~state_; }
+  std::uint32_t value() const { return static_cast<std::uint32_t>(crc_); }
 
 private:
-  std::uint32_t state_ = 0xFFFFFFFFu;
+  unsigned long crc_ = 0; // zlib's running CRC (already final: zlib inverts inside)
 };
 
 // One-shot CRC of `data`.
