@@ -3,7 +3,8 @@
 
 Prints MB/s, seconds and peak RSS for oci2eif, and in the same run the floor it is compared
 against: `sha384sum` over the same bytes (one SHA-384 pass; oci2eif does two SHA-384 passes
-over the application ramdisk, for PCR0 and PCR2, plus a CRC and the write). Not a test: no
+over the application ramdisk, for PCR0 and PCR2, plus a CRC and the write), and oci2eif with
+--threads 1 (everything in turn on one core: the baseline of the parallel write). Not a test: no
 thresholds, just figures.
 
 Needs GNU time (Debian package `time`).
@@ -55,7 +56,8 @@ def main():
 
         print(f"input: {size_mb:.0f} MB application ramdisk, {args.runs} runs each, best shown")
         rows = []
-        for name, cmd in (("sha384sum (floor)", floor), ("oci2eif assemble", assemble)):
+        for name, cmd in (("sha384sum (floor)", floor), ("oci2eif assemble", assemble),
+                          ("  with --threads 1", assemble + ["--threads", "1"])):
             runs = [measure(cmd) for _ in range(args.runs)]
             best = min(r[0] for r in runs)
             rss = max(r[1] for r in runs)
@@ -63,7 +65,8 @@ def main():
             print(f"{name:20s} {best:7.2f} s  {size_mb / best:8.1f} MB/s  peak RSS {rss:7.1f} MiB")
         ratio = rows[1][1] / rows[0][1]
         print(f"oci2eif takes {ratio:.2f}x the time of one SHA-384 pass; "
-              f"peak RSS is {rows[1][2] / (size_mb / 1.048576) * 100:.2f}% of the input size")
+              f"peak RSS is {rows[1][2] / (size_mb / 1.048576) * 100:.2f}% of the input size; "
+              f"--threads 1 takes {rows[2][1] / rows[1][1]:.2f}x as long")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include "core/eif_writer.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
+#include "pipeline/parallel_tasks.hpp"
 #include "pipeline/version.hpp"
 
 #include <memory>
@@ -86,6 +87,8 @@ void run_assemble(const AssembleOptions& o, std::ostream& out, std::ostream& log
     contents.ramdisks.push_back(ramdisks.back().get());
   }
 
+  pipeline::ParallelTasks tasks(o.threads != 0 ? o.threads : pipeline::threads_per_build(1));
+  contents.run_all = tasks.runner();
   AtomicFileWriter file(o.output);
   const EifWriteResult result = write_eif(contents, file);
   file.commit();

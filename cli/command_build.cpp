@@ -91,6 +91,7 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   spec.build_time = resolve_build_time(o.build_time, o.source_date_epoch);
   spec.signer = signer ? &*signer : nullptr;
   spec.output = o.output;
+  spec.threads = o.threads;
   Scratch scratch(o.scratch_dir);
   spec.scratch_dir = scratch.path();
 

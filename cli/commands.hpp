@@ -33,6 +33,7 @@ struct AssembleOptions {
   std::optional<std::filesystem::path> signing_certificate;
   std::optional<std::filesystem::path> private_key;
   std::optional<std::string> source_date_epoch; // the SOURCE_DATE_EPOCH environment value
+  unsigned threads = 0;                         // 0: the machine's cores
 };
 
 // Writes the EIF atomically and prints {"Measurements": …} to `out`.
@@ -94,6 +95,7 @@ struct BuildOptions {
   std::uint64_t max_image_entries = FlattenLimits().max_entries;
   std::uint64_t max_build_memory_mb = FlattenLimits().max_file_list_bytes >> 20;
   std::uint64_t max_eif_mb = pipeline::kDefaultMaxEifBytes >> 20;
+  unsigned threads = 0;          // for the EIF step; 0: the machine's cores
   std::string progress = "auto"; // --progress: auto, tty, plain, json, none (progress_display.hpp)
   bool quiet = false;            // --quiet: warnings only on stderr
   std::optional<int> terminal;   // stderr's width when it is a terminal (main fills it in)

@@ -18,6 +18,13 @@ namespace {
 
 using namespace oci2eif;
 
+void add_threads_option(CLI::App* cmd, unsigned& threads) {
+  cmd->add_option("--threads", threads,
+                  "Threads that hash and write the EIF at once (default: the machine's cores; "
+                  "the bytes are the same for any number)")
+      ->check(CLI::Range(1u, 256u));
+}
+
 void add_assemble(CLI::App& app, cli::AssembleOptions& o) {
   CLI::App* cmd = app.add_subcommand(
       "assemble", "Write an EIF from a kernel, a command line and ramdisks (eif_build's flags)");
@@ -40,6 +47,7 @@ void add_assemble(CLI::App& app, cli::AssembleOptions& o) {
                   "Kernel .config to take OperatingSystem and KernelVersion from");
   cmd->add_option("--signing-certificate", o.signing_certificate, "PEM certificate to sign with");
   cmd->add_option("--private-key", o.private_key, "PEM EC private key of that certificate");
+  add_threads_option(cmd, o.threads);
   cmd->callback([&o] {
     if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) {
       o.source_date_epoch = epoch;
@@ -186,6 +194,7 @@ void add_build(CLI::App& app, cli::BuildOptions& o) {
   cmd->add_option("--pcrs", o.pcrs, "Also write the measurements JSON here");
   cmd->add_option("--rootfs-listing", o.rootfs_listing,
                   "Also write the root filesystem listing here");
+  add_threads_option(cmd, o.threads);
   cmd->callback([&o] {
     read_build_environment(o);
     cli::run_build(o, std::cout, std::cerr);

@@ -5,6 +5,7 @@
 #include "core/sha.hpp"
 
 #include <initializer_list>
+#include <vector>
 
 namespace oci2eif {
 namespace {
@@ -15,7 +16,8 @@ constexpr std::size_t kChunkSize = 1 << 20;
 // and the three PCR hashers.
 class SectionStream {
 public:
-  explicit SectionStream(PatchableSink& out) : out_(out), buffer_(kChunkSize) {}
+  SectionStream(PatchableSink& out, RunAll runner)
+      : out_(out), runner_(std::move(runner)), current_(kChunkSize), next_(kChunkSize) {}
 
   Hasher pcr0{HashAlgorithm::Sha384};
   Hasher pcr1{HashAlgorithm::Sha384};
@@ -28,18 +30,26 @@ public:
 
   void payload(ByteView data, std::initializer_list<Hasher*> measured) { emit(data, measured); }
 
+  // Streams `in` (exactly in.size() bytes): while one chunk is hashed for each of `measured`,
+  // it is also written and added to the CRC, and the next chunk is read.
   void payload(ByteSource& in, std::initializer_list<Hasher*> measured) {
     std::uint64_t left = in.size();
-    while (left > 0) {
-      const std::size_t want =
-          left < buffer_.size() ? static_cast<std::size_t>(left) : buffer_.size();
-      const std::size_t n = in.read(std::span(buffer_.data(), want));
-      if (n == 0) {
-        throw Error(ErrorCode::Io, in.describe() + ": shrank while being read (" +
-                                       std::to_string(left) + " bytes missing)");
+    std::size_t n = read_chunk(in, current_, left);
+    while (n > 0) {
+      const ByteView chunk(current_.data(), n);
+      std::size_t next = 0;
+      std::vector<Task> tasks;
+      tasks.reserve(measured.size() + 1);
+      tasks.emplace_back([&] {
+        emit(chunk, {});
+        next = read_chunk(in, next_, left);
+      });
+      for (Hasher* h : measured) {
+        tasks.emplace_back([h, chunk] { h->write(chunk); });
       }
-      emit(ByteView(buffer_.data(), n), measured);
-      left -= n;
+      run_all(runner_, tasks);
+      std::swap(current_, next_);
+      n = next;
     }
     std::uint8_t probe = 0;
     if (in.read(std::span(&probe, 1)) != 0) {
@@ -51,6 +61,21 @@ public:
   std::uint64_t length() const { return length_; }
 
 private:
+  // The next chunk of `in` into `buffer` (0 once `left` is 0), counted off `left`.
+  static std::size_t read_chunk(ByteSource& in, Bytes& buffer, std::uint64_t& left) {
+    if (left == 0) {
+      return 0;
+    }
+    const std::size_t want = left < buffer.size() ? static_cast<std::size_t>(left) : buffer.size();
+    const std::size_t n = in.read(std::span(buffer.data(), want));
+    if (n == 0) {
+      throw Error(ErrorCode::Io, in.describe() + ": shrank while being read (" +
+                                     std::to_string(left) + " bytes missing)");
+    }
+    left -= n;
+    return n;
+  }
+
   void emit(ByteView data, std::initializer_list<Hasher*> measured) {
     out_.write(data);
     crc_.update(data);
@@ -61,7 +86,9 @@ private:
   }
 
   PatchableSink& out_;
-  Bytes buffer_;
+  RunAll runner_;
+  Bytes current_; // the chunk being hashed and written
+  Bytes next_;    // the chunk being read meanwhile
   Crc32 crc_;
   std::uint64_t length_ = 0;
 };
@@ -110,7 +137,7 @@ EifWriteResult write_eif(const EifContents& c, PatchableSink& out) {
   header.num_sections = static_cast<std::uint16_t>(result.sections.size() + (c.signer ? 1 : 0));
   out.write(encode_header(header)); // placeholder, patched below
 
-  SectionStream s(out);
+  SectionStream s(out, c.run_all);
   s.section_header(SectionType::Kernel, c.kernel->size());
   s.payload(*c.kernel, {&s.pcr0, &s.pcr1});
   s.section_header(SectionType::Cmdline, c.cmdline.size());

@@ -2,6 +2,8 @@
 //
 // Every input is read exactly once, in 1 MiB chunks; the CRC and the PCR hashes are computed
 // from the same chunks that are written, so memory use does not depend on the input sizes.
+// Given a RunAll (core/run_all.hpp), each chunk's hashes (PCR0 and PCR1 or PCR2) and its
+// write, CRC and the next chunk's read run at the same time; the bytes are the same either way.
 // The header is written as a placeholder first and patched at the end: its section table
 // needs the signature's size (known only after PCR0 is), and the CRC, which starts with the
 // header, is assembled with crc32_combine().
@@ -12,6 +14,7 @@
 #include "core/eif_metadata.hpp"
 #include "core/eif_signature.hpp"
 #include "core/pcr.hpp"
+#include "core/run_all.hpp"
 
 #include <cstdint>
 #include <string>
@@ -26,6 +29,7 @@ struct EifContents {
   EifMetadata metadata;
   std::vector<ByteSource*> ramdisks; // at least one, in order; not owned
   const EifSigner* signer = nullptr; // sign when set
+  RunAll run_all;                    // runs a chunk's independent work; empty: in order
 };
 
 struct EifSection {

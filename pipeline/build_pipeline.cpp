@@ -11,6 +11,7 @@
 #include "core/rootfs_listing.hpp"
 #include "core/size_limited_sink.hpp"
 #include "core/tar_reader.hpp"
+#include "pipeline/parallel_tasks.hpp"
 #include "pipeline/version.hpp"
 #include "registry/archive_reference.hpp"
 #include "registry/reference.hpp"
@@ -263,6 +264,8 @@ EifWriteResult write_eif_file(const BuildSpec& spec, const ResolvedImage& image,
   contents.cmdline = spec.cmdline.value_or(spec.kernel.cmdline);
   contents.metadata = metadata_for(spec, image);
   contents.signer = spec.signer;
+  ParallelTasks tasks(spec.threads != 0 ? spec.threads : threads_per_build(1));
+  contents.run_all = tasks.runner();
   FileSource kernel_file(spec.kernel.kernel), boot_file(disks.bootstrap), app_file(disks.app);
   InterruptingSource kernel(kernel_file, spec.interrupt), boot(boot_file, spec.interrupt),
       appfs(app_file, spec.interrupt);

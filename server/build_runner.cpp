@@ -7,6 +7,7 @@
 #include "core/file_stream.hpp"
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/image_reference.hpp"
+#include "pipeline/parallel_tasks.hpp"
 #include "registry/reference.hpp"
 #include "server/build_inputs.hpp"
 #include "server/build_log_stream.hpp"
@@ -56,7 +57,8 @@ void limit_to_probe(registry::RegistryOptions& options) {
 BuildRunner::BuildRunner(const ServeConfig& config, KernelCatalog& kernels, const SigningKeys& keys,
                          ArtifactStore& artifacts, BuildLogStore& logs)
     : data_dir_(config.data_dir), registry_(config.registry), local_images_(config.local_images),
-      image_limits_(config.image_limits), max_eif_bytes_(config.max_eif_bytes), kernels_(kernels),
+      image_limits_(config.image_limits), max_eif_bytes_(config.max_eif_bytes),
+      threads_per_build_(pipeline::threads_per_build(config.workers)), kernels_(kernels),
       keys_(keys), artifacts_(artifacts), logs_(logs) {
   registry_.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
   registry_.counters = &pull_counters_;      // the API's pre-queue resolution counts too
@@ -179,6 +181,7 @@ pipeline::BuildSpec BuildRunner::spec_for(const BuildRecord& build, const BuildR
   spec.signer = req.signing_key ? &keys_.signer(*req.signing_key) : nullptr;
   spec.limits = image_limits_;
   spec.max_eif_bytes = max_eif_bytes_;
+  spec.threads = threads_per_build_;
   spec.scratch_dir = data_dir_ / "scratch" / build.id;
   spec.output = spec.scratch_dir / "image.eif"; // published (moved) once the build succeeded
   return spec;

@@ -87,6 +87,8 @@ private:
   std::vector<std::filesystem::path> local_images_;
   FlattenLimits image_limits_;
   std::uint64_t max_eif_bytes_;
+  // The cores shared among the workers, so W builds at once do not oversubscribe the machine.
+  unsigned threads_per_build_;
   KernelCatalog& kernels_; // resolve() may fetch a kernel another replica took in
   const SigningKeys& keys_;
   ArtifactStore& artifacts_;

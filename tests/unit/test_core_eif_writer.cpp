@@ -2,6 +2,7 @@
 #include "core/eif_writer.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
+#include "tests/unit/eif_vector_inputs.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -10,29 +11,6 @@
 using namespace oci2eif;
 
 namespace {
-
-// Inputs of a vector as described by vectors.json's command line (flags are fixed there).
-struct VectorInputs {
-  std::vector<std::unique_ptr<FileSource>> files;
-  EifContents contents;
-};
-
-std::unique_ptr<VectorInputs> vector_inputs(const std::vector<std::string>& ramdisks) {
-  auto v = std::make_unique<VectorInputs>();
-  v->files.push_back(std::make_unique<FileSource>(test::vector_input("kernel.bin")));
-  v->contents.kernel = v->files.back().get();
-  const Bytes cmdline = test::read_file(test::vector_input("cmdline.txt"));
-  v->contents.cmdline.assign(cmdline.begin(), cmdline.end());
-  v->contents.metadata.image_name = "kernel.bin";
-  v->contents.metadata.image_version = "1.0";
-  v->contents.metadata.build = {"2024-01-01T00:00:00+00:00", "eif_build", "0.3.1", "Linux",
-                                "6.6.79"};
-  for (const std::string& r : ramdisks) {
-    v->files.push_back(std::make_unique<FileSource>(test::vector_input(r)));
-    v->contents.ramdisks.push_back(v->files.back().get());
-  }
-  return v;
-}
 
 void check_result_matches_vector(const EifWriteResult& r, const nlohmann::json& v) {
   CHECK(to_hex(r.measurements.pcr0) == v["measurements"]["PCR0"]);
@@ -83,7 +61,7 @@ TEST_SUITE("core::EifWriter") {
     for (const Case& c : cases) {
       CAPTURE(c.name);
       const auto& expected = test::vectors_json()["vectors"][std::string(1, c.name)];
-      auto in = vector_inputs(c.ramdisks);
+      auto in = test::vector_inputs(c.ramdisks);
       in->contents.arch = c.arch;
       if (c.custom_metadata) {
         in->contents.metadata.custom_metadata =
@@ -101,7 +79,7 @@ TEST_SUITE("core::EifWriter") {
 
   TEST_CASE("signing with vector C's key gives vector C's PCRs and a section the reader verifies") {
     const auto& expected = test::vectors_json()["vectors"]["c"];
-    auto in = vector_inputs({"ramdisk-bootstrap.cpio", "ramdisk-customer.cpio"});
+    auto in = test::vector_inputs({"ramdisk-bootstrap.cpio", "ramdisk-customer.cpio"});
     const EifSigner signer = EifSigner::load(test::vector_input("signing-cert-p384.pem"),
                                              test::vector_input("signing-key-p384.pem"));
     in->contents.signer = &signer;
@@ -122,13 +100,13 @@ TEST_SUITE("core::EifWriter") {
   }
 
   TEST_CASE("contents the format cannot hold are refused before anything is written") {
-    auto in = vector_inputs({});
+    auto in = test::vector_inputs({});
     VectorSink out;
     CHECK_THROWS_WITH_AS(write_eif(in->contents, out), "an EIF needs at least one ramdisk", Error);
-    auto many = vector_inputs(std::vector<std::string>(30, "ramdisk-extra.bin"));
+    auto many = test::vector_inputs(std::vector<std::string>(30, "ramdisk-extra.bin"));
     CHECK_THROWS_WITH_AS(write_eif(many->contents, out),
                          "30 ramdisks need 33 sections; an EIF holds at most 32", Error);
-    auto nul = vector_inputs({"ramdisk-extra.bin"});
+    auto nul = test::vector_inputs({"ramdisk-extra.bin"});
     nul->contents.cmdline = std::string("console=ttyS0\0x", 15);
     CHECK_THROWS_WITH_AS(write_eif(nul->contents, out),
                          "the kernel command line contains a NUL byte", Error);
@@ -136,13 +114,13 @@ TEST_SUITE("core::EifWriter") {
   }
 
   TEST_CASE("an input that shrinks or grows while it is read fails the write") {
-    auto in = vector_inputs({});
+    auto in = test::vector_inputs({});
     VectorSink out;
     LyingSource shrinking(100, 60);
     in->contents.ramdisks = {&shrinking};
     CHECK_THROWS_WITH_AS(write_eif(in->contents, out),
                          "ramdisk.cpio: shrank while being read (40 bytes missing)", Error);
-    auto fresh = vector_inputs({});
+    auto fresh = test::vector_inputs({});
     LyingSource growing(100, 101);
     fresh->contents.ramdisks = {&growing};
     VectorSink out2;
@@ -151,8 +129,8 @@ TEST_SUITE("core::EifWriter") {
   }
 
   TEST_CASE("an aarch64 image sets header flag bit 0 and changes no PCR") {
-    auto x86 = vector_inputs({"ramdisk-bootstrap.cpio"});
-    auto arm = vector_inputs({"ramdisk-bootstrap.cpio"});
+    auto x86 = test::vector_inputs({"ramdisk-bootstrap.cpio"});
+    auto arm = test::vector_inputs({"ramdisk-bootstrap.cpio"});
     arm->contents.arch = Arch::Aarch64;
     VectorSink a, b;
     const auto ra = write_eif(x86->contents, a);
