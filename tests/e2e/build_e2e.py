@@ -146,6 +146,12 @@ def test_reproducible(e, reference):
     same = r.returncode == 0 and open(eif_a, "rb").read() == open(os.path.join(other_cwd, "b.eif"), "rb").read()
     check("the same image built in another directory, TZ, umask and locale is byte-identical", same, r.stderr)
     check("repeat builds give the same PCRs", pcrs_equal(pcrs, reference))
+    eifs = {}
+    for threads in ("1", "4"):
+        rc, pcrs, eif, err = e.build("--oci-layout", e.layout("busybox"), "--threads", threads)
+        eifs[threads] = open(eif, "rb").read() if rc == 0 else None
+    check("built with 1 and with 4 threads: the same bytes as the default build",
+          eifs["1"] is not None and eifs["1"] == eifs["4"] == open(eif_a, "rb").read())
 
 
 def test_same_tree_same_pcrs(e, reference):
