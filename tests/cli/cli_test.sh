@@ -61,13 +61,14 @@ expect "describe of a truncated file exits 1" "$rc" "1"
 expect "describe names the problem" "$(cat "$work/err")" \
   "oci2eif: error: $work/short.eif: truncated: section 0 (kernel) declares 262144 bytes but only 440 remain"
 
-# Signing failure: no output file, exit code for invalid input.
+# Signing failure: no output file; a key file that is not a key is a bad file (exit 1), not a
+# wrong command line (2).
 set +e
 "$bin" assemble "${common[@]}" --ramdisk "$in/ramdisk-bootstrap.cpio" --output "$work/s.eif" \
   --signing-certificate "$in/signing-cert-p384.pem" --private-key "$in/ramdisk-extra.bin" >/dev/null 2>"$work/err"
 rc=$?
 set -e
-expect "a bad key exits 2" "$rc" "2"
+expect "a bad key file exits 1" "$rc" "1"
 expect "no output after a failed signing" "$(test -e "$work/s.eif" && echo present || echo absent)" "absent"
 
 # Usage errors come from the argument parser.
