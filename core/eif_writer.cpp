@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/sha.hpp"
 
+#include <algorithm>
 #include <initializer_list>
 #include <vector>
 
@@ -57,10 +58,75 @@ public:
     }
   }
 
+  // Streams what `write` makes as one section of `type`: a placeholder section header, patched
+  // with the size once `write` is done; the CRC takes the real header (crc32_combine). Chunks
+  // are hashed for each of `measured` while they are written, as payload() does. Returns the
+  // payload's size.
+  std::uint64_t streamed(SectionType type, const RamdiskWriter& write,
+                         std::initializer_list<Hasher*> measured) {
+    const std::uint64_t header_at = kEifHeaderSize + length_;
+    const std::uint32_t crc_before = crc_.value();
+    out_.write(encode_section_header({static_cast<std::uint16_t>(type), 0, 0})); // placeholder
+    length_ += kEifSectionHeaderSize;
+    crc_ = Crc32();
+    const std::uint64_t start = length_;
+    ChunkingSink chunks(*this, measured);
+    write(chunks);
+    chunks.flush();
+    const std::uint64_t size = length_ - start;
+    const auto header = encode_section_header({static_cast<std::uint16_t>(type), 0, size});
+    out_.write_at(header_at, header);
+    const std::uint32_t with_header =
+        crc32_combine(crc_before, crc32(header), kEifSectionHeaderSize);
+    crc_ = Crc32::resume(crc32_combine(with_header, crc_.value(), size));
+    return size;
+  }
+
   std::uint32_t crc() const { return crc_.value(); }
   std::uint64_t length() const { return length_; }
 
 private:
+  // What streamed() hands the ramdisk's writer: it collects the writes into 1 MiB chunks and
+  // passes each on as payload() passes a chunk it read.
+  class ChunkingSink final : public ByteSink {
+  public:
+    ChunkingSink(SectionStream& stream, std::initializer_list<Hasher*> measured)
+        : stream_(stream), measured_(measured) {}
+    void write(ByteView data) override {
+      while (!data.empty()) {
+        const std::size_t n = std::min(data.size(), stream_.current_.size() - used_);
+        std::copy_n(data.begin(), n, stream_.current_.begin() + static_cast<std::ptrdiff_t>(used_));
+        used_ += n;
+        data = data.subspan(n);
+        if (used_ == stream_.current_.size()) {
+          flush();
+        }
+      }
+    }
+    void flush() {
+      if (used_ > 0) {
+        stream_.chunk(ByteView(stream_.current_.data(), used_), measured_);
+        used_ = 0;
+      }
+    }
+
+  private:
+    SectionStream& stream_;
+    std::vector<Hasher*> measured_;
+    std::size_t used_ = 0;
+  };
+
+  // Writes `data` (with the CRC) and hashes it for each of `measured`, at the same time.
+  void chunk(ByteView data, const std::vector<Hasher*>& measured) {
+    std::vector<Task> tasks;
+    tasks.reserve(measured.size() + 1);
+    tasks.emplace_back([this, data] { emit(data, {}); });
+    for (Hasher* h : measured) {
+      tasks.emplace_back([h, data] { h->write(data); });
+    }
+    run_all(runner_, tasks);
+  }
+
   // The next chunk of `in` into `buffer` (0 once `left` is 0), counted off `left`.
   static std::size_t read_chunk(ByteSource& in, Bytes& buffer, std::uint64_t& left) {
     if (left == 0) {
@@ -93,17 +159,21 @@ private:
   std::uint64_t length_ = 0;
 };
 
+std::size_t ramdisk_count(const EifContents& c) {
+  return c.ramdisks.size() + c.streamed_ramdisks.size();
+}
+
 void validate(const EifContents& c) {
   if (c.kernel == nullptr) {
     throw Error(ErrorCode::InvalidInput, "an EIF needs a kernel");
   }
-  if (c.ramdisks.empty()) {
+  if (ramdisk_count(c) == 0) {
     throw Error(ErrorCode::InvalidInput, "an EIF needs at least one ramdisk");
   }
-  const std::size_t sections = 3 + c.ramdisks.size() + (c.signer != nullptr ? 1 : 0);
+  const std::size_t sections = 3 + ramdisk_count(c) + (c.signer != nullptr ? 1 : 0);
   if (sections > kEifMaxSections) {
     throw Error(ErrorCode::InvalidInput,
-                std::to_string(c.ramdisks.size()) + " ramdisks need " + std::to_string(sections) +
+                std::to_string(ramdisk_count(c)) + " ramdisks need " + std::to_string(sections) +
                     " sections; an EIF holds at most " + std::to_string(kEifMaxSections));
   }
   if (c.cmdline.find('\0') != std::string::npos) {
@@ -134,7 +204,7 @@ EifWriteResult write_eif(const EifContents& c, PatchableSink& out) {
 
   EifHeader header;
   header.flags = c.arch == Arch::Aarch64 ? kEifFlagArm64 : 0;
-  header.num_sections = static_cast<std::uint16_t>(result.sections.size() + (c.signer ? 1 : 0));
+  header.num_sections = static_cast<std::uint16_t>(3 + ramdisk_count(c) + (c.signer ? 1 : 0));
   out.write(encode_header(header)); // placeholder, patched below
 
   SectionStream s(out, c.run_all);
@@ -151,6 +221,12 @@ EifWriteResult write_eif(const EifContents& c, PatchableSink& out) {
     } else {
       s.payload(*c.ramdisks[i], {&s.pcr0, &s.pcr2});
     }
+  }
+  for (std::size_t j = 0; j < c.streamed_ramdisks.size(); ++j) {
+    const bool first = c.ramdisks.empty() && j == 0; // the one PCR1 covers
+    const RamdiskWriter& write = c.streamed_ramdisks[j];
+    plan(SectionType::Ramdisk, first ? s.streamed(SectionType::Ramdisk, write, {&s.pcr0, &s.pcr1})
+                                     : s.streamed(SectionType::Ramdisk, write, {&s.pcr0, &s.pcr2}));
   }
   result.measurements.pcr0 = pcr_extend_from_zero(s.pcr0.finish());
   result.measurements.pcr1 = pcr_extend_from_zero(s.pcr1.finish());

@@ -17,17 +17,26 @@
 #include "core/run_all.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace oci2eif {
+
+// Writes one ramdisk into the sink it is given, as it makes it: the image needs no size in
+// advance (the section header is patched once the ramdisk is done), so a ramdisk made from the
+// flattened image goes straight into the EIF instead of through a scratch file.
+using RamdiskWriter = std::function<void(ByteSink&)>;
 
 struct EifContents {
   Arch arch = Arch::X86_64;
   ByteSource* kernel = nullptr; // required, not owned
   std::string cmdline;          // written without a NUL terminator
   EifMetadata metadata;
-  std::vector<ByteSource*> ramdisks; // at least one, in order; not owned
+  // The ramdisks, in order: first `ramdisks` (not owned), then `streamed_ramdisks`; at least
+  // one in all. The first of all is the one PCR1 covers.
+  std::vector<ByteSource*> ramdisks;
+  std::vector<RamdiskWriter> streamed_ramdisks;
   const EifSigner* signer = nullptr; // sign when set
   RunAll run_all;                    // runs a chunk's independent work; empty: in order
 };

@@ -145,15 +145,14 @@ std::string listing_of(const FileTree& tree) {
   return std::string(out.bytes().begin(), out.bytes().end());
 }
 
-// Writes a ramdisk to a scratch file, optionally gzip-compressed, and returns its path. The
-// interrupt sees the uncompressed bytes, before the costly compression.
-// At most `max_bytes` reach the file (the EIF's budget left for it): past that, LimitExceeded.
+// Makes a ramdisk with `write` into `out` (the EIF's section), optionally gzip-compressed. The
+// interrupt sees the uncompressed bytes, before the costly compression. At most `budget` bytes
+// reach `out` (what the EIF's limit leaves for it): past that, LimitExceeded. The bytes that
+// did are taken off `budget`.
 template <typename Write>
-std::filesystem::path write_ramdisk(const std::filesystem::path& path, bool gzip,
-                                    const Interrupt& interrupt, std::uint64_t max_bytes,
-                                    const std::string& refusal, Write&& write) {
-  FileSink file(path);
-  SizeLimitedSink limited(file, max_bytes, refusal);
+void stream_ramdisk(ByteSink& out, bool gzip, const Interrupt& interrupt, std::uint64_t& budget,
+                    const std::string& refusal, Write&& write) {
+  SizeLimitedSink limited(out, budget, refusal);
   if (gzip) {
     GzipSink gz(limited);
     InterruptingSink checked(gz, interrupt);
@@ -163,8 +162,7 @@ std::filesystem::path write_ramdisk(const std::filesystem::path& path, bool gzip
     InterruptingSink checked(limited, interrupt);
     write(checked);
   }
-  file.close();
-  return path;
+  budget -= limited.written();
 }
 
 // The caller's metadata object plus what the pipeline records about the image.
@@ -217,48 +215,26 @@ void stop_point(const Interrupt& interrupt) {
   }
 }
 
-struct Ramdisks {
-  std::filesystem::path app;
-  std::filesystem::path bootstrap;
-};
-
-Ramdisks write_ramdisks(const BuildSpec& spec, const FileTree& tree, const ContentSpool& spool,
-                        const AppConfig& app, const ProgressLog& log) {
-  const RamdiskOptions options;
-  const std::string refusal = "the EIF would be larger than its limit of " +
-                              std::to_string(spec.max_eif_bytes) + " bytes (max_eif_mb)";
-  std::uint64_t budget = spec.max_eif_bytes;
+// What the EIF's limit (max_eif_mb) leaves for the ramdisks once the kernel is in.
+std::uint64_t ramdisk_budget(const BuildSpec& spec, const std::string& refusal) {
   const std::uint64_t kernel_bytes = std::filesystem::file_size(spec.kernel.kernel);
-  if (kernel_bytes >= budget) {
+  if (kernel_bytes >= spec.max_eif_bytes) {
     throw Error(ErrorCode::LimitExceeded,
                 refusal + ": the kernel alone has " + std::to_string(kernel_bytes) + " bytes");
   }
-  budget -= kernel_bytes;
-  Ramdisks disks;
-  disks.app = write_ramdisk(
-      spec.scratch_dir / "ramdisk-app.cpio", spec.gzip, spec.interrupt, budget, refusal,
-      [&](ByteSink& out) { write_app_ramdisk(tree, spool, app, options, out); });
-  budget -= std::filesystem::file_size(disks.app);
-  disks.bootstrap =
-      write_ramdisk(spec.scratch_dir / "ramdisk-bootstrap.cpio", spec.gzip, spec.interrupt, budget,
-                    refusal, [&](ByteSink& out) {
-                      FileSource init(spec.init);
-                      std::optional<FileSource> nsm;
-                      if (spec.kernel.nsm_ko) {
-                        nsm.emplace(*spec.kernel.nsm_ko);
-                      }
-                      write_bootstrap_ramdisk(init, nsm ? &*nsm : nullptr, options, out);
-                    });
-  log("ramdisks written: application " + std::to_string(std::filesystem::file_size(disks.app)) +
-      " bytes, bootstrap " + std::to_string(std::filesystem::file_size(disks.bootstrap)) +
-      " bytes");
-  return disks;
+  return spec.max_eif_bytes - kernel_bytes;
 }
 
 // Writes the EIF to spec.output, committed only once complete: a build stopped part-way leaves
-// no file behind.
+// no file behind. The ramdisks (bootstrap, then the application's from `tree` and `spool`) are
+// made while they are written into it, with no scratch file between.
 EifWriteResult write_eif_file(const BuildSpec& spec, const ResolvedImage& image,
-                              const Ramdisks& disks) {
+                              const FileTree& tree, const ContentSpool& spool,
+                              const AppConfig& app) {
+  const RamdiskOptions options;
+  const std::string refusal = "the EIF would be larger than its limit of " +
+                              std::to_string(spec.max_eif_bytes) + " bytes (max_eif_mb)";
+  std::uint64_t budget = ramdisk_budget(spec, refusal);
   EifContents contents;
   contents.arch = spec.kernel.arch;
   contents.cmdline = spec.cmdline.value_or(spec.kernel.cmdline);
@@ -266,11 +242,24 @@ EifWriteResult write_eif_file(const BuildSpec& spec, const ResolvedImage& image,
   contents.signer = spec.signer;
   ParallelTasks tasks(spec.threads != 0 ? spec.threads : threads_per_build(1));
   contents.run_all = tasks.runner();
-  FileSource kernel_file(spec.kernel.kernel), boot_file(disks.bootstrap), app_file(disks.app);
-  InterruptingSource kernel(kernel_file, spec.interrupt), boot(boot_file, spec.interrupt),
-      appfs(app_file, spec.interrupt);
+  FileSource kernel_file(spec.kernel.kernel);
+  InterruptingSource kernel(kernel_file, spec.interrupt);
   contents.kernel = &kernel;
-  contents.ramdisks = {&boot, &appfs};
+  contents.streamed_ramdisks = {
+      [&](ByteSink& out) {
+        stream_ramdisk(out, spec.gzip, spec.interrupt, budget, refusal, [&](ByteSink& cpio) {
+          FileSource init(spec.init);
+          std::optional<FileSource> nsm;
+          if (spec.kernel.nsm_ko) {
+            nsm.emplace(*spec.kernel.nsm_ko);
+          }
+          write_bootstrap_ramdisk(init, nsm ? &*nsm : nullptr, options, cpio);
+        });
+      },
+      [&](ByteSink& out) {
+        stream_ramdisk(out, spec.gzip, spec.interrupt, budget, refusal,
+                       [&](ByteSink& cpio) { write_app_ramdisk(tree, spool, app, options, cpio); });
+      }};
   AtomicFileWriter out(spec.output);
   EifWriteResult result = write_eif(contents, out);
   out.commit();
@@ -383,11 +372,10 @@ BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
   steps.mark("flatten");
 
   stop_point(spec.interrupt);
-  const Ramdisks disks = write_ramdisks(spec, tree, spool, app, log);
-  steps.mark("ramdisks");
-
-  stop_point(spec.interrupt);
-  result.eif = write_eif_file(spec, result.image, disks);
+  result.eif = write_eif_file(spec, result.image, tree, spool, app);
+  const auto& sections = result.eif.sections; // kernel, cmdline, metadata, bootstrap, app
+  log("ramdisks written: application " + std::to_string(sections.at(4).size) +
+      " bytes, bootstrap " + std::to_string(sections.at(3).size) + " bytes");
   steps.mark("eif");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

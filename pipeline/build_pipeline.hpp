@@ -68,7 +68,7 @@ struct BuildResult {
   EifWriteResult eif;
   std::string rootfs_listing;
   std::vector<std::string> xattr_paths;
-  std::vector<StepTiming> steps; // resolve, pull, flatten, ramdisks, eif
+  std::vector<StepTiming> steps; // resolve, pull, flatten, eif (the ramdisks made into it)
 };
 
 using ProgressLog = std::function<void(const std::string&)>;

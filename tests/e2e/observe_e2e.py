@@ -45,7 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ACCEPT = ("application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json,"
           "application/vnd.docker.distribution.manifest.v2+json,"
           "application/vnd.docker.distribution.manifest.list.v2+json")
-STEPS = ["resolve", "pull", "flatten", "ramdisks", "eif", "artifacts"]
+STEPS = ["resolve", "pull", "flatten", "eif", "artifacts"]
 LAYER_LINE = re.compile(r"^layer (\d+)/(\d+) (sha256:[0-9a-f]{64}): (\d+) bytes compressed, "
                         r"(\d+) uncompressed; downloaded (\d+) bytes, (\d+) bytes from the cache; "
                         r"applied in [0-9]+\.[0-9]{3} s \(\d+ entries so far\)$")

@@ -99,6 +99,53 @@ TEST_SUITE("core::EifWriter") {
     CHECK(info.signature.has_value());
   }
 
+  TEST_CASE("ramdisks streamed without a size in advance give AWS's bytes for vectors A and E") {
+    // A writer that copies the file in odd-sized writes, as a cpio writer's headers, names and
+    // contents come: the section header is patched afterwards and the CRC combined around it.
+    const auto streamed = [](const std::string& name) {
+      return RamdiskWriter([name](ByteSink& out) {
+        const Bytes data = test::read_file(test::vector_input(name));
+        for (std::size_t at = 0; at < data.size(); at += 1021) {
+          out.write(ByteView(data).subspan(at, std::min<std::size_t>(1021, data.size() - at)));
+        }
+      });
+    };
+    struct Case {
+      char name;
+      std::vector<std::string> sources, streams;
+    };
+    const std::vector<Case> cases = {
+        {'a', {}, {"ramdisk-bootstrap.cpio", "ramdisk-customer.cpio"}},
+        {'a', {"ramdisk-bootstrap.cpio"}, {"ramdisk-customer.cpio"}},
+        {'e', {"ramdisk-bootstrap.cpio"}, {"ramdisk-customer.cpio", "ramdisk-extra.bin"}},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.name);
+      CAPTURE(c.sources.size());
+      const auto& expected = test::vectors_json()["vectors"][std::string(1, c.name)];
+      auto in = test::vector_inputs(c.sources);
+      for (const std::string& r : c.streams) {
+        in->contents.streamed_ramdisks.push_back(streamed(r));
+      }
+      VectorSink out;
+      const EifWriteResult r = write_eif(in->contents, out);
+      CHECK(test::sha256_hex(out.bytes()) == expected["sha256"]);
+      CHECK(r.size == expected["size"]);
+      check_result_matches_vector(r, expected);
+    }
+  }
+
+  TEST_CASE("what a streamed ramdisk's writer throws ends the write with that error") {
+    auto in = test::vector_inputs({"ramdisk-bootstrap.cpio"});
+    in->contents.streamed_ramdisks.push_back([](ByteSink& out) {
+      out.write(as_bytes(std::string(3000, 'x')));
+      throw Error(ErrorCode::LimitExceeded, "the EIF would be larger than its limit");
+    });
+    VectorSink out;
+    CHECK_THROWS_WITH_AS(write_eif(in->contents, out), "the EIF would be larger than its limit",
+                         Error);
+  }
+
   TEST_CASE("contents the format cannot hold are refused before anything is written") {
     auto in = test::vector_inputs({});
     VectorSink out;
