@@ -1,7 +1,6 @@
 // `oci2eif build`: an image and a kernel bundle to an EIF, its measurements on stdout.
 #include "cli/commands.hpp"
 #include "cli/image_options.hpp"
-#include "cli/progress_display.hpp"
 #include "core/eif_describe.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
@@ -95,10 +94,9 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   Scratch scratch(o.scratch_dir);
   spec.scratch_dir = scratch.path();
 
-  ProgressDisplay display(progress_mode(o.progress, o.quiet, o.terminal.has_value()), log,
-                          o.terminal.value_or(80));
-  spec.progress = display.observer();
-  const pipeline::BuildResult r = pipeline::build_eif(spec, display.log_function());
+  const auto display = progress_display(o, log);
+  spec.progress = display->observer();
+  const pipeline::BuildResult r = pipeline::build_eif(spec, display->log_function());
   const std::string pcrs = measurements_document(r.eif.measurements).dump(2) + "\n";
   if (o.pcrs) {
     write_text(*o.pcrs, pcrs);

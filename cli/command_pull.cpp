@@ -2,7 +2,6 @@
 // for builds that must not reach the network.
 #include "cli/commands.hpp"
 #include "cli/image_options.hpp"
-#include "cli/progress_display.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "registry/manifest.hpp"
@@ -29,10 +28,9 @@ void run_pull(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   }
   const Arch arch = enclave_arch(o);
   pipeline::ImageRef ref = image_ref(o);
-  ProgressDisplay display(progress_mode(o.progress, o.quiet, o.terminal.has_value()), log,
-                          o.terminal.value_or(80));
-  ref.options.log = display.log_function();
-  ref.options.progress = display.observer();
+  const auto display = progress_display(o, log);
+  ref.options.log = display->log_function();
+  ref.options.progress = display->observer();
   auto source = registry::open_registry(registry::Reference::parse(ref.location), ref.options);
   const registry::Platform platform = platform_of(o, arch);
   const registry::ResolvedImage image = source->resolve(platform);

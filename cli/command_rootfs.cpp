@@ -1,7 +1,6 @@
 // `oci2eif rootfs`: the enclave's root filesystem, one line per entry, without building.
 #include "cli/commands.hpp"
 #include "cli/image_options.hpp"
-#include "cli/progress_display.hpp"
 #include "pipeline/build_pipeline.hpp"
 
 #include <ostream>
@@ -11,11 +10,10 @@ namespace oci2eif::cli {
 void run_rootfs(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   const Arch arch = enclave_arch(o);
   Scratch scratch(o.scratch_dir);
-  ProgressDisplay display(progress_mode(o.progress, o.quiet, o.terminal.has_value()), log,
-                          o.terminal.value_or(80));
+  const auto display = progress_display(o, log);
   const std::string listing =
       pipeline::flatten_listing(image_ref(o), platform_of(o, arch), scratch.path(),
-                                display.log_function(), display.observer());
+                                display->log_function(), display->observer());
   out << listing;
 }
 

@@ -91,4 +91,9 @@ Scratch::~Scratch() {
   }
 }
 
+std::unique_ptr<ProgressDisplay> progress_display(const BuildOptions& o, std::ostream& log) {
+  return std::make_unique<ProgressDisplay>(
+      progress_mode(o.progress, o.quiet, o.terminal.has_value()), log, o.terminal.value_or(80));
+}
+
 } // namespace oci2eif::cli

@@ -3,11 +3,13 @@
 #pragma once
 
 #include "cli/commands.hpp"
+#include "cli/progress_display.hpp"
 #include "core/eif_format.hpp"
 #include "pipeline/image_reference.hpp"
 #include "registry/platform.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -23,6 +25,10 @@ Arch enclave_arch(const BuildOptions& o);
 
 // --platform when given, else the one matching `arch`.
 registry::Platform platform_of(const BuildOptions& o, Arch arch);
+
+// The progress display --progress, --quiet and stderr (BuildOptions::terminal) ask for, writing
+// to `log`.
+std::unique_ptr<ProgressDisplay> progress_display(const BuildOptions& o, std::ostream& log);
 
 // Writes `text` to `path` atomically (temp file, fsync, rename).
 void write_text(const std::filesystem::path& path, const std::string& text);
