@@ -21,7 +21,7 @@ FROM docker.io/library/debian:12-slim AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config ca-certificates python3 help2man \
       libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev libarchive-dev \
-      libspdlog-dev libfmt-dev libsqlite3-dev libpq-dev libcli11-dev zlib1g-dev \
+      libspdlog-dev libfmt-dev libsqlite3-dev libpq-dev libcli11-dev zlib1g-dev libisal-dev \
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
     && rm -rf /var/lib/apt/lists/*
 COPY . /src
@@ -34,7 +34,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCI2EIF_BUILD_
 # health check, the binaries.
 FROM docker.io/library/debian:12-slim AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates curl libarchive13 libbrotli1 libcpp-httplib0.11 libcurl4 libfmt9 libpq5 \
+      ca-certificates curl libarchive13 libbrotli1 libcpp-httplib0.11 libcurl4 libfmt9 libisal2 libpq5 \
       libspdlog1.10 libsqlite3-0 libssl3 libzstd1 zlib1g \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/oci2eif/bin/oci2eif /opt/oci2eif/bin/oci2eif-ci-submit /usr/local/bin/

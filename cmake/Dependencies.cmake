@@ -11,6 +11,8 @@ find_package(CURL 7.77 REQUIRED)
 # The daemon: its job store (SQLite, WAL) and its HTTP API (cpp-httplib, header only).
 find_package(SQLite3 3.40 REQUIRED)
 find_package(PkgConfig REQUIRED)
+# ISA-L's igzip inflates gzip layers, about 3.5x faster than zlib (libisal-dev).
+pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 # The PostgreSQL job store (scale-out mode): Debian's libpq-dev.
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)

@@ -4,6 +4,7 @@
 #include "core/tar_reader.hpp"
 
 #include "core/error.hpp"
+#include "core/gzip_source.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -189,18 +190,13 @@ ByteSource& TarReader::data() {
 
 namespace {
 
-// libarchive's "raw" format with a decompression filter: one pseudo-entry holding the
-// decompressed bytes.
-class Decompressor final : public ByteSource {
+// zstd through libarchive's "raw" format with its zstd filter: one pseudo-entry holding the
+// decompressed bytes. (gzip has its own, faster GzipSource.)
+class ZstdDecompressor final : public ByteSource {
 public:
-  Decompressor(ByteSource& in, Compression compression, std::string name)
-      : feed_(in, std::move(name)) {
+  ZstdDecompressor(ByteSource& in, std::string name) : feed_(in, std::move(name)) {
     archive* a = feed_.handle();
-    if (compression == Compression::Gzip) {
-      archive_read_support_filter_gzip(a);
-    } else {
-      archive_read_support_filter_zstd(a);
-    }
+    archive_read_support_filter_zstd(a);
     archive_read_support_format_raw(a);
     feed_.open();
     archive_entry* e = nullptr;
@@ -208,9 +204,8 @@ public:
     at_end_ = rc == ARCHIVE_EOF;
     const int filters = archive_filter_count(a);
     if (!at_end_ && filters < 2) { // only the "none" filter bid: the data is not compressed
-      throw Error(ErrorCode::Corrupt, feed_.name() + ": expected " +
-                                          (compression == Compression::Gzip ? "gzip" : "zstd") +
-                                          " data, but the blob is not in that format");
+      throw Error(ErrorCode::Corrupt,
+                  feed_.name() + ": expected zstd data, but the blob is not in that format");
     }
   }
   std::uint64_t size() const override { return kUnknownSize; }
@@ -251,7 +246,10 @@ std::unique_ptr<ByteSource> decompressing_source(ByteSource& in, Compression com
   if (compression == Compression::None) {
     return std::make_unique<PassThrough>(in);
   }
-  return std::make_unique<Decompressor>(in, compression, std::move(name));
+  if (compression == Compression::Gzip) {
+    return std::make_unique<GzipSource>(in, std::move(name));
+  }
+  return std::make_unique<ZstdDecompressor>(in, std::move(name));
 }
 
 } // namespace oci2eif

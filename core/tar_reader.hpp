@@ -1,5 +1,6 @@
-// Reads tar archives (ustar, pax, GNU) entry by entry from a ByteSource, and undoes a layer's
-// compression, both through libarchive (whose headers stay in the .cpp).
+// Reads tar archives (ustar, pax, GNU) entry by entry from a ByteSource through libarchive (whose
+// headers stay in the .cpp), and undoes a layer's compression: gzip with GzipSource (ISA-L), zstd
+// with libarchive.
 //
 // The reader never touches the filesystem: an entry's data is streamed to the caller.
 #pragma once

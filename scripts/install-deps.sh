@@ -8,7 +8,7 @@ build_pkgs=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev
   libarchive-dev libspdlog-dev libfmt-dev doctest-dev libsqlite3-dev libpq-dev libcli11-dev
-  clang-format python3 openssl zlib1g-dev help2man
+  clang-format python3 openssl zlib1g-dev libisal-dev help2man
 )
 # Only for tests and development: a real kernel and QEMU to boot EIFs (and QEMU for aarch64),
 # busybox as the test images' userland, umoci as the independent layer unpacker, the aarch64
