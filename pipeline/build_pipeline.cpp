@@ -12,6 +12,7 @@
 #include "core/size_limited_sink.hpp"
 #include "core/tar_reader.hpp"
 #include "pipeline/parallel_tasks.hpp"
+#include "pipeline/read_ahead_source.hpp"
 #include "pipeline/version.hpp"
 #include "registry/archive_reference.hpp"
 #include "registry/reference.hpp"
@@ -64,6 +65,11 @@ open_source(const ImageRef& ref, const std::filesystem::path& scratch, const Pro
   throw Error(ErrorCode::Internal, "unknown image source kind");
 }
 
+// The threads this build uses: the spec's number, or all the machine's cores.
+unsigned threads_for(const BuildSpec& spec) {
+  return spec.threads != 0 ? spec.threads : threads_per_build(1);
+}
+
 std::string short_digest(const std::string& d) {
   return d.substr(0, 19);
 }
@@ -90,9 +96,21 @@ ReportingSource applying(ByteSource& blob, const registry::Descriptor& d, const 
   return ReportingSource(blob, std::move(report), registry::kProgressEveryBytes);
 }
 
+// Applies `layer` to the flattener: with more than one thread, the blob is read, checked and
+// inflated on a thread of its own while the tar is parsed and spooled on this one.
+void apply(ByteSource& layer, const std::string& name, LayerFlattener& flattener,
+           unsigned threads) {
+  if (threads <= 1) {
+    flattener.apply_layer(layer, name);
+    return;
+  }
+  ReadAheadSource ahead(layer);
+  flattener.apply_layer(ahead, name); // reads `ahead` to its end, so the thread has ended
+}
+
 // Applies every layer: blob (digest-checked) → decompression → tar (diff_id-checked).
 void flatten(registry::ImageSource& source, const ResolvedImage& image, LayerFlattener& flattener,
-             const ProgressLog& log, const registry::ProgressObserver& progress) {
+             const ProgressLog& log, const registry::ProgressObserver& progress, unsigned threads) {
   const auto& layers = image.manifest.layers;
   for (std::size_t i = 0; progress && i < layers.size(); ++i) { // the whole, for a display
     progress({registry::TransferProgress::Phase::Apply, layers[i].digest,
@@ -111,7 +129,7 @@ void flatten(registry::ImageSource& source, const ResolvedImage& image, LayerFla
     auto tar = decompressing_source(read, compression, name);
     VerifyingSource diff(*tar, image.config.diff_ids[i], kUnknownSize,
                          name + ": uncompressed content (diff_id)");
-    flattener.apply_layer(diff, name);
+    apply(diff, name, flattener, threads);
     drain(read);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -240,7 +258,7 @@ EifWriteResult write_eif_file(const BuildSpec& spec, const ResolvedImage& image,
   contents.cmdline = spec.cmdline.value_or(spec.kernel.cmdline);
   contents.metadata = metadata_for(spec, image);
   contents.signer = spec.signer;
-  ParallelTasks tasks(spec.threads != 0 ? spec.threads : threads_per_build(1));
+  ParallelTasks tasks(threads_for(spec));
   contents.run_all = tasks.runner();
   FileSource kernel_file(spec.kernel.kernel);
   InterruptingSource kernel(kernel_file, spec.interrupt);
@@ -336,7 +354,7 @@ std::string flatten_listing(const ImageRef& ref, const registry::Platform& platf
   source->fetch_layers(image.manifest.layers);
   FileSpool spool(scratch / "content.spool");
   LayerFlattener flattener(spool);
-  flatten(*source, image, flattener, log, progress);
+  flatten(*source, image, flattener, log, progress, threads_per_build(1));
   return listing_of(enclave_tree(std::move(flattener), image.config.working_dir, log));
 }
 
@@ -362,7 +380,7 @@ BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
   stop_point(spec.interrupt);
   FileSpool spool(spec.scratch_dir / "content.spool");
   LayerFlattener flattener(spool, spec.limits, spec.interrupt);
-  flatten(*source, result.image, flattener, log, spec.progress);
+  flatten(*source, result.image, flattener, log, spec.progress, threads_for(spec));
   result.xattr_paths = flattener.xattr_paths();
   for (const std::string& p : result.xattr_paths) {
     log("warning: extended attributes of /" + p + " dropped (newc cpio cannot carry them)");

@@ -58,8 +58,8 @@ struct BuildSpec {
   Interrupt interrupt;               // stops the build (the daemon's cancel and timeout)
   // Told how each layer's download and application advance (a terminal's progress line).
   registry::ProgressObserver progress;
-  // Threads the EIF step may use (hashing PCRs while writing); 0: all the machine's cores.
-  // The bytes are the same for any number.
+  // Threads the build may use (reading and inflating a layer while it is applied, hashing PCRs
+  // while writing the EIF); 0: all the machine's cores. The bytes are the same for any number.
   unsigned threads = 0;
 };
 
