@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <unistd.h>
 
 namespace oci2eif::pipeline {
@@ -96,16 +97,27 @@ ReportingSource applying(ByteSource& blob, const registry::Descriptor& d, const 
   return ReportingSource(blob, std::move(report), registry::kProgressEveryBytes);
 }
 
-// Applies `layer` to the flattener: with more than one thread, the blob is read, checked and
-// inflated on a thread of its own while the tar is parsed and spooled on this one.
-void apply(ByteSource& layer, const std::string& name, LayerFlattener& flattener,
-           unsigned threads) {
-  if (threads <= 1) {
-    flattener.apply_layer(layer, name);
-    return;
+// Applies one layer's blob (already digest-checked as it is read) to the flattener: inflated,
+// checked against `diff_id`, parsed. With more than one thread, the chain is cut in three, each
+// part a thread that works ahead of the next: reading and inflating the blob; hashing the
+// inflated bytes; parsing the tar and writing the spool (this thread). Returns the number of
+// inflated bytes.
+std::uint64_t apply_layer(ByteSource& blob, Compression compression, const std::string& diff_id,
+                          const std::string& name, LayerFlattener& flattener, unsigned threads) {
+  auto tar = decompressing_source(blob, compression, name);
+  std::optional<ReadAheadSource> inflated;
+  if (threads > 1) {
+    inflated.emplace(*tar);
   }
-  ReadAheadSource ahead(layer);
-  flattener.apply_layer(ahead, name); // reads `ahead` to its end, so the thread has ended
+  VerifyingSource diff(inflated ? static_cast<ByteSource&>(*inflated) : *tar, diff_id, kUnknownSize,
+                       name + ": uncompressed content (diff_id)");
+  std::optional<ReadAheadSource> checked;
+  if (threads > 1) {
+    checked.emplace(diff);
+  }
+  // Reads to the end of the stream, so the threads have ended when it returns.
+  flattener.apply_layer(checked ? static_cast<ByteSource&>(*checked) : diff, name);
+  return diff.bytes_read();
 }
 
 // Applies every layer: blob (digest-checked) → decompression → tar (diff_id-checked).
@@ -126,17 +138,15 @@ void flatten(registry::ImageSource& source, const ResolvedImage& image, LayerFla
     auto blob = source.open_blob(d);
     const std::string count = std::to_string(i + 1) + "/" + std::to_string(layers.size());
     ReportingSource read(applying(*blob, d, "layer " + count, progress));
-    auto tar = decompressing_source(read, compression, name);
-    VerifyingSource diff(*tar, image.config.diff_ids[i], kUnknownSize,
-                         name + ": uncompressed content (diff_id)");
-    apply(diff, name, flattener, threads);
+    const std::uint64_t uncompressed =
+        apply_layer(read, compression, image.config.diff_ids[i], name, flattener, threads);
     drain(read);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     log("layer " + count + " " + d.digest + ": " + std::to_string(d.size) + " bytes compressed, " +
-        std::to_string(diff.bytes_read()) + " uncompressed; " + origin_of(source, d) +
-        "; applied in " + format_seconds(seconds) + " s (" +
-        std::to_string(flattener.tree().size()) + " entries so far)");
+        std::to_string(uncompressed) + " uncompressed; " + origin_of(source, d) + "; applied in " +
+        format_seconds(seconds) + " s (" + std::to_string(flattener.tree().size()) +
+        " entries so far)");
   }
 }
 
