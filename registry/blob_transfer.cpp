@@ -55,17 +55,30 @@ std::filesystem::path BlobTransfer::cached_blob(const Descriptor& d, Clients* cl
           }
         });
       });
-  record_fetch(d.digest, downloaded, received);
+  record_fetch(d.digest, downloaded, received, path);
   return path;
+}
+
+std::filesystem::path BlobTransfer::blob_file(const Descriptor& d) {
+  {
+    const std::lock_guard<std::mutex> lock(fetch_mutex_);
+    const auto it = downloaded_.find(d.digest);
+    std::error_code ec;
+    if (it != downloaded_.end() && std::filesystem::is_regular_file(it->second, ec)) {
+      return it->second; // (if another process evicted it meanwhile, it is fetched again)
+    }
+  }
+  return cached_blob(d, nullptr, "blob");
 }
 
 // The first use of a blob by this pull decides hit or miss; later uses (the layer that
 // fetch_layers() downloaded, opened to be applied) are not counted again.
-void BlobTransfer::record_fetch(const std::string& digest, bool downloaded,
-                                std::uint64_t received) {
+void BlobTransfer::record_fetch(const std::string& digest, bool downloaded, std::uint64_t received,
+                                const std::filesystem::path& path) {
   const std::lock_guard<std::mutex> lock(fetch_mutex_);
   const auto [it, first] = fetches_.try_emplace(digest);
   if (downloaded) {
+    downloaded_[digest] = path;
     it->second.from_cache = false;
     it->second.downloaded += received;
   } else if (first) {

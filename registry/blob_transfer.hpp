@@ -26,8 +26,9 @@ public:
   // default_blob_cache_dir()). Thread-safe: fetch_layers() calls blob_file's work from threads.
   BlobTransfer(const Reference& ref, const RegistryOptions& options, RegistryEndpoints& endpoints);
 
-  // The cached, verified file of blob `d`, downloaded if the cache lacks it.
-  std::filesystem::path blob_file(const Descriptor& d) { return cached_blob(d, nullptr, "blob"); }
+  // The cached, verified file of blob `d`, downloaded if the cache lacks it. A blob this pull
+  // downloaded (fetch_layers()) is not hashed again: it was verified as it entered the cache.
+  std::filesystem::path blob_file(const Descriptor& d);
   // Fetches the layers not cached yet, `parallel_downloads` at a time, so that flattening (in
   // order, afterwards) reads them from the cache. The first error stops the others and is
   // thrown. Nothing is fetched ahead if the image would not fit in the cache. Cached layers are
@@ -46,7 +47,8 @@ private:
   // digest, and to the progress observer.
   std::filesystem::path cached_blob(const Descriptor& d, Clients* clients,
                                     const std::string& label);
-  void record_fetch(const std::string& digest, bool downloaded, std::uint64_t received);
+  void record_fetch(const std::string& digest, bool downloaded, std::uint64_t received,
+                    const std::filesystem::path& path);
   // Fetches `todo` with `workers` threads; rethrows the first error once all have stopped.
   void fetch_parallel(const Todo& todo, std::size_t workers);
   // Downloads blob `d` from endpoint `index` into `download`, resuming after a dropped
@@ -69,6 +71,7 @@ private:
   std::unique_ptr<BlobCache> cache_;
   mutable std::mutex fetch_mutex_;
   std::map<std::string, BlobFetch> fetches_; // by digest: how this pull got each blob
+  std::map<std::string, std::filesystem::path> downloaded_; // by digest: what this pull verified
 };
 
 } // namespace oci2eif::registry

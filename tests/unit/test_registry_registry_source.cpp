@@ -257,6 +257,34 @@ TEST_SUITE("registry::RegistrySource") {
     CHECK(counters.bytes_pulled == all);
   }
 
+  TEST_CASE("a layer this pull downloaded is opened without hashing it again - if gone, fetched "
+            "again") {
+    FakeRegistry fake(2);
+    test::TempDir dir;
+    PullCounters counters;
+    const RegistryOptions options = options_for(dir, counters);
+    auto source = open_registry(fake.reference(), options);
+    const ResolvedImage image = source->resolve(Platform::parse("linux/amd64"));
+    source->fetch_layers(image.manifest.layers);
+    const std::uint64_t pulled = counters.bytes_pulled;
+    const auto cached = [&](const std::string& digest) {
+      return dir / "cache" / "blobs" / "sha256" / digest.substr(7);
+    };
+    // Damaged after its download: no second hash catches it at open (a cache hit would be
+    // re-hashed, dropped and fetched again), but the check while it is applied still does.
+    const Descriptor& first = image.manifest.layers[0];
+    Bytes damaged = test::read_file(cached(first.digest));
+    damaged[damaged.size() / 2] ^= 0x01;
+    test::write_file(cached(first.digest), damaged);
+    CHECK(test::code_of([&] { drain(*source->open_blob(first)); }) == ErrorCode::DigestMismatch);
+    CHECK(counters.bytes_pulled == pulled);
+    // Gone (another process evicted it): fetched again.
+    const Descriptor& second = image.manifest.layers[1];
+    std::filesystem::remove(cached(second.digest));
+    drain(*source->open_blob(second));
+    CHECK(counters.bytes_pulled == pulled + second.size);
+  }
+
   TEST_CASE("downloads report their progress per layer - from 0 to the size - every 256 KiB") {
     FakeRegistry fake(3, 1 << 20);
     test::TempDir dir;
