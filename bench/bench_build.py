@@ -4,8 +4,12 @@
 Generates a synthetic OCI image layout of about --size-mib MiB of uncompressed layer tars, then
 times, best of --runs:
 
-  oci2eif build    --oci-layout DIR:latest --kernel-dir KB --output OUT.eif  (the whole pipeline)
+  oci2eif build    --oci-layout DIR:latest --kernel-dir KB --output OUT.eif  (warm: the whole
+                   pipeline from local blobs)
+  cold build       the same image pushed (skopeo) to a docker-registry on 127.0.0.1, built with
+                   --image and an empty --cache-dir each run: downloading counted
   oci2eif rootfs   --oci-layout DIR:latest                                    (flatten only)
+  zcat             zcat -f of the layer blobs in order (one core, zlib: the issue's yardstick)
   baseline         umoci unpack --image DIR:latest BUNDLE, then in BUNDLE/rootfs
                    `find . | LC_ALL=C sort | cpio -o -H newc > OUT.cpio` (the classic initramfs)
   floor            sha384sum OUT.cpio (one hash pass over the baseline's ramdisk)
@@ -15,14 +19,17 @@ and peak RSS for each, with the ratio of oci2eif to the baseline. Not a test: no
 
 The image (4 layers, Entrypoint /app/bin/server):
   1. gzip -1  "base": thousands of small files (0.5-8 KiB, half text, half random bytes)
-  2. tar      "bulk": large files (tens of MiB) of os.urandom bytes, stored uncompressed
-              (application/vnd.oci.image.layer.v1.tar): gzip cannot shrink random bytes, and
-              deflating them in Python is the slowest part of generation
-  3. gzip -1  "data": more large random files, so the gzip path sees real volume too
+  2. gzip -1  "bulk": large files (tens of MiB); with --bulk tar stored uncompressed
+              (application/vnd.oci.image.layer.v1.tar)
+  3. gzip -1  "data": more large files, so the gzip path sees real volume too
+  Large files hold --content text (the default: slices of a seeded word salad, each followed
+  by a random run, which gzip -1 shrinks about 3x, as it does real images' code and text) or
+  random (os.urandom: gzip stores it, so inflating costs little; the image of the figures
+  before 2026-12-07, with --bulk tar).
   4. gzip -1  "app": the entrypoint, overwrites of a large file (layer 2) and of small files
               (layer 1), whiteouts of a file (layer 3) and a whole directory (layer 1), and an
               opaque directory
-Random bytes come from os.urandom, so digests differ between runs; names and sizes are seeded.
+Names, sizes and text content are seeded; os.urandom bytes differ between runs.
 Generation time is printed but not counted. `umoci unpack` also writes an mtree manifest
 (hashing every file); --umoci-raw uses `umoci raw unpack` (rootfs only) instead.
 
@@ -30,15 +37,24 @@ Run as root (umoci unpack keeps owners only as root). Needs GNU time (Debian pac
 umoci and cpio. Everything is written under one temp dir in /tmp, removed at the end, also on
 failure or SIGTERM/SIGINT.
 
+Figures are printed as a table, then the ratios: warm and cold build over zcat (issue 11's
+goals: 0.7x and 0.9x), build over umoci + cpio, build over one sha384sum pass.
+
 usage: bench/bench_build.py [--oci2eif build/cli/oci2eif] [--size-mib 1024] [--runs 2]
-                            [--umoci-raw]
+                            [--umoci-raw] [--bulk gzip|tar] [--content text|random]
+                            [--no-cold] [--small-files N]
+
+--small-files N generates instead one gzip layer of N files of 1-8 KiB (seeded: the same bytes
+every run), for the many-small-files case.
 """
 import argparse
 import glob
 import gzip
 import hashlib
+import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -49,9 +65,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "images"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 from imagelib import (CREATED, OCI, OPQ, WH, D, F, Layout, S, jbytes,  # noqa: E402
                       pad, tar_header)
+from fixtures import start_process, stop_process, wait_http  # noqa: E402
+from ports import free_port  # noqa: E402
 
 MIB = 1 << 20
 CHUNK = 4 * MIB
@@ -121,13 +140,13 @@ class LayerWriter:
             self.files += 1
             self.bytes += len(e.data)
 
-    def add_random(self, path, size, mode=0o644):
-        """A regular file of `size` os.urandom bytes, streamed."""
+    def add_random(self, path, size, make=os.urandom, mode=0o644):
+        """A regular file of `size` bytes from make(n) (os.urandom), streamed."""
         self._w(tar_header(F(path, b"", mode), size=size))
         left = size
         while left:
             n = min(left, CHUNK)
-            self._w(os.urandom(n))
+            self._w(make(n))
             left -= n
         self._w(pad(size))
         self.files += 1
@@ -142,6 +161,24 @@ class LayerWriter:
         os.rename(self.tmp, os.path.join(blobs_dir, hexd))
         return {"mediaType": OCI[self.how], "digest": "sha256:" + hexd, "size": self.blob.size}, \
             "sha256:" + self.diff.hexdigest()
+
+
+class TextBytes:
+    """Compressible bytes like an image's code and text: slices of a seeded 1 MiB word salad,
+    each followed by random bytes a quarter its length; gzip -1 shrinks them about 3x."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.pool = b" ".join(rng.choice(WORDS) for _ in range(MIB // 6))[:MIB]
+
+    def __call__(self, n):
+        parts, left = [], n
+        while left > 0:
+            k = min(left, self.rng.randrange(4096, 65536))
+            start = self.rng.randrange(0, len(self.pool) - k)
+            parts += [self.pool[start:start + k], self.rng.randbytes(k // 4)]
+            left -= k + k // 4
+        return b"".join(parts)[:n]
 
 
 def small_content(rng, size):
@@ -160,10 +197,11 @@ def parents(path, seen, layer):
             layer.add(D(d))
 
 
-def generate(layout_dir, staging, size_mib, seed=1):
+def generate(layout_dir, staging, size_mib, bulk, content, seed=1):
     """Writes the image layout; returns a dict of facts for the report."""
     rng = random.Random(seed)
     total = size_mib * MIB
+    make = TextBytes(random.Random(seed + 1)) if content == "text" else os.urandom
     os.makedirs(staging)
     blobs_dir = staging
     layers, diff_ids, stats = [], [], []
@@ -203,14 +241,14 @@ def generate(layout_dir, staging, size_mib, seed=1):
     l1.add(S("usr/bin", "../bin"))
     finish(l1, "base")
 
-    # Layer 2: uncompressed tar of big random files (46% of the budget).
-    l2 = LayerWriter(staging, "tar")
+    # Layer 2: big random files (46% of the budget), gzip -1 or an uncompressed tar.
+    l2 = LayerWriter(staging, bulk)
     l2.add(D("srv"))
     l2.add(D("srv/models"))
     sizes2 = big_sizes(total * 46 // 100)
     bulk = [f"srv/models/shard{k:02d}.bin" for k in range(len(sizes2))]
     for path, size in zip(bulk, sizes2):
-        l2.add_random(path, size)
+        l2.add_random(path, size, make)
     finish(l2, "bulk")
 
     # Layer 3: gzip -1 of more big random files (36%).
@@ -221,7 +259,7 @@ def generate(layout_dir, staging, size_mib, seed=1):
     sizes3 = big_sizes(total * 36 // 100)
     data = [f"var/lib/data/blob{k:02d}.bin" for k in range(len(sizes3))]
     for path, size in zip(data, sizes3):
-        l3.add_random(path, size)
+        l3.add_random(path, size, make)
     finish(l3, "data")
 
     # Layer 4: the app, overwrites and whiteouts (the rest, ~10%: mostly the overwrite).
@@ -231,7 +269,7 @@ def generate(layout_dir, staging, size_mib, seed=1):
         l4.add(D(d))
     l4.add(F("app/bin/server", "#!/bin/sh\necho benchmark image\n", 0o755))
     l4.add(F("etc/motd", "from layer 4\n"))                          # overwrite (layer 1)
-    l4.add_random(bulk[0], max(MIB, total * 9 // 100))              # overwrite (layer 2)
+    l4.add_random(bulk[0], max(MIB, total * 9 // 100), make)            # overwrite (layer 2)
     if len(data) > 1:
         l4.add(WH(data[-1]))                                        # whiteout (layer 3)
     gone_dir = "usr/share/pkg001"
@@ -245,8 +283,34 @@ def generate(layout_dir, staging, size_mib, seed=1):
     l4.add(OPQ("opt/cache"))                                        # opaque: hides stale.bin
     l4.add(F("opt/cache/fresh.txt", "only this survives in opt/cache\n"))
     finish(l4, "app")
+    return write_image(layout_dir, staging, layers, diff_ids, stats)
 
-    config = {"Entrypoint": ["/app/bin/server"], "Cmd": ["--serve"],
+
+def generate_small_files(layout_dir, staging, count, seed=1):
+    """A one-layer image (gzip -1) of `count` files of 1-8 KiB, 100 to a directory, each half
+    text, half bytes of a seeded generator: the same image every run."""
+    rng = random.Random(seed)
+    os.makedirs(staging)
+    layer = LayerWriter(staging, "gzip")
+    seen = set()
+    for i in range(count):
+        path = f"usr/lib/pkg{i // 10000:02d}/mod{(i // 100) % 100:02d}/file{i:06d}.py"
+        parents(path, seen, layer)
+        size = rng.randrange(1024, 8 * 1024 + 1)
+        text = b" ".join(rng.choice(WORDS) for _ in range(size // 16 + 1))[: size // 2]
+        layer.add(F(path, text + rng.randbytes(size - len(text))))
+    layer.add(D("app"))
+    layer.add(F("app/server", "#!/bin/sh\necho benchmark image\n", 0o755))
+    desc, diff = layer.close(staging)
+    stats = [("files", "gzip", layer.files, layer.diff_size, desc["size"])]
+    return write_image(layout_dir, staging, [desc], [diff], stats)
+
+
+def write_image(layout_dir, staging, layers, diff_ids, stats):
+    """Writes the layout around the layer blobs in `staging`; returns the report's facts."""
+    blobs_dir = staging
+    config = {"Entrypoint": ["/app/server" if len(layers) == 1 else "/app/bin/server"],
+              "Cmd": ["--serve"],
               "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
               "WorkingDir": "/app"}
     cfg = {"created": CREATED, "architecture": "amd64", "os": "linux", "config": config,
@@ -282,6 +346,63 @@ def kernel_bundle(path):
     return version
 
 
+def layer_blobs(layout):
+    """Paths of the image's layer blobs, in the manifest's order."""
+    def blob(digest):
+        return os.path.join(layout, "blobs", "sha256", digest.split(":", 1)[1])
+    with open(os.path.join(layout, "index.json")) as f:
+        manifest = json.load(open(blob(json.load(f)["manifests"][0]["digest"])))
+    return [blob(d["digest"]) for d in manifest["layers"]]
+
+
+class LocalRegistry:
+    """Debian's docker-registry on 127.0.0.1 holding the layout as bench/image:latest, pushed by
+    skopeo with the same digests: what a cold build downloads from."""
+
+    def __init__(self, work, layout):
+        for tool in ("docker-registry", "skopeo"):
+            if not shutil.which(tool):
+                sys.exit(f"{tool} not found (apt-get install docker-registry skopeo), or --no-cold")
+        self.host = "127.0.0.1:%d" % free_port()
+        config = os.path.join(work, "registry.yml")
+        with open(config, "w") as f:
+            f.write("version: 0.1\nlog: {level: warn}\n"
+                    "storage: {filesystem: {rootdirectory: %s}}\n"
+                    "http: {addr: %s, secret: bench}\n" % (os.path.join(work, "registry"), self.host))
+        self.proc = start_process(["docker-registry", "serve", config],
+                                  os.path.join(work, "registry.log"))
+        if not wait_http("http://%s/v2/" % self.host):
+            self.stop()
+            sys.exit("docker-registry did not start: see " + os.path.join(work, "registry.log"))
+        self.image = self.host + "/bench/image:latest"
+        subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", "--preserve-digests",
+                        "oci:%s:latest" % layout, "docker://" + self.image], check=True,
+                       timeout=600)
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+def cold_builds(args, work, layout, kb, reset):
+    """`oci2eif build` from a local registry with an empty blob cache, --runs times."""
+    registry = LocalRegistry(work, layout)
+    try:
+        cache, scratch = os.path.join(work, "cache"), os.path.join(work, "scratch")
+        eif = os.path.join(work, "cold.eif")
+        cmd = [args.oci2eif, "build", "--image", registry.image, "--insecure-registry",
+               registry.host, "--cache-dir", cache, "--kernel-dir", kb, "--scratch-dir", scratch,
+               "--output", eif, "--progress", "none"]
+        runs = []
+        for _ in range(args.runs):
+            reset(eif, scratch, cache)
+            runs.append(measure(cmd))
+        reset(eif, scratch, cache)
+        return runs
+    finally:
+        registry.stop()
+        reset(os.path.join(work, "registry"))
+
+
 def best(runs):
     return min(r[0] for r in runs), max(r[1] for r in runs)
 
@@ -293,6 +414,14 @@ def main():
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--umoci-raw", action="store_true",
                     help="baseline with `umoci raw unpack` (no bundle config, no mtree)")
+    ap.add_argument("--bulk", choices=("gzip", "tar"), default="gzip",
+                    help="how layer 2 (the large random files) is stored")
+    ap.add_argument("--content", choices=("text", "random"), default="text",
+                    help="what the large files hold")
+    ap.add_argument("--small-files", type=int, metavar="N",
+                    help="instead, an image of N files of 1-8 KiB in one layer")
+    ap.add_argument("--no-cold", action="store_true",
+                    help="skip the cold build (needs docker-registry and skopeo)")
     args = ap.parse_args()
     for tool in ("/usr/bin/time", "umoci", "cpio", "sha384sum"):
         if not shutil.which(tool):
@@ -309,7 +438,9 @@ def main():
     with tempfile.TemporaryDirectory(prefix="oci2eif-bench-build-", dir="/tmp") as work:
         layout = os.path.join(work, "image")
         started = time.monotonic()
-        facts = generate(layout, os.path.join(work, "staging"), args.size_mib)
+        staging = os.path.join(work, "staging")
+        facts = (generate_small_files(layout, staging, args.small_files) if args.small_files
+                 else generate(layout, staging, args.size_mib, args.bulk, args.content))
         gen_s = time.monotonic() - started
         kb = os.path.join(work, "kernel")
         kver = kernel_bundle(kb)
@@ -337,6 +468,8 @@ def main():
         unpack_cmd = (["umoci", "raw", "unpack", "--image", ref, os.path.join(bundle, "rootfs")]
                       if args.umoci_raw else ["umoci", "unpack", "--image", ref, bundle])
         cpio_cmd = ["sh", "-c", "find . | LC_ALL=C sort | cpio -o -H newc --quiet > " + cpio]
+        zcat_cmd = ["sh", "-c", "zcat -f " + " ".join(map(shlex.quote, layer_blobs(layout))) +
+                    " > /dev/null"]
 
         def reset(*paths):
             for p in paths:
@@ -351,6 +484,8 @@ def main():
             build.append(measure(build_cmd))
         eif_size = os.path.getsize(eif)
         reset(eif)
+        cold = [] if args.no_cold else cold_builds(args, work, layout, kb, reset)
+        zcat = [measure(zcat_cmd) for _ in range(args.runs)]
         for _ in range(args.runs):
             reset(scratch)
             rootfs.append(measure(rootfs_cmd))
@@ -369,7 +504,10 @@ def main():
             floor.append(measure(["sha384sum", cpio]))
 
         umoci_name = "umoci raw unpack" if args.umoci_raw else "umoci unpack"
-        rows = [("oci2eif build", best(build)),
+        rows = [("oci2eif build (warm)", best(build))]
+        if cold:
+            rows.append(("oci2eif build (cold)", best(cold)))
+        rows += [("zcat -f of the layers", best(zcat)),
                 ("oci2eif rootfs (flatten)", best(rootfs)),
                 (f"{umoci_name} + cpio", best(total)),
                 (f"  {umoci_name}", best(unpack)),
@@ -382,6 +520,9 @@ def main():
             print(f"{name:26s} {s:8.2f} {mbs} {rss:13.1f}")
         print()
         b, base = best(build)[0], best(total)[0]
+        print(f"oci2eif build / zcat: warm {b / best(zcat)[0]:.2f}x"
+              + (f", cold {best(cold)[0] / best(zcat)[0]:.2f}x" if cold else "")
+              + " the time (issue 11's goals: 0.7x warm, 0.9x cold)")
         print(f"oci2eif build / ({umoci_name} + cpio): {b / base:.2f}x the time "
               f"(baseline best run = best of the summed steps)")
         print(f"oci2eif build / sha384sum over the cpio: {b / best(floor)[0]:.2f}x the time")
