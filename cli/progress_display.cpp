@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -180,9 +181,8 @@ void ProgressDisplay::log(const std::string& line) {
 void ProgressDisplay::transfer(const TransferProgress& p) {
   const std::lock_guard<std::mutex> lock(mutex_);
   const double now = clock_();
-  if (p.phase != phase_ || layers_.empty()) {
-    phase_ = p.phase;
-    phase_started_ = now;
+  if (!phase_active(p.phase)) {
+    phase_started_[p.phase] = now;
   }
   const std::string key = std::string(registry::phase_name(p.phase)) + " " + p.digest;
   auto [it, first] = layers_.try_emplace(key);
@@ -242,13 +242,19 @@ void ProgressDisplay::transfer_json(Layer& layer, bool just_ended, double now) {
        << std::flush;
 }
 
-std::string ProgressDisplay::status_line(double now) const {
+bool ProgressDisplay::phase_active(TransferProgress::Phase phase) const {
+  return std::any_of(layers_.begin(), layers_.end(), [phase](const auto& entry) {
+    return entry.second.last.phase == phase && !ended(entry.second.last);
+  });
+}
+
+std::string ProgressDisplay::phase_status(TransferProgress::Phase phase, double now) const {
   std::uint64_t done = 0, total = 0;
   std::size_t count = 0, finished = 0;
   std::string layers;
   for (const auto& [key, layer] : layers_) {
     const TransferProgress& p = layer.last;
-    if (p.phase != phase_) {
+    if (p.phase != phase) {
       continue;
     }
     done += p.done;
@@ -259,18 +265,28 @@ std::string ProgressDisplay::status_line(double now) const {
       layers += " | " + name_of(p) + " " + mib(p.done) + "/" + mib(p.total) + " MiB";
     }
   }
-  return std::string(registry::phase_name(phase_)) + " " + mib(done) + "/" + mib(total) + " MiB (" +
+  const auto started = phase_started_.find(phase);
+  const double elapsed = now - (started == phase_started_.end() ? now : started->second);
+  return std::string(registry::phase_name(phase)) + " " + mib(done) + "/" + mib(total) + " MiB (" +
          std::to_string(finished) + "/" + std::to_string(count) + " layers done" +
-         speed_text(done, total, now - phase_started_) + ")" + layers;
+         speed_text(done, total, elapsed) + ")" + layers;
+}
+
+// The phases under way, downloads first: "download … ; apply …".
+std::string ProgressDisplay::status_line(double now) const {
+  std::string line;
+  for (const auto phase : {TransferProgress::Phase::Download, TransferProgress::Phase::Apply}) {
+    if (phase_active(phase)) {
+      line += (line.empty() ? "" : "; ") + phase_status(phase, now);
+    }
+  }
+  return line;
 }
 
 void ProgressDisplay::draw_status(double now) {
-  bool active = false;
-  for (const auto& [key, layer] : layers_) {
-    active = active || (layer.last.phase == phase_ && !ended(layer.last));
-  }
-  if (!active) {
-    clear_status(); // the phase is over: its log lines say the rest
+  if (!phase_active(TransferProgress::Phase::Download) &&
+      !phase_active(TransferProgress::Phase::Apply)) {
+    clear_status(); // every phase is over: their log lines say the rest
     return;
   }
   std::string line = status_line(now);

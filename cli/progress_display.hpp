@@ -66,6 +66,10 @@ private:
   void draw_status(double now);
   void clear_status();
   std::string status_line(double now) const;
+  // "download 2.0/8.0 MiB (0/2 layers done, rate, ETA) | layer 1/2 2.0/4.0 MiB".
+  std::string phase_status(registry::TransferProgress::Phase phase, double now) const;
+  // Whether a layer of `phase` has not ended.
+  bool phase_active(registry::TransferProgress::Phase phase) const;
 
   const ProgressMode mode_;
   std::ostream& out_;
@@ -73,8 +77,9 @@ private:
   Clock clock_;
   std::mutex mutex_;
   std::map<std::string, Layer> layers_; // by phase and digest
-  registry::TransferProgress::Phase phase_ = registry::TransferProgress::Phase::Download;
-  double phase_started_ = 0;
+  // When each phase began (again): its rate counts from there. Layers download while earlier
+  // ones are applied, so both phases may be under way at once.
+  std::map<registry::TransferProgress::Phase, double> phase_started_;
   double drawn_at_ = -1;
   bool status_shown_ = false;
 };

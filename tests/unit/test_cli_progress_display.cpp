@@ -171,4 +171,29 @@ TEST_SUITE("cli::progress_display") {
     f.display.transfer({TransferProgress::Phase::Apply, kDigestA, "layer 1/1", kMiB, 2 * kMiB});
     CHECK(count_of(f.out.str(), "apply 1.0/2.0 MiB (0/1 layers done, 1.0 MiB/s, ETA 1s)") == 1);
   }
+
+  TEST_CASE("layers download while earlier ones are applied - one line shows both phases") {
+    Fixture f(ProgressMode::Tty, 200);
+    f.display.transfer(download(kDigestA, "layer 1/2", 0, 2 * kMiB));
+    f.display.transfer(download(kDigestB, "layer 2/2", 0, 4 * kMiB));
+    f.now += 1;
+    f.display.transfer(download(kDigestA, "layer 1/2", 2 * kMiB, 2 * kMiB));
+    f.display.transfer({TransferProgress::Phase::Apply, kDigestA, "layer 1/2", 0, 2 * kMiB});
+    f.display.transfer({TransferProgress::Phase::Apply, kDigestB, "layer 2/2", 0, 4 * kMiB});
+    f.now += 1;
+    f.display.transfer({TransferProgress::Phase::Apply, kDigestA, "layer 1/2", kMiB, 2 * kMiB});
+    f.display.transfer(download(kDigestB, "layer 2/2", 2 * kMiB, 4 * kMiB)); // too soon to draw
+    f.display.log("step pull: 1.0 s");                                       // drawn again below it
+    // Downloads: 4 MiB in 2 s; applying began 1 s ago: 1 MiB/s, 5 MiB left.
+    CHECK(f.out.str().find("\r\033[Kdownload 4.0/6.0 MiB (1/2 layers done, 2.0 MiB/s, ETA 1s) | "
+                           "layer 2/2 2.0/4.0 MiB; apply 1.0/6.0 MiB (0/2 layers done, 1.0 "
+                           "MiB/s, ETA 5s) | layer 1/2 1.0/2.0 MiB") != std::string::npos);
+    f.now += 1;
+    f.display.transfer(download(kDigestB, "layer 2/2", 4 * kMiB, 4 * kMiB));
+    f.display.transfer({TransferProgress::Phase::Apply, kDigestA, "layer 1/2", 2 * kMiB, 2 * kMiB});
+    const std::string apply_only = f.out.str().substr(f.out.str().rfind("\r\033[K"));
+    CHECK(apply_only.rfind("\r\033[Kapply 2.0/6.0 MiB (1/2 layers done", 0) == 0);
+    f.display.transfer({TransferProgress::Phase::Apply, kDigestB, "layer 2/2", 4 * kMiB, 4 * kMiB});
+    CHECK(f.out.str().substr(f.out.str().size() - 4) == "\r\033[K"); // all done: cleared
+  }
 }
