@@ -361,7 +361,7 @@ std::string flatten_listing(const ImageRef& ref, const registry::Platform& platf
                             const registry::ProgressObserver& progress) {
   auto source = open_source(ref, scratch, log, {}, progress);
   const ResolvedImage image = source->resolve(platform);
-  source->fetch_layers(image.manifest.layers);
+  source->start_fetching_layers(image.manifest.layers);
   FileSpool spool(scratch / "content.spool");
   LayerFlattener flattener(spool);
   flatten(*source, image, flattener, log, progress, threads_per_build(1));
@@ -384,7 +384,7 @@ BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
   steps.mark("resolve");
 
   stop_point(spec.interrupt);
-  source->fetch_layers(result.image.manifest.layers);
+  source->start_fetching_layers(result.image.manifest.layers); // the first; the rest behind
   steps.mark("pull");
 
   stop_point(spec.interrupt);

@@ -60,6 +60,7 @@ std::filesystem::path BlobTransfer::cached_blob(const Descriptor& d, Clients* cl
 }
 
 std::filesystem::path BlobTransfer::blob_file(const Descriptor& d) {
+  await_background(d.digest);
   {
     const std::lock_guard<std::mutex> lock(fetch_mutex_);
     const auto it = downloaded_.find(d.digest);
@@ -87,7 +88,7 @@ void BlobTransfer::record_fetch(const std::string& digest, bool downloaded, std:
   }
 }
 
-void BlobTransfer::fetch_layers(const std::vector<Descriptor>& layers) {
+std::optional<BlobTransfer::Todo> BlobTransfer::plan_fetch(const std::vector<Descriptor>& layers) {
   Todo todo;
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -103,27 +104,94 @@ void BlobTransfer::fetch_layers(const std::vector<Descriptor>& layers) {
     endpoints_.log("the layers' " + std::to_string(total) + " bytes exceed the cache bound of " +
                    std::to_string(opt_.cache_max_bytes) +
                    " bytes; each is fetched as it is applied");
-    return;
+    return std::nullopt;
   }
   if (opt_.progress) { // every layer to fetch, so a display knows the whole
     for (const auto& [d, label] : todo) {
       opt_.progress({TransferProgress::Phase::Download, d.digest, label, 0, d.size});
     }
   }
-  const std::size_t workers = std::min<std::size_t>(
-      static_cast<std::size_t>(std::max(opt_.parallel_downloads, 1)), todo.size());
+  return todo;
+}
+
+std::size_t BlobTransfer::workers_for(std::size_t count) const {
+  return std::min<std::size_t>(static_cast<std::size_t>(std::max(opt_.parallel_downloads, 1)),
+                               count);
+}
+
+void BlobTransfer::fetch_layers(const std::vector<Descriptor>& layers) {
+  const std::optional<Todo> todo = plan_fetch(layers);
+  if (!todo || todo->empty()) {
+    return;
+  }
+  const std::size_t workers = workers_for(todo->size());
   if (workers <= 1) {
-    for (const auto& [d, label] : todo) {
+    for (const auto& [d, label] : *todo) {
       cached_blob(d, nullptr, label);
     }
     return;
   }
-  endpoints_.log("fetching " + std::to_string(todo.size()) + " layers, " + std::to_string(workers) +
-                 " at a time");
-  fetch_parallel(todo, workers);
+  endpoints_.log("fetching " + std::to_string(todo->size()) + " layers, " +
+                 std::to_string(workers) + " at a time");
+  fetch_parallel(*todo, workers);
 }
 
-void BlobTransfer::fetch_parallel(const Todo& todo, std::size_t workers) {
+void BlobTransfer::start_fetching_layers(const std::vector<Descriptor>& layers) {
+  std::optional<Todo> todo = plan_fetch(layers);
+  if (!todo || todo->empty()) {
+    return;
+  }
+  background_ = std::make_unique<Background>();
+  for (const auto& [d, label] : *todo) {
+    background_->pending.insert(d.digest);
+  }
+  const std::string first = todo->front().first.digest;
+  const std::size_t workers = workers_for(todo->size());
+  endpoints_.log("fetching " + std::to_string(todo->size()) + " layers, " +
+                 std::to_string(workers) + " at a time, while they are applied");
+  background_->thread = std::thread([this, todo = std::move(*todo), workers] {
+    Background& bg = *background_;
+    try {
+      fetch_parallel(todo, workers, [&bg](const std::string& digest, std::exception_ptr error) {
+        const std::lock_guard<std::mutex> lock(bg.mutex);
+        if (error && !bg.error) {
+          bg.error = error;
+        }
+        bg.pending.erase(digest);
+        bg.changed.notify_all();
+      });
+    } catch (...) { // already recorded by the callback
+    }
+    const std::lock_guard<std::mutex> lock(bg.mutex);
+    bg.pending.clear(); // those the first error kept from starting
+    bg.changed.notify_all();
+  });
+  await_background(first);
+}
+
+void BlobTransfer::await_background(const std::string& digest) {
+  if (!background_) {
+    return;
+  }
+  Background& bg = *background_;
+  std::unique_lock<std::mutex> lock(bg.mutex);
+  bg.changed.wait(lock, [&] { return bg.pending.count(digest) == 0; });
+  if (bg.error) {
+    const std::lock_guard<std::mutex> fetched(fetch_mutex_);
+    if (downloaded_.count(digest) == 0) {
+      std::rethrow_exception(bg.error);
+    }
+  }
+}
+
+BlobTransfer::~BlobTransfer() {
+  if (background_ && background_->thread.joinable()) {
+    abandoned_ = true;
+    background_->thread.join();
+  }
+}
+
+void BlobTransfer::fetch_parallel(const Todo& todo, std::size_t workers, const Fetched& fetched) {
   std::atomic<std::size_t> next{0};
   std::atomic<bool> stop{false};
   std::exception_ptr first_error;
@@ -132,15 +200,20 @@ void BlobTransfer::fetch_parallel(const Todo& todo, std::size_t workers) {
   for (std::size_t w = 0; w < workers; ++w) {
     threads.emplace_back([&] {
       Clients clients;
-      for (std::size_t i = next++; !stop && i < todo.size(); i = next++) {
+      for (std::size_t i = next++; !stop && !abandoned_ && i < todo.size(); i = next++) {
+        std::exception_ptr error;
         try {
           cached_blob(todo[i].first, &clients, todo[i].second);
         } catch (...) {
+          error = std::current_exception();
           const std::lock_guard<std::mutex> lock(error_mutex);
           if (!first_error) {
-            first_error = std::current_exception();
+            first_error = error;
           }
           stop = true;
+        }
+        if (fetched) {
+          fetched(todo[i].first.digest, error);
         }
       }
     });
@@ -158,7 +231,14 @@ HttpRequest BlobTransfer::blob_request(const Endpoint& ep, const Descriptor& d,
   HttpRequest req;
   req.url = ep.base + "/v2/" + ref_.repository + "/blobs/" + d.digest;
   req.timeout_ms = opt_.blob_timeout_ms;
-  req.interrupt = opt_.interrupt;
+  req.interrupt = [this] {
+    if (abandoned_) {
+      throw Error(ErrorCode::Cancelled, "download abandoned: the build stopped");
+    }
+    if (opt_.interrupt) {
+      opt_.interrupt();
+    }
+  };
   if (download.received() > 0) {
     req.range_start = download.received();
   }

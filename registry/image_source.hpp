@@ -44,6 +44,11 @@ public:
   // those its cache lacks, several at a time), so that pulling and flattening are separate
   // steps. Local sources have nothing to do.
   virtual void fetch_layers(const std::vector<Descriptor>& layers) { (void)layers; }
+  // As fetch_layers(), but may return once the first layer is local, the rest arriving while
+  // earlier layers are applied: open_blob() then waits for a layer still downloading.
+  virtual void start_fetching_layers(const std::vector<Descriptor>& layers) {
+    fetch_layers(layers);
+  }
   // How blob `digest` was obtained; nothing if the source reads blobs in place (local sources)
   // or has not needed that blob yet.
   virtual std::optional<BlobFetch> blob_fetch(const std::string& digest) const {

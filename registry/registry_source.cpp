@@ -42,6 +42,9 @@ public:
   ImageRoot root() override { return manifests_.resolve(); }
 
   void fetch_layers(const std::vector<Descriptor>& layers) override { blobs_.fetch_layers(layers); }
+  void start_fetching_layers(const std::vector<Descriptor>& layers) override {
+    blobs_.start_fetching_layers(layers);
+  }
 
   std::optional<BlobFetch> blob_fetch(const std::string& digest) const override {
     return blobs_.fetch_record(digest);

@@ -28,6 +28,7 @@ enum class BlobMode {
   Whole,   // the blob at once (Range requests answered 206 with the rest)
   CutOnce, // the first GET sends kFirstChunk bytes and drops the connection; then Whole
   Held,    // kFirstChunk bytes, then a byte every 10 ms until the client goes away
+  Missing, // 404
 };
 
 std::string pseudo_random(std::size_t size, unsigned seed) {
@@ -136,6 +137,9 @@ private:
       ++range_requests;
     }
     switch (take_mode(it->first)) {
+    case BlobMode::Missing:
+      res.status = 404;
+      return;
     case BlobMode::Whole:
       res.set_content(data, "application/octet-stream"); // httplib applies a Range itself
       return;
@@ -205,6 +209,24 @@ void pull(const FakeRegistry& fake, const RegistryOptions& options) {
     REQUIRE(source->blob_fetch(d.digest));
   }
 }
+
+// A build's pull of `fake` with layers downloaded one at a time behind it
+// (start_fetching_layers()), its first layer read.
+struct BackgroundPull {
+  test::TempDir dir;
+  PullCounters counters;
+  std::unique_ptr<RegistrySource> source;
+  ResolvedImage image;
+
+  explicit BackgroundPull(const FakeRegistry& fake) {
+    RegistryOptions options = options_for(dir, counters);
+    options.parallel_downloads = 1;
+    source = open_registry(fake.reference(), options);
+    image = source->resolve(Platform::parse("linux/amd64"));
+    source->start_fetching_layers(image.manifest.layers);
+    drain(*source->open_blob(image.manifest.layers[0]));
+  }
+};
 
 std::size_t files_in(const std::filesystem::path& dir) {
   std::size_t n = 0;
@@ -283,6 +305,43 @@ TEST_SUITE("registry::RegistrySource") {
     std::filesystem::remove(cached(second.digest));
     drain(*source->open_blob(second));
     CHECK(counters.bytes_pulled == pulled + second.size);
+  }
+
+  TEST_CASE("start_fetching_layers returns with the first layer - the rest download behind, "
+            "stopped when the source goes") {
+    FakeRegistry fake(2);
+    fake.set_mode(fake.layer_digests[1], BlobMode::Held);
+    BackgroundPull pull(fake);
+    REQUIRE(pull.source->blob_fetch(fake.layer_digests[0]));
+    CHECK_FALSE(pull.source->blob_fetch(fake.layer_digests[0])->from_cache);
+    for (int i = 0; i < 500 && fake.held == 0; ++i) { // the second is under way, behind
+      std::this_thread::sleep_for(10ms);
+    }
+    CHECK(fake.held == 1);
+    pull.source.reset(); // the build ended (failed, say) with layer 2 still downloading
+    for (int i = 0; i < 500 && fake.trickles_ended < fake.trickles_started; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    CHECK(fake.trickles_ended == fake.trickles_started);
+    CHECK(fake.ran_to_end == 0); // the client hung up rather than waiting for all of it
+    CHECK_FALSE(std::filesystem::exists(pull.dir / "cache" / "blobs" / "sha256" /
+                                        fake.layer_digests[1].substr(7)));
+    CHECK(files_in(pull.dir / "cache" / "tmp") == 0);
+  }
+
+  TEST_CASE("a background download's error reaches the layer it failed and those it stopped") {
+    FakeRegistry fake(3);
+    fake.set_mode(fake.layer_digests[1], BlobMode::Missing);
+    BackgroundPull pull(fake);
+    const auto& layers = pull.image.manifest.layers;
+    RegistrySource& source = *pull.source;
+    const std::string missing = test::error_of([&] { source.open_blob(layers[1]); });
+    CHECK(missing.find(fake.layer_digests[1]) != std::string::npos);
+    CHECK(test::code_of([&] { source.open_blob(layers[1]); }) == ErrorCode::NotFound);
+    // Layer 3 was not started after the error, nor fetched when it is opened: the same error.
+    CHECK(test::error_of([&] { source.open_blob(layers[2]); }) == missing);
+    CHECK(pull.counters.bytes_pulled ==
+          fake.size_of(fake.config_digest) + fake.size_of(fake.layer_digests[0]));
   }
 
   TEST_CASE("downloads report their progress per layer - from 0 to the size - every 256 KiB") {
