@@ -143,8 +143,9 @@ void BlobTransfer::start_fetching_layers(const std::vector<Descriptor>& layers) 
   }
   background_ = std::make_unique<Background>();
   for (const auto& [d, label] : *todo) {
-    background_->pending.insert(d.digest);
+    background_->fetching.insert(d.digest);
   }
+  background_->pending = background_->fetching;
   const std::string first = todo->front().first.digest;
   const std::size_t workers = workers_for(todo->size());
   endpoints_.log("fetching " + std::to_string(todo->size()) + " layers, " +
@@ -170,8 +171,8 @@ void BlobTransfer::start_fetching_layers(const std::vector<Descriptor>& layers) 
 }
 
 void BlobTransfer::await_background(const std::string& digest) {
-  if (!background_) {
-    return;
+  if (!background_ || background_->fetching.count(digest) == 0) {
+    return; // (a layer found in the cache, or a blob such as the config)
   }
   Background& bg = *background_;
   std::unique_lock<std::mutex> lock(bg.mutex);

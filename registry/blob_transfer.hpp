@@ -61,7 +61,8 @@ private:
   struct Background {
     std::mutex mutex;
     std::condition_variable changed; // a blob left `pending`
-    std::set<std::string> pending;   // digests not fetched yet, nor given up
+    std::set<std::string> fetching;  // digests of the blobs it fetches (set once)
+    std::set<std::string> pending;   // those not fetched yet, nor given up
     std::exception_ptr error;        // the first download error
     std::thread thread;
   };

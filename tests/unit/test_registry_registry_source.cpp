@@ -85,6 +85,7 @@ public:
     return Reference::parse("127.0.0.1:" + std::to_string(port_) + "/test/img:v1");
   }
   std::uint64_t size_of(const std::string& digest) const { return blobs_.at(digest).size(); }
+  const std::string& data_of(const std::string& digest) const { return blobs_.at(digest); }
   void set_mode(const std::string& digest, BlobMode mode) {
     const std::lock_guard<std::mutex> lock(mutex_);
     modes_[digest] = mode;
@@ -211,14 +212,19 @@ void pull(const FakeRegistry& fake, const RegistryOptions& options) {
 }
 
 // A build's pull of `fake` with layers downloaded one at a time behind it
-// (start_fetching_layers()), its first layer read.
+// (start_fetching_layers()), its first layer read. The blobs `cached` are in the cache before.
 struct BackgroundPull {
   test::TempDir dir;
   PullCounters counters;
   std::unique_ptr<RegistrySource> source;
   ResolvedImage image;
 
-  explicit BackgroundPull(const FakeRegistry& fake) {
+  explicit BackgroundPull(const FakeRegistry& fake, const std::vector<std::string>& cached = {}) {
+    const std::filesystem::path blobs = dir / "cache" / "blobs" / "sha256";
+    std::filesystem::create_directories(blobs);
+    for (const std::string& digest : cached) {
+      test::write_file(blobs / digest.substr(7), as_bytes(fake.data_of(digest)));
+    }
     RegistryOptions options = options_for(dir, counters);
     options.parallel_downloads = 1;
     source = open_registry(fake.reference(), options);
@@ -330,9 +336,9 @@ TEST_SUITE("registry::RegistrySource") {
   }
 
   TEST_CASE("a background download's error reaches the layer it failed and those it stopped") {
-    FakeRegistry fake(3);
+    FakeRegistry fake(4);
     fake.set_mode(fake.layer_digests[1], BlobMode::Missing);
-    BackgroundPull pull(fake);
+    BackgroundPull pull(fake, {fake.layer_digests[3]});
     const auto& layers = pull.image.manifest.layers;
     RegistrySource& source = *pull.source;
     const std::string missing = test::error_of([&] { source.open_blob(layers[1]); });
@@ -340,6 +346,9 @@ TEST_SUITE("registry::RegistrySource") {
     CHECK(test::code_of([&] { source.open_blob(layers[1]); }) == ErrorCode::NotFound);
     // Layer 3 was not started after the error, nor fetched when it is opened: the same error.
     CHECK(test::error_of([&] { source.open_blob(layers[2]); }) == missing);
+    // Those it had fetched, and those in the cache, open as before.
+    drain(*source.open_blob(layers[0]));
+    drain(*source.open_blob(layers[3]));
     CHECK(pull.counters.bytes_pulled ==
           fake.size_of(fake.config_digest) + fake.size_of(fake.layer_digests[0]));
   }
