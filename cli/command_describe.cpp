@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/terminal_text.hpp"
 #include "core/eif_describe.hpp"
 #include "core/eif_reader.hpp"
 #include "core/error.hpp"
@@ -30,21 +31,6 @@ std::string extract_name(const EifSection& s, std::size_t ramdisk_index) {
     break;
   }
   return "section";
-}
-
-// Text from the file, made safe for a terminal: control characters become \xNN.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
 }
 
 void print_human(const EifInfo& info, std::ostream& out) {

@@ -47,6 +47,14 @@ struct DescribeOptions {
 };
 void run_describe(const DescribeOptions& options, std::ostream& out);
 
+// Why two EIFs measure differently (core/eif_diff.hpp): human text, or its JSON with `json`.
+struct DiffOptions {
+  std::filesystem::path a;
+  std::filesystem::path b;
+  bool json = false;
+};
+void run_diff(const DiffOptions& options, std::ostream& out);
+
 struct PcrOptions {
   std::optional<std::filesystem::path> input;
   std::optional<std::filesystem::path> signing_certificate;

@@ -221,6 +221,14 @@ void add_pull(CLI::App& app, cli::BuildOptions& o) {
   cmd->callback([&o] { cli::run_pull(o, std::cout, std::cerr); });
 }
 
+void add_diff(CLI::App& app, cli::DiffOptions& o) {
+  CLI::App* cmd = app.add_subcommand("diff", "Explain why two EIFs measure differently");
+  cmd->add_option("a", o.a, "The first EIF")->required();
+  cmd->add_option("b", o.b, "The second EIF")->required();
+  cmd->add_flag("--json", o.json, "Print the differences as JSON");
+  cmd->callback([&o] { cli::run_diff(o, std::cout); });
+}
+
 void add_describe(CLI::App& app, cli::DescribeOptions& o) {
   CLI::App* cmd = app.add_subcommand("describe", "Validate an EIF and show what it contains");
   cmd->add_option("eif", o.input, "The EIF to read")->required();
@@ -363,6 +371,7 @@ int main(int argc, char** argv) {
              "'oci2eif completion bash|zsh'.");
   cli::AssembleOptions assemble;
   cli::DescribeOptions describe;
+  cli::DiffOptions diff;
   cli::PcrOptions pcr;
   cli::BuildOptions build, rootfs, pull, build_enclave;
   cli::DescribeOptions describe_eif;
@@ -372,6 +381,7 @@ int main(int argc, char** argv) {
   add_pull(app, pull);
   add_assemble(app, assemble);
   add_describe(app, describe);
+  add_diff(app, diff);
   add_build_enclave(app, build_enclave, docker_uri);
   add_describe_eif(app, describe_eif);
   add_pcr(app, pcr);

@@ -33,6 +33,21 @@ std::size_t MemorySource::read(std::span<std::uint8_t> out) {
   return n;
 }
 
+std::size_t RangeSource::read(std::span<std::uint8_t> out) {
+  const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), left_));
+  if (want == 0) {
+    return 0;
+  }
+  const std::size_t n = in_.read_at(next_, out.first(want));
+  if (n == 0) {
+    throw Error(ErrorCode::Corrupt,
+                name_ + ": " + in_.describe() + " ends " + std::to_string(left_) + " bytes early");
+  }
+  next_ += n;
+  left_ -= n;
+  return n;
+}
+
 void drain(ByteSource& in) {
   Bytes buffer(64 * 1024);
   while (in.read(buffer) > 0) {

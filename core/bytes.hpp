@@ -80,6 +80,34 @@ private:
   std::string name_;
 };
 
+// Bytes that can be read at any offset (a file, a stored artifact): for formats read in more
+// than one pass, each pass through a RangeSource.
+class PositionalReader {
+public:
+  virtual ~PositionalReader() = default;
+  virtual std::uint64_t size() const = 0;
+  // Up to out.size() bytes from `offset`; 0 at or past the end.
+  virtual std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) = 0;
+  virtual std::string describe() const = 0;
+};
+
+// Yields `length` bytes of `in` from `offset`; an input that ends before them is Corrupt.
+class RangeSource final : public ByteSource {
+public:
+  RangeSource(PositionalReader& in, std::uint64_t offset, std::uint64_t length, std::string name)
+      : in_(in), next_(offset), left_(length), length_(length), name_(std::move(name)) {}
+  std::uint64_t size() const override { return length_; }
+  std::size_t read(std::span<std::uint8_t> out) override;
+  std::string describe() const override { return name_; }
+
+private:
+  PositionalReader& in_;
+  std::uint64_t next_;
+  std::uint64_t left_;
+  std::uint64_t length_;
+  std::string name_;
+};
+
 // Reads `in` to its end, discarding the bytes (so a verifying source gets to check them).
 void drain(ByteSource& in);
 

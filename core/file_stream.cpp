@@ -57,6 +57,18 @@ std::size_t FileSource::read(std::span<std::uint8_t> out) {
   }
 }
 
+std::size_t FileSource::read_at(std::uint64_t offset, std::span<std::uint8_t> out) {
+  for (;;) {
+    const ssize_t n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
+    if (n >= 0) {
+      return static_cast<std::size_t>(n);
+    }
+    if (errno != EINTR) {
+      throw_errno("cannot read " + path_.string());
+    }
+  }
+}
+
 Bytes read_small_file(const std::filesystem::path& path, std::size_t max_size) {
   FileSource in(path);
   return read_small_file(in, max_size);

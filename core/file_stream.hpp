@@ -14,7 +14,7 @@ namespace oci2eif {
 
 // Reads a regular file front to back. The size is taken when the file is opened; a file that
 // grows or shrinks while it is read is reported as an error by read_exact()/the consumer.
-class FileSource final : public ByteSource {
+class FileSource final : public ByteSource, public PositionalReader {
 public:
   explicit FileSource(const std::filesystem::path& path);
   // Adopts `fd`, a file already open for reading (e.g. through a sealed directory handle);
@@ -26,6 +26,8 @@ public:
 
   std::uint64_t size() const override { return size_; }
   std::size_t read(std::span<std::uint8_t> out) override;
+  // pread(): does not move the position read() reads from.
+  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) override;
   std::string describe() const override { return path_.string(); }
 
 private:

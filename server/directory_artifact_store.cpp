@@ -23,45 +23,15 @@ namespace {
 // An artifact file, opened once: a later remove() unlinks the name, not what is being read.
 class FileArtifactReader final : public ArtifactReader {
 public:
-  explicit FileArtifactReader(const std::filesystem::path& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st {};
-    if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
-      const int err = errno;
-      close_fd();
-      errno = err;
-      throw_errno("cannot open artifact " + path.string());
-    }
-    size_ = static_cast<std::uint64_t>(st.st_size);
-  }
-  ~FileArtifactReader() override { close_fd(); }
-  FileArtifactReader(const FileArtifactReader&) = delete;
-  FileArtifactReader& operator=(const FileArtifactReader&) = delete;
+  explicit FileArtifactReader(const std::filesystem::path& path) : file_(path) {}
 
-  std::uint64_t size() const override { return size_; }
+  std::uint64_t size() const override { return file_.size(); }
   std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) override {
-    for (;;) {
-      const ssize_t n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
-      if (n >= 0) {
-        return static_cast<std::size_t>(n);
-      }
-      if (errno != EINTR) {
-        throw_errno("cannot read artifact " + path_.string());
-      }
-    }
+    return file_.read_at(offset, out);
   }
 
 private:
-  void close_fd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-
-  std::filesystem::path path_;
-  int fd_ = -1;
-  std::uint64_t size_ = 0;
+  FileSource file_;
 };
 
 class DirectoryArtifactStore final : public ArtifactStore {
