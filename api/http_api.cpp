@@ -177,6 +177,7 @@ HttpApi::HttpApi(ApiContext context) : impl_(std::make_unique<Impl>(context)) {
   limit_bodies(impl_->http, routes);
   add_probe_routes(routes);
   add_build_routes(routes);
+  add_diff_routes(routes);
   add_kernel_routes(routes);
   add_webhook_routes(routes);
   add_html_routes(routes);

@@ -10,6 +10,8 @@ namespace oci2eif::api {
 void add_probe_routes(RouteContext& routes);
 // /v1/builds: submit, list, get, log (followed or not), artifacts, cancel, delete.
 void add_build_routes(RouteContext& routes);
+// GET /v1/builds/{id}/diff/{other}: why two builds' EIFs measure differently (role read).
+void add_diff_routes(RouteContext& routes);
 // /v1/kernels: list and get (read), upload and delete (admin).
 void add_kernel_routes(RouteContext& routes);
 // GET / and /builds/{id}: the builds as HTML pages for people (role read; browsers send the
