@@ -198,6 +198,50 @@ def test_metadata(e, reference):
           not os.path.exists(eif), err)
 
 
+def diff_json(e, a, b):
+    r = run([e.bin, "diff", "--json", a, b])
+    return (json.loads(r.stdout) if r.returncode == 0 else {}), r
+
+
+def test_diff(e):
+    """oci2eif diff on real builds that differ in one thing each names that thing alone."""
+    inputs = os.path.join(TESTS, "data", "eif-vectors", "inputs")
+    builds = {}
+    for name, extra in (("base", ()), ("env", ("--env", "GREETING=changed")),
+                        ("gzip", ("--compress", "gzip")),
+                        ("signed", ("--signing-certificate", os.path.join(inputs, "signing-cert-p384.pem"),
+                                    "--private-key", os.path.join(inputs, "signing-key-p384.pem")))):
+        rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), *extra)
+        if not check("diff input '%s' builds" % name, rc == 0, err):
+            return
+        builds[name] = eif
+    d, r = diff_json(e, builds["base"], builds["env"])
+    changes = d.get("changes", [])
+    check("diff of an --env change names that variable alone, under PCR0 and PCR2",
+          len(changes) == 1 and changes[0]["subject"] == "env" and changes[0]["path"] == "GREETING"
+          and changes[0]["b"] == "GREETING=changed" and changes[0]["pcrs"] == ["PCR0", "PCR2"]
+          and d["measurements"]["PCR1"]["changed"] is False, (r.stderr, changes))
+    human = run([e.bin, "diff", builds["base"], builds["env"]])
+    check("the human diff says the same",
+          human.returncode == 0 and 'env GREETING changed' in human.stdout, human.stdout + human.stderr)
+    d, r = diff_json(e, builds["base"], builds["gzip"])
+    subjects = sorted((c["subject"], c.get("path")) for c in d.get("changes", []))
+    check("gzip ramdisks read as the same members: only the archives' bytes differ",
+          subjects == [("archive", "application ramdisks"), ("archive", "bootstrap ramdisk")],
+          (r.stderr, subjects))
+    d, r = diff_json(e, builds["base"], builds["signed"])
+    changes = d.get("changes", [])
+    check("signing adds only the certificate, under PCR8",
+          len(changes) == 1 and changes[0]["subject"] == "certificate" and
+          changes[0]["change"] == "added" and changes[0]["pcrs"] == ["PCR8"], (r.stderr, changes))
+    not_eif = os.path.join(e.work, "not.eif")
+    with open(not_eif, "wb") as f:
+        f.write(b"not an eif")
+    r = run([e.bin, "diff", builds["base"], not_eif])
+    check("diff of a file that is not an EIF exits 1 naming it",
+          r.returncode == 1 and not_eif in r.stderr and not r.stdout, r.stderr)
+
+
 def enclave_listing(umoci_listing, layout):
     """umoci's listing of the image plus what the enclave's root adds (docs/init.md): the
     mount points init needs and the missing WORKDIR with its parents, 0755 and root's."""
@@ -377,6 +421,7 @@ def main():
         test_same_tree_same_pcrs(e, reference)
         test_signed(e, reference)
         test_metadata(e, reference)
+        test_diff(e)
         test_matches_umoci(e)
         test_platforms(e)
         test_aarch64(e)
