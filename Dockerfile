@@ -21,7 +21,7 @@ FROM docker.io/library/debian:12-slim AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config ca-certificates python3 help2man \
       libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev libarchive-dev \
-      libspdlog-dev libfmt-dev libsqlite3-dev libpq-dev libcli11-dev zlib1g-dev libisal-dev \
+      libspdlog-dev libfmt-dev libsqlite3-dev libpq-dev libcli11-dev zlib1g-dev libisal-dev libp11-dev \
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
     && rm -rf /var/lib/apt/lists/*
 COPY . /src
@@ -31,11 +31,12 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCI2EIF_BUILD_
     && cmake --install /build --prefix /opt/oci2eif
 
 # What both images share: the runtime libraries, the CA bundle for registry TLS, curl for the
-# health check, the binaries.
+# health check, the binaries; libp11 and p11-kit's proxy module for signing keys in PKCS#11
+# tokens (a token's own module is mounted or installed on top, README "PKCS#11").
 FROM docker.io/library/debian:12-slim AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates curl libarchive13 libbrotli1 libcpp-httplib0.11 libcurl4 libfmt9 libisal2 libpq5 \
-      libspdlog1.10 libsqlite3-0 libssl3 libzstd1 zlib1g \
+      libspdlog1.10 libsqlite3-0 libssl3 libzstd1 zlib1g libp11-3 p11-kit-modules \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/oci2eif/bin/oci2eif /opt/oci2eif/bin/oci2eif-ci-submit /usr/local/bin/
 COPY --from=build /opt/oci2eif/lib/oci2eif/ /usr/local/lib/oci2eif/

@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "pipeline/parallel_tasks.hpp"
+#include "pipeline/pkcs11_key.hpp"
 #include "pipeline/version.hpp"
 
 #include <memory>
@@ -44,7 +45,7 @@ std::optional<EifSigner> signer_for(const AssembleOptions& o) {
   if (!o.signing_certificate) {
     return std::nullopt;
   }
-  return EifSigner::load(*o.signing_certificate, *o.private_key);
+  return pipeline::load_eif_signer(*o.signing_certificate, o.private_key->string());
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/image_reference.hpp"
 #include "pipeline/kernel_bundle.hpp"
+#include "pipeline/pkcs11_key.hpp"
 
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -63,7 +64,7 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   }
   std::optional<EifSigner> signer;
   if (o.signing_certificate) {
-    signer = EifSigner::load(*o.signing_certificate, *o.private_key);
+    signer = pipeline::load_eif_signer(*o.signing_certificate, o.private_key->string());
   }
   pipeline::BuildSpec spec;
   spec.image = image_ref(o);

@@ -46,7 +46,8 @@ void add_assemble(CLI::App& app, cli::AssembleOptions& o) {
   cmd->add_option("--kernel-config", o.kernel_config,
                   "Kernel .config to take OperatingSystem and KernelVersion from");
   cmd->add_option("--signing-certificate", o.signing_certificate, "PEM certificate to sign with");
-  cmd->add_option("--private-key", o.private_key, "PEM EC private key of that certificate");
+  cmd->add_option("--private-key", o.private_key,
+                  "PEM EC private key of that certificate, or a pkcs11: URI (RFC 7512)");
   add_threads_option(cmd, o.threads);
   cmd->callback([&o] {
     if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) {
@@ -123,7 +124,8 @@ void add_build_enclave(CLI::App& app, cli::BuildOptions& o, std::string& uri) {
       ->required();
   cmd->add_option("--output-file", o.output, "Where to write the EIF")->required();
   cmd->add_option("--signing-certificate", o.signing_certificate, "PEM certificate to sign with");
-  cmd->add_option("--private-key", o.private_key, "PEM EC private key of that certificate");
+  cmd->add_option("--private-key", o.private_key,
+                  "PEM EC private key of that certificate, or a pkcs11: URI (RFC 7512)");
   cmd->add_option("--name", o.name, "ImageName in the metadata");
   cmd->add_option("--version", o.version, "ImageVersion in the metadata");
   cmd->add_option("--metadata", o.metadata, "JSON file: an object of custom metadata");
@@ -188,7 +190,8 @@ void add_build(CLI::App& app, cli::BuildOptions& o) {
   cmd->add_option("--build-time", o.build_time,
                   "BuildTime (default: SOURCE_DATE_EPOCH, else the epoch)");
   cmd->add_option("--signing-certificate", o.signing_certificate, "PEM certificate to sign with");
-  cmd->add_option("--private-key", o.private_key, "PEM EC private key of that certificate");
+  cmd->add_option("--private-key", o.private_key,
+                  "PEM EC private key of that certificate, or a pkcs11: URI (RFC 7512)");
   cmd->add_option("--init", o.init, "Enclave init binary (default: oci2eif's own, built with it)");
   cmd->add_option("--output", o.output, "Where to write the EIF")->required();
   cmd->add_option("--pcrs", o.pcrs, "Also write the measurements JSON here");

@@ -17,6 +17,11 @@ pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 # The PostgreSQL job store (scale-out mode): Debian's libpq-dev.
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 find_package(spdlog REQUIRED)
+# Signing keys inside PKCS#11 tokens (pipeline/pkcs11_key.hpp): Debian's libp11-dev. A key URI
+# without module-path uses p11-kit's proxy module (p11-kit-modules at run time).
+pkg_check_modules(LIBP11 REQUIRED IMPORTED_TARGET libp11)
+set(OCI2EIF_P11_KIT_PROXY "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/p11-kit-proxy.so" CACHE STRING
+    "The PKCS#11 module used when a key's pkcs11: URI names none (p11-kit's proxy)")
 if(OCI2EIF_BUILD_TESTS)
   find_package(doctest REQUIRED)
 endif()

@@ -97,13 +97,25 @@ EifSigner EifSigner::from_pem(ByteView certificate_pem, ByteView private_key_pem
                               const std::string& key_source) {
   Certificate cert = Certificate::from_pem(certificate_pem, certificate_source);
   SigningKey key = SigningKey::from_pem(private_key_pem, key_source);
-  if (cert.public_key_der() != key.public_key_der()) {
+  return matched(certificate_pem, std::move(cert), std::move(key), certificate_source, key_source);
+}
+
+EifSigner EifSigner::from_key(ByteView certificate_pem, SigningKey key,
+                              const std::string& certificate_source,
+                              const std::string& key_source) {
+  Certificate cert = Certificate::from_pem(certificate_pem, certificate_source);
+  return matched(certificate_pem, std::move(cert), std::move(key), certificate_source, key_source);
+}
+
+EifSigner EifSigner::matched(ByteView certificate_pem, Certificate certificate, SigningKey key,
+                             const std::string& certificate_source, const std::string& key_source) {
+  if (certificate.public_key_der() != key.public_key_der()) {
     throw Error(ErrorCode::InvalidInput, key_source +
                                              ": this private key does not belong to the "
                                              "certificate " +
                                              certificate_source);
   }
-  return EifSigner(Bytes(certificate_pem.begin(), certificate_pem.end()), std::move(cert),
+  return EifSigner(Bytes(certificate_pem.begin(), certificate_pem.end()), std::move(certificate),
                    std::move(key));
 }
 

@@ -44,6 +44,9 @@ public:
   static EifSigner from_pem(ByteView certificate_pem, ByteView private_key_pem,
                             const std::string& certificate_source = "signing certificate",
                             const std::string& key_source = "private key");
+  // The certificate with a key loaded elsewhere (a PKCS#11 token); the same checks as from_pem.
+  static EifSigner from_key(ByteView certificate_pem, SigningKey key,
+                            const std::string& certificate_source, const std::string& key_source);
 
   // The complete signature section for an image whose PCR0 is `pcr0`.
   Bytes signature_section(ByteView pcr0) const;
@@ -51,6 +54,9 @@ public:
 
 private:
   EifSigner(Bytes pem, Certificate certificate, SigningKey key);
+  // Throws InvalidInput naming both sources when `key` does not belong to `certificate`.
+  static EifSigner matched(ByteView certificate_pem, Certificate certificate, SigningKey key,
+                           const std::string& certificate_source, const std::string& key_source);
   Bytes certificate_pem_;
   Certificate certificate_;
   SigningKey key_;

@@ -77,6 +77,24 @@ inline std::string last_error() {
   return out;
 }
 
+// A DER ECDSA-Sig-Value over `message` hashed with `digest`, made by `key` (in memory, or a
+// token's key whose EC_KEY method signs there). Throws Internal naming `what`.
+inline Bytes digest_sign(EVP_PKEY* key, HashAlgorithm digest, ByteView message,
+                         const std::string& what) {
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  std::size_t der_len = 0;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, evp_md(digest), nullptr, key) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &der_len, message.data(), message.size()) != 1) {
+    throw Error(ErrorCode::Internal, what + ": ECDSA signing failed: " + last_error());
+  }
+  Bytes der(der_len);
+  if (EVP_DigestSign(ctx.get(), der.data(), &der_len, message.data(), message.size()) != 1) {
+    throw Error(ErrorCode::Internal, what + ": ECDSA signing failed: " + last_error());
+  }
+  der.resize(der_len);
+  return der;
+}
+
 // The OpenSSL group name of an EC key ("secp384r1"); "" when the key has none.
 inline std::string ec_group_name(EVP_PKEY* key) {
   char name[64] = {0};

@@ -8,17 +8,47 @@
 #include <openssl/pem.h>
 
 namespace oci2eif {
-
-struct SigningKey::Impl {
-  openssl::PkeyPtr key;
-};
-
 namespace {
+
+// A key read from a PEM file, held in memory.
+class PemSigner : public EcdsaSigner {
+public:
+  PemSigner(openssl::PkeyPtr key, std::string source)
+      : key_(std::move(key)), source_(std::move(source)) {}
+  Bytes public_key_der() const override {
+    return openssl::to_der(i2d_PUBKEY, key_.get(), "the public key");
+  }
+  Bytes sign_der(ByteView message, HashAlgorithm digest) const override {
+    return openssl::digest_sign(key_.get(), digest, message, source_);
+  }
+
+private:
+  openssl::PkeyPtr key_;
+  std::string source_;
+};
 
 // Refuses to prompt on the terminal for a passphrase: a daemon has no one to ask.
 int no_passphrase(char*, int, int, void* flag) {
   *static_cast<bool*>(flag) = true;
   return -1;
+}
+
+// The supported curve of `key`; throws InvalidInput naming `source` for anything else.
+const EcCurve& curve_of(EVP_PKEY* key, const std::string& source) {
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
+    const char* name = EVP_PKEY_get0_type_name(key);
+    throw Error(
+        ErrorCode::InvalidInput,
+        source + ": " + (name != nullptr ? name : "this") +
+            " keys are not supported; EIF signing needs an EC key on P-256, P-384 or P-521");
+  }
+  const std::string group = openssl::ec_group_name(key);
+  const EcCurve* curve = ec_curve_by_group(group);
+  if (curve == nullptr) {
+    throw Error(ErrorCode::InvalidInput,
+                source + ": EC curve '" + group + "' is not supported; use P-256, P-384 or P-521");
+  }
+  return *curve;
 }
 
 } // namespace
@@ -36,49 +66,31 @@ SigningKey SigningKey::from_pem(ByteView pem, const std::string& source) {
   if (!key) {
     throw Error(ErrorCode::Corrupt, source + ": no PEM private key found"); // a bad file: exit 1
   }
-  const int type = EVP_PKEY_get_base_id(key.get());
-  if (type != EVP_PKEY_EC) {
-    const char* name = EVP_PKEY_get0_type_name(key.get());
-    throw Error(
-        ErrorCode::InvalidInput,
-        source + ": " + (name != nullptr ? name : "this") +
-            " keys are not supported; EIF signing needs an EC key on P-256, P-384 or P-521");
-  }
-  const std::string group = openssl::ec_group_name(key.get());
-  const EcCurve* curve = ec_curve_by_group(group);
-  if (curve == nullptr) {
+  return from_signer(std::make_shared<PemSigner>(std::move(key), source), source);
+}
+
+SigningKey SigningKey::from_signer(std::shared_ptr<const EcdsaSigner> signer,
+                                   const std::string& source) {
+  // The curve comes from the public half, the one thing every kind of key can show.
+  const Bytes der = signer->public_key_der();
+  const unsigned char* p = der.data();
+  openssl::PkeyPtr public_key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!public_key) {
     throw Error(ErrorCode::InvalidInput,
-                source + ": EC curve '" + group + "' is not supported; use P-256, P-384 or P-521");
+                source + ": the public key is unreadable: " + openssl::last_error());
   }
   SigningKey k;
-  auto impl = std::make_shared<Impl>();
-  impl->key = std::move(key);
-  k.impl_ = std::move(impl);
-  k.curve_ = curve;
+  k.curve_ = &curve_of(public_key.get(), source);
+  k.signer_ = std::move(signer);
   return k;
 }
 
-Bytes SigningKey::public_key_der() const {
-  return openssl::to_der(i2d_PUBKEY, impl_->key.get(), "the public key");
-}
-
 Bytes SigningKey::sign(ByteView message) const {
-  openssl::MdCtxPtr ctx(EVP_MD_CTX_new());
-  std::size_t der_len = 0;
-  if (!ctx ||
-      EVP_DigestSignInit(ctx.get(), nullptr, openssl::evp_md(curve_->digest), nullptr,
-                         impl_->key.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &der_len, message.data(), message.size()) != 1) {
-    throw Error(ErrorCode::Internal, "ECDSA signing failed: " + openssl::last_error());
-  }
-  Bytes der(der_len);
-  if (EVP_DigestSign(ctx.get(), der.data(), &der_len, message.data(), message.size()) != 1) {
-    throw Error(ErrorCode::Internal, "ECDSA signing failed: " + openssl::last_error());
-  }
+  const Bytes der = signer_->sign_der(message, curve_->digest);
   const unsigned char* p = der.data();
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len));
+  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
   if (sig == nullptr) {
-    throw Error(ErrorCode::Internal, "OpenSSL returned an unreadable ECDSA signature");
+    throw Error(ErrorCode::Internal, "the key returned an unreadable ECDSA signature");
   }
   const BIGNUM* r = nullptr;
   const BIGNUM* s = nullptr;

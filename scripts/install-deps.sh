@@ -9,6 +9,7 @@ build_pkgs=(
   libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev
   libarchive-dev libspdlog-dev libfmt-dev doctest-dev libsqlite3-dev libpq-dev libcli11-dev
   clang-format python3 openssl zlib1g-dev libisal-dev help2man
+  libp11-dev p11-kit-modules
 )
 # Only for tests and development: a real kernel and QEMU to boot EIFs (and QEMU for aarch64),
 # busybox as the test images' userland, umoci as the independent layer unpacker, the aarch64
@@ -19,12 +20,15 @@ build_pkgs=(
 # (tests/services/postgres.py, tests/services/s3.py); podman and runc to build, run, save and push
 # images as users do (tests/e2e/podman_e2e.py) and to build and run the Dockerfile, on a Debian
 # base debootstrap makes (tests/e2e/dockerfile_e2e.py); chromium renders the HTML pages headless
-# (tests/e2e/pages_e2e.py).
+# (tests/e2e/pages_e2e.py). SoftHSM2 is the PKCS#11 token of the signing tests, OpenSC's
+# pkcs11-tool makes a key inside it and the OpenSSL pkcs11 engine its certificate
+# (tests/e2e/pkcs11_e2e.py).
 test_pkgs=(
   qemu-system-x86 qemu-system-arm linux-image-cloud-amd64 busybox-static umoci cpio zstd time
   docker-registry skopeo apache2-utils jq curl systemd file python3-yaml iproute2
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross postgresql-15
   swift swift-proxy swift-account swift-container swift-object podman runc debootstrap chromium
+  softhsm2 opensc libengine-pkcs11-openssl
 )
 # kubectl renders deploy/kubernetes (kustomize); Debian's kubernetes-client only when no kubectl is
 # on PATH, as another package's kubectl would conflict with it. node and npm run the manifests'

@@ -84,7 +84,7 @@ struct KernelDir {
 struct SigningKeyFiles {
   std::string name;
   std::filesystem::path certificate; // PEM
-  std::filesystem::path private_key; // PEM EC key of that certificate
+  std::filesystem::path private_key; // PEM EC key of that certificate, or a pkcs11: URI
 };
 
 struct ServeConfig {

@@ -185,8 +185,8 @@ void add_tokens_array(ServeConfig& c, const JsonField& tokens, const std::string
   }
 }
 
-// "signing_keys": [{"name": …, "certificate": FILE, "private_key": FILE}]; the files are
-// loaded (and the pair checked) when the daemon starts.
+// "signing_keys": [{"name": …, "certificate": FILE, "private_key": FILE or pkcs11: URI}]; the
+// files and tokens are loaded (and the pair checked) when the daemon starts.
 void add_signing_keys(ServeConfig& c, const JsonField& keys, const std::string& file) {
   for (const JsonField& k : keys.elements()) {
     const std::string at = file + ": " + k.path();

@@ -1,13 +1,14 @@
 #include "server/signing_keys.hpp"
 
 #include "core/error.hpp"
+#include "pipeline/pkcs11_key.hpp"
 
 namespace oci2eif::server {
 
 SigningKeys::SigningKeys(const std::vector<SigningKeyFiles>& keys) {
   for (const SigningKeyFiles& k : keys) {
     try {
-      EifSigner s = EifSigner::load(k.certificate, k.private_key);
+      EifSigner s = pipeline::load_eif_signer(k.certificate, k.private_key.string());
       const std::string pcr8 = to_hex(s.pcr8());
       keys_.emplace(k.name, Key{std::move(s), pcr8});
     } catch (const Error& e) {

@@ -4,9 +4,11 @@
 #include "core/eif_writer.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
+#include "core/openssl_util.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <openssl/pem.h>
 
 using namespace oci2eif;
 
@@ -20,9 +22,55 @@ Bytes vector_c_signature_section() {
   return Bytes(c.begin() + static_cast<std::ptrdiff_t>(offset) + 12, c.end());
 }
 
+// A key held "elsewhere", as a token holds one: here an OpenSSL key the test reads itself.
+class ElsewhereSigner : public EcdsaSigner {
+public:
+  explicit ElsewhereSigner(const std::string& pem) {
+    auto bio = openssl::memory_bio(as_bytes(pem));
+    key_.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  }
+  Bytes public_key_der() const override {
+    return openssl::to_der(i2d_PUBKEY, key_.get(), "public key");
+  }
+  Bytes sign_der(ByteView message, HashAlgorithm digest) const override {
+    ++calls;
+    return openssl::digest_sign(key_.get(), digest, message, "elsewhere");
+  }
+  mutable int calls = 0;
+
+private:
+  openssl::PkeyPtr key_;
+};
+
 } // namespace
 
 TEST_SUITE("core::EifSigner") {
+  TEST_CASE("a key held elsewhere signs through its EcdsaSigner and is checked as a PEM key is") {
+    const test::PemIdentity p384 = test::make_ec_identity("secp384r1");
+    const auto elsewhere = std::make_shared<ElsewhereSigner>(p384.private_key);
+    const EifSigner signer = EifSigner::from_key(
+        as_bytes(p384.certificate), SigningKey::from_signer(elsewhere, "token key"), "c", "k");
+    const Bytes pcr0(48, 7);
+    const auto entries = decode_signature_section(signer.signature_section(pcr0));
+    REQUIRE(entries.size() == 1);
+    const CoseSign1 cose = cose_sign1_parse(entries[0].signature, "ours");
+    CHECK(cose.signature.size() == 96); // raw r‖s of P-384, from the DER the signer returned
+    CHECK(cose_sign1_verify(cose, Certificate::from_pem(as_bytes(p384.certificate), "c")));
+    CHECK(elsewhere->calls == 1);
+
+    const test::PemIdentity other = test::make_ec_identity("secp384r1");
+    CHECK(error_of([&] {
+            EifSigner::from_key(as_bytes(other.certificate),
+                                SigningKey::from_signer(elsewhere, "pkcs11:object=k"), "cert.pem",
+                                "pkcs11:object=k");
+          }) == "pkcs11:object=k: this private key does not belong to the certificate cert.pem");
+    CHECK(error_of([&] {
+            SigningKey::from_signer(std::make_shared<ElsewhereSigner>(test::make_rsa_key_pem()),
+                                    "pkcs11:object=rsa");
+          }) == "pkcs11:object=rsa: RSA keys are not supported; EIF signing needs an EC key on "
+                "P-256, P-384 or P-521");
+  }
+
   TEST_CASE("AWS's signature in vector C parses and verifies with our COSE code") {
     const auto entries = decode_signature_section(vector_c_signature_section());
     REQUIRE(entries.size() == 1);
