@@ -5,6 +5,7 @@
 #include "core/openssl_util.hpp"
 #include "core/pcr.hpp"
 #include "core/sha.hpp"
+#include "core/verification_key.hpp"
 
 #include <ctime>
 #include <openssl/asn1.h>
@@ -48,6 +49,8 @@ std::string colon_hex_upper(ByteView data) {
   return out;
 }
 
+} // namespace
+
 // COSE carries r‖s; OpenSSL verifies DER ECDSA-Sig-Value.
 Bytes raw_to_der_signature(ByteView raw) {
   const std::size_t half = raw.size() / 2;
@@ -59,8 +62,6 @@ Bytes raw_to_der_signature(ByteView raw) {
   ECDSA_SIG_free(sig);
   return out;
 }
-
-} // namespace
 
 Certificate Certificate::from_pem(ByteView pem, const std::string& source) {
   auto bio = openssl::memory_bio(pem);
@@ -132,16 +133,8 @@ bool Certificate::verify_ecdsa(ByteView message, ByteView raw_signature) const {
   if (curve == nullptr || raw_signature.size() != 2 * curve->coordinate_size) {
     return false;
   }
-  const Bytes der = raw_to_der_signature(raw_signature);
-  openssl::MdCtxPtr ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = openssl::evp_md(curve->digest);
-  const bool ok =
-      !der.empty() &&
-      EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, X509_get0_pubkey(impl_->cert.get())) ==
-          1 &&
-      EVP_DigestVerify(ctx.get(), der.data(), der.size(), message.data(), message.size()) == 1;
-  openssl::last_error(); // a failed verification leaves entries in the error queue
-  return ok;
+  return VerificationKey::from_certificate(*this, "the certificate")
+      .verify_ecdsa_der(message, raw_to_der_signature(raw_signature));
 }
 
 Bytes pcr8_of(const Certificate& certificate) {

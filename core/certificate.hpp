@@ -49,4 +49,7 @@ private:
 // PCR8: SHA384(0^48 ‖ SHA384(DER(certificate))).
 Bytes pcr8_of(const Certificate& certificate);
 
+// ECDSA signature forms: COSE's raw r‖s (each half the coordinate size) to DER ECDSA-Sig-Value.
+Bytes raw_to_der_signature(ByteView raw);
+
 } // namespace oci2eif

@@ -51,6 +51,9 @@ public:
   // The complete signature section for an image whose PCR0 is `pcr0`.
   Bytes signature_section(ByteView pcr0) const;
   Bytes pcr8() const { return pcr8_of(certificate_); }
+  // The same key signs the build's provenance (core/dsse.hpp).
+  const SigningKey& key() const { return key_; }
+  const Certificate& certificate() const { return certificate_; }
 
 private:
   EifSigner(Bytes pem, Certificate certificate, SigningKey key);

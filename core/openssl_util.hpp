@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/bytes.hpp"
+#include "core/ec_curve.hpp"
 #include "core/error.hpp"
 #include "core/sha.hpp"
 
@@ -104,6 +105,24 @@ inline std::string ec_group_name(EVP_PKEY* key) {
     return "";
   }
   return std::string(name, len);
+}
+
+// The supported curve of `key`; throws InvalidInput naming `source` for anything else.
+inline const EcCurve& supported_ec_curve(EVP_PKEY* key, const std::string& source) {
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
+    const char* name = EVP_PKEY_get0_type_name(key);
+    throw Error(
+        ErrorCode::InvalidInput,
+        source + ": " + (name != nullptr ? name : "this") +
+            " keys are not supported; EIF signing needs an EC key on P-256, P-384 or P-521");
+  }
+  const std::string group = openssl::ec_group_name(key);
+  const EcCurve* curve = ec_curve_by_group(group);
+  if (curve == nullptr) {
+    throw Error(ErrorCode::InvalidInput,
+                source + ": EC curve '" + group + "' is not supported; use P-256, P-384 or P-521");
+  }
+  return *curve;
 }
 
 } // namespace oci2eif::openssl

@@ -33,24 +33,6 @@ int no_passphrase(char*, int, int, void* flag) {
   return -1;
 }
 
-// The supported curve of `key`; throws InvalidInput naming `source` for anything else.
-const EcCurve& curve_of(EVP_PKEY* key, const std::string& source) {
-  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
-    const char* name = EVP_PKEY_get0_type_name(key);
-    throw Error(
-        ErrorCode::InvalidInput,
-        source + ": " + (name != nullptr ? name : "this") +
-            " keys are not supported; EIF signing needs an EC key on P-256, P-384 or P-521");
-  }
-  const std::string group = openssl::ec_group_name(key);
-  const EcCurve* curve = ec_curve_by_group(group);
-  if (curve == nullptr) {
-    throw Error(ErrorCode::InvalidInput,
-                source + ": EC curve '" + group + "' is not supported; use P-256, P-384 or P-521");
-  }
-  return *curve;
-}
-
 } // namespace
 
 SigningKey SigningKey::from_pem(ByteView pem, const std::string& source) {
@@ -80,7 +62,7 @@ SigningKey SigningKey::from_signer(std::shared_ptr<const EcdsaSigner> signer,
                 source + ": the public key is unreadable: " + openssl::last_error());
   }
   SigningKey k;
-  k.curve_ = &curve_of(public_key.get(), source);
+  k.curve_ = &openssl::supported_ec_curve(public_key.get(), source);
   k.signer_ = std::move(signer);
   return k;
 }

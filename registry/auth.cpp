@@ -1,5 +1,7 @@
 #include "registry/auth.hpp"
 
+#include "core/base64.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>

@@ -31,8 +31,4 @@ std::optional<Credentials> load_docker_credentials(const std::filesystem::path& 
 // The keys docker may have stored `domain` under ("https://index.docker.io/v1/" for docker.io).
 std::vector<std::string> docker_config_keys(const std::string& domain);
 
-std::string base64_encode(const std::string& data);
-// Throws InvalidInput (naming `what`) on malformed input.
-std::string base64_decode(const std::string& text, const std::string& what);
-
 } // namespace oci2eif::registry

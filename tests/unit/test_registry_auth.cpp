@@ -1,3 +1,4 @@
+#include "core/base64.hpp"
 #include "core/error.hpp"
 #include "registry/auth.hpp"
 #include "registry/credentials.hpp"
