@@ -1,10 +1,12 @@
 // `oci2eif build`: an image and a kernel bundle to an EIF, its measurements on stdout.
 #include "cli/commands.hpp"
 #include "cli/image_options.hpp"
+#include "core/digest.hpp"
 #include "core/eif_describe.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "pipeline/build_pipeline.hpp"
+#include "pipeline/build_provenance.hpp"
 #include "pipeline/image_reference.hpp"
 #include "pipeline/kernel_bundle.hpp"
 #include "pipeline/pkcs11_key.hpp"
@@ -52,8 +54,34 @@ void set_image_source(BuildOptions& o, const std::string& uri) {
   }
 }
 
-void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
-  const Arch arch = enclave_arch(o);
+namespace {
+
+// The request as the provenance records it (externalParameters): what the caller chose, with
+// the defaults it left resolved, so the statement says what was built without the command line.
+nlohmann::ordered_json build_parameters(const BuildOptions& o, const pipeline::BuildSpec& spec) {
+  nlohmann::ordered_json p{{"image", o.image        ? *o.image
+                                     : o.oci_layout ? "oci-layout:" + *o.oci_layout
+                                     : o.oci_archive
+                                         ? "oci-archive:" + *o.oci_archive
+                                         : "docker-archive:" + o.docker_archive.value_or("")},
+                           {"arch", std::string(arch_name(spec.kernel.arch))},
+                           {"cmdline", spec.cmdline.value_or(spec.kernel.cmdline)}};
+  if (spec.entrypoint) {
+    p["entrypoint"] = *spec.entrypoint;
+  }
+  if (spec.cmd) {
+    p["cmd"] = *spec.cmd;
+  }
+  if (!spec.env.empty()) {
+    p["env"] = spec.env;
+  }
+  p["compress"] = o.compress;
+  p["build_time"] = spec.build_time;
+  return p;
+}
+
+// Options that contradict each other, refused before any work.
+void check_build_options(const BuildOptions& o) {
   if (o.compress != "none" && o.compress != "gzip") {
     throw Error(ErrorCode::InvalidInput,
                 "--compress must be none or gzip, not '" + o.compress + "'");
@@ -62,6 +90,25 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
     throw Error(ErrorCode::InvalidInput,
                 "--signing-certificate and --private-key must be given together");
   }
+  if (o.provenance && !o.signing_certificate) {
+    throw Error(ErrorCode::InvalidInput,
+                "--provenance is signed with the EIF's key: give --signing-certificate and "
+                "--private-key too");
+  }
+}
+
+void write_provenance(const BuildOptions& o, const pipeline::BuildSpec& spec,
+                      const pipeline::BuildResult& r, const EifSigner& signer) {
+  const pipeline::ProvenanceContext context{build_parameters(o, spec), pipeline::kCliBuilderId, ""};
+  const auto inputs = pipeline::build_provenance(spec, r, sha256_file_digest(spec.output), context);
+  write_text(*o.provenance, pipeline::signed_provenance_line(inputs, signer));
+}
+
+} // namespace
+
+void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
+  const Arch arch = enclave_arch(o);
+  check_build_options(o);
   std::optional<EifSigner> signer;
   if (o.signing_certificate) {
     signer = pipeline::load_eif_signer(*o.signing_certificate, o.private_key->string());
@@ -104,6 +151,9 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   }
   if (o.rootfs_listing) {
     write_text(*o.rootfs_listing, r.rootfs_listing);
+  }
+  if (o.provenance) {
+    write_provenance(o, spec, r, *signer);
   }
   out << pcrs;
 }

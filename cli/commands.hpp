@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,22 @@ struct PcrOptions {
 };
 void run_pcr(const PcrOptions& options, std::ostream& out);
 
+// Checks an EIF against its provenance (a DSSE envelope from `build --provenance` or the
+// service's provenance.intoto.jsonl). Returns the exit status: 0 verified, else the first check
+// that failed (kVerify*). Bad or unreadable files throw, as for every command (exit 1).
+struct VerifyOptions {
+  std::filesystem::path eif;
+  std::filesystem::path provenance;
+  // Exactly one: the signer's PEM certificate, or its PEM public key.
+  std::optional<std::filesystem::path> certificate;
+  std::optional<std::filesystem::path> key;
+  std::map<std::string, std::string> expect_pcrs; // "PCR0" → hex
+};
+inline constexpr int kVerifySignature = 3; // no signature verifies with the key
+inline constexpr int kVerifySubject = 4;   // the statement is not about this EIF (sha256)
+inline constexpr int kVerifyPcrs = 5;      // the statement's or the expected PCRs differ
+int run_verify(const VerifyOptions& options, std::ostream& out);
+
 struct BuildOptions {
   std::optional<std::string> oci_layout;     // DIR[:TAG]
   std::optional<std::string> oci_archive;    // FILE[:TAG]
@@ -94,6 +111,8 @@ struct BuildOptions {
   std::optional<std::string> source_date_epoch;
   std::optional<std::filesystem::path> signing_certificate;
   std::optional<std::filesystem::path> private_key;
+  // A signed SLSA provenance statement (DSSE, in-toto) of the build, written here.
+  std::optional<std::filesystem::path> provenance;
   std::optional<std::filesystem::path> init;
   std::filesystem::path output;
   std::optional<std::filesystem::path> pcrs;

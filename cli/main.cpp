@@ -192,6 +192,9 @@ void add_build(CLI::App& app, cli::BuildOptions& o) {
   cmd->add_option("--signing-certificate", o.signing_certificate, "PEM certificate to sign with");
   cmd->add_option("--private-key", o.private_key,
                   "PEM EC private key of that certificate, or a pkcs11: URI (RFC 7512)");
+  cmd->add_option("--provenance", o.provenance,
+                  "Also write a SLSA provenance statement of the build here, in a DSSE envelope "
+                  "signed with that key (.intoto.jsonl)");
   cmd->add_option("--init", o.init, "Enclave init binary (default: oci2eif's own, built with it)");
   cmd->add_option("--output", o.output, "Where to write the EIF")->required();
   cmd->add_option("--pcrs", o.pcrs, "Also write the measurements JSON here");
@@ -241,6 +244,34 @@ void add_describe(CLI::App& app, cli::DescribeOptions& o) {
   cmd->callback([&o] {
     o.now_unix = static_cast<std::int64_t>(std::time(nullptr));
     cli::run_describe(o, std::cout);
+  });
+}
+
+void add_verify(CLI::App& app, cli::VerifyOptions& o, int& exit_status) {
+  CLI::App* cmd =
+      app.add_subcommand("verify", "Check an EIF against its signed provenance and expected PCRs");
+  cmd->footer("Exit status: 0 verified, 1 a file is unreadable or malformed, 2 usage, 3 no "
+              "signature verifies with the key, 4 the statement is about another file, "
+              "5 a PCR differs from the statement's or the expected one.");
+  cmd->add_option("eif", o.eif, "The EIF")->required();
+  cmd->add_option("--provenance", o.provenance, "DSSE envelope (.intoto.jsonl) of its build")
+      ->required();
+  CLI::Option* certificate = cmd->add_option(
+      "--certificate", o.certificate, "PEM certificate of the key the provenance is signed with");
+  CLI::Option* key =
+      cmd->add_option("--key", o.key, "PEM public key the provenance is signed with");
+  certificate->excludes(key);
+  for (const char* pcr : {"0", "1", "2", "8"}) {
+    cmd->add_option_function<std::string>(
+        std::string("--expect-pcr") + pcr,
+        [&o, pcr](const std::string& hex) { o.expect_pcrs[std::string("PCR") + pcr] = hex; },
+        std::string("Fail (5) unless PCR") + pcr + " is this hex value");
+  }
+  cmd->callback([&o, &exit_status] {
+    if (!o.certificate && !o.key) {
+      throw CLI::RequiredError("--certificate or --key");
+    }
+    exit_status = cli::run_verify(o, std::cout);
   });
 }
 
@@ -375,6 +406,7 @@ int main(int argc, char** argv) {
   cli::AssembleOptions assemble;
   cli::DescribeOptions describe;
   cli::DiffOptions diff;
+  cli::VerifyOptions verify;
   cli::PcrOptions pcr;
   cli::BuildOptions build, rootfs, pull, build_enclave;
   cli::DescribeOptions describe_eif;
@@ -393,6 +425,7 @@ int main(int argc, char** argv) {
   cli::SubmitOptions submit;
   int exit_status = 0; // what a command that reports its own status returned
   add_submit(app, submit, exit_status);
+  add_verify(app, verify, exit_status);
   std::string completion_shell;
   cli::add_completion(app, completion_shell); // last: its scripts cover every subcommand above
   try {

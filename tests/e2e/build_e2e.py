@@ -10,6 +10,8 @@ from the image definitions, not from oci2eif).
 usage: build_e2e.py OCI2EIF_BINARY   (root; python3, umoci, qemu-system-x86, the cloud kernel)
 Last line: "N passed, M failed".
 """
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -241,6 +243,127 @@ def test_diff(e):
     check("diff of a file that is not an EIF exits 1 naming it",
           r.returncode == 1 and not_eif in r.stderr and not r.stdout, r.stderr)
 
+def pae(payload_type, body):
+    """DSSE's pre-authentication encoding, from protocol.md (independent of oci2eif's)."""
+    t = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
+
+
+def layout_digests(layout_dir):
+    """The manifest and layer digests of an OCI layout's only image, read from its index."""
+    with open(os.path.join(layout_dir, "index.json")) as f:
+        manifest_digest = json.load(f)["manifests"][0]["digest"]
+    with open(os.path.join(layout_dir, "blobs", "sha256", manifest_digest.split(":")[1])) as f:
+        manifest = json.load(f)
+    return manifest_digest, [layer["digest"] for layer in manifest["layers"]]
+
+
+def sha256_file(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_provenance(e):
+    """build --provenance writes a DSSE-signed SLSA statement that openssl verifies on its own,
+    and `oci2eif verify` tells a forged statement, another file and other PCRs apart."""
+    inputs = os.path.join(TESTS, "data", "eif-vectors", "inputs")
+    cert = os.path.join(inputs, "signing-cert-p384.pem")
+    key = os.path.join(inputs, "signing-key-p384.pem")
+    lines, eifs = [], []
+    for n in (1, 2):
+        prov = os.path.join(e.work, "provenance-%d.intoto.jsonl" % n)
+        rc, pcrs, eif, err = e.build("--oci-layout", e.layout("busybox"), "--signing-certificate",
+                                     cert, "--private-key", key, "--provenance", prov)
+        if not check("build --provenance (%d) succeeds" % n, rc == 0 and os.path.exists(prov), err):
+            return
+        with open(prov, "rb") as f:
+            lines.append(f.read())
+        eifs.append((eif, pcrs))
+    eif, pcrs = eifs[0]
+    envelope = json.loads(lines[0])
+    statement_bytes = base64.b64decode(envelope["payload"])
+    statement = json.loads(statement_bytes)
+    second = json.loads(base64.b64decode(json.loads(lines[1])["payload"]))
+    # A signed EIF's own COSE signature is randomised (ECDSA), so its sha256 differs per build;
+    # everything else in the statement is the same.
+    check("the same build gives the same statement but for the EIF's name and sha256",
+          second["predicate"] == statement["predicate"]
+          and second["subject"][0]["annotations"] == statement["subject"][0]["annotations"]
+          and lines[0].endswith(b"\n") and lines[0].count(b"\n") == 1, (statement, second))
+
+    pub = os.path.join(e.work, "signer.pub.pem")
+    r = run(["openssl", "x509", "-pubkey", "-noout", "-in", cert])
+    with open(pub, "w") as f:
+        f.write(r.stdout)
+    with open(os.path.join(e.work, "pae.bin"), "wb") as f:
+        f.write(pae(envelope["payloadType"], statement_bytes))
+    with open(os.path.join(e.work, "sig.der"), "wb") as f:
+        f.write(base64.b64decode(envelope["signatures"][0]["sig"]))
+    r = run(["openssl", "dgst", "-sha384", "-verify", pub, "-signature",
+             os.path.join(e.work, "sig.der"), os.path.join(e.work, "pae.bin")])
+    check("openssl verifies the DSSE signature over the PAE bytes with the certificate's key",
+          r.returncode == 0 and "Verified OK" in r.stdout, r.stdout + r.stderr)
+
+    subject = statement["subject"][0]
+    check("the statement is in-toto v1 / SLSA v1 about this EIF and its PCRs",
+          statement["_type"] == "https://in-toto.io/Statement/v1"
+          and statement["predicateType"] == "https://slsa.dev/provenance/v1"
+          and subject["digest"]["sha256"] == sha256_file(eif)
+          and all(subject["annotations"][k] == pcrs[k] for k in ("PCR0", "PCR1", "PCR2", "PCR8")),
+          (subject, pcrs))
+    manifest_digest, layers = layout_digests(os.path.join(e.images, "busybox"))
+    deps = {d["name"]: d["digest"]["sha256"]
+            for d in statement["predicate"]["buildDefinition"]["resolvedDependencies"]}
+    expected = {"image manifest": manifest_digest.split(":")[1],
+                "kernel": sha256_file(os.path.join(e.kernel_dir, "bzImage")),
+                "kernel config": sha256_file(os.path.join(e.kernel_dir, "bzImage.config"))}
+    expected.update({"layer %d" % (i + 1): d.split(":")[1] for i, d in enumerate(layers)})
+    check("resolvedDependencies hold the manifest, every layer, the kernel and its config, init",
+          all(deps.get(k) == v for k, v in expected.items()) and "init" in deps, (deps, expected))
+
+    prov = os.path.join(e.work, "provenance-1.intoto.jsonl")
+
+    def verify(target, *extra):
+        return run([e.bin, "verify", target, "--provenance", prov, *extra])
+
+    r = verify(eif, "--certificate", cert, "--expect-pcr0", pcrs["PCR0"])
+    check("verify: 0 for the EIF, its provenance and its PCR0", r.returncode == 0, r.stdout + r.stderr)
+    r = verify(eif, "--key", pub)
+    check("verify --key: 0 with the PEM public key", r.returncode == 0, r.stdout + r.stderr)
+    r = verify(eif, "--certificate", cert, "--expect-pcr0", "00" * 48)
+    check("verify: 5 when PCR0 is not the expected one", r.returncode == 5 and "PCR0" in r.stdout,
+          r.stdout + r.stderr)
+    tampered = os.path.join(e.work, "tampered.eif")
+    with open(eif, "rb") as f:
+        data = bytearray(f.read())
+    data[-1] ^= 1
+    with open(tampered, "wb") as f:
+        f.write(data)
+    r = verify(tampered, "--certificate", cert)
+    check("verify: 4 for a changed EIF (the statement is about another file)",
+          r.returncode == 4, r.stdout + r.stderr)
+    other_key = os.path.join(e.work, "other.key")
+    other_cert = os.path.join(e.work, "other.pem")
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384",
+         "-nodes", "-keyout", other_key, "-out", other_cert, "-subj", "/CN=other", "-days", "1"])
+    r = verify(eif, "--certificate", other_cert)
+    check("verify: 3 with another signer's certificate", r.returncode == 3, r.stdout + r.stderr)
+    forged = dict(envelope)
+    statement["predicate"]["buildDefinition"]["externalParameters"]["image"] = "forged"
+    forged["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    forged_path = os.path.join(e.work, "forged.intoto.jsonl")
+    with open(forged_path, "w") as f:
+        f.write(json.dumps(forged) + "\n")
+    r = run([e.bin, "verify", eif, "--provenance", forged_path, "--certificate", cert])
+    check("verify: 3 for an edited statement under the old signature", r.returncode == 3,
+          r.stdout + r.stderr)
+    r = run([e.bin, "verify", eif, "--provenance", prov])
+    check("verify without --certificate or --key is a usage error (2)", r.returncode == 2, r.stderr)
+    lonely = os.path.join(e.work, "unsigned.intoto.jsonl")
+    rc, _, _, err = e.build("--oci-layout", e.layout("busybox"), "--provenance", lonely)
+    check("build --provenance without a signing key exits 2 and writes nothing",
+          rc == 2 and "--provenance" in err and not os.path.exists(lonely), err)
+
 
 def enclave_listing(umoci_listing, layout):
     """umoci's listing of the image plus what the enclave's root adds (docs/init.md): the
@@ -422,6 +545,7 @@ def main():
         test_signed(e, reference)
         test_metadata(e, reference)
         test_diff(e)
+        test_provenance(e)
         test_matches_umoci(e)
         test_platforms(e)
         test_aarch64(e)
