@@ -21,8 +21,8 @@ namespace {
 using server::Role;
 
 std::string content_type_of(const std::string& name) {
-  if (name.ends_with(".json")) {
-    return "application/json";
+  if (name.ends_with(".json") || name.ends_with(".jsonl")) {
+    return "application/json"; // a .jsonl artifact is one JSON object and its newline
   }
   if (name.ends_with(".txt") || name.ends_with(".log")) {
     return "text/plain; charset=utf-8";

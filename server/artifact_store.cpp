@@ -6,8 +6,9 @@
 namespace oci2eif::server {
 namespace {
 
-constexpr std::array<std::string_view, 6> kNames{"image.eif",  "pcr.json",   "describe.json",
-                                                 "build.json", "rootfs.txt", "build.log"};
+constexpr std::array<std::string_view, 7> kNames{
+    "image.eif",  "pcr.json",  "describe.json",          "build.json",
+    "rootfs.txt", "build.log", "provenance.intoto.jsonl"};
 
 } // namespace
 

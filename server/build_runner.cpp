@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
 #include "pipeline/build_pipeline.hpp"
+#include "pipeline/build_provenance.hpp"
 #include "pipeline/image_reference.hpp"
 #include "pipeline/parallel_tasks.hpp"
 #include "registry/reference.hpp"
@@ -187,12 +188,29 @@ pipeline::BuildSpec BuildRunner::spec_for(const BuildRecord& build, const BuildR
   return spec;
 }
 
-void BuildRunner::publish_outputs(const std::string& build_id, const std::filesystem::path& eif,
+ArtifactInfo BuildRunner::publish_provenance(const BuildRecord& build,
+                                             const pipeline::BuildSpec& spec,
+                                             const pipeline::BuildResult& r,
+                                             const ArtifactInfo& eif) {
+  pipeline::ProvenanceContext context;
+  context.external_parameters = nlohmann::ordered_json::parse(build.request_json);
+  context.builder_id = pipeline::kServiceBuilderId;
+  context.invocation_id = build.id;
+  const ProvenanceInputs inputs = pipeline::build_provenance(spec, r, eif.sha256, context);
+  return artifacts_.publish(build.id, "provenance.intoto.jsonl",
+                            pipeline::signed_provenance_line(inputs, *spec.signer));
+}
+
+void BuildRunner::publish_outputs(const BuildRecord& build, const pipeline::BuildSpec& spec,
                                   const pipeline::BuildResult& r, const BuildInputs& inputs,
                                   BuildOutcome& outcome) {
-  FileSource source(eif);
-  const EifInfo info = read_eif(source, eif.string());
-  outcome.artifacts.push_back(artifacts_.publish_file(build_id, "image.eif", eif));
+  const std::string& build_id = build.id;
+  FileSource source(spec.output);
+  const EifInfo info = read_eif(source, spec.output.string());
+  outcome.artifacts.push_back(artifacts_.publish_file(build_id, "image.eif", spec.output));
+  if (spec.signer != nullptr) {
+    outcome.artifacts.push_back(publish_provenance(build, spec, r, outcome.artifacts.back()));
+  }
   outcome.artifacts.push_back(artifacts_.publish(
       build_id, "pcr.json", measurements_document(r.eif.measurements).dump(2) + "\n"));
   outcome.artifacts.push_back(
@@ -237,7 +255,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt
       r.image.manifest_digest.empty() ? r.image.config_digest : r.image.manifest_digest;
   outcome.pcrs = pcr_map(r.eif.measurements);
 
-  publish_outputs(build.id, spec.output, r, inputs, outcome);
+  publish_outputs(build, spec, r, inputs, outcome);
   steps.mark("artifacts");
   log << "artifacts published\n" << std::flush;
   // The whole log, earlier attempts included, as the store holds it.

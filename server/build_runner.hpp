@@ -74,11 +74,15 @@ private:
   // Throws InvalidInput for an image, platform or signing key the service does not accept.
   pipeline::BuildSpec spec_for(const BuildRecord& build, const BuildRequest& req,
                                const CatalogKernel& kernel) const;
-  // Publishes the EIF at `eif`, pcr.json, describe.json, rootfs.txt and last build.json (which
-  // lists the others by digest), appending each to `outcome.artifacts`.
-  void publish_outputs(const std::string& build_id, const std::filesystem::path& eif,
+  // Publishes the EIF at spec.output, pcr.json, describe.json, rootfs.txt, for a signed build
+  // provenance.intoto.jsonl, and last build.json (which lists the others by digest), appending
+  // each to `outcome.artifacts`.
+  void publish_outputs(const BuildRecord& build, const pipeline::BuildSpec& spec,
                        const pipeline::BuildResult& r, const BuildInputs& inputs,
                        BuildOutcome& outcome);
+  // The SLSA provenance of a signed build (docs/provenance.md), signed with the EIF's key.
+  ArtifactInfo publish_provenance(const BuildRecord& build, const pipeline::BuildSpec& spec,
+                                  const pipeline::BuildResult& r, const ArtifactInfo& eif);
   // The kernel the request names (or the default); throws InvalidInput naming it if unknown.
   CatalogKernel kernel_for(const BuildRequest& request);
 

@@ -36,6 +36,7 @@ Last line: "N passed, M failed".
 """
 import hashlib
 import http.server
+import base64
 import json
 import os
 import re
@@ -250,6 +251,32 @@ def check_signed_build(binary, work, daemon, busybox, unsigned):
     status, prov, _ = daemon.request("GET", "/v1/builds/%s/artifacts/build.json" % b["id"], token=READ)
     check("build.json records the signing key and its PCR8 among the inputs",
           status == 200 and prov["inputs"].get("signing") == {"name": "vec", "pcr8": pcr8}, prov)
+    check_service_provenance(binary, work, daemon, b["id"], path, done)
+
+
+def check_service_provenance(binary, work, daemon, build_id, eif_path, done):
+    """A signed build publishes provenance.intoto.jsonl: `oci2eif verify` accepts it with the
+    key's certificate, and the statement names this build and the request."""
+    status, line, headers = daemon.request(
+        "GET", "/v1/builds/%s/artifacts/provenance.intoto.jsonl" % build_id, token=READ, raw=True)
+    path = os.path.join(work, "service.intoto.jsonl")
+    with open(path, "wb") as f:
+        f.write(line if status == 200 else b"")
+    cert = os.path.join(VECTOR_INPUTS, "signing-cert-p384.pem")
+    v = subprocess.run([binary, "verify", eif_path, "--provenance", path, "--certificate", cert,
+                        "--expect-pcr8", done["pcrs"]["PCR8"]], capture_output=True, text=True)
+    check("a signed build's provenance.intoto.jsonl verifies against its EIF and certificate",
+          status == 200 and v.returncode == 0, (status, v.stdout, v.stderr))
+    try:
+        statement = json.loads(base64.b64decode(json.loads(line)["payload"]))
+    except (ValueError, KeyError, TypeError):
+        statement = {}
+    predicate = statement.get("predicate", {})
+    check("its statement names the service, this build and the request it ran",
+          predicate.get("runDetails", {}).get("builder", {}).get("id") == "urn:oci2eif:builder:service"
+          and predicate["runDetails"].get("metadata", {}).get("invocationId") == build_id
+          and predicate["buildDefinition"]["externalParameters"].get("signing_key") == "vec",
+          statement)
 
 
 def serve_refuses(binary, work, kernel_dir, name, config):
@@ -404,6 +431,11 @@ def check_build_and_artifacts(s):
         status, pcr, _ = daemon.request("GET", "/v1/builds/%s/artifacts/pcr.json" % b["id"], token=READ)
         check("pcr.json has nitro-cli's shape",
               status == 200 and pcr["Measurements"]["PCR0"] == done["pcrs"]["PCR0"], pcr)
+        status, _, _ = daemon.request(
+            "GET", "/v1/builds/%s/artifacts/provenance.intoto.jsonl" % b["id"], token=READ)
+        check("an unsigned build has no provenance.intoto.jsonl (nothing to sign it with): 404",
+              status == 404 and "provenance.intoto.jsonl" not in
+              [a["name"] for a in done.get("artifacts", [])], (status, done.get("artifacts")))
         status, prov, _ = daemon.request("GET", "/v1/builds/%s/artifacts/build.json" % b["id"], token=READ)
         check("build.json names the image digest and the input key",
               status == 200 and prov["inputs"]["image"]["manifest_digest"] == done["image_digest"]

@@ -145,9 +145,9 @@ TEST_SUITE("server::ArtifactStore") {
     CHECK(store->open(kOther, "pcr.json"));
   }
 
-  TEST_CASE("the artifact names are the six a build publishes") {
-    for (const char* name :
-         {"image.eif", "pcr.json", "describe.json", "build.json", "rootfs.txt", "build.log"}) {
+  TEST_CASE("the artifact names are the seven a build publishes") {
+    for (const char* name : {"image.eif", "pcr.json", "describe.json", "build.json", "rootfs.txt",
+                             "build.log", "provenance.intoto.jsonl"}) {
       CHECK(is_artifact_name(name));
     }
     CHECK_FALSE(is_artifact_name("image.eif.tmp"));
