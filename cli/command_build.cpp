@@ -59,11 +59,7 @@ namespace {
 // The request as the provenance records it (externalParameters): what the caller chose, with
 // the defaults it left resolved, so the statement says what was built without the command line.
 nlohmann::ordered_json build_parameters(const BuildOptions& o, const pipeline::BuildSpec& spec) {
-  nlohmann::ordered_json p{{"image", o.image        ? *o.image
-                                     : o.oci_layout ? "oci-layout:" + *o.oci_layout
-                                     : o.oci_archive
-                                         ? "oci-archive:" + *o.oci_archive
-                                         : "docker-archive:" + o.docker_archive.value_or("")},
+  nlohmann::ordered_json p{{"image", pipeline::image_reference_text(spec.image)},
                            {"arch", std::string(arch_name(spec.kernel.arch))},
                            {"cmdline", spec.cmdline.value_or(spec.kernel.cmdline)}};
   if (spec.entrypoint) {

@@ -47,4 +47,13 @@ ImageRef parse_image_reference(const std::string& image) {
   return {SourceKind::Registry, image, {}, {}, {}};
 }
 
+std::string image_reference_text(const ImageRef& ref) {
+  for (const auto& [prefix, kind] : kPrefixes) {
+    if (kind == ref.kind) {
+      return std::string(prefix) + ref.location;
+    }
+  }
+  return ref.location;
+}
+
 } // namespace oci2eif::pipeline

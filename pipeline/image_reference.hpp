@@ -32,4 +32,7 @@ struct ImageRef {
 // the accepted forms.
 ImageRef parse_image_reference(const std::string& image);
 
+// The `image` string that parse_image_reference() maps to `ref` (prefix and location).
+std::string image_reference_text(const ImageRef& ref);
+
 } // namespace oci2eif::pipeline
