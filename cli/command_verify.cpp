@@ -8,6 +8,7 @@
 #include "core/eif_reader.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
+#include "core/pcr.hpp"
 #include "core/provenance.hpp"
 #include "core/verification_key.hpp"
 
@@ -21,16 +22,6 @@ namespace {
 
 constexpr std::size_t kMaxProvenanceSize = 16 << 20;
 constexpr std::size_t kMaxKeyFileSize = 1 << 20;
-
-std::map<std::string, std::string> measured_pcrs(const EifInfo& info) {
-  std::map<std::string, std::string> pcrs{{"PCR0", to_hex(info.measurements.pcr0)},
-                                          {"PCR1", to_hex(info.measurements.pcr1)},
-                                          {"PCR2", to_hex(info.measurements.pcr2)}};
-  if (info.measurements.pcr8) {
-    pcrs["PCR8"] = to_hex(*info.measurements.pcr8);
-  }
-  return pcrs;
-}
 
 // A PCR the statement or the caller states that the EIF does not have, or "" if all agree.
 std::string pcr_mismatch(const std::map<std::string, std::string>& stated,
@@ -90,7 +81,7 @@ int run_verify(const VerifyOptions& o, std::ostream& out) {
   out << "ok   subject: the statement is about " << o.eif.string() << " (sha256 " << eif_sha256
       << ")\n";
   FileSource in(o.eif);
-  const auto measured = measured_pcrs(read_eif(in, o.eif.string()));
+  const auto measured = pcr_hex_map(read_eif(in, o.eif.string()).measurements);
   for (const auto* stated : {&subject->pcrs, &o.expect_pcrs}) {
     const std::string why = pcr_mismatch(*stated, measured);
     if (!why.empty()) {

@@ -78,6 +78,28 @@ inline constexpr int kVerifySubject = 4;   // the statement is not about this EI
 inline constexpr int kVerifyPcrs = 5;      // the statement's or the expected PCRs differ
 int run_verify(const VerifyOptions& options, std::ostream& out);
 
+// EIFs as OCI 1.1 artifacts in a registry (docs/oci-artifacts.md): `push`, `fetch` and
+// `referrers` share these.
+struct ArtifactOptions {
+  std::string reference;              // push, fetch: the artifact; referrers: the image
+  std::filesystem::path eif;          // push: the EIF to store
+  std::optional<std::string> subject; // push: the image it was built from, same repository
+  std::filesystem::path output;       // fetch: where to write the EIF
+  bool json = false;                  // referrers: print JSON
+  std::vector<std::string> insecure_registries;
+  std::optional<std::filesystem::path> registry_ca;
+  std::optional<std::filesystem::path> cache_dir; // fetch: the blob cache
+};
+
+// Stores an EIF as an artifact, its PCRs as annotations, and links it to its --subject;
+// prints {"digest", "reference", "subject", "blobs_uploaded", "referrers"}.
+void run_push(const ArtifactOptions& options, std::ostream& out, std::ostream& log);
+// Downloads an EIF artifact to `output` (atomically) once its digest and its PCRs (against the
+// manifest's annotations) check out; prints the measurements JSON as `build` does.
+void run_fetch(const ArtifactOptions& options, std::ostream& out, std::ostream& log);
+// Lists the EIF artifacts whose subject is the image, with their PCRs.
+void run_referrers(const ArtifactOptions& options, std::ostream& out, std::ostream& log);
+
 struct BuildOptions {
   std::optional<std::string> oci_layout;     // DIR[:TAG]
   std::optional<std::string> oci_archive;    // FILE[:TAG]

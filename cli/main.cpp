@@ -235,6 +235,44 @@ void add_diff(CLI::App& app, cli::DiffOptions& o) {
   cmd->callback([&o] { cli::run_diff(o, std::cout); });
 }
 
+void add_artifact_registry_options(CLI::App* cmd, cli::ArtifactOptions& o) {
+  cmd->add_option("--insecure-registry", o.insecure_registries,
+                  "Registry HOST[:PORT] that may be reached over plain HTTP (repeatable)");
+  cmd->add_option("--registry-ca", o.registry_ca,
+                  "PEM CA file trusted for registries (besides /etc/docker/certs.d)");
+}
+
+void add_push(CLI::App& app, cli::ArtifactOptions& o) {
+  CLI::App* cmd =
+      app.add_subcommand("push", "Store an EIF in a registry as an OCI artifact, PCRs annotated");
+  cmd->add_option("eif", o.eif, "The EIF")->required();
+  cmd->add_option("reference", o.reference, "Where to store it: HOST/REPO[:TAG]")->required();
+  cmd->add_option("--subject", o.subject,
+                  "The image it was built from (same repository): lists it as a referrer");
+  add_artifact_registry_options(cmd, o);
+  cmd->callback([&o] { cli::run_push(o, std::cout, std::cerr); });
+}
+
+void add_fetch(CLI::App& app, cli::ArtifactOptions& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "fetch", "Download an EIF artifact, checking its digest and its PCRs against the manifest");
+  cmd->add_option("reference", o.reference, "The artifact: HOST/REPO[:TAG|@DIGEST]")->required();
+  cmd->add_option("--output,-o", o.output, "Where to write the EIF")->required();
+  cmd->add_option("--cache-dir", o.cache_dir,
+                  "Blob cache (default: $XDG_CACHE_HOME/oci2eif, else ~/.cache/oci2eif)");
+  add_artifact_registry_options(cmd, o);
+  cmd->callback([&o] { cli::run_fetch(o, std::cout, std::cerr); });
+}
+
+void add_referrers(CLI::App& app, cli::ArtifactOptions& o) {
+  CLI::App* cmd =
+      app.add_subcommand("referrers", "List the EIF artifacts built from an image, with PCRs");
+  cmd->add_option("image", o.reference, "The image: HOST/REPO[:TAG|@DIGEST]")->required();
+  cmd->add_flag("--json", o.json, "Print JSON");
+  add_artifact_registry_options(cmd, o);
+  cmd->callback([&o] { cli::run_referrers(o, std::cout, std::cerr); });
+}
+
 void add_describe(CLI::App& app, cli::DescribeOptions& o) {
   CLI::App* cmd = app.add_subcommand("describe", "Validate an EIF and show what it contains");
   cmd->add_option("eif", o.input, "The EIF to read")->required();
@@ -426,6 +464,10 @@ int main(int argc, char** argv) {
   int exit_status = 0; // what a command that reports its own status returned
   add_submit(app, submit, exit_status);
   add_verify(app, verify, exit_status);
+  cli::ArtifactOptions push, fetch, referrers;
+  add_push(app, push);
+  add_fetch(app, fetch);
+  add_referrers(app, referrers);
   std::string completion_shell;
   cli::add_completion(app, completion_shell); // last: its scripts cover every subcommand above
   try {

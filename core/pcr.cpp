@@ -18,6 +18,15 @@ Bytes pcr_of(ByteView data) {
   return pcr_extend_from_zero(sha384(data));
 }
 
+std::map<std::string, std::string> pcr_hex_map(const Measurements& m) {
+  std::map<std::string, std::string> pcrs{
+      {"PCR0", to_hex(m.pcr0)}, {"PCR1", to_hex(m.pcr1)}, {"PCR2", to_hex(m.pcr2)}};
+  if (m.pcr8) {
+    pcrs["PCR8"] = to_hex(*m.pcr8);
+  }
+  return pcrs;
+}
+
 std::string measurements_json(const Measurements& m) {
   nlohmann::ordered_json j;
   j["HashAlgorithm"] = kHashAlgorithmLabel;

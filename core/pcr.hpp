@@ -10,6 +10,7 @@
 
 #include "core/bytes.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -35,5 +36,9 @@ inline constexpr const char* kHashAlgorithmLabel = "Sha384 { ... }";
 //   {"HashAlgorithm":"Sha384 { ... }","PCR0":"<hex>","PCR1":…,"PCR2":…[,"PCR8":…]}
 // compact JSON text; callers embed or pretty-print it.
 std::string measurements_json(const Measurements& m);
+
+// The measurements as "PCR0" → lower-case hex (PCR8 only when present), the shape in which
+// PCRs from different places (an EIF, a statement, a registry's annotations) are compared.
+std::map<std::string, std::string> pcr_hex_map(const Measurements& m);
 
 } // namespace oci2eif

@@ -48,7 +48,58 @@ std::string lower(std::string s) {
   return s;
 }
 
+// The space-separated entries of a scope list.
+std::vector<std::string> split_scopes(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < list.size()) {
+    const std::size_t end = std::min(list.find(' ', i), list.size());
+    if (end > i) {
+      out.push_back(list.substr(i, end - i));
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
+// Adds the comma-separated `actions` to `into` unless present.
+void add_actions(std::vector<std::string>& into, const std::string& actions) {
+  std::size_t i = 0;
+  while (i <= actions.size()) {
+    const std::size_t end = std::min(actions.find(',', i), actions.size());
+    const std::string action = actions.substr(i, end - i);
+    if (!action.empty() && std::find(into.begin(), into.end(), action) == into.end()) {
+      into.push_back(action);
+    }
+    i = end + 1;
+  }
+}
+
 } // namespace
+
+std::string merge_scopes(const std::string& a, const std::string& b) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> resources; // "type:name" → actions
+  for (const std::string& scope : split_scopes(a + " " + b)) {
+    const std::size_t colon = scope.rfind(':');
+    const std::string resource = colon == std::string::npos ? scope : scope.substr(0, colon);
+    const std::string actions = colon == std::string::npos ? "" : scope.substr(colon + 1);
+    auto it = std::find_if(resources.begin(), resources.end(),
+                           [&](const auto& r) { return r.first == resource; });
+    if (it == resources.end()) {
+      it = resources.insert(resources.end(), {resource, {}});
+    }
+    add_actions(it->second, actions);
+  }
+  std::string out;
+  for (const auto& [resource, actions] : resources) {
+    std::string joined;
+    for (const std::string& action : actions) {
+      joined += (joined.empty() ? "" : ",") + action;
+    }
+    out += (out.empty() ? "" : " ") + resource + (joined.empty() ? "" : ":" + joined);
+  }
+  return out;
+}
 
 std::vector<Challenge> parse_www_authenticate(const std::string& value) {
   std::vector<Challenge> out;
@@ -109,7 +160,8 @@ bool Authenticator::on_unauthorized(const HttpResponse& response, const std::str
       parse_www_authenticate(response.header("www-authenticate"));
   for (const Challenge& c : challenges) {
     if (c.scheme == "bearer" && c.params.count("realm") != 0) {
-      const std::string want = c.params.count("scope") != 0 ? c.params.at("scope") : scope;
+      const std::string want =
+          c.params.count("scope") != 0 ? merge_scopes(c.params.at("scope"), scope) : scope;
       tokens_[scope] = fetch_token(c, want);
       return true;
     }
@@ -168,8 +220,12 @@ HttpRequest Authenticator::token_request(const std::string& realm, const std::st
                "&scope=" + url_escape(scope) +
                "&refresh_token=" + url_escape(credentials_->identity_token);
   } else {
+    // One scope parameter per resource, as docker sends them (token servers do not split).
     req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
-              "service=" + url_escape(service) + "&scope=" + url_escape(scope);
+              "service=" + url_escape(service);
+    for (const std::string& one : split_scopes(scope)) {
+      req.url += "&scope=" + url_escape(one);
+    }
     if (credentials_ && !credentials_->username.empty()) {
       req.headers.emplace_back(
           "Authorization",

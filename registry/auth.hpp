@@ -28,6 +28,13 @@ struct Challenge {
 // Parses a WWW-Authenticate value (one or more challenges, quoted or token values, escapes).
 std::vector<Challenge> parse_www_authenticate(const std::string& value);
 
+// The union of two scope lists (space-separated "type:name:actions" entries): the actions asked
+// for one resource are joined ("repository:app:pull" and "repository:app:pull,push" →
+// "repository:app:pull,push"), resources and actions in first-seen order. A challenge names
+// only what the request in hand needs (a HEAD: pull) while its token is kept for the caller's
+// scope (a push: pull,push); a token for the union serves both.
+std::string merge_scopes(const std::string& a, const std::string& b);
+
 class Authenticator {
 public:
   // `registry` names the registry in messages ("127.0.0.1:5000"). Token requests consult

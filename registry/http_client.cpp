@@ -44,7 +44,42 @@ struct Transfer {
   bool head_reported = false;
   const BodyCallback* on_body = nullptr;
   std::exception_ptr callback_error;
+  std::unique_ptr<ByteSource> upload; // the streamed body of this send(), opened afresh
 };
+
+// libcurl's READFUNCTION: the next bytes of a streamed body. An exception (an unreadable file)
+// may not cross curl's C frames: it is kept and rethrown after curl_easy_perform() returns.
+std::size_t on_read(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  try {
+    return t->upload->read(
+        std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(data), size * n));
+  } catch (...) {
+    t->callback_error = std::current_exception();
+    return CURL_READFUNC_ABORT;
+  }
+}
+
+// The method and body of `request`: POST and PUT send `body`, or PUT streams `upload`.
+void set_method(CURL* curl, const HttpRequest& request, Transfer& t) {
+  if (request.method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
+  } else if (request.method == "PUT" && request.upload) {
+    t.upload = request.upload->open();
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.upload->size));
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &t);
+  } else if (request.method == "PUT") {
+    // POSTFIELDS with a custom method: a string body without a read callback.
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
+  }
+}
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -160,10 +195,7 @@ public:
     curl_easy_setopt(curl_, CURLOPT_LOW_SPEED_TIME, options_.stall_seconds);
     curl_easy_setopt(curl_, CURLOPT_USERAGENT, "oci2eif");
     curl_easy_setopt(curl_, CURLOPT_ACCEPT_ENCODING, nullptr); // blobs must arrive as stored
-    if (request.method == "POST") {
-      curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
-      curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, request.body.c_str());
-    }
+    set_method(curl_, request, t);
     if (!range.empty()) {
       curl_easy_setopt(curl_, CURLOPT_RANGE, range.c_str());
     }

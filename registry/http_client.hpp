@@ -19,12 +19,21 @@ namespace oci2eif::registry {
 
 struct HttpResponse;
 
+// A request body read as it is sent, so that a 1 GiB blob never sits in memory: `open` is called
+// once per send() (a retried or re-authenticated request starts again from the first byte) and
+// must yield exactly `size` bytes.
+struct StreamedBody {
+  std::function<std::unique_ptr<ByteSource>()> open;
+  std::uint64_t size = 0;
+};
+
 struct HttpRequest {
-  std::string method = "GET"; // GET, HEAD or POST (with `body`)
+  std::string method = "GET"; // GET, HEAD, POST or PUT (POST/PUT send `body` or `upload`)
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<std::uint64_t> range_start; // "Range: bytes=N-"
-  std::string body;                         // for POST
+  std::string body;                         // for POST and PUT, unless `upload` is set
+  std::optional<StreamedBody> upload;       // for PUT: streamed instead of `body`
   long timeout_ms = 0;                      // whole request; 0: none (stall detection still on)
   // Called once with the status and headers before the first body byte of a 2xx answer.
   std::function<void(const HttpResponse&)> on_head;

@@ -59,7 +59,8 @@ bool retryable_status(long status) {
 }
 
 RegistryEndpoints::RegistryEndpoints(const Reference& ref, const RegistryOptions& options)
-    : ref_(ref), opt_(options), scope_("repository:" + ref_.repository + ":pull"),
+    : ref_(ref), opt_(options),
+      scope_("repository:" + ref_.repository + (opt_.push ? ":pull,push" : ":pull")),
       rng_(std::random_device{}()) {
   for (const Mirror& m : opt_.mirrors) {
     if (m.domain == ref_.domain) {
@@ -157,7 +158,11 @@ HttpResponse RegistryEndpoints::exchange(Endpoint& ep, HttpClient& http, HttpReq
     if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) &&
         !resp.header("location").empty()) {
       req.url = resolve_location(r.url, resp.header("location"));
-      req.method = req.method == "HEAD" ? "HEAD" : "GET";
+      // 307 and 308 repeat the request as it was (an upload stays a PUT); the others turn
+      // into a GET, as browsers and docker do.
+      if (req.method != "HEAD" && s != 307 && s != 308) {
+        req.method = "GET";
+      }
       ++redirects;
       continue;
     }

@@ -107,7 +107,7 @@ private:
 
   const Reference& ref_;
   const RegistryOptions& opt_;
-  std::string scope_; // the token scope: pull from the reference's repository
+  std::string scope_; // the token scope: pull (and push) on the reference's repository
   std::vector<std::unique_ptr<Endpoint>> endpoints_; // mirrors first, the origin last
   std::mt19937 rng_;
   std::mutex rng_mutex_;

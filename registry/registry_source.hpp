@@ -41,6 +41,7 @@ struct RegistryOptions {
   std::optional<Credentials> credentials;       // else from the docker config
   std::filesystem::path docker_config;          // default: default_docker_config_path()
   std::filesystem::path cache_dir;              // default: default_blob_cache_dir()
+  bool push = false; // ask for push access too (token scope pull,push): `oci2eif push`
   std::uint64_t cache_max_bytes = 10ULL << 30;
   // The blob cache's shared second level (BlobCacheOptions::shared); may be null.
   std::shared_ptr<SharedBlobStore> shared;

@@ -5,6 +5,7 @@
 #include "core/eif_reader.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
+#include "core/pcr.hpp"
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/build_provenance.hpp"
 #include "pipeline/image_reference.hpp"
@@ -26,15 +27,6 @@ using nlohmann::json;
 
 // How long POST may spend resolving an image before it queues the build unresolved.
 constexpr std::chrono::seconds kProbeBudget{5};
-
-std::map<std::string, std::string> pcr_map(const Measurements& m) {
-  std::map<std::string, std::string> out{
-      {"PCR0", to_hex(m.pcr0)}, {"PCR1", to_hex(m.pcr1)}, {"PCR2", to_hex(m.pcr2)}};
-  if (m.pcr8) {
-    out["PCR8"] = to_hex(*m.pcr8);
-  }
-  return out;
-}
 
 // One attempt, no layer prefetch and a short deadline: the caller (and an API thread) is
 // waiting; a registry that does not answer now is the worker's problem, with its retries.
@@ -253,7 +245,7 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt
   outcome.input_key = inputs.key;
   outcome.image_digest =
       r.image.manifest_digest.empty() ? r.image.config_digest : r.image.manifest_digest;
-  outcome.pcrs = pcr_map(r.eif.measurements);
+  outcome.pcrs = pcr_hex_map(r.eif.measurements);
 
   publish_outputs(build, spec, r, inputs, outcome);
   steps.mark("artifacts");

@@ -7,6 +7,14 @@
 using namespace oci2eif;
 
 TEST_SUITE("core::pcr") {
+  TEST_CASE("pcr_hex_map names each PCR, PCR8 only for a signed image") {
+    Measurements m{Bytes{0xAB}, Bytes{0x01}, Bytes{0x02}, std::nullopt};
+    CHECK(pcr_hex_map(m) ==
+          std::map<std::string, std::string>{{"PCR0", "ab"}, {"PCR1", "01"}, {"PCR2", "02"}});
+    m.pcr8 = Bytes{0xFF};
+    CHECK(pcr_hex_map(m).at("PCR8") == "ff");
+  }
+
   TEST_CASE("extending from zero turns each vector's inner digest into its PCR") {
     // vectors.json records both the SHA-384 before the extend and the PCR AWS's tool reported.
     for (const auto& [name, v] : test::vectors_json()["vectors"].items()) {

@@ -12,6 +12,22 @@ using namespace oci2eif;
 using namespace oci2eif::registry;
 
 TEST_SUITE("registry::auth") {
+  TEST_CASE("merge_scopes joins the actions asked for one repository") {
+    CHECK(merge_scopes("repository:a/b:pull", "repository:a/b:pull,push") ==
+          "repository:a/b:pull,push");
+    CHECK(merge_scopes("repository:a/b:push,pull", "repository:a/b:pull") ==
+          "repository:a/b:push,pull");
+    CHECK(merge_scopes("repository:a/b:pull", "") == "repository:a/b:pull");
+    CHECK(merge_scopes("", "") == "");
+  }
+
+  TEST_CASE("merge_scopes keeps other resources apart, in first-seen order") {
+    CHECK(merge_scopes("repository:x:pull repository:a:pull", "repository:a:pull,push") ==
+          "repository:x:pull repository:a:pull,push");
+    CHECK(merge_scopes("registry:catalog:*", "repository:a:pull") ==
+          "registry:catalog:* repository:a:pull");
+  }
+
   TEST_CASE("a Bearer challenge yields realm, service and scope") {
     const auto c = parse_www_authenticate(
         R"(Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push")");

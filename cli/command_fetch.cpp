@@ -1,0 +1,64 @@
+// oci2eif fetch: an EIF artifact back from a registry. The file is written only once the layer
+// matched its digest and the PCRs measured from it equal those the manifest states, so a
+// listing's PCRs (the annotations) can be trusted to describe what fetch gives.
+#include "cli/artifact_options.hpp"
+#include "cli/commands.hpp"
+#include "core/eif_describe.hpp"
+#include "core/eif_reader.hpp"
+#include "core/error.hpp"
+#include "core/file_stream.hpp"
+#include "core/pcr.hpp"
+#include "registry/eif_artifact.hpp"
+
+#include <array>
+#include <ostream>
+
+namespace oci2eif::cli {
+namespace {
+
+// Corrupt naming the first PCR on which the manifest and the file disagree.
+void check_pcrs(const std::map<std::string, std::string>& stated,
+                const std::map<std::string, std::string>& measured, const std::string& what) {
+  for (const char* pcr : {"PCR0", "PCR1", "PCR2", "PCR8"}) {
+    const auto s = stated.find(pcr);
+    const auto m = measured.find(pcr);
+    const std::string says = s == stated.end() ? "nothing" : s->second;
+    const std::string is = m == measured.end() ? "nothing" : m->second;
+    if (says != is) {
+      throw Error(ErrorCode::Corrupt, what + ": the manifest states " + pcr + " " + says +
+                                          " but the EIF measures " + is +
+                                          "; the artifact was altered, not written");
+    }
+  }
+}
+
+void copy_atomically(const std::filesystem::path& from, const std::filesystem::path& to) {
+  FileSource in(from);
+  AtomicFileWriter writer(to);
+  std::vector<std::uint8_t> buffer(1 << 20);
+  for (std::size_t n; (n = in.read(buffer)) != 0;) {
+    writer.write(ByteView(buffer.data(), n));
+  }
+  writer.commit();
+}
+
+} // namespace
+
+void run_fetch(const ArtifactOptions& o, std::ostream& out, std::ostream& log) {
+  const registry::Reference ref = registry::Reference::parse(o.reference);
+  const registry::RegistryOptions options = artifact_registry_options(o, log);
+  const auto source = registry::open_registry(ref, options);
+  const auto root = std::get<registry::Descriptor>(source->root());
+  const std::string what = "artifact " + ref.to_string() + " (" + root.digest + ")";
+  const auto [type, manifest] = source->manifest_bytes(root.digest);
+  const registry::EifArtifact artifact = registry::parse_eif_artifact(manifest, what);
+  // The blob cache checks the layer's digest and size before handing out its file.
+  const std::filesystem::path blob = source->blob_file(artifact.eif);
+  FileSource in(blob);
+  const EifInfo info = read_eif(in, what + ", EIF layer " + artifact.eif.digest);
+  check_pcrs(registry::annotated_pcrs(artifact.annotations), pcr_hex_map(info.measurements), what);
+  copy_atomically(blob, o.output);
+  out << measurements_document(info.measurements).dump(2) << "\n";
+}
+
+} // namespace oci2eif::cli
