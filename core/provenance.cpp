@@ -9,11 +9,9 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Json subject_json(const ProvenanceInputs& in) {
-  Json pcrs{{"PCR0", to_hex(in.measurements.pcr0)},
-            {"PCR1", to_hex(in.measurements.pcr1)},
-            {"PCR2", to_hex(in.measurements.pcr2)}};
-  if (in.measurements.pcr8) {
-    pcrs["PCR8"] = to_hex(*in.measurements.pcr8);
+  Json pcrs = Json::object();
+  for (const auto& [pcr, hex] : pcr_hex_map(in.measurements)) { // PCR0, PCR1, PCR2[, PCR8]
+    pcrs[pcr] = hex;
   }
   return Json::array({{{"name", in.eif_name},
                        {"digest", {{"sha256", in.eif_sha256}}},
