@@ -20,7 +20,6 @@
 namespace oci2eif::cli {
 namespace {
 
-constexpr std::size_t kMaxProvenanceSize = 16 << 20;
 constexpr std::size_t kMaxKeyFileSize = 1 << 20;
 
 // A PCR the statement or the caller states that the EIF does not have, or "" if all agree.

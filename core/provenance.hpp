@@ -15,6 +15,7 @@
 #include "core/bytes.hpp"
 #include "core/pcr.hpp"
 
+#include <cstddef>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +25,9 @@ namespace oci2eif {
 
 inline constexpr const char* kStatementType = "https://in-toto.io/Statement/v1";
 inline constexpr const char* kSlsaProvenanceType = "https://slsa.dev/provenance/v1";
+// The largest provenance.intoto.jsonl read (by `verify`, `push`, `fetch`): far above what a build
+// writes (its dependencies are a few dozen digests), small enough to hold in memory.
+inline constexpr std::size_t kMaxProvenanceSize = 16 << 20;
 inline constexpr const char* kOci2eifBuildType =
     "urn:oci2eif:buildtype:eif:v1"; // docs/provenance.md
 

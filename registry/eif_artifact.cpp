@@ -2,6 +2,7 @@
 
 #include "core/digest.hpp"
 #include "core/error.hpp"
+#include "core/provenance.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -66,6 +67,11 @@ std::map<std::string, std::string> string_map(const json& j) {
   return out;
 }
 
+// "an EIF" or "a provenance": what an artifact type is, for errors.
+std::string artifact_kind(const std::string& artifact_type) {
+  return artifact_type == eif_artifact::kArtifactType ? "an EIF" : "a provenance";
+}
+
 } // namespace
 
 std::map<std::string, std::string> eif_annotations(const Measurements& m, const std::string& arch,
@@ -78,14 +84,14 @@ std::map<std::string, std::string> eif_annotations(const Measurements& m, const 
   return a;
 }
 
-std::string artifact_manifest_json(const EifArtifact& a) {
-  json layer = descriptor_json(eif_artifact::kLayerType, a.eif.digest, a.eif.size);
-  if (!a.eif.annotations.empty()) {
-    layer["annotations"] = a.eif.annotations;
+std::string artifact_manifest_json(const Artifact& a) {
+  json layer = descriptor_json(a.layer.media_type, a.layer.digest, a.layer.size);
+  if (!a.layer.annotations.empty()) {
+    layer["annotations"] = a.layer.annotations;
   }
   json m{{"schemaVersion", 2},
          {"mediaType", media_type::kOciManifest},
-         {"artifactType", eif_artifact::kArtifactType},
+         {"artifactType", a.artifact_type},
          {"config", descriptor_json(eif_artifact::kEmptyType, eif_artifact::kEmptyDigest, 2)},
          {"layers", json::array({layer})}};
   if (!a.annotations.empty()) {
@@ -97,31 +103,52 @@ std::string artifact_manifest_json(const EifArtifact& a) {
   return m.dump();
 }
 
-EifArtifact parse_eif_artifact(ByteView text, const std::string& what) {
+Artifact provenance_artifact_of(const std::string& envelope, const Descriptor& eif_manifest) {
+  Artifact a;
+  a.artifact_type = provenance_artifact::kArtifactType;
+  a.layer = {provenance_artifact::kLayerType,
+             sha256_digest(as_bytes(envelope)),
+             envelope.size(),
+             {},
+             {{eif_artifact::kTitle, provenance_artifact::kFileName}}};
+  a.annotations = {{provenance_artifact::kPredicateTypeKey, kSlsaProvenanceType}};
+  a.subject = Descriptor{eif_manifest.media_type, eif_manifest.digest, eif_manifest.size, {}, {}};
+  return a;
+}
+
+Artifact parse_artifact(ByteView text, const std::string& artifact_type,
+                        const std::string& layer_type, const std::string& what) {
   const json m = parse_object(text, what);
   const std::string type = m.value("artifactType", std::string());
-  if (type != eif_artifact::kArtifactType) {
-    throw Error(ErrorCode::Unsupported, what + ": not an EIF artifact (artifactType \"" + type +
-                                            "\", expected " + eif_artifact::kArtifactType + ")");
+  if (type != artifact_type) {
+    throw Error(ErrorCode::Unsupported, what + ": not " + artifact_kind(artifact_type) +
+                                            " artifact (artifactType \"" + type + "\", expected " +
+                                            artifact_type + ")");
   }
   if (m.value("mediaType", std::string(media_type::kOciManifest)) != media_type::kOciManifest) {
     throw Error(ErrorCode::Corrupt,
                 what + ": mediaType is not " + std::string(media_type::kOciManifest));
   }
   if (!m.contains("layers") || !m["layers"].is_array() || m["layers"].size() != 1) {
-    throw Error(ErrorCode::Corrupt, what + ": an EIF artifact has exactly one layer");
-  }
-  EifArtifact a;
-  a.eif = parse_descriptor(m["layers"][0], what);
-  if (a.eif.media_type != eif_artifact::kLayerType) {
     throw Error(ErrorCode::Corrupt,
-                what + ": its layer is " + a.eif.media_type + ", not " + eif_artifact::kLayerType);
+                what + ": " + artifact_kind(artifact_type) + " artifact has exactly one layer");
+  }
+  Artifact a;
+  a.artifact_type = type;
+  a.layer = parse_descriptor(m["layers"][0], what);
+  if (a.layer.media_type != layer_type) {
+    throw Error(ErrorCode::Corrupt,
+                what + ": its layer is " + a.layer.media_type + ", not " + layer_type);
   }
   a.annotations = string_map(m.value("annotations", json::object()));
   if (m.contains("subject")) {
     a.subject = parse_descriptor(m["subject"], what + " subject");
   }
   return a;
+}
+
+Artifact parse_eif_artifact(ByteView text, const std::string& what) {
+  return parse_artifact(text, eif_artifact::kArtifactType, eif_artifact::kLayerType, what);
 }
 
 std::map<std::string, std::string> annotated_pcrs(const std::map<std::string, std::string>& a) {

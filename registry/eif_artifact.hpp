@@ -32,10 +32,24 @@ inline constexpr const char* kArch = "com.oci2eif.arch";
 inline constexpr const char* kVersion = "com.oci2eif.version";
 } // namespace eif_artifact
 
-struct EifArtifact {
-  Descriptor eif; // the layer: digest and size of the file, its name as the title annotation
+// The provenance of an EIF as a referrer of the EIF artifact: the DSSE envelope of
+// provenance.intoto.jsonl as the one layer, typed as cosign and in-toto type attestations, and
+// the predicate type annotated (as BuildKit annotates its attestations) so that listings can
+// tell SLSA provenance from other envelopes.
+namespace provenance_artifact {
+inline constexpr const char* kArtifactType = "application/vnd.dsse.envelope.v1+json";
+inline constexpr const char* kLayerType = "application/vnd.dsse.envelope.v1+json";
+inline constexpr const char* kPredicateTypeKey = "in-toto.io/predicate-type";
+inline constexpr const char* kFileName = "provenance.intoto.jsonl";
+} // namespace provenance_artifact
+
+// An artifact of one layer and the empty config: an EIF, or the provenance of one.
+struct Artifact {
+  std::string artifact_type = eif_artifact::kArtifactType;
+  Descriptor layer; // digest and size of the file, its name as the title annotation
   std::map<std::string, std::string> annotations; // of the manifest (eif_annotations())
-  std::optional<Descriptor> subject;              // the source image's manifest, if known
+  std::optional<Descriptor> subject; // EIF: the source image's manifest, if known; provenance:
+                                     // the EIF artifact's
 };
 
 // The manifest annotations of an EIF: its PCRs as lower-case hex (PCR8 only when signed), its
@@ -46,12 +60,19 @@ std::map<std::string, std::string> eif_annotations(const Measurements& measureme
 
 // The artifact's image manifest, compact JSON with sorted keys: the same inputs always give the
 // same bytes, so a re-push yields the same digest.
-std::string artifact_manifest_json(const EifArtifact& artifact);
+std::string artifact_manifest_json(const Artifact& artifact);
+
+// The provenance artifact for the DSSE envelope line `envelope` (provenance.intoto.jsonl), a
+// referrer of the EIF artifact `eif_manifest`.
+Artifact provenance_artifact_of(const std::string& envelope, const Descriptor& eif_manifest);
 
 // Parses an artifact manifest from untrusted bytes; throws Unsupported when its artifactType is
-// not kArtifactType, Corrupt when it is not a manifest with exactly one EIF layer. `what` names
-// it in errors.
-EifArtifact parse_eif_artifact(ByteView json, const std::string& what);
+// not `artifact_type`, Corrupt when it is not a manifest with exactly one layer of `layer_type`.
+// `what` names it in errors.
+Artifact parse_artifact(ByteView json, const std::string& artifact_type,
+                        const std::string& layer_type, const std::string& what);
+// parse_artifact() of an EIF artifact (eif_artifact::kArtifactType, kLayerType).
+Artifact parse_eif_artifact(ByteView json, const std::string& what);
 
 // The PCRs annotations state, "PCR0" → hex, in the shape `describe`/`verify` use.
 std::map<std::string, std::string> annotated_pcrs(const std::map<std::string, std::string>& a);

@@ -52,8 +52,8 @@ ResolvedImage resolve_image(ImageSource& source, const Platform& platform) {
     const Descriptor& d = select_platform(*index, platform, source.name());
     out.manifest = manifest_of(source, d, platform, out.manifest_digest, 1);
   } else {
-    out.manifest =
-        manifest_of(source, std::get<Descriptor>(root), platform, out.manifest_digest, 0);
+    out.root = std::get<Descriptor>(root);
+    out.manifest = manifest_of(source, *out.root, platform, out.manifest_digest, 0);
   }
   const Descriptor& c = out.manifest.config;
   const std::string what = source.name() + ": config " + c.digest;

@@ -62,6 +62,10 @@ Bytes read_blob(ImageSource& source, const Descriptor& descriptor, std::size_t l
 
 struct ResolvedImage {
   std::string source_name;
+  // What the reference resolved to when the source names it by descriptor (a registry's tag or
+  // digest: the manifest, or the index the platform's manifest was chosen from); nothing for an
+  // index the source holds itself (an OCI layout's index.json).
+  std::optional<Descriptor> root;
   std::string manifest_digest;
   ImageManifest manifest;
   std::string config_digest;

@@ -15,15 +15,6 @@ RegistryOptions origin_only(RegistryOptions options) {
   return options;
 }
 
-StreamedBody file_body(const std::filesystem::path& path, std::uint64_t size) {
-  return {[path] { return std::make_unique<FileSource>(path); }, size};
-}
-
-StreamedBody memory_body(const char* text) {
-  const ByteView bytes = as_bytes(text);
-  return {[bytes] { return std::make_unique<MemorySource>(bytes, "blob"); }, bytes.size()};
-}
-
 // The fallback tag's index with `referrer` added; stored unless it listed it already.
 void update_fallback_tag(RegistryPusher& pusher, const std::string& subject_digest,
                          const Referrer& referrer) {
@@ -38,6 +29,15 @@ void update_fallback_tag(RegistryPusher& pusher, const std::string& subject_dige
 }
 
 } // namespace
+
+StreamedBody file_body(const std::filesystem::path& path, std::uint64_t size) {
+  return {[path] { return std::make_unique<FileSource>(path); }, size};
+}
+
+StreamedBody memory_body(std::string bytes) {
+  const auto kept = std::make_shared<const std::string>(std::move(bytes));
+  return {[kept] { return std::make_unique<MemorySource>(as_bytes(*kept), "blob"); }, kept->size()};
+}
 
 RegistryPusher::RegistryPusher(const Reference& ref, RegistryOptions options)
     : ref_(ref), opt_(origin_only(std::move(options))), endpoints_(ref_, opt_),
@@ -192,42 +192,42 @@ std::optional<Bytes> RegistryPusher::referrers_api(const std::string& digest) {
   return Bytes(bytes.begin(), bytes.end());
 }
 
-PushedArtifact push_eif_artifact(const Reference& ref, const RegistryOptions& options,
-                                 const EifArtifact& artifact,
-                                 const std::filesystem::path& eif_file) {
+PushedArtifact push_artifact(const Reference& ref, const RegistryOptions& options,
+                             const Artifact& artifact, const StreamedBody& layer) {
   RegistryOptions push_options = options;
   push_options.push = true;
   RegistryPusher pusher(ref, push_options);
   PushedArtifact out;
   Descriptor empty{eif_artifact::kEmptyType, eif_artifact::kEmptyDigest, 2, {}, {}};
   out.blobs_uploaded += pusher.ensure_blob(empty, memory_body(eif_artifact::kEmptyBlob)) ? 1 : 0;
-  out.blobs_uploaded +=
-      pusher.ensure_blob(artifact.eif, file_body(eif_file, artifact.eif.size)) ? 1 : 0;
+  out.blobs_uploaded += pusher.ensure_blob(artifact.layer, layer) ? 1 : 0;
   const std::string manifest = artifact_manifest_json(artifact);
   out.digest = sha256_digest(as_bytes(manifest));
   out.size = manifest.size();
-  pusher.put_manifest(ref.manifest_ref(), media_type::kOciManifest, manifest);
+  const bool named = !ref.tag.empty() || !ref.digest.empty();
+  pusher.put_manifest(named ? ref.manifest_ref() : out.digest, media_type::kOciManifest, manifest);
   if (!artifact.subject) {
     return out;
   }
   out.referrers_api = pusher.referrers_api(artifact.subject->digest).has_value();
   if (!out.referrers_api) {
     update_fallback_tag(pusher, artifact.subject->digest,
-                        {media_type::kOciManifest, out.digest, out.size,
-                         eif_artifact::kArtifactType, artifact.annotations});
+                        {media_type::kOciManifest, out.digest, out.size, artifact.artifact_type,
+                         artifact.annotations});
   }
   return out;
 }
 
-std::vector<Referrer> eif_referrers(const Reference& ref, const RegistryOptions& options,
-                                    const std::string& subject_digest) {
+std::vector<Referrer> artifact_referrers(const Reference& ref, const RegistryOptions& options,
+                                         const std::string& subject_digest,
+                                         const std::string& artifact_type) {
   RegistryPusher reader(ref, options);
   const std::string what = reader.where() + ", referrers of " + subject_digest;
   if (const auto api = reader.referrers_api(subject_digest)) {
-    return parse_referrers(*api, eif_artifact::kArtifactType, what);
+    return parse_referrers(*api, artifact_type, what);
   }
   if (const auto index = reader.find_manifest(referrers_tag(subject_digest))) {
-    return parse_referrers(index->second, eif_artifact::kArtifactType, what);
+    return parse_referrers(index->second, artifact_type, what);
   }
   return {};
 }

@@ -62,16 +62,20 @@ struct PushedArtifact {
   bool referrers_api = false; // the registry lists referrers itself (no fallback tag written)
 };
 
-// Pushes `artifact` (its EIF layer read from `eif_file`) to `ref` and, when it has a subject,
-// makes it findable as a referrer: through the registry's referrers API, else by adding it to
-// the fallback tag's index.
-PushedArtifact push_eif_artifact(const Reference& ref, const RegistryOptions& options,
-                                 const EifArtifact& artifact,
-                                 const std::filesystem::path& eif_file);
+// The body of an upload read from `path` (`size` bytes), or from `bytes` (kept alive by it).
+StreamedBody file_body(const std::filesystem::path& path, std::uint64_t size);
+StreamedBody memory_body(std::string bytes);
 
-// The EIF artifacts whose subject is `subject_digest` in `ref`'s repository: the referrers API's
-// answer, else the fallback tag's index (none when neither exists).
-std::vector<Referrer> eif_referrers(const Reference& ref, const RegistryOptions& options,
-                                    const std::string& subject_digest);
+// Pushes `artifact` (its layer read from `layer`) to `ref` and, when it has a subject, makes it
+// findable as a referrer: through the registry's referrers API, else by adding it to the
+// fallback tag's index. A `ref` without tag or digest stores the manifest by its digest.
+PushedArtifact push_artifact(const Reference& ref, const RegistryOptions& options,
+                             const Artifact& artifact, const StreamedBody& layer);
+
+// The artifacts of `artifact_type` whose subject is `subject_digest` in `ref`'s repository: the
+// referrers API's answer, else the fallback tag's index (none when neither exists).
+std::vector<Referrer> artifact_referrers(const Reference& ref, const RegistryOptions& options,
+                                         const std::string& subject_digest,
+                                         const std::string& artifact_type);
 
 } // namespace oci2eif::registry

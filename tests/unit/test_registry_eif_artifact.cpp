@@ -1,6 +1,7 @@
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "registry/eif_artifact.hpp"
+#include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -32,9 +33,9 @@ std::string repeat(const std::string& s, int n) {
   return out;
 }
 
-EifArtifact artifact(bool with_subject) {
-  EifArtifact a;
-  a.eif = {eif_artifact::kLayerType, kEif, 1234, {}, {{eif_artifact::kTitle, "app.eif"}}};
+Artifact artifact(bool with_subject) {
+  Artifact a;
+  a.layer = {eif_artifact::kLayerType, kEif, 1234, {}, {{eif_artifact::kTitle, "app.eif"}}};
   a.annotations = eif_annotations(measurements(false), "x86_64", "1.2.3");
   if (with_subject) {
     a.subject = Descriptor{media_type::kOciManifest, kImage, 567, {}, {}};
@@ -86,10 +87,10 @@ TEST_SUITE("registry::eif_artifact") {
 
   TEST_CASE("parse_eif_artifact reads back what artifact_manifest_json writes") {
     const std::string text = artifact_manifest_json(artifact(true));
-    const EifArtifact a = parse_eif_artifact(as_bytes(text), "m");
-    CHECK(a.eif.digest == kEif);
-    CHECK(a.eif.size == 1234);
-    CHECK(a.eif.annotations.at(eif_artifact::kTitle) == "app.eif");
+    const Artifact a = parse_eif_artifact(as_bytes(text), "m");
+    CHECK(a.layer.digest == kEif);
+    CHECK(a.layer.size == 1234);
+    CHECK(a.layer.annotations.at(eif_artifact::kTitle) == "app.eif");
     REQUIRE(a.subject);
     CHECK(a.subject->digest == kImage);
     CHECK(annotated_pcrs(a.annotations).size() == 3);
@@ -108,6 +109,35 @@ TEST_SUITE("registry::eif_artifact") {
     m["layers"][0]["digest"] = "sha256:short";
     CHECK_THROWS_AS(parse_eif_artifact(as_bytes(m.dump()), "artifact x"), Error);
     CHECK_THROWS_AS(parse_eif_artifact(as_bytes(std::string("[1]")), "artifact x"), Error);
+  }
+
+  TEST_CASE("provenance: a DSSE envelope artifact whose subject is the EIF artifact") {
+    const std::string envelope = R"({"payloadType":"application/vnd.in-toto+json"})"
+                                 "\n";
+    const Descriptor eif{media_type::kOciManifest, kEif, 890, {}, {}};
+    const Artifact a = provenance_artifact_of(envelope, eif);
+    const std::string text = artifact_manifest_json(a);
+    const nlohmann::json m = nlohmann::json::parse(text);
+    CHECK(m["artifactType"] == "application/vnd.dsse.envelope.v1+json");
+    CHECK(m["layers"][0]["mediaType"] == "application/vnd.dsse.envelope.v1+json");
+    // sha256 of the envelope's bytes, computed by hand here (test_support), not by the code.
+    CHECK(m["layers"][0]["digest"] == "sha256:" + test::sha256_hex(as_bytes(envelope)));
+    CHECK(m["layers"][0]["size"] == envelope.size());
+    CHECK(m["layers"][0]["annotations"]["org.opencontainers.image.title"] ==
+          "provenance.intoto.jsonl");
+    CHECK(m["annotations"]["in-toto.io/predicate-type"] == "https://slsa.dev/provenance/v1");
+    CHECK(m["subject"] ==
+          nlohmann::json{{"mediaType", media_type::kOciManifest}, {"digest", kEif}, {"size", 890}});
+    const Artifact back = parse_artifact(as_bytes(text), provenance_artifact::kArtifactType,
+                                         provenance_artifact::kLayerType, "p");
+    CHECK(back.layer.digest == a.layer.digest);
+    CHECK(back.subject->digest == kEif);
+    CHECK_THROWS_WITH_AS(parse_eif_artifact(as_bytes(text), "p"),
+                         doctest::Contains("p: not an EIF artifact"), Error);
+    CHECK_THROWS_WITH_AS(parse_artifact(as_bytes(artifact_manifest_json(artifact(true))),
+                                        provenance_artifact::kArtifactType,
+                                        provenance_artifact::kLayerType, "e"),
+                         doctest::Contains("e: not a provenance artifact"), Error);
   }
 
   TEST_CASE("the fallback tag is the subject digest with '-' for ':'") {
