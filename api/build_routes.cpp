@@ -7,6 +7,7 @@
 #include "core/json_text.hpp"
 #include "server/build_request.hpp"
 #include "server/disk_space.hpp"
+#include "server/push_targets.hpp"
 
 #include <array>
 #include <chrono>
@@ -161,6 +162,9 @@ void BuildRoutes::check_buildable(const server::BuildRequest& request) const {
                                              ctx_.kernels.default_name() + "')");
   }
   ctx_.signing_keys.identity(request); // an unknown signing key is a 400 now, not a failed build
+  if (request.push) {
+    server::check_push_allowed(ctx_.config.push_targets, *request.push);
+  }
 }
 
 std::optional<std::string> BuildRoutes::idempotency_key(const httplib::Request& req) {

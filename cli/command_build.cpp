@@ -7,6 +7,7 @@
 #include "core/file_stream.hpp"
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/build_provenance.hpp"
+#include "pipeline/eif_publisher.hpp"
 #include "pipeline/image_reference.hpp"
 #include "pipeline/kernel_bundle.hpp"
 #include "pipeline/pkcs11_key.hpp"
@@ -86,6 +87,13 @@ void check_build_options(const BuildOptions& o) {
     throw Error(ErrorCode::InvalidInput,
                 "--signing-certificate and --private-key must be given together");
   }
+  if (o.push) { // a malformed target is refused before the build
+    try {
+      registry::Reference::parse(*o.push);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::InvalidInput, std::string("--push: ") + e.what());
+    }
+  }
   if (o.provenance && !o.signing_certificate) {
     throw Error(ErrorCode::InvalidInput,
                 "--provenance is signed with the EIF's key: give --signing-certificate and "
@@ -93,11 +101,30 @@ void check_build_options(const BuildOptions& o) {
   }
 }
 
-void write_provenance(const BuildOptions& o, const pipeline::BuildSpec& spec,
-                      const pipeline::BuildResult& r, const EifSigner& signer) {
+// The signed provenance line of the build, written to --provenance.
+std::string write_provenance(const BuildOptions& o, const pipeline::BuildSpec& spec,
+                             const pipeline::BuildResult& r, const EifSigner& signer) {
   const pipeline::ProvenanceContext context{build_parameters(o, spec), pipeline::kCliBuilderId, ""};
   const auto inputs = pipeline::build_provenance(spec, r, sha256_file_digest(spec.output), context);
-  write_text(*o.provenance, pipeline::signed_provenance_line(inputs, signer));
+  std::string line = pipeline::signed_provenance_line(inputs, signer);
+  write_text(*o.provenance, line);
+  return line;
+}
+
+// --push: the EIF (and its provenance) to the registry, with the same registry options as the
+// image's pull; what was pushed goes to the log, stdout keeps the measurements alone.
+void push_built_eif(const BuildOptions& o, const pipeline::BuildSpec& spec,
+                    const pipeline::BuildResult& r, std::optional<std::string> provenance,
+                    std::ostream& log) {
+  pipeline::EifPush push;
+  push.target = registry::Reference::parse(*o.push);
+  push.subject = pipeline::push_subject(spec.image, r.image, push.target);
+  push.provenance = std::move(provenance);
+  registry::RegistryOptions options = registry_options(o);
+  options.log = [&log](const std::string& line) { log << line << "\n" << std::flush; };
+  const nlohmann::ordered_json pushed = pipeline::pushed_json(
+      pipeline::push_eif(spec.output, pipeline::eif_artifact_of(spec.output), push, options));
+  log << "pushed " << pushed.dump() << "\n" << std::flush;
 }
 
 } // namespace
@@ -148,8 +175,12 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   if (o.rootfs_listing) {
     write_text(*o.rootfs_listing, r.rootfs_listing);
   }
+  std::optional<std::string> provenance;
   if (o.provenance) {
-    write_provenance(o, spec, r, *signer);
+    provenance = write_provenance(o, spec, r, *signer);
+  }
+  if (o.push) {
+    push_built_eif(o, spec, r, std::move(provenance), log);
   }
   out << pcrs;
 }

@@ -2,16 +2,12 @@
 // measured here from the file (never taken from a caller), linked to the image it was built from.
 #include "cli/artifact_options.hpp"
 #include "cli/commands.hpp"
-#include "core/digest.hpp"
-#include "core/eif_format.hpp"
-#include "core/eif_reader.hpp"
+#include "core/dsse.hpp"
 #include "core/error.hpp"
 #include "core/file_stream.hpp"
-#include "pipeline/version.hpp"
-#include "registry/eif_artifact.hpp"
-#include "registry/registry_pusher.hpp"
+#include "core/provenance.hpp"
+#include "pipeline/eif_publisher.hpp"
 
-#include <nlohmann/json.hpp>
 #include <ostream>
 
 namespace oci2eif::cli {
@@ -32,44 +28,30 @@ registry::Descriptor resolve_subject(const registry::Reference& target, const st
   return {d.media_type, d.digest, d.size, {}, {}};
 }
 
-// The artifact for the EIF at `path`: its layer and the annotations measured from it.
-registry::EifArtifact artifact_of(const std::filesystem::path& path) {
-  FileSource in(path);
-  const EifInfo info = read_eif(in, path.string());
-  registry::EifArtifact a;
-  a.eif.media_type = registry::eif_artifact::kLayerType;
-  a.eif.digest = sha256_file_digest(path);
-  a.eif.size = info.size;
-  a.eif.annotations[registry::eif_artifact::kTitle] = path.filename().string();
-  a.annotations = registry::eif_annotations(info.measurements, std::string(arch_name(info.arch)),
-                                            pipeline::kVersion);
-  return a;
+// The DSSE envelope of a provenance.intoto.jsonl file, checked to be one (its signature is
+// the verifier's business: `oci2eif verify`).
+std::string read_provenance_line(const std::filesystem::path& path) {
+  const Bytes bytes = read_small_file(path, kMaxProvenanceSize);
+  parse_dsse(bytes, path.string());
+  return std::string(as_chars(bytes));
 }
 
 } // namespace
 
 void run_push(const ArtifactOptions& o, std::ostream& out, std::ostream& log) {
-  const registry::Reference ref = registry::Reference::parse(o.reference);
+  pipeline::EifPush push;
+  push.target = registry::Reference::parse(o.reference);
   const registry::RegistryOptions options = artifact_registry_options(o, log);
-  registry::EifArtifact artifact = artifact_of(o.eif);
   if (o.subject) {
-    artifact.subject = resolve_subject(ref, *o.subject, options);
+    push.subject = resolve_subject(push.target, *o.subject, options);
   }
-  const registry::PushedArtifact pushed =
-      registry::push_eif_artifact(ref, options, artifact, o.eif);
-  registry::Reference at = ref;
-  at.digest = pushed.digest;
-  nlohmann::ordered_json j{{"digest", pushed.digest},
-                           {"reference", at.to_string()},
-                           {"subject", nullptr},
-                           {"blobs_uploaded", pushed.blobs_uploaded},
-                           {"referrers", nullptr}};
-  if (artifact.subject) {
-    j["subject"] = artifact.subject->digest;
-    j["referrers"] =
-        pushed.referrers_api ? "api" : "tag " + registry::referrers_tag(artifact.subject->digest);
+  if (o.provenance) {
+    push.provenance = read_provenance_line(*o.provenance);
   }
-  out << j.dump(2) << "\n";
+  out << pipeline::pushed_json(
+             pipeline::push_eif(o.eif, pipeline::eif_artifact_of(o.eif), push, options))
+             .dump(2)
+      << "\n";
 }
 
 } // namespace oci2eif::cli

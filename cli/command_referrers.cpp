@@ -48,7 +48,8 @@ void run_referrers(const ArtifactOptions& o, std::ostream& out, std::ostream& lo
   const registry::Reference ref = registry::Reference::parse(o.reference);
   const registry::RegistryOptions options = artifact_registry_options(o, log);
   const std::string subject = manifest_descriptor(ref, options).digest;
-  const std::vector<registry::Referrer> list = registry::eif_referrers(ref, options, subject);
+  const std::vector<registry::Referrer> list =
+      registry::artifact_referrers(ref, options, subject, registry::eif_artifact::kArtifactType);
   if (!o.json) {
     print_human(subject, list, out);
     return;

@@ -69,6 +69,7 @@ std::string request_json(const SubmitOptions& o) {
   r.name = o.name;
   r.version = o.version;
   r.signing_key = o.signing_key;
+  r.push = o.push;
   r.labels = labels_of(o.labels);
   if (o.metadata) {
     r.metadata = parse_custom_metadata(read_small_file(*o.metadata, kMaxCustomMetadataSize + 1),

@@ -84,15 +84,18 @@ struct ArtifactOptions {
   std::string reference;              // push, fetch: the artifact; referrers: the image
   std::filesystem::path eif;          // push: the EIF to store
   std::optional<std::string> subject; // push: the image it was built from, same repository
-  std::filesystem::path output;       // fetch: where to write the EIF
-  bool json = false;                  // referrers: print JSON
+  // push: a provenance.intoto.jsonl to attach as a referrer of the EIF; fetch: where to write
+  // the provenance attached to the EIF (fetch fails when there is none)
+  std::optional<std::filesystem::path> provenance;
+  std::filesystem::path output; // fetch: where to write the EIF
+  bool json = false;            // referrers: print JSON
   std::vector<std::string> insecure_registries;
   std::optional<std::filesystem::path> registry_ca;
   std::optional<std::filesystem::path> cache_dir; // fetch: the blob cache
 };
 
-// Stores an EIF as an artifact, its PCRs as annotations, and links it to its --subject;
-// prints {"digest", "reference", "subject", "blobs_uploaded", "referrers"}.
+// Stores an EIF as an artifact, its PCRs as annotations, and links it to its --subject, and its
+// --provenance to it; prints pipeline::pushed_json().
 void run_push(const ArtifactOptions& options, std::ostream& out, std::ostream& log);
 // Downloads an EIF artifact to `output` (atomically) once its digest and its PCRs (against the
 // manifest's annotations) check out; prints the measurements JSON as `build` does.
@@ -135,6 +138,8 @@ struct BuildOptions {
   std::optional<std::filesystem::path> private_key;
   // A signed SLSA provenance statement (DSSE, in-toto) of the build, written here.
   std::optional<std::filesystem::path> provenance;
+  // Push the EIF (and the provenance, when written) to this registry reference as an OCI artifact.
+  std::optional<std::string> push;
   std::optional<std::filesystem::path> init;
   std::filesystem::path output;
   std::optional<std::filesystem::path> pcrs;
@@ -185,6 +190,7 @@ struct SubmitOptions {
   std::optional<std::string> version;
   std::optional<std::filesystem::path> metadata;
   std::optional<std::string> signing_key;     // a signing key configured on the server, by name
+  std::optional<std::string> push;            // a registry reference the service pushes the EIF to
   std::optional<std::string> idempotency_key; // default: a random one per invocation
   bool wait = false;
   bool quiet = false; // with --wait: do not follow the log

@@ -9,6 +9,21 @@
 
 namespace oci2eif::cli {
 
+registry::RegistryOptions registry_options(const BuildOptions& o) {
+  registry::RegistryOptions options;
+  options.insecure_registries = o.insecure_registries;
+  options.extra_ca_file = o.registry_ca ? o.registry_ca->string() : "";
+  if (o.cache_dir) {
+    options.cache_dir = *o.cache_dir;
+  }
+  options.blob_timeout_ms = o.blob_timeout_seconds * 1000;
+  for (const std::string& m : o.registry_mirrors) {
+    options.mirrors.push_back(registry::parse_mirror(m));
+  }
+  options.parallel_downloads = o.parallel_downloads;
+  return options;
+}
+
 pipeline::ImageRef image_ref(const BuildOptions& o) {
   const int given = o.oci_layout.has_value() + o.oci_archive.has_value() +
                     o.docker_archive.has_value() + o.image.has_value();
@@ -18,18 +33,7 @@ pipeline::ImageRef image_ref(const BuildOptions& o) {
                 "FILE[:TAG] or --docker-archive FILE[:TAG]");
   }
   if (o.image) {
-    pipeline::ImageRef ref{pipeline::SourceKind::Registry, *o.image, {}, {}, {}};
-    ref.options.insecure_registries = o.insecure_registries;
-    ref.options.extra_ca_file = o.registry_ca ? o.registry_ca->string() : "";
-    if (o.cache_dir) {
-      ref.options.cache_dir = *o.cache_dir;
-    }
-    ref.options.blob_timeout_ms = o.blob_timeout_seconds * 1000;
-    for (const std::string& m : o.registry_mirrors) {
-      ref.options.mirrors.push_back(registry::parse_mirror(m));
-    }
-    ref.options.parallel_downloads = o.parallel_downloads;
-    return ref;
+    return {pipeline::SourceKind::Registry, *o.image, registry_options(o), {}, {}};
   }
   if (o.oci_layout) {
     return {pipeline::SourceKind::OciLayout, *o.oci_layout, {}, {}, {}};

@@ -18,6 +18,9 @@ namespace oci2eif::cli {
 // The one image the flags name (--image, --oci-layout, --oci-archive or --docker-archive), with
 // the registry flags applied; InvalidInput unless exactly one is given.
 pipeline::ImageRef image_ref(const BuildOptions& o);
+// The registry flags of `o` (TLS trust, plain-HTTP hosts, cache, mirrors, timeouts): the pull's,
+// and `build --push`'s.
+registry::RegistryOptions registry_options(const BuildOptions& o);
 
 // --arch when given; else the kernel bundle's (a nitro-cli blobs directory holds one kernel,
 // bzImage or Image, so it names the architecture); else x86_64.

@@ -195,6 +195,9 @@ void add_build(CLI::App& app, cli::BuildOptions& o) {
   cmd->add_option("--provenance", o.provenance,
                   "Also write a SLSA provenance statement of the build here, in a DSSE envelope "
                   "signed with that key (.intoto.jsonl)");
+  cmd->add_option("--push", o.push,
+                  "Also store the EIF in a registry as an OCI artifact, HOST/REPO:TAG (its "
+                  "provenance as its referrer; the image as its subject when in that repository)");
   cmd->add_option("--init", o.init, "Enclave init binary (default: oci2eif's own, built with it)");
   cmd->add_option("--output", o.output, "Where to write the EIF")->required();
   cmd->add_option("--pcrs", o.pcrs, "Also write the measurements JSON here");
@@ -249,6 +252,8 @@ void add_push(CLI::App& app, cli::ArtifactOptions& o) {
   cmd->add_option("reference", o.reference, "Where to store it: HOST/REPO[:TAG]")->required();
   cmd->add_option("--subject", o.subject,
                   "The image it was built from (same repository): lists it as a referrer");
+  cmd->add_option("--provenance", o.provenance,
+                  "Its provenance (.intoto.jsonl): attached as a referrer of the EIF artifact");
   add_artifact_registry_options(cmd, o);
   cmd->callback([&o] { cli::run_push(o, std::cout, std::cerr); });
 }
@@ -258,6 +263,8 @@ void add_fetch(CLI::App& app, cli::ArtifactOptions& o) {
       "fetch", "Download an EIF artifact, checking its digest and its PCRs against the manifest");
   cmd->add_option("reference", o.reference, "The artifact: HOST/REPO[:TAG|@DIGEST]")->required();
   cmd->add_option("--output,-o", o.output, "Where to write the EIF")->required();
+  cmd->add_option("--provenance", o.provenance,
+                  "Also write the provenance attached to it here (.intoto.jsonl)");
   cmd->add_option("--cache-dir", o.cache_dir,
                   "Blob cache (default: $XDG_CACHE_HOME/oci2eif, else ~/.cache/oci2eif)");
   add_artifact_registry_options(cmd, o);
@@ -341,6 +348,9 @@ void add_submit(CLI::App& app, cli::SubmitOptions& o, int& exit_status) {
   cmd->add_option("--version", o.version, "ImageVersion in the metadata");
   cmd->add_option("--metadata", o.metadata, "JSON file: an object of custom metadata");
   cmd->add_option("--signing-key", o.signing_key, "Name of a signing key configured on the server");
+  cmd->add_option("--push", o.push,
+                  "Have the service store the EIF in a registry as an OCI artifact, "
+                  "HOST/REPO:TAG (one of its push_targets)");
   cmd->add_option("--idempotency-key", o.idempotency_key,
                   "Idempotency-Key of the POST (default: a random one per run)");
   cmd->add_flag("--wait", o.wait,

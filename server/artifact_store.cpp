@@ -6,9 +6,9 @@
 namespace oci2eif::server {
 namespace {
 
-constexpr std::array<std::string_view, 7> kNames{
-    "image.eif",  "pcr.json",  "describe.json",          "build.json",
-    "rootfs.txt", "build.log", "provenance.intoto.jsonl"};
+constexpr std::array<std::string_view, 8> kNames{
+    "image.eif",  "pcr.json",  "describe.json",           "build.json",
+    "rootfs.txt", "build.log", "provenance.intoto.jsonl", "push.json"};
 
 } // namespace
 

@@ -1,6 +1,6 @@
 // ArtifactStore: a build's output files (docs/ARCHITECTURE.md, "Seams"): image.eif, pcr.json,
 // describe.json, build.json, rootfs.txt, build.log and, for a signed build,
-// provenance.intoto.jsonl, published when the build succeeds, read
+// provenance.intoto.jsonl, for a pushed one push.json, published when the build succeeds, read
 // by GET /v1/builds/{id}/artifacts/{name}, deleted with the build.
 //
 // The embedded default keeps one directory per build (directory_artifact_store.cpp); a shared

@@ -7,6 +7,7 @@
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/image_reference.hpp"
 #include "registry/image_source.hpp"
+#include "registry/reference.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -79,6 +80,21 @@ void check_env(const JsonField& f, const std::vector<std::string>& env) {
   }
 }
 
+// A registry reference to push the EIF to, by tag: a digest names content not yet made.
+std::string push_field(const JsonField& f) {
+  const std::string text = string_field(f);
+  registry::Reference ref;
+  try {
+    ref = registry::Reference::parse(text);
+  } catch (const Error& e) {
+    f.fail(e.what());
+  }
+  if (!ref.digest.empty()) {
+    f.fail("'" + text + "' names a digest; push to a tag (HOST/REPO:TAG)");
+  }
+  return text;
+}
+
 // Sets the request field `key` from `value`; false when `key` is not a request field.
 bool read_field(BuildRequest& r, const std::string& key, const JsonField& value) {
   if (key == "image") {
@@ -119,6 +135,8 @@ bool read_field(BuildRequest& r, const std::string& key, const JsonField& value)
     r.metadata = metadata_field(value);
   } else if (key == "signing_key") {
     r.signing_key = string_field(value);
+  } else if (key == "push") {
+    r.push = push_field(value);
   } else {
     return false;
   }
@@ -134,7 +152,7 @@ BuildRequest parse_build_request(const std::string& text) {
   for (const auto& [key, value] : doc.root().members()) {
     if (!read_field(r, key, value)) {
       value.fail("unknown field (known: image, platform, kernel, cmdline, entrypoint, cmd, env, "
-                 "compress, name, version, metadata, signing_key, labels)");
+                 "compress, name, version, metadata, signing_key, push, labels)");
     }
   }
   if (!doc.root()["image"].exists()) {
@@ -160,6 +178,7 @@ std::string to_json(const BuildRequest& r) {
   put("version", r.version);
   put("metadata", r.metadata);
   put("signing_key", r.signing_key);
+  put("push", r.push);
   if (!r.env.empty()) {
     j["env"] = r.env;
   }

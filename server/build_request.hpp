@@ -3,11 +3,14 @@
 //   {"image": "oci-layout:/srv/images/app:1.0",   required; see image_reference.hpp
 //    "platform": "linux/amd64", "kernel": "cloud", "cmdline": "…",
 //    "entrypoint": ["…"], "cmd": ["…"], "env": ["K=V"], "compress": "none" | "gzip",
-//    "name": "…", "version": "…", "metadata": {…}, "signing_key": "prod", "labels": {"k": "v"}}
+//    "name": "…", "version": "…", "metadata": {…}, "signing_key": "prod",
+//    "push": "registry.example/team/app:1.0-eif", "labels": {"k": "v"}}
 //
 // `metadata` is custom metadata for the EIF (a JSON object of at most 4096 bytes, as nitro-cli's
 // --metadata file); `signing_key` names a key the operator configured (private keys never
-// travel in requests).
+// travel in requests). `push` stores the EIF (and a signed build's provenance) in that registry
+// as an OCI artifact once built (docs/oci-artifacts.md); the service allows it only to the
+// repositories its `push_targets` configuration lists.
 //
 // Unknown fields are refused (a typo must not silently build something else).
 #pragma once
@@ -33,6 +36,7 @@ struct BuildRequest {
   std::optional<std::string> version;
   std::optional<nlohmann::json> metadata; // an object
   std::optional<std::string> signing_key; // a configured signing key's name
+  std::optional<std::string> push;        // a registry reference (by tag) for the EIF artifact
   std::map<std::string, std::string> labels;
 };
 

@@ -8,6 +8,7 @@
 #include "core/pcr.hpp"
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/build_provenance.hpp"
+#include "pipeline/eif_publisher.hpp"
 #include "pipeline/image_reference.hpp"
 #include "pipeline/parallel_tasks.hpp"
 #include "registry/reference.hpp"
@@ -15,6 +16,7 @@
 #include "server/build_log_stream.hpp"
 #include "server/build_request.hpp"
 #include "server/local_image_policy.hpp"
+#include "server/push_targets.hpp"
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -50,7 +52,8 @@ void limit_to_probe(registry::RegistryOptions& options) {
 BuildRunner::BuildRunner(const ServeConfig& config, KernelCatalog& kernels, const SigningKeys& keys,
                          ArtifactStore& artifacts, BuildLogStore& logs)
     : data_dir_(config.data_dir), registry_(config.registry), local_images_(config.local_images),
-      image_limits_(config.image_limits), max_eif_bytes_(config.max_eif_bytes),
+      push_targets_(config.push_targets), image_limits_(config.image_limits),
+      max_eif_bytes_(config.max_eif_bytes),
       threads_per_build_(pipeline::threads_per_build(config.workers)), kernels_(kernels),
       keys_(keys), artifacts_(artifacts), logs_(logs) {
   registry_.cache_dir = data_dir_ / "cache"; // shared by all builds of this daemon
@@ -180,28 +183,53 @@ pipeline::BuildSpec BuildRunner::spec_for(const BuildRecord& build, const BuildR
   return spec;
 }
 
-ArtifactInfo BuildRunner::publish_provenance(const BuildRecord& build,
-                                             const pipeline::BuildSpec& spec,
-                                             const pipeline::BuildResult& r,
-                                             const ArtifactInfo& eif) {
+std::string BuildRunner::provenance_line(const BuildRecord& build, const pipeline::BuildSpec& spec,
+                                         const pipeline::BuildResult& r,
+                                         const std::string& eif_sha256) const {
   pipeline::ProvenanceContext context;
   context.external_parameters = nlohmann::ordered_json::parse(build.request_json);
   context.builder_id = pipeline::kServiceBuilderId;
   context.invocation_id = build.id;
-  const ProvenanceInputs inputs = pipeline::build_provenance(spec, r, eif.sha256, context);
-  return artifacts_.publish(build.id, "provenance.intoto.jsonl",
-                            pipeline::signed_provenance_line(inputs, *spec.signer));
+  const ProvenanceInputs inputs = pipeline::build_provenance(spec, r, eif_sha256, context);
+  return pipeline::signed_provenance_line(inputs, *spec.signer);
+}
+
+PushedOutputs BuildRunner::push_outputs(const BuildRecord& build, const BuildRequest& req,
+                                        const pipeline::BuildSpec& spec,
+                                        const pipeline::BuildResult& r,
+                                        const pipeline::ProgressLog& log) const {
+  PushedOutputs out;
+  const registry::Artifact artifact = pipeline::eif_artifact_of(spec.output);
+  if (spec.signer != nullptr) {
+    out.provenance_line = provenance_line(build, spec, r, artifact.layer.digest);
+  }
+  pipeline::EifPush push{registry::Reference::parse(*req.push), {}, out.provenance_line};
+  push.subject = pipeline::push_subject(spec.image, r.image, push.target);
+  registry::RegistryOptions options = registry_;
+  options.log = log;
+  options.interrupt = spec.interrupt;
+  const auto pushed =
+      pipeline::pushed_json(pipeline::push_eif(spec.output, artifact, push, options));
+  log("pushed " + pushed.dump());
+  out.push_json = pushed.dump(2) + "\n";
+  return out;
 }
 
 void BuildRunner::publish_outputs(const BuildRecord& build, const pipeline::BuildSpec& spec,
                                   const pipeline::BuildResult& r, const BuildInputs& inputs,
-                                  BuildOutcome& outcome) {
+                                  const PushedOutputs& pushed, BuildOutcome& outcome) {
   const std::string& build_id = build.id;
   FileSource source(spec.output);
   const EifInfo info = read_eif(source, spec.output.string());
   outcome.artifacts.push_back(artifacts_.publish_file(build_id, "image.eif", spec.output));
   if (spec.signer != nullptr) {
-    outcome.artifacts.push_back(publish_provenance(build, spec, r, outcome.artifacts.back()));
+    const std::string line = pushed.provenance_line
+                                 ? *pushed.provenance_line
+                                 : provenance_line(build, spec, r, outcome.artifacts.back().sha256);
+    outcome.artifacts.push_back(artifacts_.publish(build_id, "provenance.intoto.jsonl", line));
+  }
+  if (pushed.push_json) {
+    outcome.artifacts.push_back(artifacts_.publish(build_id, "push.json", *pushed.push_json));
   }
   outcome.artifacts.push_back(artifacts_.publish(
       build_id, "pcr.json", measurements_document(r.eif.measurements).dump(2) + "\n"));
@@ -224,6 +252,9 @@ void BuildRunner::publish_outputs(const BuildRecord& build, const pipeline::Buil
 BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt& stop,
                                        std::ostream& log) {
   const BuildRequest req = parse_build_request(build.request_json);
+  if (req.push) { // again: the configuration may have changed since the POST
+    check_push_allowed(push_targets_, *req.push);
+  }
   const CatalogKernel kernel = kernel_for(req);
   BuildOutcome outcome;
   pipeline::BuildSpec spec = spec_for(build, req, kernel);
@@ -247,7 +278,12 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt
       r.image.manifest_digest.empty() ? r.image.config_digest : r.image.manifest_digest;
   outcome.pcrs = pcr_hex_map(r.eif.measurements);
 
-  publish_outputs(build, spec, r, inputs, outcome);
+  PushedOutputs pushed;
+  if (req.push) {
+    pushed = push_outputs(build, req, spec, r, log_line);
+    steps.mark("push");
+  }
+  publish_outputs(build, spec, r, inputs, pushed, outcome);
   steps.mark("artifacts");
   log << "artifacts published\n" << std::flush;
   // The whole log, earlier attempts included, as the store holds it.

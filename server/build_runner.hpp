@@ -25,6 +25,12 @@
 
 namespace oci2eif::server {
 
+// What a build with `push` stored in the registry, published with its artifacts.
+struct PushedOutputs {
+  std::optional<std::string> provenance_line; // pushed with the EIF: publish the same line
+  std::optional<std::string> push_json;       // push.json
+};
+
 struct EarlyResolution {
   std::string input_key;     // build_inputs.hpp
   std::string pinned_digest; // registry images: the digest the tag resolved to, built later
@@ -79,16 +85,23 @@ private:
   // each to `outcome.artifacts`.
   void publish_outputs(const BuildRecord& build, const pipeline::BuildSpec& spec,
                        const pipeline::BuildResult& r, const BuildInputs& inputs,
-                       BuildOutcome& outcome);
-  // The SLSA provenance of a signed build (docs/provenance.md), signed with the EIF's key.
-  ArtifactInfo publish_provenance(const BuildRecord& build, const pipeline::BuildSpec& spec,
-                                  const pipeline::BuildResult& r, const ArtifactInfo& eif);
+                       const PushedOutputs& pushed, BuildOutcome& outcome);
+  // The SLSA provenance of a signed build (docs/provenance.md), signed with the EIF's key: one
+  // provenance.intoto.jsonl line. `eif_sha256` is the EIF's digest.
+  std::string provenance_line(const BuildRecord& build, const pipeline::BuildSpec& spec,
+                              const pipeline::BuildResult& r, const std::string& eif_sha256) const;
+  // The request's `push`: the EIF at spec.output and, for a signed build, its provenance to the
+  // registry, with the service's registry options; logs what was pushed.
+  PushedOutputs push_outputs(const BuildRecord& build, const BuildRequest& req,
+                             const pipeline::BuildSpec& spec, const pipeline::BuildResult& r,
+                             const pipeline::ProgressLog& log) const;
   // The kernel the request names (or the default); throws InvalidInput naming it if unknown.
   CatalogKernel kernel_for(const BuildRequest& request);
 
   std::filesystem::path data_dir_;
   registry::RegistryOptions registry_;
   std::vector<std::filesystem::path> local_images_;
+  std::vector<std::string> push_targets_;
   FlattenLimits image_limits_;
   std::uint64_t max_eif_bytes_;
   // The cores shared among the workers, so W builds at once do not oversubscribe the machine.

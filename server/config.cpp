@@ -5,6 +5,7 @@
 #include "core/file_stream.hpp"
 #include "core/json_fields.hpp"
 #include "server/config_values.hpp"
+#include "server/push_targets.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -199,6 +200,17 @@ std::vector<Setting> access_settings() {
        .set_text = [](ServeConfig& c, const std::string& where,
                       const std::string& dir) { add_local_images(c, where, dir); },
        .clear = [](ServeConfig& c) { c.local_images.clear(); }},
+      {.file_key = "push_targets",
+       .env = "OCI2EIF_PUSH_TARGETS",
+       .flag = "--push-target",
+       .help = "HOST[:PORT]/REPOSITORY glob that builds may push EIFs to (repeatable; default: "
+               "none)",
+       .set_text =
+           [](ServeConfig& c, const std::string& where, const std::string& pattern) {
+             check_push_target_pattern(where, pattern);
+             c.push_targets.push_back(pattern);
+           },
+       .clear = [](ServeConfig& c) { c.push_targets.clear(); }},
       {.file_key = "max_connections",
        .env = "OCI2EIF_MAX_CONNECTIONS",
        .flag = "--max-connections",

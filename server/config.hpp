@@ -18,6 +18,7 @@
 //                 "mirrors": {"docker.io": ["https://mirror.example"]},
 //                 "parallel_downloads": 3, "cache_max_bytes": 10737418240},
 //    "local_images": ["/srv/images"],
+//    "push_targets": ["registry.example:5000/team/*"],  where `push` may store EIFs
 //    "signing_keys": [{"name": "prod", "certificate": "/etc/oci2eif/cert.pem",
 //                      "private_key": "/etc/oci2eif/key.pem"}],     requests name one
 //    "webhooks": {…},                                  see webhook_config.hpp
@@ -116,6 +117,7 @@ struct ServeConfig {
   // the daemon sets the cache directory and the per-build log.
   registry::RegistryOptions registry;
   std::vector<std::filesystem::path> local_images; // canonical, absolute
+  std::vector<std::string> push_targets;           // push_targets.hpp
   std::vector<SigningKeyFiles> signing_keys;
   WebhookConfig webhooks;
 

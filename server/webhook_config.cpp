@@ -22,6 +22,9 @@ std::string build_template(const JsonField& build) {
   }
   nlohmann::json probe = build.value();
   probe["image"] = "oci-layout:/template-check";
+  if (probe.contains("push") && probe["push"].is_string()) {
+    probe["push"] = render_push_target(probe["push"], "registry.invalid", "template/check", "tag");
+  }
   try {
     parse_build_request(probe.dump());
   } catch (const Error& e) {
@@ -88,6 +91,25 @@ WebhookConfig parse_webhook_config(const JsonField& section) {
     }
   }
   return c;
+}
+
+std::string render_push_target(const std::string& push, const std::string& registry,
+                               const std::string& repository, const std::string& tag) {
+  const std::map<std::string, std::string> values{
+      {"{registry}", registry}, {"{repository}", repository}, {"{tag}", tag}};
+  std::string out;
+  for (std::size_t i = 0; i < push.size();) {
+    const auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) {
+      return push.compare(i, v.first.size(), v.first) == 0;
+    });
+    if (it == values.end()) {
+      out += push[i++];
+    } else {
+      out += it->second;
+      i += it->first.size();
+    }
+  }
+  return out;
 }
 
 const WebhookRule* match_webhook_rule(const WebhookConfig& config, const std::string& repository,

@@ -11,7 +11,9 @@
 // github. Rules are tried in order; the first whose repository and tag globs (fnmatch, `*`
 // also matches `/`) match decides. `registry` (host[:port]) is where the build pulls from;
 // absent, the host the payload names (docker.io for Docker Hub, ghcr.io for GitHub). `build`
-// is a POST /v1/builds body without `image`, validated at start.
+// is a POST /v1/builds body without `image`, validated at start. Its `push` may name the pushed
+// image's {registry}, {repository} and {tag}, e.g. "{registry}/{repository}:{tag}-eif" (choose
+// a rule tag glob that the EIF's tag does not match: the registry announces that push too).
 #pragma once
 
 #include "core/json_fields.hpp"
@@ -43,6 +45,10 @@ const std::vector<std::string>& webhook_sources();
 // Parses and validates the section; throws the section's error code (InvalidInput from the
 // config file) naming the field, e.g. "configuration: c.json: webhooks.rules[0].tag: why".
 WebhookConfig parse_webhook_config(const JsonField& section);
+
+// `push` with {registry}, {repository} and {tag} replaced by the pushed image's.
+std::string render_push_target(const std::string& push, const std::string& registry,
+                               const std::string& repository, const std::string& tag);
 
 // The first rule matching, or nothing.
 const WebhookRule* match_webhook_rule(const WebhookConfig& config, const std::string& repository,

@@ -5,6 +5,8 @@
 #include "core/error.hpp"
 #include "server/build_request.hpp"
 #include "server/disk_space.hpp"
+#include "server/push_targets.hpp"
+#include "server/webhook_config.hpp"
 
 namespace oci2eif::api::webhooks {
 namespace {
@@ -32,16 +34,32 @@ std::string default_host(const std::string& source) {
   return "";
 }
 
-// The rule's build template with the pushed image and the webhook's labels, validated as a POST
-// /v1/builds body would be.
+// The rule's build template with the pushed image (also in its `push` target) and the webhook's
+// labels, validated as a POST /v1/builds body would be.
 server::BuildRequest build_request_for(const std::string& source, const PushEvent& push,
-                                       const server::WebhookRule& rule, const std::string& host) {
+                                       const server::WebhookRule& rule, const std::string& host,
+                                       const std::vector<std::string>& push_targets) {
   nlohmann::json request = nlohmann::json::parse(rule.build_json);
   request["image"] =
       host + "/" + push.repository + (push.digest ? "@" + *push.digest : ":" + push.tag);
   request["labels"]["webhook.source"] = source;
   request["labels"]["webhook.tag"] = push.tag;
-  return server::parse_build_request(request.dump());
+  if (request.contains("push")) {
+    request["push"] = server::render_push_target(request["push"], host, push.repository, push.tag);
+  }
+  server::BuildRequest build = server::parse_build_request(request.dump());
+  if (build.push) {
+    server::check_push_allowed(push_targets, *build.push);
+  }
+  return build;
+}
+
+// The referrers fallback tag of OCI distribution 1.1 ("sha256-" and 64 hex digits): an index the
+// registry announces when an artifact (an EIF pushed by a build) is attached to an image; never
+// an image to build.
+bool is_referrers_tag(const std::string& tag) {
+  return tag.size() == 71 && tag.rfind("sha256-", 0) == 0 &&
+         tag.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
 }
 
 WebhookReply problem(int status, std::string code, std::string detail, std::string outcome) {
@@ -127,14 +145,14 @@ std::optional<WebhookReply> WebhookHandler::queue_push(const std::string& source
   const std::string host = rule && !rule->registry.empty()
                                ? rule->registry
                                : (push.host.empty() ? default_host(source) : push.host);
-  if (!rule || host.empty()) {
+  if (!rule || host.empty() || is_referrers_tag(push.tag)) {
     ++tally.ignored;
     return std::nullopt;
   }
   const std::string what = "push of " + push.repository + ":" + push.tag;
   server::BuildRequest build;
   try {
-    build = build_request_for(source, push, *rule, host);
+    build = build_request_for(source, push, *rule, host, config_.push_targets);
   } catch (const Error& e) {
     return problem(400, "invalid_payload", what + ": " + e.what(), "invalid");
   }

@@ -9,6 +9,12 @@ bearer tokens):
   blob (counted in the registry's own access log); a tampered artifact (PCR annotation changed)
   is refused by fetch with exit 1 and no file; an anonymous push is refused.
 
+  `oci2eif build --image … --push REF --provenance P` (signed with the AWS vectors' key) stores
+  the EIF with the image as its subject and the provenance as the EIF artifact's referrer;
+  skopeo reads both manifests and the EIF artifact's fallback index back; `fetch --provenance`
+  returns both files byte for byte, and `oci2eif verify` accepts them; `push --provenance` does
+  the same for an existing file; a malformed --push target is refused before anything is built.
+
 usage: oci_artifact_e2e.py OCI2EIF_BINARY   (docker-registry, skopeo, openssl, the cloud kernel)
 Last line: "N passed, M failed".
 """
@@ -28,6 +34,12 @@ from fixtures import (RegistryLab, make_kernel_bundle, make_test_images, require
                       write_docker_config)
 
 ARTIFACT_TYPE = "application/vnd.oci2eif.eif.v1"
+DSSE_TYPE = "application/vnd.dsse.envelope.v1+json"
+SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
+VECTOR_INPUTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                             "eif-vectors", "inputs")
+SIGNING = ("--signing-certificate", os.path.join(VECTOR_INPUTS, "signing-cert-p384.pem"),
+           "--private-key", os.path.join(VECTOR_INPUTS, "signing-key-p384.pem"))
 EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 # The registry's access log line for a blob upload: the POST that opens it, the PUT that ends it.
 UPLOAD = re.compile(r'http\.request\.method=(POST|PUT) .*http\.request\.uri="/v2/[^"]*/blobs/uploads/')
@@ -209,6 +221,108 @@ def test_anonymous_push(c, eif):
           "labuser repository:test/app:pull,push 200" in log, log[-2000:])
 
 
+def pushed_line(stderr):
+    """The JSON of build --push's "pushed {...}" log line, or None."""
+    for line in stderr.splitlines():
+        if line.startswith("pushed {"):
+            return json.loads(line[len("pushed "):])
+    return None
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def check_provenance_referrer(c, eif_manifest_digest, provenance_digest, provenance_file):
+    """The EIF artifact's fallback index lists the provenance artifact, whose manifest (read by
+    skopeo) has the EIF artifact as subject and the file's bytes as its one layer."""
+    raw = c.skopeo_raw(c.repo + ":sha256-" + eif_manifest_digest[7:])
+    if not check("skopeo reads the EIF artifact's referrers index", raw is not None):
+        return
+    entries = [d for d in json.loads(raw)["manifests"] if d["digest"] == provenance_digest]
+    check("it lists the provenance as a DSSE envelope of SLSA provenance",
+          len(entries) == 1 and entries[0].get("artifactType") == DSSE_TYPE and
+          entries[0].get("annotations", {}).get("in-toto.io/predicate-type") == SLSA_PROVENANCE,
+          raw)
+    raw = c.skopeo_raw(c.repo + "@" + provenance_digest)
+    if not check("skopeo reads the provenance artifact by digest", raw is not None):
+        return
+    m = json.loads(raw)
+    check("its subject is the EIF artifact",
+          m.get("subject", {}).get("digest") == eif_manifest_digest, m)
+    layer = m["layers"][0]
+    check("its one layer is the provenance file, byte for byte (digest and size)",
+          layer["mediaType"] == DSSE_TYPE and layer["digest"] == sha256_file(provenance_file) and
+          layer["size"] == os.path.getsize(provenance_file), layer)
+
+
+def test_build_push(c, kernel, image_digest):
+    out_dir = os.path.join(c.work, "built")
+    os.makedirs(out_dir)
+    eif, prov = os.path.join(out_dir, "app.eif"), os.path.join(out_dir, "app.intoto.jsonl")
+    r = c.oci2eif("build", "--image", c.repo + ":v1", "--kernel-dir", kernel, "--output", eif,
+                  "--cache-dir", os.path.join(c.work, "cache"), *SIGNING, "--provenance", prov,
+                  "--push", c.repo + ":v1-eif")
+    if not check("build --push --provenance exits 0", r.returncode == 0, r.stderr[-2000:]):
+        return
+    pcrs = json.loads(r.stdout)["Measurements"]
+    pushed = pushed_line(r.stderr)
+    if not check("build logs what it pushed", pushed is not None, r.stderr[-2000:]):
+        return
+    check("the subject is the image the build pulled (same repository)",
+          pushed["subject"] == image_digest, pushed)
+    raw = c.skopeo_raw(c.repo + ":v1-eif")
+    m = json.loads(raw) if raw else {}
+    check("skopeo reads the pushed EIF artifact under the tag, with the digest build logged",
+          raw is not None and
+          "sha256:" + hashlib.sha256(raw.encode()).hexdigest() == pushed["digest"], pushed)
+    check("its layer is the EIF written, and it states PCR8 of the signed EIF",
+          m.get("layers", [{}])[0].get("digest") == sha256_file(eif) and
+          m.get("annotations", {}).get("com.oci2eif.pcr8") == pcrs["PCR8"].lower(), m)
+    if not check("build pushed the provenance", pushed.get("provenance") is not None, pushed):
+        return
+    check_provenance_referrer(c, pushed["digest"], pushed["provenance"]["digest"], prov)
+    got_eif, got_prov = os.path.join(out_dir, "got.eif"), os.path.join(out_dir, "got.intoto.jsonl")
+    r = c.oci2eif("fetch", c.repo + ":v1-eif", "-o", got_eif, "--provenance", got_prov,
+                  "--cache-dir", os.path.join(c.work, "cache"))
+    if not check("fetch --provenance exits 0", r.returncode == 0, r.stderr[-2000:]):
+        return
+    check("fetch gives back the EIF and the provenance byte for byte",
+          read_bytes(got_eif) == read_bytes(eif) and read_bytes(got_prov) == read_bytes(prov))
+    r = run([c.bin, "verify", got_eif, "--provenance", got_prov, "--certificate", SIGNING[1],
+             "--expect-pcr0", pcrs["PCR0"]])
+    check("oci2eif verify accepts what fetch returned", r.returncode == 0, r.stdout + r.stderr)
+    return eif, prov
+
+
+def test_push_provenance(c, built):
+    eif, prov = built
+    r = c.oci2eif("push", eif, c.repo + ":pushed-eif", "--subject", c.repo + ":v1",
+                  "--provenance", prov)
+    out = pushed_json(c, r, "push --provenance")
+    if out is None:
+        return
+    check("push reports the provenance it attached", out.get("provenance") is not None, out)
+    if out.get("provenance"):
+        check_provenance_referrer(c, out["digest"], out["provenance"]["digest"], prov)
+    r = c.oci2eif("fetch", c.repo + ":app-eif", "-o", os.path.join(c.work, "none.eif"),
+                  "--provenance", os.path.join(c.work, "none.jsonl"))
+    check("fetch --provenance of an EIF without one exits 1, naming it, and writes nothing",
+          r.returncode == 1 and "no provenance is attached" in r.stderr and
+          not os.path.exists(os.path.join(c.work, "none.eif")), r.stderr[-2000:])
+
+
+def test_bad_push_target(c, kernel, images):
+    out = os.path.join(c.work, "bad-target.eif")
+    r = run([c.bin, "build", "--oci-layout", os.path.join(images, "busybox") + ":latest",
+             "--kernel-dir", kernel, "--output", out, "--push", "Not A/Reference"])
+    check("build --push with a malformed target is a usage error (2) before building",
+          r.returncode == 2 and "--push: invalid image reference 'Not A/Reference'" in r.stderr
+          and not os.path.exists(out),
+          (r.returncode, r.stderr[-2000:]))
+
+
 def main():
     require_tools("oci_artifact_e2e.py", ["docker-registry", "skopeo", "openssl", "htpasswd"])
     binary = os.path.abspath(sys.argv[1])
@@ -239,6 +353,10 @@ def main():
                 test_repush(c, eif, pushed, image_digest, entries)
                 test_tampered(c)
             test_anonymous_push(c, eif)
+            built = test_build_push(c, kernel, image_digest)
+            if built:
+                test_push_provenance(c, built)
+            test_bad_push_target(c, kernel, images)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary()

@@ -19,6 +19,10 @@ docker-registry behind TLS from a throwaway CA, bearer tokens from tokens.py, a 
     accepts again
   - a wrong password fails the build with a message naming the token server and the refusal;
     no password appears in the record, the build log or the serve log
+  - `push` (a signed build, push_targets allowing test/busybox): the EIF lands in the registry
+    as an OCI artifact whose subject is the image, the provenance as its referrer; push.json,
+    image.eif and provenance.intoto.jsonl agree with what skopeo reads back; a push outside
+    push_targets is a 400 and queues nothing
 
 usage: serve_registry_e2e.py OCI2EIF_BINARY
        (root; python3, docker-registry, skopeo, qemu-system-x86, the Debian cloud kernel)
@@ -45,6 +49,9 @@ from fixtures import (RegistryLab, boot_eif, busybox_console, make_kernel_bundle
 PCRS = ("PCR0", "PCR1", "PCR2")
 WRONG_PASSWORD = "not-the-lab-password-5c1e"
 MAX_QUEUE = 2
+DSSE_TYPE = "application/vnd.dsse.envelope.v1+json"
+VECTOR_INPUTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                             "eif-vectors", "inputs")
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
@@ -337,6 +344,71 @@ def check_no_leftovers(pids):
     check("no process of this test is left (lab, daemons)", not alive, alive)
 
 
+def push_config(suite):
+    """The good daemon's configuration: pushes to test/busybox only, signing key "vec"."""
+    return {"push_targets": [suite.env["LAB_TOKEN"] + "/test/busybox"],
+            "signing_keys": [{
+                "name": "vec", "certificate": os.path.join(VECTOR_INPUTS, "signing-cert-p384.pem"),
+                "private_key": os.path.join(VECTOR_INPUTS, "signing-key-p384.pem")}]}
+
+
+def artifact(daemon, done, name):
+    status, body, _ = daemon.request("GET", "/v1/builds/%s/artifacts/%s" % (done["id"], name),
+                                     token=READ, raw=True)
+    return body if status == 200 else None
+
+
+def skopeo_raw(suite, reference):
+    r = suite.skopeo("inspect", "--creds", "--raw", "--cert-dir", suite.lab.cert_dir(),
+                     "docker://" + reference)
+    return r.stdout if r.returncode == 0 else None
+
+
+def sha256_of(data):
+    return "sha256:" + hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
+
+
+def check_pushed_artifacts(suite, daemon, done, target):
+    """What the registry holds (skopeo) against the build's push.json, EIF and provenance."""
+    pushed = json.loads(artifact(daemon, done, "push.json") or b"{}")
+    eif, provenance = artifact(daemon, done, "image.eif"), artifact(daemon, done,
+                                                                      "provenance.intoto.jsonl")
+    check("push.json names the subject: the image the tag named (skopeo)",
+          pushed.get("subject") == registry_digest(suite, suite.busybox), pushed)
+    raw = skopeo_raw(suite, target)
+    check("skopeo reads the EIF artifact at the target, the digest push.json states",
+          raw is not None and sha256_of(raw) == pushed.get("digest"), pushed)
+    m = json.loads(raw or "{}")
+    check("its layer is the build's image.eif", eif is not None and
+          m.get("layers", [{}])[0].get("digest") == sha256_of(eif), m)
+    prov = (pushed.get("provenance") or {}).get("digest")
+    raw = skopeo_raw(suite, target.rsplit(":", 1)[0] + "@" + prov) if prov else None
+    p = json.loads(raw or "{}")
+    check("the provenance referrer holds the build's provenance.intoto.jsonl, subject the EIF",
+          p.get("artifactType") == DSSE_TYPE and provenance is not None and
+          p["layers"][0]["digest"] == sha256_of(provenance) and
+          p.get("subject", {}).get("digest") == pushed.get("digest"), (pushed, p))
+
+
+def check_service_push(suite, daemon):
+    target = suite.env["LAB_TOKEN"] + "/test/busybox:served-eif"
+    status, b, _ = daemon.request("POST", "/v1/builds", {"image": suite.busybox, "push": target,
+                                                         "signing_key": "vec"})
+    if not check("POST a signed build with push → 202", status == 202, (status, b)):
+        return
+    done = daemon.wait(b["id"], FINISHED, timeout=300)
+    if not check("the pushing build succeeds", done is not None and done["state"] == "succeeded",
+                 done):
+        return
+    check("push.json is among its artifacts", "push.json" in {a["name"] for a in done["artifacts"]},
+          done["artifacts"])
+    check_pushed_artifacts(suite, daemon, done, target)
+    status, body, _ = daemon.request("POST", "/v1/builds", {
+        "image": suite.busybox, "push": suite.env["LAB_TOKEN"] + "/test/other:eif"})
+    check("a push outside push_targets → 400 naming it",
+          status == 400 and "push_targets" in json.dumps(body), (status, body))
+
+
 def lab_pids(lab):
     pids_dir = os.path.join(lab.dir, "pids")
     return [int(open(os.path.join(pids_dir, n)).read()) for n in os.listdir(pids_dir)]
@@ -345,7 +417,7 @@ def lab_pids(lab):
 def run(suite, stack, pids):
     if not push_busybox(suite):
         return
-    good = suite.daemon("good", suite.env["LAB_PASS"])
+    good = suite.daemon("good", suite.env["LAB_PASS"], push_config(suite))
     stack.callback(good.stop)
     pids.append(good.proc.pid)
     done = build_through_token_registry(suite, good)
@@ -358,6 +430,7 @@ def run(suite, stack, pids):
         with open(good.log) as f:
             found = leaks([f.read()], secrets(suite.env["LAB_USER"], suite.env["LAB_PASS"]))
         check("the lab password appears nowhere in the serve log", not found, found)
+        check_service_push(suite, good)
     queue = suite.daemon("queue", WRONG_PASSWORD, {"max_queue": MAX_QUEUE})
     stack.callback(queue.stop)
     pids.append(queue.proc.pid)

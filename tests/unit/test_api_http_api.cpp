@@ -67,6 +67,35 @@ TEST_SUITE("api::http_api") {
     CHECK(std::filesystem::exists(api.data_dir() / "scratch")); // only that build's part goes
   }
 
+  TEST_CASE("http api: push is accepted only to the operator's push_targets, and identifies") {
+    test::ApiHarness api(test::ApiHarness::Serving::Yes, [](server::ServeConfig& c) {
+      c.push_targets = {"registry.example:5000/team/*"};
+    });
+    httplib::Client client("127.0.0.1", api.port());
+    const httplib::Headers build_token = {
+        {"Authorization", std::string("Bearer ") + test::kBuildToken}};
+    const auto post = [&](const std::string& push) {
+      return client.Post("/v1/builds", build_token,
+                         R"({"image":")" + api.image() + R"(","push":")" + push + R"("})",
+                         "application/json");
+    };
+    auto refused = post("registry.example:5000/elsewhere/app:eif");
+    REQUIRE(refused);
+    CHECK(refused->status == 400);
+    CHECK(refused->body.find("registry.example:5000/elsewhere/app is not among this service's "
+                             "push_targets") != std::string::npos);
+    CHECK(api.store().count_queued() == 0);
+    auto first = post("registry.example:5000/team/app:eif");
+    auto second = post("registry.example:5000/team/app:other-eif");
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(first->status == 202);
+    CHECK(second->status == 202);
+    // Another push target is another build: each must push where it was asked to.
+    CHECK(nlohmann::json::parse(first->body)["id"] != nlohmann::json::parse(second->body)["id"]);
+    CHECK(api.store().count_queued() == 2);
+  }
+
   TEST_CASE("http api: a log follower that disconnects frees its slot at once") {
     test::ApiHarness api;
     const std::string id = api.store().enqueue(test::request("img")).id; // stays queued

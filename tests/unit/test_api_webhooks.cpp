@@ -3,6 +3,7 @@
 #include "api/webhooks/webhook_handler.hpp"
 #include "core/error.hpp"
 #include "core/json_fields.hpp"
+#include "server/build_request.hpp"
 #include "server/webhook_config.hpp"
 #include "server/webhook_dedupe.hpp"
 #include "tests/unit/test_support.hpp"
@@ -189,6 +190,64 @@ TEST_SUITE("api::webhooks") {
     CHECK(error(R"({"rules": [{"build": {"compres": "gzip"}}]})")
               .find("webhooks.rules[0].build: field 'compres': unknown field") !=
           std::string::npos);
+  }
+
+  TEST_CASE("webhook rules: push names the pushed image's registry, repository and tag") {
+    CHECK(server::render_push_target("{registry}/{repository}:{tag}-eif", "r.example:5000",
+                                     "team/app", "v1") == "r.example:5000/team/app:v1-eif");
+    CHECK(server::render_push_target("r.example/eifs:{tag}{tag}", "x", "y", "v1") ==
+          "r.example/eifs:v1v1");
+    CHECK(server::render_push_target("r.example/{unknown}:{tag", "x", "y", "v1") ==
+          "r.example/{unknown}:{tag");
+    // A template is checked at start with its placeholders filled in.
+    CHECK_NOTHROW(webhook_config(
+        json::parse(R"({"rules": [{"build": {"push": "{registry}/{repository}:{tag}-eif"}}]})")));
+    CHECK(test::error_of([] {
+            webhook_config(json::parse(R"({"rules": [{"build": {"push": "r.example/a@sha256:)" +
+                                       std::string(64, 'a') + R"("}}]})"));
+          }).find("webhooks.rules[0].build: field 'push': ") != std::string::npos);
+  }
+
+  TEST_CASE("webhook handler: push targets rendered and checked, referrers tags ignored") {
+    test::TempDir dir;
+    server::ServeConfig config;
+    config.data_dir = dir.path();
+    config.push_targets = {"127.0.0.1:15000/test/*"};
+    config.webhooks = webhook_config(json::parse(R"({"secrets": {"distribution":
+      "dist-secret-0123456789"}, "rules": [{"repository": "test/busybox", "tag": "oci",
+      "build": {"push": "{registry}/{repository}:{tag}-eif"}}, {"repository": "other/*",
+      "build": {"push": "127.0.0.1:15000/elsewhere/x:eif"}}]})"));
+    auto store = server::open_sqlite_job_store((dir / "jobs.db").string(), server::system_clock());
+    const auto dedupe = server::open_sqlite_webhook_dedupe(
+        (dir / "jobs.db").string(), server::system_clock(), std::chrono::seconds(600));
+    WebhookHandler h(config, *store, *dedupe, [] {});
+    json envelope = distribution_envelope();
+    auto r = h.handle({"distribution", "dist-secret-0123456789", "", "", envelope.dump()});
+    REQUIRE(r.body["queued"].size() == 1);
+    const auto b = store->get(r.body["queued"][0]["id"]);
+    REQUIRE(b);
+    CHECK(server::parse_build_request(b->request_json).push ==
+          "127.0.0.1:15000/test/busybox:oci-eif");
+
+    // The index a registry tags when an artifact is attached to an image: never built.
+    json fallback = envelope;
+    fallback["events"][0]["target"]["tag"] = "sha256-" + std::string(64, 'c');
+    fallback["events"][0]["id"] = "another-event";
+    r = h.handle({"distribution", "dist-secret-0123456789", "", "", fallback.dump()});
+    CHECK(r.status == 200);
+    CHECK(r.body["ignored"] == 3);
+    CHECK(r.body["queued"].empty());
+
+    // A rule whose push target the operator did not list: refused, nothing queued.
+    json other = envelope;
+    other["events"][0]["target"]["repository"] = "other/app";
+    other["events"][0]["id"] = "a-third-event";
+    r = h.handle({"distribution", "dist-secret-0123456789", "", "", other.dump()});
+    REQUIRE(r.problem);
+    CHECK(r.problem->status == 400);
+    CHECK(r.problem->detail.find("127.0.0.1:15000/elsewhere/x is not among this service's "
+                                 "push_targets") != std::string::npos);
+    CHECK(store->count_queued() == 1);
   }
 
   TEST_CASE("webhook handler: auth, rules, dedupe and enqueue") {

@@ -75,6 +75,8 @@ TEST_SUITE("server::build_inputs") {
            i.request.metadata = nlohmann::json{{"team", "a"}};
          }},
         {"requested platform", [](Inputs& i) { i.request.platform = "linux/amd64"; }},
+        // A request that pushes is not answered by a build that pushed elsewhere, or not at all.
+        {"push target", [](Inputs& i) { i.request.push = "registry.example/team/app:eif"; }},
     };
     std::set<std::string> keys{Inputs().key()};
     for (const auto& [what, change] : changes) {
@@ -88,6 +90,11 @@ TEST_SUITE("server::build_inputs") {
     Inputs b;
     b.signing = SigningIdentity{"prod", "cd"};
     CHECK(a.key() != b.key());
+    Inputs here;
+    here.request.push = "registry.example/team/app:eif";
+    Inputs there;
+    there.request.push = "registry.example/team/app:other";
+    CHECK(here.key() != there.key());
   }
 
   TEST_CASE("labels annotate a build and leave its key alone") {

@@ -40,6 +40,19 @@ TEST_SUITE("server::build_request") {
                             "at most 4096") != std::string::npos);
   }
 
+  TEST_CASE("push: a registry reference by tag, kept in the stored form") {
+    const BuildRequest r =
+        parse_build_request("{" + kImage + R"(, "push": "registry.example:5000/team/app:1-eif"})");
+    CHECK(r.push == "registry.example:5000/team/app:1-eif");
+    CHECK(parse_build_request(to_json(r)).push == r.push);
+    CHECK_FALSE(parse_build_request("{" + kImage + "}").push);
+    CHECK(refusal(R"("push": 1)") == "field 'push': expected a string, found number");
+    CHECK(refusal(R"("push": "r.example/app@sha256:)" + std::string(64, 'a') + "\"") ==
+          "field 'push': 'r.example/app@sha256:" + std::string(64, 'a') +
+              "' names a digest; push to a tag (HOST/REPO:TAG)");
+    CHECK(refusal(R"("push": "Bad Ref")").rfind("field 'push': ", 0) == 0);
+  }
+
   TEST_CASE("signing_key must be a string - unknown fields list the known ones") {
     CHECK(refusal(R"("signing_key": 7)") == "field 'signing_key': expected a string, found number");
     const std::string e = refusal(R"("signing": "prod")");

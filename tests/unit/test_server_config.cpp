@@ -454,6 +454,11 @@ TEST_SUITE("server::config") {
         {"local_images",
          {nlohmann::json::array({images}), images,
           [](auto& c) { return c.local_images.size() == 1; }}},
+        {"push_targets",
+         {nlohmann::json::array({"registry.example:5000/team/*"}), "registry.example:5000/team/*",
+          [](auto& c) {
+            return c.push_targets == std::vector<std::string>{"registry.example:5000/team/*"};
+          }}},
         {"signing_keys",
          {nlohmann::json::array({key}), "",
           [](auto& c) { return c.signing_keys.at(0).name == "s"; }}},

@@ -1,0 +1,54 @@
+// A finished build's EIF pushed to a registry as an OCI 1.1 artifact (docs/oci-artifacts.md),
+// and its signed provenance pushed as a referrer of that artifact, for `oci2eif push`,
+// `oci2eif build --push` and the service's `push` option alike. The artifact's annotations are
+// measured from the file itself, never taken from a caller.
+#pragma once
+
+#include "pipeline/image_reference.hpp"
+#include "registry/eif_artifact.hpp"
+#include "registry/image_source.hpp"
+#include "registry/reference.hpp"
+#include "registry/registry_pusher.hpp"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace oci2eif::pipeline {
+
+struct EifPush {
+  registry::Reference target;                  // where the EIF artifact goes (a tag)
+  std::optional<registry::Descriptor> subject; // the image it was built from, same repository
+  std::optional<std::string> provenance;       // a provenance.intoto.jsonl line to attach
+};
+
+struct PushedEif {
+  std::string reference; // target@digest
+  registry::PushedArtifact eif;
+  std::optional<registry::PushedArtifact> provenance;
+  std::optional<std::string> subject_digest;
+};
+
+// The EIF artifact for the file at `path`: its layer (digest, size, file name as the title) and
+// the annotations measured from it.
+registry::Artifact eif_artifact_of(const std::filesystem::path& path);
+
+// Pushes the EIF at `eif` (whose artifact eif_artifact_of() made) as `push` says, then its
+// provenance (stored by digest, subject: the EIF artifact). Registry errors are thrown naming
+// the registry and repository.
+PushedEif push_eif(const std::filesystem::path& eif, registry::Artifact artifact,
+                   const EifPush& push, const registry::RegistryOptions& options);
+
+// The subject of an EIF built from `image` (resolved as `resolved`) and pushed to `target`: the
+// image's manifest or index when it comes from `target`'s registry repository; nothing otherwise
+// (registries list referrers per repository).
+std::optional<registry::Descriptor> push_subject(const ImageRef& image,
+                                                 const registry::ResolvedImage& resolved,
+                                                 const registry::Reference& target);
+
+// {"reference", "digest", "subject", "blobs_uploaded", "referrers", "provenance"}: what `push`
+// prints and the service publishes as push.json.
+nlohmann::ordered_json pushed_json(const PushedEif& pushed);
+
+} // namespace oci2eif::pipeline
