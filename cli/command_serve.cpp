@@ -70,9 +70,7 @@ void check_webhook_templates(const server::ServeConfig& config,
                              const server::SigningKeys& signing_keys) {
   const auto& rules = config.webhooks.rules;
   for (std::size_t i = 0; i < rules.size(); ++i) {
-    nlohmann::json probe = nlohmann::json::parse(rules[i].build_json);
-    probe["image"] = "docker.io/library/template-check:latest";
-    const server::BuildRequest request = server::parse_build_request(probe.dump());
+    const server::BuildRequest request = server::template_request(rules[i].build_json);
     const std::string where = "configuration: webhooks.rules[" + std::to_string(i) + "].build: ";
     const std::string kernel = request.kernel.value_or(kernels.default_name());
     if (kernel.empty() || !kernels.contains(kernel)) {

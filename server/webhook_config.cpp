@@ -20,13 +20,8 @@ std::string build_template(const JsonField& build) {
   if (!build.present() || !build.value().is_object() || build.value().contains("image")) {
     build.fail("expected a build request object without \"image\" (the push names it)");
   }
-  nlohmann::json probe = build.value();
-  probe["image"] = "oci-layout:/template-check";
-  if (probe.contains("push") && probe["push"].is_string()) {
-    probe["push"] = render_push_target(probe["push"], "registry.invalid", "template/check", "tag");
-  }
   try {
-    parse_build_request(probe.dump());
+    template_request(build.value().dump());
   } catch (const Error& e) {
     build.fail(e.what());
   }
@@ -91,6 +86,15 @@ WebhookConfig parse_webhook_config(const JsonField& section) {
     }
   }
   return c;
+}
+
+BuildRequest template_request(const std::string& build_json) {
+  nlohmann::json probe = nlohmann::json::parse(build_json);
+  probe["image"] = "docker.io/library/template-check:latest";
+  if (probe.contains("push") && probe["push"].is_string()) {
+    probe["push"] = render_push_target(probe["push"], "registry.invalid", "template/check", "tag");
+  }
+  return parse_build_request(probe.dump());
 }
 
 std::string render_push_target(const std::string& push, const std::string& registry,

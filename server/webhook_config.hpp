@@ -17,6 +17,7 @@
 #pragma once
 
 #include "core/json_fields.hpp"
+#include "server/build_request.hpp"
 
 #include <chrono>
 #include <map>
@@ -45,6 +46,10 @@ const std::vector<std::string>& webhook_sources();
 // Parses and validates the section; throws the section's error code (InvalidInput from the
 // config file) naming the field, e.g. "configuration: c.json: webhooks.rules[0].tag: why".
 WebhookConfig parse_webhook_config(const JsonField& section);
+
+// A rule's build template as a request, with a placeholder image and placeholder values in its
+// push target; throws InvalidInput as parse_build_request() does.
+BuildRequest template_request(const std::string& build_json);
 
 // `push` with {registry}, {repository} and {tag} replaced by the pushed image's.
 std::string render_push_target(const std::string& push, const std::string& registry,

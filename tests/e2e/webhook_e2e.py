@@ -5,6 +5,9 @@ endpoint is the service's distribution webhook, with its bearer secret:
 
   - `skopeo copy` of the busybox test image makes the service build it (no other call) and the
     build succeeds with the pushed digest
+  - the rule's `push` ("{registry}/{repository}:eif-{tag}", allowed by push_targets) stores the
+    EIF back in that registry, its subject the pushed image: skopeo reads it; the registry's own
+    notifications of that push (the EIF's tag, the referrers fallback tag) queue no build
   - a GitHub delivery with a wrong X-Hub-Signature-256 → 401 problem+json; nothing queued
   - a Docker Hub payload (a tag, no digest) → a build that resolves the digest and succeeds
   - the same Docker Hub delivery again → duplicate, nothing queued
@@ -14,6 +17,7 @@ endpoint is the service's distribution webhook, with its bearer secret:
 usage: webhook_e2e.py OCI2EIF_BINARY   (python3, docker-registry, skopeo, the Debian cloud kernel)
 Last line: "N passed, M failed".
 """
+import hashlib
 import json
 import os
 import subprocess
@@ -52,6 +56,27 @@ def wait_for_build(daemon, label, timeout=120):
     return None
 
 
+def check_pushed_eif(daemon, done, reg, image_digest):
+    """The webhook build's push.json against what skopeo reads from the registry."""
+    if done is None or done["state"] != "succeeded":
+        return
+    status, body, _ = daemon.request("GET", "/v1/builds/%s/artifacts/push.json" % done["id"],
+                                     token=READ)
+    check("the webhook build published push.json", status == 200, (status, body))
+    if status != 200:
+        return
+    r = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                        "docker://%s/test/busybox:eif-v1" % reg], capture_output=True, text=True,
+                       timeout=120)
+    manifest = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("the rule's push put the EIF at {registry}/{repository}:eif-{tag} (skopeo)",
+          r.returncode == 0 and
+          "sha256:" + hashlib.sha256(r.stdout.encode()).hexdigest() == body["digest"] and
+          manifest.get("artifactType") == "application/vnd.oci2eif.eif.v1", (body, r.stderr))
+    check("its subject is the pushed image", body["subject"] == image_digest and
+          manifest.get("subject", {}).get("digest") == image_digest, (body, manifest))
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     require_tools("webhook_e2e", ("docker-registry", "skopeo", "curl"))
@@ -69,7 +94,9 @@ def main():
                 "secrets": {"distribution": DIST_SECRET, "dockerhub": HUB_SECRET,
                             "github": GITHUB_SECRET},
                 "rules": [{"repository": "test/*", "tag": "v*", "registry": reg,
-                           "build": {"labels": {"suite": "webhook"}}}]}}, f)
+                           "build": {"labels": {"suite": "webhook"},
+                                     "push": "{registry}/{repository}:eif-{tag}"}}]},
+                       "push_targets": [reg + "/test/*"]}, f)
         daemon = serve_e2e.Daemon(binary, work, kernel_dir, api_port)
         daemon.cmd += ["--config", os.path.join(work, "serve.json")]
         daemon.start()
@@ -106,7 +133,9 @@ notifications:
         check("the webhook build pulled the pushed digest by digest",
               done is not None and done["image"] == "%s/test/busybox@%s" % (reg, pushed) and
               done["labels"].get("suite") == "webhook", done)
-        check("one build for the push (registry events deduped, blobs ignored)",
+        check_pushed_eif(daemon, done, reg, pushed)
+        check("one build for the push (registry events deduped, blobs and the EIF's own push "
+              "ignored)",
               len(builds_with(daemon, "webhook.source=distribution")) == 1,
               builds_with(daemon, "webhook.source=distribution"))
 
