@@ -13,7 +13,7 @@ namespace oci2eif::test {
 ApiHarness::ApiHarness(Serving serving,
                        const std::function<void(server::ServeConfig&)>& configure) {
   config_.data_dir = dir_.path();
-  config_.listen_port = 0;
+  config_.listen_port = reserved_port();
   std::filesystem::create_directories(dir_ / "kernel");
   write_file(dir_ / "kernel" / "bzImage", as_bytes("not a kernel: no build runs here"));
   write_file(dir_ / "kernel" / "bzImage.config", as_bytes("CONFIG_X=y\n"));

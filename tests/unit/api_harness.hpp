@@ -1,7 +1,7 @@
 // The daemon's HTTP API in process, for the cases that speak HTTP to it: SQLite, artifact and
 // log directories in a temporary directory, three tokens (one per role), a kernel "test" (bytes
 // only), an allowed local-image directory holding nothing buildable, no workers running
-// (builds stay queued unless a case finishes them), and the server on a free 127.0.0.1 port,
+// (builds stay queued unless a case finishes them), and the server on a reserved 127.0.0.1 port,
 // stopped by the destructor. Serving::No binds but leaves starting run() to the case.
 #pragma once
 

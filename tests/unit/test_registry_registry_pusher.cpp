@@ -28,8 +28,8 @@ class Oci11Registry {
 public:
   explicit Oci11Registry(Referrers referrers) : referrers_(referrers) {
     routes();
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    REQUIRE(port_ > 0);
+    port_ = test::reserved_port();
+    REQUIRE(server_.bind_to_port("127.0.0.1", port_));
     thread_ = std::thread([this] { server_.listen_after_bind(); });
   }
   ~Oci11Registry() {

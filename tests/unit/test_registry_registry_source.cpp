@@ -41,7 +41,7 @@ std::string pseudo_random(std::size_t size, unsigned seed) {
 }
 
 // An image of one config and `layers` layers (random bytes: never flattened here) served by an
-// httplib server on a free 127.0.0.1 port, stopped by the destructor.
+// httplib server on a reserved 127.0.0.1 port (test::reserved_port), stopped by the destructor.
 class FakeRegistry {
 public:
   explicit FakeRegistry(std::size_t layers, std::size_t layer_size = 64 << 10) {
@@ -70,8 +70,8 @@ public:
                                {"layers", layer_list}}
                     .dump();
     routes();
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    REQUIRE(port_ > 0);
+    port_ = test::reserved_port();
+    REQUIRE(server_.bind_to_port("127.0.0.1", port_));
     thread_ = std::thread([this] { server_.listen_after_bind(); });
   }
   ~FakeRegistry() {

@@ -4,6 +4,8 @@
 #include "core/error.hpp"
 #include "core/sha.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -32,6 +34,23 @@ const nlohmann::json& vectors_json() {
     return nlohmann::json::parse(in);
   }();
   return doc;
+}
+
+int reserved_port() {
+  const std::string command =
+      "python3 '" + (data_dir().parent_path() / "e2e" / "ports.py").string() + "' 1";
+  FILE* out = ::popen(command.c_str(), "r");
+  if (out == nullptr) {
+    throw std::runtime_error("cannot run " + command);
+  }
+  char line[32] = {};
+  const bool read = std::fgets(line, sizeof line, out) != nullptr;
+  const int status = ::pclose(out);
+  const int port = read ? std::atoi(line) : 0;
+  if (status != 0 || port <= 0 || port > 65535) {
+    throw std::runtime_error(command + " gave no port (status " + std::to_string(status) + ")");
+  }
+  return port;
 }
 
 std::string error_of(const std::function<void()>& f) {

@@ -22,6 +22,11 @@ std::filesystem::path vector_file(char vector);
 // tests/data/eif-vectors/vectors.json, parsed.
 const nlohmann::json& vectors_json();
 
+// A 127.0.0.1 port for a test's server, reserved as the e2e suites reserve theirs
+// (tests/e2e/ports.py: below the ephemeral range, one file per port under a shared lock), so
+// that suites running in parallel never meet on one. Throws std::runtime_error if ports.py fails.
+int reserved_port();
+
 // The message of the oci2eif::Error that `f` throws, or "" if it returns normally.
 std::string error_of(const std::function<void()>& f);
 // The code of the oci2eif::Error that `f` throws, or nullopt if it returns normally.
