@@ -272,8 +272,8 @@ void add_fetch(CLI::App& app, cli::ArtifactOptions& o) {
 }
 
 void add_referrers(CLI::App& app, cli::ArtifactOptions& o) {
-  CLI::App* cmd =
-      app.add_subcommand("referrers", "List the EIF artifacts built from an image, with PCRs");
+  CLI::App* cmd = app.add_subcommand(
+      "referrers", "List the EIF artifacts built from an image, with PCRs and provenance");
   cmd->add_option("image", o.reference, "The image: HOST/REPO[:TAG|@DIGEST]")->required();
   cmd->add_flag("--json", o.json, "Print JSON");
   add_artifact_registry_options(cmd, o);

@@ -283,6 +283,13 @@ def test_build_push(c, kernel, image_digest):
     if not check("build pushed the provenance", pushed.get("provenance") is not None, pushed):
         return
     check_provenance_referrer(c, pushed["digest"], pushed["provenance"]["digest"], prov)
+    r = c.oci2eif("referrers", c.repo + ":v1", "--json")
+    listed = {x["digest"]: x for x in json.loads(r.stdout)["referrers"]} if r.returncode == 0 else {}
+    check("referrers shows the provenance attached to the pushed EIF",
+          listed.get(pushed["digest"], {}).get("provenance") == pushed["provenance"]["digest"],
+          (r.stdout, r.stderr[-1000:]))
+    check("and none for an EIF pushed without one",
+          any(x["provenance"] is None for d, x in listed.items() if d != pushed["digest"]), listed)
     got_eif, got_prov = os.path.join(out_dir, "got.eif"), os.path.join(out_dir, "got.intoto.jsonl")
     r = c.oci2eif("fetch", c.repo + ":v1-eif", "-o", got_eif, "--provenance", got_prov,
                   "--cache-dir", os.path.join(c.work, "cache"))
