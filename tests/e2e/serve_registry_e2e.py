@@ -388,6 +388,17 @@ def check_pushed_artifacts(suite, daemon, done, target):
           p.get("artifactType") == DSSE_TYPE and provenance is not None and
           p["layers"][0]["digest"] == sha256_of(provenance) and
           p.get("subject", {}).get("digest") == pushed.get("digest"), (pushed, p))
+    if eif is None or provenance is None:
+        return
+    paths = [os.path.join(suite.work, "pushed" + ext) for ext in (".eif", ".intoto.jsonl")]
+    for path, data in zip(paths, (eif, provenance)):
+        with open(path, "wb") as f:
+            f.write(data)
+    r = subprocess.run([suite.bin, "verify", paths[0], "--provenance", paths[1], "--certificate",
+                        os.path.join(VECTOR_INPUTS, "signing-cert-p384.pem")],
+                       capture_output=True, text=True, timeout=120)
+    check("oci2eif verify accepts the pushed build's EIF and provenance", r.returncode == 0,
+          r.stdout + r.stderr)
 
 
 def check_service_push(suite, daemon):
