@@ -3,7 +3,8 @@
 authenticated `GET /v1/builds/{id}`, each on a new connection, while 1,000 idle connections
 (connected, never a byte), 1,000 kept ones (one request answered, then silent on keep-alive),
 1,000 slowloris connections (one header byte every 3 s) or 300 keep-alive clients (`ab -k`)
-load the daemon; and the daemon's RSS.
+load the daemon, and the issue's combined cases: 1,000 idle or slowloris connections while the
+300 keep-alive clients hammer; and the daemon's RSS.
 
 The baseline in the same run is the same daemon with `--max-connections 16`: a fixed number of
 connection threads with the rest waiting, which is how cpp-httplib's own pool (8 threads here)
@@ -122,15 +123,18 @@ def run_daemon(binary, work, kernel_dir, max_connections, args):
         raise SystemExit("could not create a build to GET: %s %s" % (status, b))
     path = "/v1/builds/" + b["id"]
     try:
-        for kind, count in (("none", 0), ("idle", args.idle), ("kept", args.idle), ("slowloris", args.idle),
-                            ("keepalive", args.keepalive)):
-            load = Load(port, kind, count) if count else None
+        for loads in ((), (("idle", args.idle),), (("kept", args.idle),),
+                      (("slowloris", args.idle),), (("keepalive", args.keepalive),),
+                      (("idle", args.idle), ("keepalive", args.keepalive)),
+                      (("slowloris", args.idle), ("keepalive", args.keepalive))):
+            held = [Load(port, kind, count) for kind, count in loads]
             health = probes(port, "/healthz", None, args.probes)
             build = probes(port, path, READ, args.probes)
             rss, peak = rss_mib(daemon.proc.pid)
-            if load:
+            for load in held:
                 load.close()
-            label = "max_connections %-5d %-9s x%-4d" % (max_connections, kind, count)
+            label = "max_connections %-5d %-24s" % (
+                max_connections, "+".join("%s x%d" % load for load in loads) or "none")
             print("%s /healthz          %s" % (label, summary(health)))
             print("%s GET /v1/builds/id %s  rss %.0f MiB (peak %.0f)" % (label, summary(build), rss, peak))
             sys.stdout.flush()
