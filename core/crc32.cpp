@@ -1,22 +1,16 @@
-// zlib's CRC-32 (the same CRC-32/ISO-HDLC), which is faster than the slicing-by-8 table this
-// file had (zlib 1.2.13's braided code), and its crc32_combine for the header-last assembly.
+// ISA-L's crc32_gzip_refl (the same CRC-32/ISO-HDLC, with the initial and final inversion
+// inside, as zlib's): it folds with PCLMULQDQ. zlib 1.2.13's braided code (which had replaced a
+// slicing-by-8 table) took 3.3% of the CPU time of a 1 GB build. zlib's crc32_combine stays for
+// the header-last assembly; ISA-L has no combine.
 #include "core/crc32.hpp"
 
-#include <algorithm>
-#include <limits>
+#include <isa-l/crc.h>
 #include <zlib.h>
 
 namespace oci2eif {
 
 void Crc32::update(ByteView data) {
-  const std::uint8_t* p = data.data();
-  std::size_t n = data.size();
-  while (n > 0) { // crc32_z takes a z_size_t: no limit in practice, but stay exact
-    const std::size_t part = std::min<std::size_t>(n, std::numeric_limits<z_size_t>::max());
-    crc_ = ::crc32_z(crc_, p, static_cast<z_size_t>(part));
-    p += part;
-    n -= part;
-  }
+  crc_ = ::crc32_gzip_refl(crc_, data.data(), data.size());
 }
 
 std::uint32_t crc32(ByteView data) {

@@ -13,7 +13,7 @@ class Crc32 {
 public:
   void update(ByteView data);
   // The CRC of everything passed to update() so far. Does not reset the state.
-  std::uint32_t value() const { return static_cast<std::uint32_t>(crc_); }
+  std::uint32_t value() const { return crc_; }
   // A CRC that goes on from `value`, the CRC of what came before (as crc32_combine gives it).
   static Crc32 resume(std::uint32_t value) {
     Crc32 c;
@@ -22,7 +22,7 @@ public:
   }
 
 private:
-  unsigned long crc_ = 0; // zlib's running CRC (already final: zlib inverts inside)
+  std::uint32_t crc_ = 0; // the running CRC, already final (the inversion is inside)
 };
 
 // One-shot CRC of `data`.
