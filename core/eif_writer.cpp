@@ -17,8 +17,9 @@ constexpr std::size_t kChunkSize = 1 << 20;
 // and the three PCR hashers.
 class SectionStream {
 public:
-  SectionStream(PatchableSink& out, RunAll runner)
-      : out_(out), runner_(std::move(runner)), current_(kChunkSize), next_(kChunkSize) {}
+  SectionStream(PatchableSink& out, RunAll runner, RamdiskPipe pipe)
+      : out_(out), runner_(std::move(runner)), pipe_(std::move(pipe)), current_(kChunkSize),
+        next_(kChunkSize) {}
 
   Hasher pcr0{HashAlgorithm::Sha384};
   Hasher pcr1{HashAlgorithm::Sha384};
@@ -31,26 +32,13 @@ public:
 
   void payload(ByteView data, std::initializer_list<Hasher*> measured) { emit(data, measured); }
 
-  // Streams `in` (exactly in.size() bytes): while one chunk is hashed for each of `measured`,
-  // it is also written and added to the CRC, and the next chunk is read.
+  // Streams `in` (exactly in.size() bytes).
   void payload(ByteSource& in, std::initializer_list<Hasher*> measured) {
-    std::uint64_t left = in.size();
-    std::size_t n = read_chunk(in, current_, left);
-    while (n > 0) {
-      const ByteView chunk(current_.data(), n);
-      std::size_t next = 0;
-      std::vector<Task> tasks;
-      tasks.reserve(measured.size() + 1);
-      tasks.emplace_back([&] {
-        emit(chunk, {});
-        next = read_chunk(in, next_, left);
-      });
-      for (Hasher* h : measured) {
-        tasks.emplace_back([h, chunk] { h->write(chunk); });
-      }
-      run_all(runner_, tasks);
-      std::swap(current_, next_);
-      n = next;
+    const std::uint64_t size = in.size();
+    const std::uint64_t streamed = pump(in, size, measured);
+    if (streamed != size) {
+      throw Error(ErrorCode::Io, in.describe() + ": shrank while being read (" +
+                                     std::to_string(size - streamed) + " bytes missing)");
     }
     std::uint8_t probe = 0;
     if (in.read(std::span(&probe, 1)) != 0) {
@@ -59,9 +47,9 @@ public:
   }
 
   // Streams what `write` makes as one section of `type`: a placeholder section header, patched
-  // with the size once `write` is done; the CRC takes the real header (crc32_combine). Chunks
-  // are hashed for each of `measured` while they are written, as payload() does. Returns the
-  // payload's size.
+  // with the size once `write` is done; the CRC takes the real header (crc32_combine). With a
+  // pipe, `write` runs beside and its bytes are pumped as payload() pumps a source; without,
+  // each chunk it fills is written and hashed before it goes on. Returns the payload's size.
   std::uint64_t streamed(SectionType type, const RamdiskWriter& write,
                          std::initializer_list<Hasher*> measured) {
     const std::uint64_t header_at = kEifHeaderSize + length_;
@@ -70,9 +58,14 @@ public:
     length_ += kEifSectionHeaderSize;
     crc_ = Crc32();
     const std::uint64_t start = length_;
-    ChunkingSink chunks(*this, measured);
-    write(chunks);
-    chunks.flush();
+    if (pipe_) {
+      const std::unique_ptr<ByteSource> made = pipe_(write);
+      pump(*made, kUnknownSize, measured);
+    } else {
+      ChunkingSink chunks(*this, measured);
+      write(chunks);
+      chunks.flush();
+    }
     const std::uint64_t size = length_ - start;
     const auto header = encode_section_header({static_cast<std::uint16_t>(type), 0, size});
     out_.write_at(header_at, header);
@@ -127,19 +120,43 @@ private:
     run_all(runner_, tasks);
   }
 
-  // The next chunk of `in` into `buffer` (0 once `left` is 0), counted off `left`.
-  static std::size_t read_chunk(ByteSource& in, Bytes& buffer, std::uint64_t& left) {
-    if (left == 0) {
-      return 0;
+  // Streams `in` until it ends, or until `limit` bytes: while one chunk is written (with the
+  // CRC) and hashed for each of `measured`, the next is read; each of these is a task of its
+  // own. Returns the number of bytes streamed.
+  std::uint64_t pump(ByteSource& in, std::uint64_t limit, std::initializer_list<Hasher*> measured) {
+    std::uint64_t total = 0;
+    std::size_t n = fill(in, current_, limit);
+    while (n > 0) {
+      total += n;
+      const ByteView chunk(current_.data(), n);
+      std::size_t next = 0;
+      std::vector<Task> tasks;
+      tasks.reserve(measured.size() + 2);
+      tasks.emplace_back([&] { next = fill(in, next_, limit - total); });
+      tasks.emplace_back([this, chunk] { emit(chunk, {}); });
+      for (Hasher* h : measured) {
+        tasks.emplace_back([h, chunk] { h->write(chunk); });
+      }
+      run_all(runner_, tasks);
+      std::swap(current_, next_);
+      n = next;
     }
-    const std::size_t want = left < buffer.size() ? static_cast<std::size_t>(left) : buffer.size();
-    const std::size_t n = in.read(std::span(buffer.data(), want));
-    if (n == 0) {
-      throw Error(ErrorCode::Io, in.describe() + ": shrank while being read (" +
-                                     std::to_string(left) + " bytes missing)");
+    return total;
+  }
+
+  // Reads `in` into `buffer` until it is full, `in` ends or `limit` bytes; returns the count.
+  static std::size_t fill(ByteSource& in, Bytes& buffer, std::uint64_t limit) {
+    const std::size_t want =
+        limit < buffer.size() ? static_cast<std::size_t>(limit) : buffer.size();
+    std::size_t filled = 0;
+    while (filled < want) {
+      const std::size_t n = in.read(std::span(buffer.data() + filled, want - filled));
+      if (n == 0) {
+        break;
+      }
+      filled += n;
     }
-    left -= n;
-    return n;
+    return filled;
   }
 
   void emit(ByteView data, std::initializer_list<Hasher*> measured) {
@@ -153,6 +170,7 @@ private:
 
   PatchableSink& out_;
   RunAll runner_;
+  RamdiskPipe pipe_;
   Bytes current_; // the chunk being hashed and written
   Bytes next_;    // the chunk being read meanwhile
   Crc32 crc_;
@@ -207,7 +225,7 @@ EifWriteResult write_eif(const EifContents& c, PatchableSink& out) {
   header.num_sections = static_cast<std::uint16_t>(3 + ramdisk_count(c) + (c.signer ? 1 : 0));
   out.write(encode_header(header)); // placeholder, patched below
 
-  SectionStream s(out, c.run_all);
+  SectionStream s(out, c.run_all, c.ramdisk_pipe);
   s.section_header(SectionType::Kernel, c.kernel->size());
   s.payload(*c.kernel, {&s.pcr0, &s.pcr1});
   s.section_header(SectionType::Cmdline, c.cmdline.size());

@@ -2,8 +2,9 @@
 //
 // Every input is read exactly once, in 1 MiB chunks; the CRC and the PCR hashes are computed
 // from the same chunks that are written, so memory use does not depend on the input sizes.
-// Given a RunAll (core/run_all.hpp), each chunk's hashes (PCR0 and PCR1 or PCR2) and its
-// write, CRC and the next chunk's read run at the same time; the bytes are the same either way.
+// Given a RunAll (core/run_all.hpp), each chunk's hashes (PCR0 and PCR1 or PCR2), its write
+// and CRC, and the next chunk's read run at the same time, as separate tasks so that two threads
+// share them evenly; the bytes are the same either way.
 // The header is written as a placeholder first and patched at the end: its section table
 // needs the signature's size (known only after PCR0 is), and the CRC, which starts with the
 // header, is assembled with crc32_combine().
@@ -18,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,11 @@ namespace oci2eif {
 // advance (the section header is patched once the ramdisk is done), so a ramdisk made from the
 // flattened image goes straight into the EIF instead of through a scratch file.
 using RamdiskWriter = std::function<void(ByteSink&)>;
+
+// Runs a RamdiskWriter beside the EIF writer and hands back what it writes as a source of
+// unknown size (core/ has no threads: the caller's pipe runs the writer on one of its own).
+// Without a pipe, the writer runs on the calling thread, between the chunks it fills.
+using RamdiskPipe = std::function<std::unique_ptr<ByteSource>(const RamdiskWriter&)>;
 
 struct EifContents {
   Arch arch = Arch::X86_64;
@@ -39,6 +46,7 @@ struct EifContents {
   std::vector<RamdiskWriter> streamed_ramdisks;
   const EifSigner* signer = nullptr; // sign when set
   RunAll run_all;                    // runs a chunk's independent work; empty: in order
+  RamdiskPipe ramdisk_pipe;          // runs streamed_ramdisks beside; empty: inline
 };
 
 struct EifSection {

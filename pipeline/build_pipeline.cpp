@@ -14,6 +14,7 @@
 #include "pipeline/parallel_tasks.hpp"
 #include "pipeline/read_ahead_source.hpp"
 #include "pipeline/version.hpp"
+#include "pipeline/writer_source.hpp"
 #include "registry/archive_reference.hpp"
 #include "registry/reference.hpp"
 
@@ -270,6 +271,11 @@ EifWriteResult write_eif_file(const BuildSpec& spec, const ResolvedImage& image,
   contents.signer = spec.signer;
   ParallelTasks tasks(threads_for(spec));
   contents.run_all = tasks.runner();
+  if (contents.run_all) { // more than one thread: make the ramdisks beside hashing them
+    contents.ramdisk_pipe = [](const RamdiskWriter& write) -> std::unique_ptr<ByteSource> {
+      return std::make_unique<WriterSource>(write, "the ramdisk being made");
+    };
+  }
   FileSource kernel_file(spec.kernel.kernel);
   InterruptingSource kernel(kernel_file, spec.interrupt);
   contents.kernel = &kernel;

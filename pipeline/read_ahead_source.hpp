@@ -8,14 +8,10 @@
 #pragma once
 
 #include "core/bytes.hpp"
+#include "pipeline/chunk_pipe.hpp"
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
-#include <exception>
-#include <mutex>
 #include <thread>
-#include <vector>
 
 namespace oci2eif::pipeline {
 
@@ -31,37 +27,18 @@ public:
   ReadAheadSource& operator=(const ReadAheadSource&) = delete;
 
   std::uint64_t size() const override { return size_; }
-  std::size_t read(std::span<std::uint8_t> out) override;
+  std::size_t read(std::span<std::uint8_t> out) override { return pipe_.read(out); }
   std::string describe() const override { return name_; }
 
 private:
-  struct Chunk {
-    Bytes bytes;
-    std::size_t filled = 0;
-  };
-
   void produce();
   // Fills `chunk` from `in` until it is full or `in` ends; false at the end of `in`.
-  bool fill(Chunk& chunk);
-  // The next chunk to read from, or false when the stream has ended. REQUIRES: lock held.
-  bool next_chunk(std::unique_lock<std::mutex>& lock);
+  bool fill(ChunkPipe::Chunk& chunk);
 
   ByteSource& in_;
   const std::uint64_t size_;
   const std::string name_;
-  const std::size_t chunk_size_;
-
-  std::mutex mutex_;
-  std::condition_variable filled_; // a chunk was queued, or the producer ended
-  std::condition_variable freed_;  // a chunk was given back, or stopping
-  std::deque<Chunk> queued_;       // read ahead, in order
-  std::vector<Chunk> free_;        // chunks to fill again
-  std::exception_ptr error_;       // what `in` threw, after the queued chunks
-  bool ended_ = false;             // the producer has queued its last chunk
-  bool stopping_ = false;
-
-  Chunk current_; // the reader's chunk (reader thread only)
-  std::size_t offset_ = 0;
+  ChunkPipe pipe_;
   std::thread thread_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 #include <memory>
+#include <optional>
 
 using namespace oci2eif;
 
@@ -37,6 +38,25 @@ private:
   std::uint64_t announced_;
   Bytes data_;
   MemorySource inner_{data_, "inner"};
+};
+
+// What a ramdisk pipe hands back, made here on the calling thread before it is read: a source of
+// unknown size that yields the writer's bytes in reads of at most 777 bytes.
+class MadeRamdisk final : public ByteSource {
+public:
+  explicit MadeRamdisk(const RamdiskWriter& write) {
+    write(made_);
+    inner_.emplace(made_.bytes(), "inner");
+  }
+  std::uint64_t size() const override { return kUnknownSize; }
+  std::size_t read(std::span<std::uint8_t> out) override {
+    return inner_->read(out.subspan(0, std::min<std::size_t>(out.size(), 777)));
+  }
+  std::string describe() const override { return "made ramdisk"; }
+
+private:
+  VectorSink made_;
+  std::optional<MemorySource> inner_;
 };
 
 } // namespace
@@ -123,15 +143,35 @@ TEST_SUITE("core::EifWriter") {
       CAPTURE(c.name);
       CAPTURE(c.sources.size());
       const auto& expected = test::vectors_json()["vectors"][std::string(1, c.name)];
-      auto in = test::vector_inputs(c.sources);
-      for (const std::string& r : c.streams) {
-        in->contents.streamed_ramdisks.push_back(streamed(r));
-      }
+      const auto inputs = [&] {
+        auto in = test::vector_inputs(c.sources);
+        for (const std::string& r : c.streams) {
+          in->contents.streamed_ramdisks.push_back(streamed(r));
+        }
+        return in;
+      };
+      auto in = inputs();
       VectorSink out;
       const EifWriteResult r = write_eif(in->contents, out);
       CHECK(test::sha256_hex(out.bytes()) == expected["sha256"]);
       CHECK(r.size == expected["size"]);
       check_result_matches_vector(r, expected);
+
+      // The same through a ramdisk pipe, with each chunk's tasks run last to first: reading the
+      // next chunk, writing this one and hashing it do not depend on each other's order.
+      in = inputs();
+      in->contents.ramdisk_pipe = [](const RamdiskWriter& write) -> std::unique_ptr<ByteSource> {
+        return std::make_unique<MadeRamdisk>(write);
+      };
+      in->contents.run_all = [](std::span<const Task> tasks) {
+        for (auto t = tasks.rbegin(); t != tasks.rend(); ++t) {
+          (*t)();
+        }
+      };
+      VectorSink piped;
+      const EifWriteResult rp = write_eif(in->contents, piped);
+      CHECK(test::sha256_hex(piped.bytes()) == expected["sha256"]);
+      check_result_matches_vector(rp, expected);
     }
   }
 

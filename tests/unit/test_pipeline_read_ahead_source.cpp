@@ -10,16 +10,6 @@ using pipeline::ReadAheadSource;
 
 namespace {
 
-Bytes pattern(std::size_t n) {
-  Bytes out(n);
-  std::uint32_t x = 7;
-  for (auto& b : out) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::uint8_t>(x >> 23);
-  }
-  return out;
-}
-
 // Yields `data` in reads of at most `step` bytes, then throws `error` if it has one; counts what
 // it handed out (from the read-ahead thread, hence atomic).
 class ScriptedSource final : public ByteSource {
@@ -47,19 +37,11 @@ private:
   std::size_t pos_ = 0;
 };
 
-Bytes read_all(ByteSource& in, std::size_t read_size) {
-  Bytes out, buffer(read_size);
-  while (const std::size_t n = in.read(buffer)) {
-    out.insert(out.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
-  }
-  return out;
-}
-
 } // namespace
 
 TEST_SUITE("pipeline::ReadAheadSource") {
   TEST_CASE("the reader gets exactly the bytes of the source, in order") {
-    const Bytes data = pattern(3 * 1000 * 1000 + 11);
+    const Bytes data = test::pattern_bytes(3 * 1000 * 1000 + 11);
     for (const std::size_t chunk : {std::size_t{1000}, std::size_t{1} << 20}) {
       for (const std::size_t depth : {std::size_t{1}, std::size_t{4}}) {
         for (const std::size_t read_size :
@@ -72,38 +54,33 @@ TEST_SUITE("pipeline::ReadAheadSource") {
           CAPTURE(read_size);
           ScriptedSource in(data, 4096 + 3);
           ReadAheadSource ahead(in, chunk, depth);
-          CHECK(read_all(ahead, read_size) == data);
+          CHECK(test::read_all(ahead, read_size) == data);
           CHECK(ahead.read(std::span<std::uint8_t>()) == 0);
+          Bytes one(1);
+          CHECK(ahead.read(one) == 0); // and again: the end stays the end
+          CHECK(ahead.read(one) == 0);
         }
       }
     }
     ScriptedSource empty(ByteView{}, 10);
     ReadAheadSource ahead(empty);
-    CHECK(read_all(ahead, 100).empty());
+    CHECK(test::read_all(ahead, 100).empty());
     CHECK(ahead.size() == 123456789);
     CHECK(ahead.describe() == "layer 3");
   }
 
   TEST_CASE("an error of the source reaches the reader after every byte before it") {
-    const Bytes data = pattern(250000);
+    const Bytes data = test::pattern_bytes(250000);
     ScriptedSource in(data, 999, "layer 3: inflate failed");
     ReadAheadSource ahead(in, 4096, 2);
-    Bytes got, buffer(1000);
-    std::string error;
-    try {
-      while (const std::size_t n = ahead.read(buffer)) {
-        got.insert(got.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
-      }
-    } catch (const Error& e) {
-      error = e.what();
-      CHECK(e.code() == ErrorCode::Corrupt);
-    }
-    CHECK(error == "layer 3: inflate failed");
-    CHECK(got == data);
+    const test::PartialRead got = test::read_until_error(ahead, 1000);
+    CHECK(got.code == ErrorCode::Corrupt);
+    CHECK(got.error == "layer 3: inflate failed");
+    CHECK(got.bytes == data);
   }
 
   TEST_CASE("a reader that stops early ends the thread, which read at most its chunks ahead") {
-    const Bytes data = pattern(10 * 1000 * 1000);
+    const Bytes data = test::pattern_bytes(10 * 1000 * 1000);
     ScriptedSource in(data, 1000);
     {
       ReadAheadSource ahead(in, 10000, 3);

@@ -88,6 +88,39 @@ std::string sha256_hex(ByteView data) {
   return to_hex(sha256(data));
 }
 
+Bytes pattern_bytes(std::size_t n) {
+  Bytes out(n);
+  std::uint32_t x = 7;
+  for (auto& b : out) {
+    x = x * 1103515245u + 12345u;
+    b = static_cast<std::uint8_t>(x >> 23);
+  }
+  return out;
+}
+
+PartialRead read_until_error(ByteSource& in, std::size_t read_size) {
+  PartialRead r;
+  Bytes buffer(read_size);
+  try {
+    while (const std::size_t n = in.read(buffer)) {
+      r.bytes.insert(r.bytes.end(), buffer.begin(),
+                     buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+  } catch (const Error& e) {
+    r.code = e.code();
+    r.error = e.what();
+  }
+  return r;
+}
+
+Bytes read_all(ByteSource& in, std::size_t read_size) {
+  Bytes out, buffer(read_size);
+  while (const std::size_t n = in.read(buffer)) {
+    out.insert(out.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  return out;
+}
+
 TempDir::TempDir() {
   std::random_device rd;
   path_ = std::filesystem::temp_directory_path() /

@@ -35,6 +35,17 @@ std::optional<ErrorCode> code_of(const std::function<void()>& f);
 Bytes read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, ByteView data);
 std::string sha256_hex(ByteView data);
+// `n` bytes of a fixed pseudo-random sequence (an LCG), the same on every run.
+Bytes pattern_bytes(std::size_t n);
+// Everything `in` yields, read in reads of `read_size` bytes.
+Bytes read_all(ByteSource& in, std::size_t read_size);
+// What `in` yields before it ends or throws an oci2eif::Error, and that error's code and message.
+struct PartialRead {
+  Bytes bytes;
+  std::optional<ErrorCode> code;
+  std::string error;
+};
+PartialRead read_until_error(ByteSource& in, std::size_t read_size);
 
 // A fresh directory removed (recursively) when the object goes out of scope.
 class TempDir {
