@@ -99,13 +99,18 @@ ReportingSource applying(ByteSource& blob, const registry::Descriptor& d, const 
 }
 
 // Applies one layer's blob (already digest-checked as it is read) to the flattener: inflated,
-// checked against `diff_id`, parsed. With more than one thread, the chain is cut in three, each
-// part a thread that works ahead of the next: reading and inflating the blob; hashing the
-// inflated bytes; parsing the tar and writing the spool (this thread). Returns the number of
-// inflated bytes.
+// checked against `diff_id`, parsed. With more than one thread, the chain is cut in four, each
+// part a thread that works ahead of the next: reading the blob and checking its digest;
+// inflating it; hashing the inflated bytes; parsing the tar and writing the spool (this thread).
+// Inflating is the longest part, so it has a thread to itself. Returns the number of inflated
+// bytes.
 std::uint64_t apply_layer(ByteSource& blob, Compression compression, const std::string& diff_id,
                           const std::string& name, LayerFlattener& flattener, unsigned threads) {
-  auto tar = decompressing_source(blob, compression, name);
+  std::optional<ReadAheadSource> read;
+  if (threads > 1 && compression != Compression::None) {
+    read.emplace(blob);
+  }
+  auto tar = decompressing_source(read ? static_cast<ByteSource&>(*read) : blob, compression, name);
   std::optional<ReadAheadSource> inflated;
   if (threads > 1) {
     inflated.emplace(*tar);
