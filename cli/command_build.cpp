@@ -162,6 +162,7 @@ void run_build(const BuildOptions& o, std::ostream& out, std::ostream& log) {
   spec.signer = signer ? &*signer : nullptr;
   spec.output = o.output;
   spec.threads = o.threads;
+  spec.rootfs_listing = o.rootfs_listing.has_value();
   Scratch scratch(o.scratch_dir);
   spec.scratch_dir = scratch.path();
 

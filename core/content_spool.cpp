@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <unistd.h>
 
 namespace oci2eif {
@@ -17,8 +18,12 @@ constexpr std::size_t kChunk = 1 << 20;
 
 // Copies `size` bytes of `in` to `write`, hashing them; returns the sha256.
 template <typename Write>
-std::array<std::uint8_t, 32> copy_hashed(ByteSource& in, std::uint64_t size, Write&& write) {
-  Hasher h(HashAlgorithm::Sha256);
+std::array<std::uint8_t, 32> copy_hashed(ByteSource& in, std::uint64_t size, Write&& write,
+                                         ContentDigests digests = ContentDigests::Sha256) {
+  std::optional<Hasher> h;
+  if (digests == ContentDigests::Sha256) {
+    h.emplace(HashAlgorithm::Sha256);
+  }
   Bytes buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, kChunk)));
   std::uint64_t left = size;
   while (left > 0) {
@@ -28,12 +33,17 @@ std::array<std::uint8_t, 32> copy_hashed(ByteSource& in, std::uint64_t size, Wri
       throw Error(ErrorCode::Corrupt, in.describe() + ": truncated: " + std::to_string(left) +
                                           " of " + std::to_string(size) + " bytes missing");
     }
-    h.write(ByteView(buffer.data(), n));
+    if (h) {
+      h->write(ByteView(buffer.data(), n));
+    }
     write(ByteView(buffer.data(), n));
     left -= n;
   }
   std::array<std::uint8_t, 32> digest{};
-  const Bytes d = h.finish();
+  if (!h) {
+    return digest;
+  }
+  const Bytes d = h->finish();
   std::copy(d.begin(), d.end(), digest.begin());
   return digest;
 }
@@ -86,7 +96,8 @@ std::unique_ptr<ByteSource> MemorySpool::open(const ContentRef& ref) const {
       ByteView(data_.data() + ref.offset, static_cast<std::size_t>(ref.size)), "content spool");
 }
 
-FileSpool::FileSpool(const std::filesystem::path& path) : path_(path) {
+FileSpool::FileSpool(const std::filesystem::path& path, ContentDigests digests)
+    : path_(path), digests_(digests) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd_ < 0) {
     throw_errno("cannot create the content spool " + path.string());
@@ -103,10 +114,13 @@ ContentRef FileSpool::store(ByteSource& in, std::uint64_t size) {
   ref.offset = end_;
   ref.size = size;
   std::uint64_t pos = end_;
-  ref.sha256 = copy_hashed(in, size, [&](ByteView b) {
-    write_all_at(fd_, b, pos, path_);
-    pos += b.size();
-  });
+  ref.sha256 = copy_hashed(
+      in, size,
+      [&](ByteView b) {
+        write_all_at(fd_, b, pos, path_);
+        pos += b.size();
+      },
+      digests_);
   end_ = pos;
   return ref;
 }

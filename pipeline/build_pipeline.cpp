@@ -399,7 +399,8 @@ BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
   steps.mark("pull");
 
   stop_point(spec.interrupt);
-  FileSpool spool(spec.scratch_dir / "content.spool");
+  FileSpool spool(spec.scratch_dir / "content.spool",
+                  spec.rootfs_listing ? ContentDigests::Sha256 : ContentDigests::None);
   LayerFlattener flattener(spool, spec.limits, spec.interrupt);
   flatten(*source, result.image, flattener, log, spec.progress, threads_for(spec));
   result.xattr_paths = flattener.xattr_paths();
@@ -407,7 +408,9 @@ BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
     log("warning: extended attributes of /" + p + " dropped (newc cpio cannot carry them)");
   }
   const FileTree tree = enclave_tree(std::move(flattener), app.workdir, log);
-  result.rootfs_listing = listing_of(tree);
+  if (spec.rootfs_listing) {
+    result.rootfs_listing = listing_of(tree);
+  }
   steps.mark("flatten");
 
   stop_point(spec.interrupt);
