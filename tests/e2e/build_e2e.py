@@ -399,6 +399,12 @@ def test_matches_umoci(e):
         check("%s: flattened tree equals umoci's unpack (paths, types, modes, owners, links, "
               "content) plus the enclave's mount points and WORKDIR" % name,
               same, (r1.stderr + r2.stderr)[-800:])
+        # build hashes contents only for --rootfs-listing: its listing is the same one.
+        listing = os.path.join(e.work, "build-%s.txt" % name)
+        code, _, _, err = e.build("--oci-layout", e.layout(name), "--platform", platform,
+                                  "--rootfs-listing", listing)
+        check("%s: build --rootfs-listing writes that listing, content digests included" % name,
+              code == 0 and r2.returncode == 0 and open(listing).read() == r2.stdout, err[-800:])
 
 
 def test_platforms(e):
