@@ -122,8 +122,8 @@ void push_built_eif(const BuildOptions& o, const pipeline::BuildSpec& spec,
   push.provenance = std::move(provenance);
   registry::RegistryOptions options = registry_options(o);
   options.log = [&log](const std::string& line) { log << line << "\n" << std::flush; };
-  const nlohmann::ordered_json pushed = pipeline::pushed_json(
-      pipeline::push_eif(spec.output, pipeline::eif_artifact_of(spec.output), push, options));
+  const nlohmann::ordered_json pushed = pipeline::pushed_json(pipeline::push_eif(
+      spec.output, pipeline::eif_artifact_of(spec.output, r.eif.measurements), push, options));
   log << "pushed " << pushed.dump() << "\n" << std::flush;
 }
 

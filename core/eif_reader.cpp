@@ -42,9 +42,14 @@ public:
     }
     check_crc();
     info_.metadata = with_name([&] { return decode_metadata(metadata_); });
-    info_.measurements.pcr0 = pcr_extend_from_zero(pcr0_.finish());
-    info_.measurements.pcr1 = pcr_extend_from_zero(pcr1_.finish());
-    info_.measurements.pcr2 = pcr_extend_from_zero(pcr2_.finish());
+    if (options_.measured) {
+      info_.measurements = *options_.measured;
+      info_.measurements.pcr8.reset(); // the signature's, if any, comes from it below
+    } else {
+      info_.measurements.pcr0 = pcr_extend_from_zero(pcr0_.finish());
+      info_.measurements.pcr1 = pcr_extend_from_zero(pcr1_.finish());
+      info_.measurements.pcr2 = pcr_extend_from_zero(pcr2_.finish());
+    }
     if (has_signature_) {
       check_signature();
     }
@@ -192,6 +197,9 @@ private:
       break;
     case SectionType::Invalid:
       break;
+    }
+    if (options_.measured) {
+      sinks.clear(); // the caller's measurements are taken instead
     }
     if (keep != nullptr && section.size > kMaxSmallSectionSize) {
       fail(label + " is " + std::to_string(section.size) + " bytes; at most " +

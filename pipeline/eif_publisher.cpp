@@ -8,9 +8,12 @@
 
 namespace oci2eif::pipeline {
 
-registry::Artifact eif_artifact_of(const std::filesystem::path& path) {
+registry::Artifact eif_artifact_of(const std::filesystem::path& path,
+                                   std::optional<Measurements> measured) {
   FileSource in(path);
-  const EifInfo info = read_eif(in, path.string());
+  EifReadOptions options;
+  options.measured = std::move(measured);
+  const EifInfo info = read_eif(in, path.string(), options);
   registry::Artifact a;
   a.layer.media_type = registry::eif_artifact::kLayerType;
   a.layer.digest = sha256_file_digest(path);

@@ -4,6 +4,7 @@
 // measured from the file itself, never taken from a caller.
 #pragma once
 
+#include "core/pcr.hpp"
 #include "pipeline/image_reference.hpp"
 #include "registry/eif_artifact.hpp"
 #include "registry/image_source.hpp"
@@ -31,8 +32,10 @@ struct PushedEif {
 };
 
 // The EIF artifact for the file at `path`: its layer (digest, size, file name as the title) and
-// the annotations measured from it.
-registry::Artifact eif_artifact_of(const std::filesystem::path& path);
+// the annotations measured from it, or taken from `measured` when the caller has just written it
+// (EifReadOptions::measured: the file is still checked, but not hashed for its PCRs again).
+registry::Artifact eif_artifact_of(const std::filesystem::path& path,
+                                   std::optional<Measurements> measured = std::nullopt);
 
 // Pushes the EIF at `eif` (whose artifact eif_artifact_of() made) as `push` says, then its
 // provenance (stored by digest, subject: the EIF artifact). Registry errors are thrown naming

@@ -199,7 +199,7 @@ PushedOutputs BuildRunner::push_outputs(const BuildRecord& build, const BuildReq
                                         const pipeline::BuildResult& r,
                                         const pipeline::ProgressLog& log) const {
   PushedOutputs out;
-  const registry::Artifact artifact = pipeline::eif_artifact_of(spec.output);
+  const registry::Artifact artifact = pipeline::eif_artifact_of(spec.output, r.eif.measurements);
   if (spec.signer != nullptr) {
     out.provenance_line = provenance_line(build, spec, r, artifact.layer.digest);
   }
@@ -220,7 +220,9 @@ void BuildRunner::publish_outputs(const BuildRecord& build, const pipeline::Buil
                                   const PushedOutputs& pushed, BuildOutcome& outcome) {
   const std::string& build_id = build.id;
   FileSource source(spec.output);
-  const EifInfo info = read_eif(source, spec.output.string());
+  EifReadOptions checked; // the file is checked, but not hashed for the PCRs just measured
+  checked.measured = r.eif.measurements;
+  const EifInfo info = read_eif(source, spec.output.string(), checked);
   outcome.artifacts.push_back(artifacts_.publish_file(build_id, "image.eif", spec.output));
   if (spec.signer != nullptr) {
     const std::string line = pushed.provenance_line

@@ -431,6 +431,13 @@ def check_build_and_artifacts(s):
         status, pcr, _ = daemon.request("GET", "/v1/builds/%s/artifacts/pcr.json" % b["id"], token=READ)
         check("pcr.json has nitro-cli's shape",
               status == 200 and pcr["Measurements"]["PCR0"] == done["pcrs"]["PCR0"], pcr)
+        # The service checks the file it wrote but takes the PCRs it measured while writing;
+        # describe of the download measures them again.
+        status, desc, _ = daemon.request("GET", "/v1/builds/%s/artifacts/describe.json" % b["id"],
+                                         token=READ)
+        check("describe.json equals describe --json of the downloaded EIF",
+              status == 200 and d.returncode == 0 and desc == json.loads(d.stdout),
+              (status, desc, d.stdout[:400]))
         status, _, _ = daemon.request(
             "GET", "/v1/builds/%s/artifacts/provenance.intoto.jsonl" % b["id"], token=READ)
         check("an unsigned build has no provenance.intoto.jsonl (nothing to sign it with): 404",

@@ -212,6 +212,42 @@ TEST_SUITE("core::EifReader") {
     }
   }
 
+  TEST_CASE("measurements the caller made while writing are taken, and the file is still checked") {
+    // Given PCRs no file has: were the payloads hashed, the vector's own would come back.
+    Measurements given{Bytes(48, 0x11), Bytes(48, 0x22), Bytes(48, 0x33), Bytes(48, 0x44)};
+    EifReadOptions options;
+    options.measured = given;
+    const Bytes a = test::read_file(test::vector_file('a'));
+    MemorySource in_a(a, "a.eif");
+    const EifInfo info = read_eif(in_a, "a.eif", options);
+    CHECK(info.measurements.pcr0 == given.pcr0);
+    CHECK(info.measurements.pcr1 == given.pcr1);
+    CHECK(info.measurements.pcr2 == given.pcr2);
+    CHECK_FALSE(info.measurements.pcr8.has_value()); // an unsigned file has none, whatever given
+    CHECK(info.size == vector("a")["size"]);
+
+    Bytes flipped = a; // one payload byte changed: the CRC still catches it
+    flipped[flipped.size() - 100] ^= 0x01;
+    MemorySource in_flipped(flipped, "a.eif");
+    CHECK(test::error_of([&] {
+            read_eif(in_flipped, "a.eif", options);
+          }).find("a.eif: CRC mismatch") == 0);
+
+    // A signed file: the signature is checked against the given PCR0, and PCR8 is its own.
+    const Bytes c = test::read_file(test::vector_file('c'));
+    MemorySource in_c(c, "c.eif");
+    CHECK(test::error_of([&] { read_eif(in_c, "c.eif", options); }) ==
+          "c.eif: the signature covers PCR0 " +
+              vector("c")["measurements"]["PCR0"].get<std::string>() + " but the image's PCR0 is " +
+              to_hex(given.pcr0));
+    options.measured->pcr0 = read_bytes(c, "c").measurements.pcr0; // AWS's, as the test above
+    REQUIRE(to_hex(options.measured->pcr0) == vector("c")["measurements"]["PCR0"]);
+    MemorySource again(c, "c.eif");
+    const EifInfo signed_info = read_eif(again, "c.eif", options);
+    REQUIRE(signed_info.measurements.pcr8.has_value());
+    CHECK(to_hex(*signed_info.measurements.pcr8) == vector("c")["measurements"]["PCR8"]);
+  }
+
   TEST_CASE("the signing certificate must be valid at the time the caller gives") {
     // Valid 2001-01-01 .. 2002-01-01 (978307200 .. 1009843200).
     const test::PemIdentity id = test::make_ec_identity("secp384r1", 978307200, 1009843200);
