@@ -80,6 +80,9 @@ WORDS = (b"enclave attestation kernel ramdisk layer digest manifest config image
 
 def measure(cmd, cwd=None):
     """Runs cmd and returns (seconds, peak RSS in MiB) of that command alone."""
+    # Dirty pages left by what ran before (the generated image, the last EIF or unpack) are
+    # written back first, so that no command pays for another's writeback.
+    os.sync()
     # GNU time reports the child's own maximum RSS (for `sh -c` pipelines: the largest single
     # process among the shell's children, not a sum).
     out = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, cwd=cwd, check=False,
