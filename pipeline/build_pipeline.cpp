@@ -123,6 +123,12 @@ std::uint64_t apply_layer(ByteSource& blob, Compression compression, const std::
   }
   // Reads to the end of the stream, so the threads have ended when it returns.
   flattener.apply_layer(checked ? static_cast<ByteSource&>(*checked) : diff, name);
+  if (read) {
+    // Inflating stops at the end of the gzip data, but the blob's digest covers every byte:
+    // the thread checked it at the blob's end, and only reading to that end hands its verdict
+    // over (the caller's drain would find the check done and say nothing).
+    drain(*read);
+  }
   return diff.bytes_read();
 }
 

@@ -459,6 +459,7 @@ def test_impossible_layer_size(e):
           and not os.path.exists(eif), f"rc={rc} {err}")
     check_sparse_entry_limit(e)
     check_eif_size_limit(e)
+    check_tampered_bytes_after_gzip(e)
     rc, _, eif, err = e.build("--oci-layout", e.layout("busybox"), "--max-image-entries", "3")
     check("--max-image-entries 3 stops busybox with exit 1 and no EIF",
           rc == 1 and "more than 3 entries in the image" in err and not os.path.exists(eif),
@@ -475,6 +476,32 @@ def sparse_tar(work, apparent_bytes):
         f.truncate(apparent_bytes)
     return subprocess.run(["tar", "--sparse", "--format=pax", "-cf", "-", "-C", src, "holes.bin"],
                           capture_output=True, check=True).stdout
+
+
+def check_tampered_bytes_after_gzip(e):
+    """A layer's digest covers the whole blob, also bytes after its gzip stream that inflating
+    never needs: changing one of them fails the build (the blob is read ahead of inflate on a
+    thread of its own, and that thread's verdict must still reach the build)."""
+    lay = imagelib.Layout()
+    plain = imagelib.compress
+    imagelib.compress = lambda raw, how: plain(raw, how) + b"\0" * 64
+    try:
+        b = imagelib.build_image(lay, [([imagelib.F("etc/motd", b"hello\n")], "gzip")],
+                                 {"Cmd": ["/bin/sh"]})
+    finally:
+        imagelib.compress = plain
+    lay.tag({k: v for k, v in b.desc.items() if k != "platform"})
+    where = os.path.join(e.work, "trailing-layout")
+    lay.write(where)
+    digest = b.layers[0]["digest"]
+    path = os.path.join(where, "blobs", "sha256", digest.split(":")[1])
+    with open(path, "r+b") as f:
+        f.seek(-10, os.SEEK_END)
+        f.write(b"\1")
+    rc, _, eif, err = e.build("--oci-layout", where + ":latest")
+    check("a changed byte after a layer's gzip stream fails the build naming the blob, no EIF",
+          rc == 1 and "content has digest" in err and digest in err and not os.path.exists(eif),
+          f"rc={rc} {err[-600:]}")
 
 
 def check_sparse_entry_limit(e):
