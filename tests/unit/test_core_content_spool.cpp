@@ -47,7 +47,8 @@ TEST_SUITE("core::content_spool") {
   TEST_CASE("a content shorter than announced is refused with the entry's name") {
     const test::TempDir dir;
     FileSpool spool(dir.path() / "content.spool", ContentDigests::None);
-    MemorySource in(as_bytes(std::string("abc")), "layer 2: usr/bin/tool");
+    const std::string abc = "abc";
+    MemorySource in(as_bytes(abc), "layer 2: usr/bin/tool");
     CHECK(test::error_of([&] { spool.store(in, 5); }) ==
           "layer 2: usr/bin/tool: truncated: 2 of 5 bytes missing");
   }
