@@ -1,7 +1,7 @@
 // How long each step of a build took: resolve, pull, flatten, ramdisks, eif (the pipeline) and
 // artifacts (the service). Shown in the build's log as "step NAME: S.SSS s" and in the API's
-// build view. Steps follow one another: "pull" lasts until the first layer is local, and the
-// other layers download during "flatten", while the earlier ones are applied.
+// build view. Steps follow one another: "pull" only starts the layers' downloads, which go on
+// during "flatten", each layer applied as it arrives.
 #pragma once
 
 #include <chrono>

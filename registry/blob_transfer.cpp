@@ -47,7 +47,7 @@ std::filesystem::path BlobTransfer::cached_blob(const Descriptor& d, Clients* cl
                        " bytes");
         endpoints_.with_fallback("blob " + d.digest, [&](std::size_t i) {
           if (download.received() > 0) {
-            download.restart(); // what a failed mirror sent
+            restart(d, download); // what a failed mirror sent
           }
           download_blob(i, clients, d, label, download, received);
           if (endpoints_[i].mirror) {
@@ -141,48 +141,45 @@ void BlobTransfer::start_fetching_layers(const std::vector<Descriptor>& layers) 
   if (!todo || todo->empty()) {
     return;
   }
-  background_ = std::make_unique<Background>();
+  std::set<std::string> digests;
   for (const auto& [d, label] : *todo) {
-    background_->fetching.insert(d.digest);
+    digests.insert(d.digest);
   }
-  background_->pending = background_->fetching;
-  const std::string first = todo->front().first.digest;
+  background_ = std::make_unique<Background>(std::move(digests));
   const std::size_t workers = workers_for(todo->size());
   endpoints_.log("fetching " + std::to_string(todo->size()) + " layers, " +
                  std::to_string(workers) + " at a time, while they are applied");
   background_->thread = std::thread([this, todo = std::move(*todo), workers] {
-    Background& bg = *background_;
+    ArrivingBlobs& blobs = background_->blobs;
     try {
-      fetch_parallel(todo, workers, [&bg](const std::string& digest, std::exception_ptr error) {
-        const std::lock_guard<std::mutex> lock(bg.mutex);
-        if (error && !bg.error) {
-          bg.error = error;
-        }
-        bg.pending.erase(digest);
-        bg.changed.notify_all();
+      fetch_parallel(todo, workers, [&blobs](const std::string& digest, std::exception_ptr error) {
+        blobs.ended(digest, error);
       });
     } catch (...) { // already recorded by the callback
     }
-    const std::lock_guard<std::mutex> lock(bg.mutex);
-    bg.pending.clear(); // those the first error kept from starting
-    bg.changed.notify_all();
+    blobs.end_the_rest(); // those the first error kept from starting
   });
-  await_background(first);
+}
+
+std::unique_ptr<ByteSource> BlobTransfer::open_arriving(const Descriptor& d) {
+  if (!background_ || !background_->blobs.fetches(d.digest)) {
+    return nullptr;
+  }
+  return open_arriving_blob(
+      background_->blobs, d, subject(d.digest), [this, d] { return blob_file(d); }, opt_.interrupt);
 }
 
 void BlobTransfer::await_background(const std::string& digest) {
-  if (!background_ || background_->fetching.count(digest) == 0) {
-    return; // (a layer found in the cache, or a blob such as the config)
+  if (background_ && background_->blobs.fetches(digest)) {
+    background_->blobs.await_end(digest); // (not: a layer found in the cache, or the config)
   }
-  Background& bg = *background_;
-  std::unique_lock<std::mutex> lock(bg.mutex);
-  bg.changed.wait(lock, [&] { return bg.pending.count(digest) == 0; });
-  if (bg.error) {
-    const std::lock_guard<std::mutex> fetched(fetch_mutex_);
-    if (downloaded_.count(digest) == 0) {
-      std::rethrow_exception(bg.error);
-    }
+}
+
+void BlobTransfer::restart(const Descriptor& d, BlobDownload& download) const {
+  if (background_) {
+    background_->blobs.restarting(d.digest);
   }
+  download.restart();
 }
 
 BlobTransfer::~BlobTransfer() {
@@ -244,10 +241,10 @@ HttpRequest BlobTransfer::blob_request(const Endpoint& ep, const Descriptor& d,
     req.range_start = download.received();
   }
   const bool ranged = req.range_start.has_value();
-  req.on_head = [this, ranged, what, &download](const HttpResponse& head) {
+  req.on_head = [this, ranged, what, &d, &download](const HttpResponse& head) {
     if (ranged && head.status != 206) {
       endpoints_.log(what + ": the server ignored Range; downloading from the start");
-      download.restart();
+      restart(d, download);
     }
   };
   return req;
@@ -262,6 +259,14 @@ void BlobTransfer::report_progress(const Descriptor& d, const std::string& label
   }
   reported = now;
   opt_.progress({TransferProgress::Phase::Download, d.digest, label, now, d.size});
+}
+
+void BlobTransfer::store_chunk(const Descriptor& d, ByteView chunk, BlobDownload& download) const {
+  count(&PullCounters::bytes_pulled, chunk.size());
+  download.append(chunk);
+  if (background_) {
+    background_->blobs.appended(d.digest, download.path(), download.received());
+  }
 }
 
 void BlobTransfer::download_blob(std::size_t index, Clients* clients, const Descriptor& d,
@@ -285,9 +290,8 @@ void BlobTransfer::download_blob(std::size_t index, Clients* clients, const Desc
     HttpResponse resp;
     try {
       resp = endpoints_.exchange(ep, http, blob_request(ep, d, download, what), [&](ByteView c) {
-        count(&PullCounters::bytes_pulled, c.size());
         received += c.size();
-        download.append(c);
+        store_chunk(d, c, download);
         report_progress(d, label, download, reported);
       });
     } catch (const TransportError& e) {
@@ -311,7 +315,7 @@ void BlobTransfer::download_blob(std::size_t index, Clients* clients, const Desc
       continue;
     }
     if (resp.status == 416) {
-      download.restart();
+      restart(d, download);
       continue;
     }
     if (retryable_status(resp.status) && n < tries) {

@@ -5,14 +5,13 @@
 // (fetch_layers()). Records, per blob, whether this pull found it cached or downloaded it.
 #pragma once
 
+#include "registry/arriving_blobs.hpp"
 #include "registry/blob_cache.hpp"
 #include "registry/image_source.hpp"
 #include "registry/registry_endpoints.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <exception>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -45,11 +44,14 @@ public:
   // thrown. Nothing is fetched ahead if the image would not fit in the cache. Cached layers are
   // left to be verified (and counted as hits) when they are opened.
   void fetch_layers(const std::vector<Descriptor>& layers);
-  // As fetch_layers(), but returns once the first layer is local, the others still downloading
-  // in the image's order: blob_file() of a layer waits for its download, so a build applies
-  // layer 1 while the rest arrive. A download's error stops those not started, and is thrown by
-  // blob_file() of any layer it left unfetched (and here, if it is the first layer's).
+  // As fetch_layers(), but returns at once, the layers downloading behind the build in the
+  // image's order: open_arriving() reads one while it arrives, and blob_file() of one waits for
+  // its download. A download's error stops those not started, and is thrown by what reads a
+  // layer it left unfetched.
   void start_fetching_layers(const std::vector<Descriptor>& layers);
+  // Blob `d` read while start_fetching_layers() downloads it (verified as it is read, see
+  // open_arriving_blob()); null if it is not one of those.
+  std::unique_ptr<ByteSource> open_arriving(const Descriptor& d);
   // How this pull got blob `digest`, if it asked for it.
   std::optional<BlobFetch> fetch_record(const std::string& digest) const;
   // "registry R, repository P, blob D": the subject of errors about blob `digest`.
@@ -59,11 +61,8 @@ private:
   using Todo = std::vector<std::pair<Descriptor, std::string>>; // each with its name
   // Downloads start_fetching_layers() runs behind the build.
   struct Background {
-    std::mutex mutex;
-    std::condition_variable changed; // a blob left `pending`
-    std::set<std::string> fetching;  // digests of the blobs it fetches (set once)
-    std::set<std::string> pending;   // those not fetched yet, nor given up
-    std::exception_ptr error;        // the first download error
+    explicit Background(std::set<std::string> digests) : blobs(std::move(digests)) {}
+    ArrivingBlobs blobs;
     std::thread thread;
   };
 
@@ -73,6 +72,8 @@ private:
   // Waits while start_fetching_layers() is still downloading `digest`; rethrows the error that
   // stopped it if it was not fetched.
   void await_background(const std::string& digest);
+  // Starts `download` of `d` over, telling readers of the arriving blob first.
+  void restart(const Descriptor& d, BlobDownload& download) const;
 
   // The cached file of blob `d`, downloaded (with `clients`, null: the constructing thread's)
   // if the cache lacks it; `label` names it ("layer 2/5", or "blob") in the log, before its
@@ -93,6 +94,9 @@ private:
   // `label` names it to the progress observer.
   void download_blob(std::size_t index, Clients* clients, const Descriptor& d,
                      const std::string& label, BlobDownload& download, std::uint64_t& received);
+  // Appends `chunk` of blob `d` to `download`, counted, and tells the readers of an arriving
+  // blob.
+  void store_chunk(const Descriptor& d, ByteView chunk, BlobDownload& download) const;
   // Tells the progress observer how far `download` of `d` is, when it moved by
   // kProgressEveryBytes since `reported` (or reached the end, or started over).
   void report_progress(const Descriptor& d, const std::string& label, const BlobDownload& download,

@@ -44,8 +44,8 @@ public:
   // those its cache lacks, several at a time), so that pulling and flattening are separate
   // steps. Local sources have nothing to do.
   virtual void fetch_layers(const std::vector<Descriptor>& layers) { (void)layers; }
-  // As fetch_layers(), but may return once the first layer is local, the rest arriving while
-  // earlier layers are applied: open_blob() then waits for a layer still downloading.
+  // As fetch_layers(), but may return before the layers are local, the rest arriving while
+  // they are applied: open_blob() of a layer still downloading then reads it as it arrives.
   virtual void start_fetching_layers(const std::vector<Descriptor>& layers) {
     fetch_layers(layers);
   }

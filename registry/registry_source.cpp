@@ -58,6 +58,9 @@ public:
       auto [type, bytes] = manifest_bytes(d.digest);
       return std::make_unique<VerifiedBytes>(std::move(bytes), d, subject);
     }
+    if (auto arriving = blobs_.open_arriving(d)) {
+      return arriving; // a layer still downloading: applied as it arrives
+    }
     return std::make_unique<VerifiedFileSource>(blob_file(d), d.digest, d.size, subject);
   }
 

@@ -29,6 +29,7 @@ enum class BlobMode {
   CutOnce, // the first GET sends kFirstChunk bytes and drops the connection; then Whole
   Held,    // kFirstChunk bytes, then a byte every 10 ms until the client goes away
   Missing, // 404
+  Gated,   // half the blob, then the rest once open_gate() is called (or after 20 s)
 };
 
 std::string pseudo_random(std::size_t size, unsigned seed) {
@@ -98,6 +99,9 @@ public:
   std::atomic<int> trickles_started{0}; // held blobs the server began to send
   std::atomic<int> trickles_ended{0};   // ... and stopped sending, for whatever reason
   std::atomic<int> ran_to_end{0};       // ... because the whole trickle went out: nobody hung up
+  std::atomic<int> gated{0};            // gated blobs that sent their first half
+  std::atomic<bool> gate_timed_out{false};
+  void open_gate() { gate_open_ = true; }
 
 private:
   std::string add_blob(const std::string& data) {
@@ -151,6 +155,12 @@ private:
                                  return false; // drops the connection
                                });
       return;
+    case BlobMode::Gated:
+      res.set_content_provider(data.size(), "application/octet-stream",
+                               [this, &data](std::size_t, std::size_t, httplib::DataSink& sink) {
+                                 return send_gated(data, sink);
+                               });
+      return;
     case BlobMode::Held:
       res.set_content_provider(data.size(), "application/octet-stream",
                                [this, &data](std::size_t, std::size_t, httplib::DataSink& sink) {
@@ -182,6 +192,22 @@ private:
     return false;
   }
 
+  // Sends the first half of `data`, waits for the gate (bounded), then the rest.
+  bool send_gated(const std::string& data, httplib::DataSink& sink) {
+    const std::size_t half = data.size() / 2;
+    if (!sink.write(data.data(), half)) {
+      return false;
+    }
+    ++gated;
+    for (int i = 0; i < kTrickleSteps && !gate_open_; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    gate_timed_out = !gate_open_;
+    return sink.write(data.data() + half,
+                      data.size() - half); // all: the provider is not asked again
+  }
+
+  std::atomic<bool> gate_open_{false};
   std::map<std::string, std::string> blobs_;
   std::string manifest_;
   std::mutex mutex_;
@@ -313,8 +339,40 @@ TEST_SUITE("registry::RegistrySource") {
     CHECK(counters.bytes_pulled == pulled + second.size);
   }
 
-  TEST_CASE("start_fetching_layers returns with the first layer - the rest download behind, "
-            "stopped when the source goes") {
+  TEST_CASE("a layer is read while it downloads - start_fetching_layers does not wait for it") {
+    FakeRegistry fake(1, 256 << 10);
+    const std::string& digest = fake.layer_digests[0];
+    fake.set_mode(digest, BlobMode::Gated);
+    test::TempDir dir;
+    PullCounters counters;
+    RegistryOptions options = options_for(dir, counters);
+    auto source = open_registry(fake.reference(), options);
+    const ResolvedImage image = source->resolve(Platform::parse("linux/amd64"));
+    source->start_fetching_layers(image.manifest.layers);
+    auto blob = source->open_blob(image.manifest.layers[0]);
+    const std::string_view data = fake.data_of(digest);
+    const Bytes half(data.begin(), data.begin() + (128 << 10));
+    Bytes first(half.size());
+    for (std::size_t done = 0; done < first.size();) { // the server holds back the rest
+      const std::size_t n = blob->read(std::span<std::uint8_t>(first).subspan(done));
+      REQUIRE(n > 0);
+      done += n;
+    }
+    CHECK(first == half);
+    CHECK(fake.gated == 1);
+    CHECK_FALSE(source->blob_fetch(digest)); // not in the cache yet
+    fake.open_gate();
+    const Bytes rest = test::read_all(*blob, 10000);
+    CHECK_FALSE(fake.gate_timed_out); // the first half was read before the server sent more
+    CHECK(rest == Bytes(data.begin() + (128 << 10), data.end()));
+    REQUIRE(source->blob_fetch(digest)); // the reader's end waited for the cache's
+    CHECK(source->blob_fetch(digest)->downloaded == (256 << 10));
+    CHECK(std::filesystem::exists(dir / "cache" / "blobs" / "sha256" / digest.substr(7)));
+    CHECK(counters.bytes_pulled == fake.size_of(fake.config_digest) + (256 << 10));
+  }
+
+  TEST_CASE("start_fetching_layers: the layers download behind the build, stopped when the "
+            "source goes") {
     FakeRegistry fake(2);
     fake.set_mode(fake.layer_digests[1], BlobMode::Held);
     BackgroundPull pull(fake);
@@ -341,11 +399,14 @@ TEST_SUITE("registry::RegistrySource") {
     BackgroundPull pull(fake, {fake.layer_digests[3]});
     const auto& layers = pull.image.manifest.layers;
     RegistrySource& source = *pull.source;
-    const std::string missing = test::error_of([&] { source.open_blob(layers[1]); });
+    const auto read = [&](const Descriptor& d) {
+      return [&source, d] { drain(*source.open_blob(d)); };
+    };
+    const std::string missing = test::error_of(read(layers[1]));
     CHECK(missing.find(fake.layer_digests[1]) != std::string::npos);
-    CHECK(test::code_of([&] { source.open_blob(layers[1]); }) == ErrorCode::NotFound);
-    // Layer 3 was not started after the error, nor fetched when it is opened: the same error.
-    CHECK(test::error_of([&] { source.open_blob(layers[2]); }) == missing);
+    CHECK(test::code_of(read(layers[1])) == ErrorCode::NotFound);
+    // Layer 3 was not started after the error, nor fetched when it is read: the same error.
+    CHECK(test::error_of(read(layers[2])) == missing);
     // Those it had fetched, and those in the cache, open as before.
     drain(*source.open_blob(layers[0]));
     drain(*source.open_blob(layers[3]));
