@@ -8,6 +8,9 @@ times, best of --runs:
                    pipeline from local blobs)
   cold build       the same image pushed (skopeo) to a docker-registry on 127.0.0.1, built with
                    --image and an empty --cache-dir each run: downloading counted
+  cold, paced      with --link-mbps R: also a cold build through a relay that passes the
+                   registry's bytes at R MB/s in all (one link shared by every connection), a
+                   network slower than loopback; the link alone needs blobs / R seconds
   oci2eif rootfs   --oci-layout DIR:latest                                    (flatten only)
   zcat             zcat -f of the layer blobs in order (one core, zlib: the issue's yardstick)
   baseline         umoci unpack --image DIR:latest BUNDLE, then in BUNDLE/rootfs
@@ -48,6 +51,7 @@ usage: bench/bench_build.py [--oci2eif build/cli/oci2eif] [--size-mib 1024] [--r
 every run), for the many-small-files case.
 """
 import argparse
+import asyncio
 import glob
 import gzip
 import hashlib
@@ -60,6 +64,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -386,14 +391,71 @@ class LocalRegistry:
         stop_process(self.proc)
 
 
-def cold_builds(args, work, layout, kb, reset):
-    """`oci2eif build` from a local registry with an empty blob cache, --runs times."""
+class PacedLink:
+    """A TCP relay on 127.0.0.1 to `target` ("host:port") that passes the bytes coming back at
+    `mbps` MB/s in all connections together, as one network link would; stopped by stop()."""
+
+    def __init__(self, target, mbps):
+        self.target_port, self.rate = int(target.rsplit(":", 1)[1]), mbps * 1e6
+        self.host = "127.0.0.1:%d" % free_port()
+        self.sent, self.start = 0, None
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.thread.start()
+        if not ready.wait(10):
+            sys.exit("the paced link did not start")
+
+    def _run(self, ready):
+        asyncio.set_event_loop(self.loop)
+        port = int(self.host.rsplit(":", 1)[1])
+        server = self.loop.run_until_complete(asyncio.start_server(self._relay, "127.0.0.1", port))
+        ready.set()
+        self.loop.run_forever()
+        server.close()
+
+    async def _relay(self, client_r, client_w):
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+        await asyncio.gather(self._pipe(client_r, server_w, False),
+                             self._pipe(server_r, client_w, True))
+
+    async def _pipe(self, reader, writer, paced):
+        try:
+            while data := await reader.read(1 << 16):
+                if paced:
+                    await self._pace(len(data))
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def _pace(self, n):
+        now = time.monotonic()
+        if self.start is None or now - self.start > self.sent / self.rate + 1:
+            self.start, self.sent = now, 0  # idle for a second: the link starts afresh
+        self.sent += n
+        ahead = self.sent / self.rate - (now - self.start)
+        if ahead > 0:
+            await asyncio.sleep(ahead)
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def cold_builds(args, work, layout, kb, reset, link_mbps=None):
+    """`oci2eif build` from a local registry with an empty blob cache, --runs times; through a
+    PacedLink of `link_mbps` MB/s if given."""
     registry = LocalRegistry(work, layout)
+    link = PacedLink(registry.host, link_mbps) if link_mbps else None
+    host = link.host if link else registry.host
     try:
         cache, scratch = os.path.join(work, "cache"), os.path.join(work, "scratch")
         eif = os.path.join(work, "cold.eif")
-        cmd = [args.oci2eif, "build", "--image", registry.image, "--insecure-registry",
-               registry.host, "--cache-dir", cache, "--kernel-dir", kb, "--scratch-dir", scratch,
+        cmd = [args.oci2eif, "build", "--image", host + "/bench/image:latest",
+               "--insecure-registry", host, "--cache-dir", cache, "--kernel-dir", kb, "--scratch-dir", scratch,
                "--output", eif, "--progress", "none"]
         runs = []
         for _ in range(args.runs):
@@ -402,6 +464,8 @@ def cold_builds(args, work, layout, kb, reset):
         reset(eif, scratch, cache)
         return runs
     finally:
+        if link:
+            link.stop()
         registry.stop()
         reset(os.path.join(work, "registry"))
 
@@ -423,6 +487,8 @@ def main():
                     help="what the large files hold")
     ap.add_argument("--small-files", type=int, metavar="N",
                     help="instead, an image of N files of 1-8 KiB in one layer")
+    ap.add_argument("--link-mbps", type=float, metavar="R",
+                    help="also a cold build through a relay pacing the registry's bytes at R MB/s")
     ap.add_argument("--no-cold", action="store_true",
                     help="skip the cold build (needs docker-registry and skopeo)")
     args = ap.parse_args()
@@ -488,6 +554,8 @@ def main():
         eif_size = os.path.getsize(eif)
         reset(eif)
         cold = [] if args.no_cold else cold_builds(args, work, layout, kb, reset)
+        paced = (cold_builds(args, work, layout, kb, reset, args.link_mbps)
+                 if args.link_mbps and not args.no_cold else [])
         zcat = [measure(zcat_cmd) for _ in range(args.runs)]
         for _ in range(args.runs):
             reset(scratch)
@@ -510,6 +578,8 @@ def main():
         rows = [("oci2eif build (warm)", best(build))]
         if cold:
             rows.append(("oci2eif build (cold)", best(cold)))
+        if paced:
+            rows.append((f"  cold, {args.link_mbps:g} MB/s link", best(paced)))
         rows += [("zcat -f of the layers", best(zcat)),
                 ("oci2eif rootfs (flatten)", best(rootfs)),
                 (f"{umoci_name} + cpio", best(total)),
@@ -526,6 +596,10 @@ def main():
         print(f"oci2eif build / zcat: warm {b / best(zcat)[0]:.2f}x"
               + (f", cold {best(cold)[0] / best(zcat)[0]:.2f}x" if cold else "")
               + " the time (issue 11's goals: 0.7x warm, 0.9x cold)")
+        if paced:
+            link_s = facts["blobs"] / (args.link_mbps * 1e6)
+            print(f"cold over the {args.link_mbps:g} MB/s link: {best(paced)[0]:.2f} s; the link "
+                  f"alone takes {link_s:.2f} s for the blobs, the warm build {b:.2f} s")
         print(f"oci2eif build / ({umoci_name} + cpio): {b / base:.2f}x the time "
               f"(baseline best run = best of the summed steps)")
         print(f"oci2eif build / sha384sum over the cpio: {b / best(floor)[0]:.2f}x the time")
