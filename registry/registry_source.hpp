@@ -5,7 +5,8 @@
 // origin changes), retries with exponential backoff and jitter on connection errors, 408, 429
 // and 5xx (honouring Retry-After), Range resumption of a blob after a dropped connection,
 // mirrors tried before the origin (falling back when one fails), and an image's layers fetched
-// into the cache a few at a time (fetch_layers()). A pull can be stopped from outside at any
+// into the cache a few at a time (fetch_layers()), or behind a build that reads each layer as it
+// arrives (start_fetching_layers(), arriving_blobs.hpp). A pull can be stopped from outside at any
 // point (RegistryOptions::interrupt) and counts what it pulled (RegistryOptions::counters).
 #pragma once
 
