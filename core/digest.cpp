@@ -56,18 +56,24 @@ std::size_t VerifyingSource::read(std::span<std::uint8_t> out) {
   }
   if (!checked_) {
     checked_ = true;
-    if (expected_size_ != kUnknownSize && seen_ != expected_size_) {
-      throw Error(ErrorCode::DigestMismatch, subject_ + ": expected " +
-                                                 std::to_string(expected_size_) + " bytes, got " +
-                                                 std::to_string(seen_));
-    }
-    const std::string actual = "sha256:" + to_hex(hasher_.finish());
-    if (actual != expected_digest_) {
-      throw Error(ErrorCode::DigestMismatch,
-                  subject_ + ": content has digest " + actual + ", expected " + expected_digest_);
-    }
+    mismatch_ = verdict();
+  }
+  if (!mismatch_.empty()) {
+    throw Error(ErrorCode::DigestMismatch, mismatch_);
   }
   return 0;
+}
+
+std::string VerifyingSource::verdict() {
+  if (expected_size_ != kUnknownSize && seen_ != expected_size_) {
+    return subject_ + ": expected " + std::to_string(expected_size_) + " bytes, got " +
+           std::to_string(seen_);
+  }
+  const std::string actual = "sha256:" + to_hex(hasher_.finish());
+  if (actual != expected_digest_) {
+    return subject_ + ": content has digest " + actual + ", expected " + expected_digest_;
+  }
+  return "";
 }
 
 VerifiedFileSource::VerifiedFileSource(const std::filesystem::path& path,

@@ -23,7 +23,9 @@ std::string sha256_digest(ByteView data);
 std::string sha256_file_digest(const std::filesystem::path& path);
 
 // Passes `inner` through and, when it is exhausted, checks that the bytes had `expected_digest`
-// and (if known) `expected_size`. A mismatch throws Error(DigestMismatch) naming `subject`.
+// and (if known) `expected_size`. A mismatch throws Error(DigestMismatch) naming `subject`, at
+// the end and again at every read after it, so a reader that reads the end twice (a drain
+// after a read-ahead, say) cannot take the second, quiet 0 for a clean end.
 // Reading past the expected size also fails at once, so a hostile source cannot stream forever.
 class VerifyingSource final : public ByteSource {
 public:
@@ -40,9 +42,13 @@ private:
   std::string expected_digest_;
   std::uint64_t expected_size_;
   std::string subject_;
+  // The check at the end: what is wrong with the bytes, or "" if nothing.
+  std::string verdict();
+
   Hasher hasher_{HashAlgorithm::Sha256};
   std::uint64_t seen_ = 0;
   bool checked_ = false;
+  std::string mismatch_; // the verdict, thrown again by every read after the end
 };
 
 // A file verified the same way while it is read; owns both the file and the check.
