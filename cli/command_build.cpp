@@ -123,7 +123,8 @@ void push_built_eif(const BuildOptions& o, const pipeline::BuildSpec& spec,
   registry::RegistryOptions options = registry_options(o);
   options.log = [&log](const std::string& line) { log << line << "\n" << std::flush; };
   const nlohmann::ordered_json pushed = pipeline::pushed_json(pipeline::push_eif(
-      spec.output, pipeline::eif_artifact_of(spec.output, r.eif.measurements), push, options));
+      spec.output, pipeline::eif_artifact_of(pipeline::check_eif(spec.output, r.eif.measurements)),
+      push, options));
   log << "pushed " << pushed.dump() << "\n" << std::flush;
 }
 

@@ -49,7 +49,8 @@ void run_push(const ArtifactOptions& o, std::ostream& out, std::ostream& log) {
     push.provenance = read_provenance_line(*o.provenance);
   }
   out << pipeline::pushed_json(
-             pipeline::push_eif(o.eif, pipeline::eif_artifact_of(o.eif), push, options))
+             pipeline::push_eif(o.eif, pipeline::eif_artifact_of(pipeline::check_eif(o.eif)), push,
+                                options))
              .dump(2)
       << "\n";
 }

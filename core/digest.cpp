@@ -37,6 +37,19 @@ std::string sha256_file_digest(const std::filesystem::path& path) {
   return "sha256:" + to_hex(hasher.finish());
 }
 
+std::size_t DigestingSource::read(std::span<std::uint8_t> out) {
+  const std::size_t n = inner_.read(out);
+  hasher_.write(ByteView(out.data(), n));
+  return n;
+}
+
+std::string DigestingSource::digest_of_all() {
+  std::array<std::uint8_t, 1 << 16> rest;
+  while (read(rest) > 0) {
+  }
+  return "sha256:" + to_hex(hasher_.finish());
+}
+
 VerifyingSource::VerifyingSource(ByteSource& inner, std::string expected_digest,
                                  std::uint64_t expected_size, std::string subject)
     : inner_(inner), expected_digest_(std::move(expected_digest)), expected_size_(expected_size),

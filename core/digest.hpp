@@ -22,6 +22,23 @@ std::string sha256_digest(ByteView data);
 // The digest of a file's contents, streamed (an EIF or a kernel is never read whole).
 std::string sha256_file_digest(const std::filesystem::path& path);
 
+// Passes `inner` through and hashes what passes, for a caller that uses a stream and must also
+// know its digest: an EIF is checked and hashed for publishing in one read, not two.
+class DigestingSource final : public ByteSource {
+public:
+  explicit DigestingSource(ByteSource& inner) : inner_(inner) {}
+  std::uint64_t size() const override { return inner_.size(); }
+  std::size_t read(std::span<std::uint8_t> out) override;
+  std::string describe() const override { return inner_.describe(); }
+  // "sha256:<hex>" of every byte read so far; reads the rest of `inner` first, so the digest is
+  // of the whole stream whatever the caller left unread. Call once.
+  std::string digest_of_all();
+
+private:
+  ByteSource& inner_;
+  Hasher hasher_{HashAlgorithm::Sha256};
+};
+
 // Passes `inner` through and, when it is exhausted, checks that the bytes had `expected_digest`
 // and (if known) `expected_size`. A mismatch throws Error(DigestMismatch) naming `subject`, at
 // the end and again at every read after it, so a reader that reads the end twice (a drain

@@ -2,25 +2,29 @@
 
 #include "core/digest.hpp"
 #include "core/eif_format.hpp"
-#include "core/eif_reader.hpp"
 #include "core/file_stream.hpp"
 #include "pipeline/version.hpp"
 
 namespace oci2eif::pipeline {
 
-registry::Artifact eif_artifact_of(const std::filesystem::path& path,
-                                   std::optional<Measurements> measured) {
-  FileSource in(path);
+CheckedEif check_eif(const std::filesystem::path& path, std::optional<Measurements> measured) {
+  FileSource file(path);
+  DigestingSource in(file);
   EifReadOptions options;
   options.measured = std::move(measured);
-  const EifInfo info = read_eif(in, path.string(), options);
+  CheckedEif eif{path, read_eif(in, path.string(), options), ""};
+  eif.sha256 = in.digest_of_all();
+  return eif;
+}
+
+registry::Artifact eif_artifact_of(const CheckedEif& eif) {
   registry::Artifact a;
   a.layer.media_type = registry::eif_artifact::kLayerType;
-  a.layer.digest = sha256_file_digest(path);
-  a.layer.size = info.size;
-  a.layer.annotations[registry::eif_artifact::kTitle] = path.filename().string();
-  a.annotations =
-      registry::eif_annotations(info.measurements, std::string(arch_name(info.arch)), kVersion);
+  a.layer.digest = eif.sha256;
+  a.layer.size = eif.info.size;
+  a.layer.annotations[registry::eif_artifact::kTitle] = eif.path.filename().string();
+  a.annotations = registry::eif_annotations(eif.info.measurements,
+                                            std::string(arch_name(eif.info.arch)), kVersion);
   return a;
 }
 

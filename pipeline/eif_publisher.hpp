@@ -4,6 +4,7 @@
 // measured from the file itself, never taken from a caller.
 #pragma once
 
+#include "core/eif_reader.hpp"
 #include "core/pcr.hpp"
 #include "pipeline/image_reference.hpp"
 #include "registry/eif_artifact.hpp"
@@ -31,11 +32,21 @@ struct PushedEif {
   std::optional<std::string> subject_digest;
 };
 
-// The EIF artifact for the file at `path`: its layer (digest, size, file name as the title) and
-// the annotations measured from it, or taken from `measured` when the caller has just written it
-// (EifReadOptions::measured: the file is still checked, but not hashed for its PCRs again).
-registry::Artifact eif_artifact_of(const std::filesystem::path& path,
-                                   std::optional<Measurements> measured = std::nullopt);
+// An EIF as one read of its file found it: checked as read_eif() checks, and hashed whole. A
+// build that has just written the file passes `measured` (EifReadOptions::measured: its PCRs
+// are taken, not hashed again). One read, because a service build's EIF is named by its
+// SHA-256 three times (artifact store, registry blob, provenance) and is a GB or more.
+struct CheckedEif {
+  std::filesystem::path path;
+  EifInfo info;
+  std::string sha256; // "sha256:<hex>" of the whole file
+};
+CheckedEif check_eif(const std::filesystem::path& path,
+                     std::optional<Measurements> measured = std::nullopt);
+
+// The EIF artifact for `eif`: its layer (digest, size, file name as the title) and the
+// annotations measured from it.
+registry::Artifact eif_artifact_of(const CheckedEif& eif);
 
 // Pushes the EIF at `eif` (whose artifact eif_artifact_of() made) as `push` says, then its
 // provenance (stored by digest, subject: the EIF artifact). Registry errors are thrown naming

@@ -43,10 +43,13 @@ public:
                                std::string_view content) = 0;
 
   // Publishes the local file `file` (an artifact too large to hold in memory: the EIF) the
-  // same way; the file is consumed (moved, or copied and removed). Throws like publish(), and
-  // Io if the file cannot be read.
+  // same way; the file is consumed (moved, or copied and removed). `file_sha256` is its digest
+  // ("sha256:<hex>"), which the caller computed when it checked the file: a store reports it
+  // and names content by it rather than reading a GB again. Throws like publish(), and Io if
+  // the file cannot be read.
   virtual ArtifactInfo publish_file(const std::string& build_id, const std::string& name,
-                                    const std::filesystem::path& file) = 0;
+                                    const std::filesystem::path& file,
+                                    const std::string& file_sha256) = 0;
 
   // The artifact opened for reading, or nullptr for an id or name that is not ours or an
   // artifact never published. The reader keeps what it opened readable even if the build is

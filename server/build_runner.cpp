@@ -2,9 +2,7 @@
 
 #include "core/digest.hpp"
 #include "core/eif_describe.hpp"
-#include "core/eif_reader.hpp"
 #include "core/error.hpp"
-#include "core/file_stream.hpp"
 #include "core/pcr.hpp"
 #include "pipeline/build_pipeline.hpp"
 #include "pipeline/build_provenance.hpp"
@@ -197,9 +195,10 @@ std::string BuildRunner::provenance_line(const BuildRecord& build, const pipelin
 PushedOutputs BuildRunner::push_outputs(const BuildRecord& build, const BuildRequest& req,
                                         const pipeline::BuildSpec& spec,
                                         const pipeline::BuildResult& r,
+                                        const pipeline::CheckedEif& eif,
                                         const pipeline::ProgressLog& log) const {
   PushedOutputs out;
-  const registry::Artifact artifact = pipeline::eif_artifact_of(spec.output, r.eif.measurements);
+  const registry::Artifact artifact = pipeline::eif_artifact_of(eif);
   if (spec.signer != nullptr) {
     out.provenance_line = provenance_line(build, spec, r, artifact.layer.digest);
   }
@@ -216,14 +215,12 @@ PushedOutputs BuildRunner::push_outputs(const BuildRecord& build, const BuildReq
 }
 
 void BuildRunner::publish_outputs(const BuildRecord& build, const pipeline::BuildSpec& spec,
-                                  const pipeline::BuildResult& r, const BuildInputs& inputs,
-                                  const PushedOutputs& pushed, BuildOutcome& outcome) {
+                                  const pipeline::BuildResult& r, const pipeline::CheckedEif& eif,
+                                  const BuildInputs& inputs, const PushedOutputs& pushed,
+                                  BuildOutcome& outcome) {
   const std::string& build_id = build.id;
-  FileSource source(spec.output);
-  EifReadOptions checked; // the file is checked, but not hashed for the PCRs just measured
-  checked.measured = r.eif.measurements;
-  const EifInfo info = read_eif(source, spec.output.string(), checked);
-  outcome.artifacts.push_back(artifacts_.publish_file(build_id, "image.eif", spec.output));
+  outcome.artifacts.push_back(
+      artifacts_.publish_file(build_id, "image.eif", spec.output, eif.sha256));
   if (spec.signer != nullptr) {
     const std::string line = pushed.provenance_line
                                  ? *pushed.provenance_line
@@ -236,7 +233,7 @@ void BuildRunner::publish_outputs(const BuildRecord& build, const pipeline::Buil
   outcome.artifacts.push_back(artifacts_.publish(
       build_id, "pcr.json", measurements_document(r.eif.measurements).dump(2) + "\n"));
   outcome.artifacts.push_back(
-      artifacts_.publish(build_id, "describe.json", describe_json(info).dump(2) + "\n"));
+      artifacts_.publish(build_id, "describe.json", describe_json(eif.info).dump(2) + "\n"));
   outcome.artifacts.push_back(artifacts_.publish(build_id, "rootfs.txt", r.rootfs_listing));
   json outputs = json::array();
   for (const ArtifactInfo& a : outcome.artifacts) {
@@ -280,12 +277,14 @@ BuildOutcome BuildRunner::run_or_throw(const BuildRecord& build, const Interrupt
       r.image.manifest_digest.empty() ? r.image.config_digest : r.image.manifest_digest;
   outcome.pcrs = pcr_hex_map(r.eif.measurements);
 
+  // The file is checked, but not hashed for the PCRs just measured.
+  const pipeline::CheckedEif eif = pipeline::check_eif(spec.output, r.eif.measurements);
   PushedOutputs pushed;
   if (req.push) {
-    pushed = push_outputs(build, req, spec, r, log_line);
+    pushed = push_outputs(build, req, spec, r, eif, log_line);
     steps.mark("push");
   }
-  publish_outputs(build, spec, r, inputs, pushed, outcome);
+  publish_outputs(build, spec, r, eif, inputs, pushed, outcome);
   steps.mark("artifacts");
   log << "artifacts published\n" << std::flush;
   // The whole log, earlier attempts included, as the store holds it.

@@ -6,6 +6,7 @@
 
 #include "core/interrupt.hpp"
 #include "pipeline/build_pipeline.hpp"
+#include "pipeline/eif_publisher.hpp"
 #include "registry/pull_counters.hpp"
 #include "server/artifact_store.hpp"
 #include "server/build_inputs.hpp"
@@ -80,20 +81,22 @@ private:
   // Throws InvalidInput for an image, platform or signing key the service does not accept.
   pipeline::BuildSpec spec_for(const BuildRecord& build, const BuildRequest& req,
                                const CatalogKernel& kernel) const;
-  // Publishes the EIF at spec.output, pcr.json, describe.json, rootfs.txt, for a signed build
-  // provenance.intoto.jsonl, and last build.json (which lists the others by digest), appending
-  // each to `outcome.artifacts`.
+  // Publishes the EIF (`eif`, checked at spec.output), pcr.json, describe.json, rootfs.txt, for
+  // a signed build provenance.intoto.jsonl, and last build.json (which lists the others by
+  // digest), appending each to `outcome.artifacts`.
   void publish_outputs(const BuildRecord& build, const pipeline::BuildSpec& spec,
-                       const pipeline::BuildResult& r, const BuildInputs& inputs,
-                       const PushedOutputs& pushed, BuildOutcome& outcome);
+                       const pipeline::BuildResult& r, const pipeline::CheckedEif& eif,
+                       const BuildInputs& inputs, const PushedOutputs& pushed,
+                       BuildOutcome& outcome);
   // The SLSA provenance of a signed build (docs/provenance.md), signed with the EIF's key: one
   // provenance.intoto.jsonl line. `eif_sha256` is the EIF's digest.
   std::string provenance_line(const BuildRecord& build, const pipeline::BuildSpec& spec,
                               const pipeline::BuildResult& r, const std::string& eif_sha256) const;
-  // The request's `push`: the EIF at spec.output and, for a signed build, its provenance to the
-  // registry, with the service's registry options; logs what was pushed.
+  // The request's `push`: the EIF (`eif`, checked at spec.output) and, for a signed build, its
+  // provenance to the registry, with the service's registry options; logs what was pushed.
   PushedOutputs push_outputs(const BuildRecord& build, const BuildRequest& req,
                              const pipeline::BuildSpec& spec, const pipeline::BuildResult& r,
+                             const pipeline::CheckedEif& eif,
                              const pipeline::ProgressLog& log) const;
   // The kernel the request names (or the default); throws InvalidInput naming it if unknown.
   CatalogKernel kernel_for(const BuildRequest& request);

@@ -50,8 +50,10 @@ public:
   }
 
   ArtifactInfo publish_file(const std::string& id, const std::string& name,
-                            const std::filesystem::path& file) override {
+                            const std::filesystem::path& file,
+                            const std::string& file_sha256) override {
     const auto path = target(id, name);
+    validate_digest(file_sha256, "artifact " + name + " of build " + id);
     std::error_code ec;
     std::filesystem::rename(file, path, ec);
     if (!ec) {
@@ -63,7 +65,7 @@ public:
       throw Error(code_for(ec), "artifact " + name + " of build " + id + ": cannot move " +
                                     file.string() + " into place: " + ec.message());
     }
-    return info_of(path, name);
+    return {name, std::filesystem::file_size(path), file_sha256};
   }
 
   std::unique_ptr<ArtifactReader> open(const std::string& id,

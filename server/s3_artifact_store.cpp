@@ -102,16 +102,17 @@ public:
   }
 
   ArtifactInfo publish_file(const std::string& id, const std::string& name,
-                            const std::filesystem::path& file) override {
+                            const std::filesystem::path& file,
+                            const std::string& file_sha256) override {
     check(id, name);
+    validate_digest(file_sha256, "artifact " + name + " of build " + id);
     std::error_code ec;
     const std::uint64_t size = std::filesystem::file_size(file, ec);
     if (ec) {
       throw Error(code_for(ec), "artifact " + name + " of build " + id + ": cannot read " +
                                     file.string() + ": " + ec.message());
     }
-    // Hashed before the upload, not while it runs: the digest names the content's key.
-    const ArtifactInfo info{name, size, sha256_file_digest(file)};
+    const ArtifactInfo info{name, size, file_sha256}; // it names the content's key
     s3_->put_file(content_key(id, info.sha256), file);
     write_pointer(id, info);
     std::filesystem::remove(file, ec);

@@ -76,4 +76,15 @@ TEST_SUITE("core::digest") {
     CHECK(check.read(std::span(&byte, 1)) == 0);
     CHECK(check.read(std::span(&byte, 1)) == 0);
   }
+
+  TEST_CASE("a digesting source passes bytes through and hashes the whole stream, read or not") {
+    const std::string abc = "abc";
+    MemorySource in(as_bytes(abc), "abc");
+    DigestingSource digesting(in);
+    std::uint8_t first = 0;
+    CHECK(digesting.read(std::span(&first, 1)) == 1);
+    CHECK(first == 'a');
+    CHECK(digesting.describe() == "abc");
+    CHECK(digesting.digest_of_all() == kAbc); // "bc" was never read by the caller
+  }
 }

@@ -1,5 +1,8 @@
-// eif_publisher: which image a pushed EIF names as its subject, and what a push reports.
+// eif_publisher: an EIF checked and hashed in one read, which image a pushed EIF names as its
+// subject, and what a push reports.
+#include "core/error.hpp"
 #include "pipeline/eif_publisher.hpp"
+#include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
 
@@ -21,9 +24,45 @@ ImageRef registry_image(const std::string& ref) {
   return {SourceKind::Registry, ref, {}, {}, {}};
 }
 
+const nlohmann::json& vector(const char* name) {
+  return test::vectors_json()["vectors"][name];
+}
+
 } // namespace
 
 TEST_SUITE("pipeline::eif_publisher") {
+  TEST_CASE("check_eif gives AWS's reference EIFs their PCRs and whole-file SHA-256 in one read") {
+    for (const char* name : {"a", "c"}) { // unsigned, signed
+      CAPTURE(name);
+      const auto& v = vector(name);
+      const CheckedEif eif = check_eif(test::vector_file(name[0]));
+      CHECK(eif.sha256 == "sha256:" + v["sha256"].get<std::string>());
+      CHECK(eif.info.size == v["size"]);
+      CHECK(to_hex(eif.info.measurements.pcr0) == v["measurements"]["PCR0"]);
+      CHECK(to_hex(eif.info.measurements.pcr2) == v["measurements"]["PCR2"]);
+      const registry::Artifact artifact = eif_artifact_of(eif);
+      CHECK(artifact.layer.digest == eif.sha256);
+      CHECK(artifact.layer.size == v["size"]);
+      CHECK(artifact.layer.annotations.at(registry::eif_artifact::kTitle) == v["file"]);
+    }
+  }
+
+  TEST_CASE("check_eif takes a build's own PCRs, still checks the file, and hashes all of it") {
+    const Measurements given{Bytes(48, 0x11), Bytes(48, 0x22), Bytes(48, 0x33), {}};
+    const CheckedEif eif = check_eif(test::vector_file('a'), given);
+    CHECK(eif.info.measurements.pcr0 == given.pcr0);
+    CHECK(eif.sha256 == "sha256:" + vector("a")["sha256"].get<std::string>());
+
+    test::TempDir dir;
+    Bytes flipped = test::read_file(test::vector_file('a'));
+    flipped[flipped.size() - 100] ^= 0x01;
+    test::write_file(dir / "image.eif", flipped);
+    CHECK(test::code_of([&] { check_eif(dir / "image.eif", given); }) == ErrorCode::Corrupt);
+    CHECK(test::error_of([&] {
+            check_eif(dir / "image.eif", given);
+          }).find((dir / "image.eif").string() + ": CRC mismatch") == 0);
+  }
+
   TEST_CASE("the subject is what the image reference resolved to, in the target's repository") {
     const auto target = registry::Reference::parse("r.example:5000/team/app:v1-eif");
     const auto subject =

@@ -66,11 +66,27 @@ TEST_SUITE("server::ArtifactStore") {
     test::TempDir scratch;
     const auto file = scratch / "image.eif";
     test::write_file(file, as_bytes(std::string("abc")));
-    const ArtifactInfo info = backend.open()->publish_file(kBuild, "image.eif", file);
+    const ArtifactInfo info = backend.open()->publish_file(kBuild, "image.eif", file, kAbc);
     CHECK(info.size == 3);
     CHECK(info.sha256 == kAbc);
     CHECK_FALSE(std::filesystem::exists(file));
     CHECK(read_artifact(*backend.open(), kBuild, "image.eif") == "abc");
+  }
+
+  TEST_CASE_TEMPLATE("publish_file refuses a digest that is not one and leaves the file", Backend,
+                     OCI2EIF_ARTIFACT_STORE_BACKENDS) {
+    Backend backend;
+    test::TempDir scratch;
+    const auto file = scratch / "image.eif";
+    test::write_file(file, as_bytes(std::string("abc")));
+    for (const std::string& bad :
+         {std::string(""), kAbc.substr(7), std::string("sha256:../../x")}) {
+      CAPTURE(bad);
+      CHECK(code_of([&] { backend.open()->publish_file(kBuild, "image.eif", file, bad); }) ==
+            ErrorCode::InvalidInput);
+    }
+    CHECK(std::filesystem::exists(file));
+    CHECK(backend.open()->open(kBuild, "image.eif") == nullptr);
   }
 
   TEST_CASE_TEMPLATE("an artifact reads from any offset, as HTTP Range requests need", Backend,
@@ -125,7 +141,7 @@ TEST_SUITE("server::ArtifactStore") {
           "build " + kBuild + ": '../passwd' is not an artifact name");
     test::TempDir scratch;
     test::write_file(scratch / "f", as_bytes(std::string("x")));
-    CHECK(code_of([&] { store->publish_file(kBuild, "f", scratch / "f"); }) ==
+    CHECK(code_of([&] { store->publish_file(kBuild, "f", scratch / "f", kAbc); }) ==
           ErrorCode::InvalidInput);
   }
 

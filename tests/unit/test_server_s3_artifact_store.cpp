@@ -68,7 +68,8 @@ TEST_SUITE("server::S3ArtifactStore") {
     test::TempDir scratch;
     test::write_file(scratch / "image.eif", as_bytes(content));
     const auto start = std::chrono::steady_clock::now();
-    const ArtifactInfo info = store->publish_file(kBuild, "image.eif", scratch / "image.eif");
+    const ArtifactInfo info = store->publish_file(kBuild, "image.eif", scratch / "image.eif",
+                                                  sha256_digest(as_bytes(content)));
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     MESSAGE("multipart upload of " << content.size() / 1e6 << " MB: " << took.count() << " s, "
                                    << content.size() / 1e6 / took.count() << " MB/s");
