@@ -68,6 +68,7 @@ std::size_t VerifyingSource::read(std::span<std::uint8_t> out) {
     return n;
   }
   if (!checked_) {
+    mismatch_ = subject_ + ": the digest could not be checked"; // stays if verdict() throws
     checked_ = true;
     mismatch_ = verdict();
   }
