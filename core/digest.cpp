@@ -23,6 +23,10 @@ void validate_digest(std::string_view digest, const std::string& context) {
   }
 }
 
+std::string short_digest(const std::string& digest) {
+  return digest.substr(0, 19);
+}
+
 std::string sha256_digest(ByteView data) {
   return "sha256:" + to_hex(sha256(data));
 }

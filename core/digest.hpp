@@ -18,6 +18,9 @@ namespace oci2eif {
 // a message that says so.)
 void validate_digest(std::string_view digest, const std::string& context);
 
+// The digest's first 19 characters ("sha256:" and 12 hex digits), as log lines show it.
+std::string short_digest(const std::string& digest);
+
 std::string sha256_digest(ByteView data);
 // The digest of a file's contents, streamed (an EIF or a kernel is never read whole).
 std::string sha256_file_digest(const std::filesystem::path& path);

@@ -11,6 +11,7 @@
 #include "core/rootfs_listing.hpp"
 #include "core/size_limited_sink.hpp"
 #include "core/tar_reader.hpp"
+#include "pipeline/layer_application.hpp"
 #include "pipeline/parallel_tasks.hpp"
 #include "pipeline/read_ahead_source.hpp"
 #include "pipeline/version.hpp"
@@ -70,96 +71,6 @@ open_source(const ImageRef& ref, const std::filesystem::path& scratch, const Pro
 // The threads this build uses: the spec's number, or all the machine's cores.
 unsigned threads_for(const BuildSpec& spec) {
   return spec.threads != 0 ? spec.threads : threads_per_build(1);
-}
-
-std::string short_digest(const std::string& d) {
-  return d.substr(0, 19);
-}
-
-// Where a layer's bytes came from, for its log line.
-std::string origin_of(const registry::ImageSource& source, const registry::Descriptor& d) {
-  const auto fetch = source.blob_fetch(d.digest);
-  if (!fetch) {
-    return "read in place from the local image";
-  }
-  return "downloaded " + std::to_string(fetch->downloaded) + " bytes, " +
-         std::to_string(fetch->from_cache ? d.size : 0) + " bytes from the cache";
-}
-
-// Layer `d`'s blob as it is read to be applied, told to `progress` (which may be empty).
-ReportingSource applying(ByteSource& blob, const registry::Descriptor& d, const std::string& label,
-                         const registry::ProgressObserver& progress) {
-  ReportingSource::Report report;
-  if (progress) {
-    report = [&progress, d, label](std::uint64_t done) {
-      progress({registry::TransferProgress::Phase::Apply, d.digest, label, done, d.size});
-    };
-  }
-  return ReportingSource(blob, std::move(report), registry::kProgressEveryBytes);
-}
-
-// Applies one layer's blob (already digest-checked as it is read) to the flattener: inflated,
-// checked against `diff_id`, parsed. With more than one thread, the chain is cut in four, each
-// part a thread that works ahead of the next: reading the blob and checking its digest;
-// inflating it; hashing the inflated bytes; parsing the tar and writing the spool (this thread).
-// Inflating is the longest part, so it has a thread to itself. Returns the number of inflated
-// bytes.
-std::uint64_t apply_layer(ByteSource& blob, Compression compression, const std::string& diff_id,
-                          const std::string& name, LayerFlattener& flattener, unsigned threads) {
-  std::optional<ReadAheadSource> read;
-  if (threads > 1 && compression != Compression::None) {
-    read.emplace(blob);
-  }
-  auto tar = decompressing_source(read ? static_cast<ByteSource&>(*read) : blob, compression, name);
-  std::optional<ReadAheadSource> inflated;
-  if (threads > 1) {
-    inflated.emplace(*tar);
-  }
-  VerifyingSource diff(inflated ? static_cast<ByteSource&>(*inflated) : *tar, diff_id, kUnknownSize,
-                       name + ": uncompressed content (diff_id)");
-  std::optional<ReadAheadSource> checked;
-  if (threads > 1) {
-    checked.emplace(diff);
-  }
-  // Reads to the end of the stream, so the threads have ended when it returns.
-  flattener.apply_layer(checked ? static_cast<ByteSource&>(*checked) : diff, name);
-  if (read) {
-    // Inflating stops at the end of the gzip data, but the blob's digest covers every byte:
-    // the thread checked it at the blob's end, and only reading to that end hands its verdict
-    // over (the caller's drain would find the check done and say nothing).
-    drain(*read);
-  }
-  return diff.bytes_read();
-}
-
-// Applies every layer: blob (digest-checked) → decompression → tar (diff_id-checked).
-void flatten(registry::ImageSource& source, const ResolvedImage& image, LayerFlattener& flattener,
-             const ProgressLog& log, const registry::ProgressObserver& progress, unsigned threads) {
-  const auto& layers = image.manifest.layers;
-  for (std::size_t i = 0; progress && i < layers.size(); ++i) { // the whole, for a display
-    progress({registry::TransferProgress::Phase::Apply, layers[i].digest,
-              "layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()), 0,
-              layers[i].size});
-  }
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    const auto started = std::chrono::steady_clock::now();
-    const registry::Descriptor& d = layers[i];
-    const std::string name =
-        source.name() + ": layer " + std::to_string(i + 1) + " (" + short_digest(d.digest) + "…)";
-    const Compression compression = registry::layer_compression(d.media_type, name);
-    auto blob = source.open_blob(d);
-    const std::string count = std::to_string(i + 1) + "/" + std::to_string(layers.size());
-    ReportingSource read(applying(*blob, d, "layer " + count, progress));
-    const std::uint64_t uncompressed =
-        apply_layer(read, compression, image.config.diff_ids[i], name, flattener, threads);
-    drain(read);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    log("layer " + count + " " + d.digest + ": " + std::to_string(d.size) + " bytes compressed, " +
-        std::to_string(uncompressed) + " uncompressed; " + origin_of(source, d) + "; applied in " +
-        format_seconds(seconds) + " s (" + std::to_string(flattener.tree().size()) +
-        " entries so far)");
-  }
 }
 
 // The enclave's tree: the flattened image plus what complete_enclave_tree() adds, said in the
@@ -381,7 +292,7 @@ std::string flatten_listing(const ImageRef& ref, const registry::Platform& platf
   source->start_fetching_layers(image.manifest.layers);
   FileSpool spool(scratch / "content.spool");
   LayerFlattener flattener(spool);
-  flatten(*source, image, flattener, log, progress, threads_per_build(1));
+  apply_layers(*source, image, flattener, log, progress, threads_per_build(1));
   return listing_of(enclave_tree(std::move(flattener), image.config.working_dir, log));
 }
 
@@ -408,7 +319,7 @@ BuildResult build_eif(const BuildSpec& spec, const ProgressLog& log) {
   FileSpool spool(spec.scratch_dir / "content.spool",
                   spec.rootfs_listing ? ContentDigests::Sha256 : ContentDigests::None);
   LayerFlattener flattener(spool, spec.limits, spec.interrupt);
-  flatten(*source, result.image, flattener, log, spec.progress, threads_for(spec));
+  apply_layers(*source, result.image, flattener, log, spec.progress, threads_for(spec));
   result.xattr_paths = flattener.xattr_paths();
   for (const std::string& p : result.xattr_paths) {
     log("warning: extended attributes of /" + p + " dropped (newc cpio cannot carry them)");

@@ -192,14 +192,23 @@ void ArrivingBlobs::end_the_rest() {
   changed_.notify_all();
 }
 
+void ArrivingBlobs::stop_readers() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  readers_stopped_ = true;
+  changed_.notify_all();
+}
+
 void ArrivingBlobs::wait(std::unique_lock<std::mutex>& lock, const std::function<bool()>& done,
                          const Interrupt& interrupt) {
   while (!done()) {
+    if (readers_stopped_) {
+      throw Error(ErrorCode::Cancelled, "reading stopped: the build failed");
+    }
     if (!interrupt) {
       changed_.wait(lock);
       continue;
     }
-    if (!changed_.wait_for(lock, kInterruptPoll, done)) {
+    if (!changed_.wait_for(lock, kInterruptPoll, [&] { return readers_stopped_ || done(); })) {
       lock.unlock();
       interrupt();
       lock.lock();

@@ -57,6 +57,9 @@ public:
   // the error that ended it, or the first download error if that kept it from starting.
   void await_end(const std::string& digest, const Interrupt& interrupt = {});
 
+  // Readers waiting now or later throw Cancelled instead (the build that reads stopped).
+  void stop_readers();
+
   // What a reader at `offset` of `digest` may read now.
   struct Readable {
     int fd = -1;                  // the file being written; -1 if no byte came this way
@@ -75,7 +78,8 @@ private:
     std::uint64_t generation = 0;
     bool ended = false;
   };
-  // Waits on `changed` until `done` holds, calling `interrupt` between waits.
+  // Waits on `changed` until `done` holds, calling `interrupt` between waits; throws Cancelled
+  // once stop_readers() was called.
   void wait(std::unique_lock<std::mutex>& lock, const std::function<bool()>& done,
             const Interrupt& interrupt);
   void rethrow_if_failed(const std::string& digest) const; // with mutex_ held
@@ -86,6 +90,7 @@ private:
   std::map<std::string, Arriving> blobs_;            // by digest, one for each of digests_
   std::map<std::string, std::exception_ptr> failed_; // by digest: why its download failed
   std::exception_ptr first_error_;
+  bool readers_stopped_ = false;
 };
 
 // Blob `d` read while it arrives, checked against its digest and size as it is read (a

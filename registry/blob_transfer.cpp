@@ -182,6 +182,13 @@ void BlobTransfer::restart(const Descriptor& d, BlobDownload& download) const {
   download.restart();
 }
 
+void BlobTransfer::stop_reading() {
+  abandoned_ = true;
+  if (background_) {
+    background_->blobs.stop_readers();
+  }
+}
+
 BlobTransfer::~BlobTransfer() {
   if (background_ && background_->thread.joinable()) {
     abandoned_ = true;

@@ -52,6 +52,9 @@ public:
   // Blob `d` read while start_fetching_layers() downloads it (verified as it is read, see
   // open_arriving_blob()); null if it is not one of those.
   std::unique_ptr<ByteSource> open_arriving(const Descriptor& d);
+  // ImageSource::stop_reading(): readers of arriving blobs throw Cancelled instead of waiting,
+  // and the downloads behind the build stop.
+  void stop_reading();
   // How this pull got blob `digest`, if it asked for it.
   std::optional<BlobFetch> fetch_record(const std::string& digest) const;
   // "registry R, repository P, blob D": the subject of errors about blob `digest`.

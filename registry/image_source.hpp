@@ -49,6 +49,11 @@ public:
   virtual void start_fetching_layers(const std::vector<Descriptor>& layers) {
     fetch_layers(layers);
   }
+  // The build reading this source failed on its own: blobs opened while still arriving stop
+  // waiting for bytes and throw Cancelled, and downloads behind the build stop, so that the
+  // build's error is reported now rather than once the network gives up. Local sources never
+  // wait.
+  virtual void stop_reading() {}
   // How blob `digest` was obtained; nothing if the source reads blobs in place (local sources)
   // or has not needed that blob yet.
   virtual std::optional<BlobFetch> blob_fetch(const std::string& digest) const {

@@ -45,6 +45,7 @@ public:
   void start_fetching_layers(const std::vector<Descriptor>& layers) override {
     blobs_.start_fetching_layers(layers);
   }
+  void stop_reading() override { blobs_.stop_reading(); }
 
   std::optional<BlobFetch> blob_fetch(const std::string& digest) const override {
     return blobs_.fetch_record(digest);

@@ -1,8 +1,11 @@
 // The registry client against a small registry served from memory on 127.0.0.1: what a pull
 // counts (bytes received, cache hits and misses, per-blob origin), and that an interrupt stops a
 // download part-way, leaving no partial blob in the cache and closing the connection.
+#include "core/content_spool.hpp"
 #include "core/digest.hpp"
 #include "core/error.hpp"
+#include "core/layer_flattener.hpp"
+#include "pipeline/layer_application.hpp"
 #include "registry/registry_source.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -260,6 +263,22 @@ struct BackgroundPull {
   }
 };
 
+// A build's pull of `fake`'s layer 1, which the server holds back after its first half
+// (BlobMode::Gated) until open_gate(); its download started behind the build.
+struct GatedPull {
+  test::TempDir dir;
+  PullCounters counters;
+  std::unique_ptr<RegistrySource> source;
+  ResolvedImage image;
+
+  explicit GatedPull(FakeRegistry& fake) {
+    fake.set_mode(fake.layer_digests[0], BlobMode::Gated);
+    source = open_registry(fake.reference(), options_for(dir, counters));
+    image = source->resolve(Platform::parse("linux/amd64"));
+    source->start_fetching_layers(image.manifest.layers);
+  }
+};
+
 std::size_t files_in(const std::filesystem::path& dir) {
   std::size_t n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -342,13 +361,10 @@ TEST_SUITE("registry::RegistrySource") {
   TEST_CASE("a layer is read while it downloads - start_fetching_layers does not wait for it") {
     FakeRegistry fake(1, 256 << 10);
     const std::string& digest = fake.layer_digests[0];
-    fake.set_mode(digest, BlobMode::Gated);
-    test::TempDir dir;
-    PullCounters counters;
-    RegistryOptions options = options_for(dir, counters);
-    auto source = open_registry(fake.reference(), options);
-    const ResolvedImage image = source->resolve(Platform::parse("linux/amd64"));
-    source->start_fetching_layers(image.manifest.layers);
+    GatedPull pull(fake);
+    RegistrySource* source = pull.source.get();
+    const ResolvedImage& image = pull.image;
+    const test::TempDir& dir = pull.dir;
     auto blob = source->open_blob(image.manifest.layers[0]);
     const std::string_view data = fake.data_of(digest);
     const Bytes half(data.begin(), data.begin() + (128 << 10));
@@ -368,7 +384,32 @@ TEST_SUITE("registry::RegistrySource") {
     REQUIRE(source->blob_fetch(digest)); // the reader's end waited for the cache's
     CHECK(source->blob_fetch(digest)->downloaded == (256 << 10));
     CHECK(std::filesystem::exists(dir / "cache" / "blobs" / "sha256" / digest.substr(7)));
-    CHECK(counters.bytes_pulled == fake.size_of(fake.config_digest) + (256 << 10));
+    CHECK(pull.counters.bytes_pulled == fake.size_of(fake.config_digest) + (256 << 10));
+  }
+
+  TEST_CASE("stop_reading ends a read that waits for a layer still downloading") {
+    FakeRegistry fake(1, 256 << 10);
+    GatedPull pull(fake);
+    auto blob = pull.source->open_blob(pull.image.manifest.layers[0]);
+    Bytes buffer(256 << 10);
+    std::optional<ErrorCode> error;
+    std::size_t got = 0;
+    std::thread reader([&] { // reads past the half the server sent, so it waits
+      error = test::code_of([&] {
+        for (std::size_t n = 1; n > 0; got += n) {
+          n = blob->read(std::span<std::uint8_t>(buffer).subspan(got));
+        }
+      });
+    });
+    for (int i = 0; i < 2000 && fake.gated == 0; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    pull.source->stop_reading(); // the build failed elsewhere
+    reader.join();
+    CHECK(error == ErrorCode::Cancelled);
+    CHECK(got <= (128 << 10));
+    CHECK_FALSE(fake.gate_timed_out); // it did not take the gate's opening to end the read
+    fake.open_gate();
   }
 
   TEST_CASE("start_fetching_layers: the layers download behind the build, stopped when the "
@@ -505,5 +546,26 @@ TEST_SUITE("registry::RegistrySource") {
     }
     CHECK(settled);              // a layer download began, and every one the server sent ended
     CHECK(fake.ran_to_end == 0); // because the client hung up, not because the trickle ran out
+  }
+}
+
+// Here rather than in a pipeline test file: it needs the fake registry above.
+TEST_SUITE("pipeline::layer_application") {
+  TEST_CASE("a layer that fails while it downloads fails the build at once, not at its end") {
+    // 8 MiB of random bytes as a tar layer: the first tar header is invalid. The server sends
+    // the first half and holds the rest; the read-ahead threads (threads = 2) wait for it.
+    FakeRegistry fake(1, 8 << 20);
+    GatedPull pull(fake);
+    FileSpool spool(pull.dir / "content.spool");
+    LayerFlattener flattener(spool);
+    const std::string error = test::error_of([&] {
+      pipeline::apply_layers(
+          *pull.source, pull.image, flattener, [](const std::string&) {}, {}, 2);
+    });
+    CHECK(error.find("layer 1") != std::string::npos); // the tar's own error, not Cancelled
+    CHECK(error.find("stopped") == std::string::npos);
+    CHECK(fake.gated == 1);
+    CHECK_FALSE(fake.gate_timed_out); // reported while the server still held the rest
+    fake.open_gate();
   }
 }
