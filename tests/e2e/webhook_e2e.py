@@ -194,8 +194,16 @@ notifications:
               lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(),
               lint.stdout + lint.stderr)
         # This script's own refused deliveries: one to an unconfigured source, two bad secrets.
-        for line in ['oci2eif_http_requests_total{code="404",method="POST",route="/v1/webhooks/{source}"} 1',
-                     'oci2eif_http_requests_total{code="401",method="POST",route="/v1/webhooks/{source}"} 2']:
+        # The server counts a request once its answer is written, so the last one may not be
+        # counted yet when its answer arrives here: scrape again (bounded) until it is.
+        counted = ['oci2eif_http_requests_total{code="404",method="POST",route="/v1/webhooks/{source}"} 1',
+                   'oci2eif_http_requests_total{code="401",method="POST",route="/v1/webhooks/{source}"} 2']
+        for _ in range(50):
+            if all(line in text.splitlines() for line in counted):
+                break
+            time.sleep(0.1)
+            text = daemon.request("GET", "/metrics", token=None, raw=True)[1].decode()
+        for line in counted:
             check("/metrics counts HTTP requests: %s" % line, line in text.splitlines(),
                   [x for x in text.splitlines() if x.startswith("oci2eif_http_requests_total")])
         check("/metrics has the build info and the process metrics",
