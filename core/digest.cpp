@@ -32,13 +32,8 @@ std::string sha256_digest(ByteView data) {
 }
 
 std::string sha256_file_digest(const std::filesystem::path& path) {
-  FileSource in(path);
-  Hasher hasher(HashAlgorithm::Sha256);
-  std::array<std::uint8_t, 1 << 16> buf;
-  for (std::size_t n; (n = in.read(buf)) > 0;) {
-    hasher.write(ByteView(buf.data(), n));
-  }
-  return "sha256:" + to_hex(hasher.finish());
+  FileSource file(path);
+  return DigestingSource(file).digest_of_all();
 }
 
 std::size_t DigestingSource::read(std::span<std::uint8_t> out) {
